@@ -1,0 +1,1 @@
+//! Normalize, ignoreDifferences, Secret masking and diffs of desired vs live objects (pure)

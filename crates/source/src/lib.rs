@@ -1,0 +1,1 @@
+//! Git sources: a bare-repo cache per URL, revision resolution, cheap ref checks and credentials
