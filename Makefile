@@ -1,0 +1,62 @@
+# The two commands that matter: `make demo` and `make test`. Both build what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+# Tests run against the local control plane unless you name another cluster:
+#   make test TEST_KUBECONFIG=$$HOME/.kube/config
+TEST_KUBECONFIG ?=
+LOCAL_ENV = eval "$$(hack/cluster env)"
+
+.PHONY: help tools cluster-up cluster-down cluster-status build build-release test test-unit test-integration demo bench lint fmt
+
+help:
+	@echo "make demo    build, start the local cluster, show driftless running"
+	@echo "make test    build, start the local cluster (unless TEST_KUBECONFIG is given), run every test tier"
+	@echo "make bench   print speed and memory figures"
+	@echo "make cluster-up | cluster-down | cluster-status | lint | fmt"
+
+tools:
+	hack/build-tools >/dev/null
+
+cluster-up: tools
+	hack/cluster up
+
+cluster-down:
+	hack/cluster down
+
+cluster-status:
+	hack/cluster status
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+build-release:
+	$(CARGO) build --release --bin driftless
+
+test-unit:
+	$(CARGO) test --workspace --exclude driftless
+
+ifeq ($(TEST_KUBECONFIG),)
+test-integration: tools build
+	hack/cluster up
+	$(LOCAL_ENV) && $(CARGO) test -p driftless
+else
+test-integration: tools build
+	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" KUBECONFIG="$(TEST_KUBECONFIG)" && $(CARGO) test -p driftless
+endif
+
+test: test-unit test-integration
+
+demo: tools build-release
+	hack/cluster up
+	$(LOCAL_ENV) && kubectl get nodes -o wide && kubectl version && target/release/driftless --version
+
+bench: tools
+	@echo "no benchmarks yet"
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all

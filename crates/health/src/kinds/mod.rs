@@ -1,0 +1,46 @@
+//! Built-in health checks, one file per kind. Each follows the semantics of Argo CD's
+//! built-in check for that kind (gitops-engine's Go checks, or the Lua scripts Argo CD
+//! bundles for CronJob, CustomResourceDefinition and Application); Namespace is our own.
+//! Versions are not distinguished: the fields read are the same in every served version.
+
+use crate::HealthStatus;
+use serde_json::Value;
+
+mod apiservice;
+mod application;
+mod crd;
+mod cronjob;
+mod daemonset;
+mod deployment;
+mod hpa;
+mod ingress;
+mod job;
+mod namespace;
+mod pod;
+mod pvc;
+mod replicaset;
+mod service;
+mod statefulset;
+
+/// The built-in check for a group and kind, if there is one.
+pub fn builtin_check(group: &str, kind: &str) -> Option<fn(&Value) -> HealthStatus> {
+    let check: fn(&Value) -> HealthStatus = match (group, kind) {
+        ("apps", "Deployment") => deployment::health,
+        ("apps", "StatefulSet") => statefulset::health,
+        ("apps", "DaemonSet") => daemonset::health,
+        ("apps", "ReplicaSet") => replicaset::health,
+        ("", "Pod") => pod::health,
+        ("", "Service") => service::health,
+        ("", "PersistentVolumeClaim") => pvc::health,
+        ("", "Namespace") => namespace::health,
+        ("networking.k8s.io" | "extensions", "Ingress") => ingress::health,
+        ("batch", "Job") => job::health,
+        ("batch", "CronJob") => cronjob::health,
+        ("autoscaling", "HorizontalPodAutoscaler") => hpa::health,
+        ("apiregistration.k8s.io", "APIService") => apiservice::health,
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => crd::health,
+        ("argoproj.io", "Application") => application::health,
+        _ => return None,
+    };
+    Some(check)
+}

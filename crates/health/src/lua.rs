@@ -1,0 +1,392 @@
+//! Runs one health script in a sandbox, with Argo CD's interface: the object is the global
+//! `obj`, the script returns a table `{status = "...", message = "..."}`.
+//!
+//! Sandbox: a fresh Lua state per run (no state leaks between objects), with only the base
+//! library (minus `dofile`, `loadfile`, `load`, `collectgarbage`; `print` and `warn` do nothing),
+//! `string` (minus `string.dump`), `table`, `math` and `utf8`. No `io`, `os`, `package`/`require`,
+//! `debug` or `coroutine`: a health check is a pure function of the object, so `os.time` is out too.
+//! Argo CD's `useOpenLibs` switch is not honoured, for the same reason.
+//!
+//! Limits: "time" is an instruction budget, not a clock, so the result is the same on every
+//! machine and every run. Once the budget is spent every further instruction fails and
+//! `pcall`/`xpcall` re-raise, so a script cannot catch its way out; `__gc` finalizers are refused
+//! because Lua runs them with hooks off. Memory is capped. Known gap: time spent inside one
+//! C library call (a pathological `string.find` pattern) is not counted.
+
+use crate::{HealthCode, HealthStatus};
+use mlua::chunk::ChunkMode;
+use mlua::{HookTriggers, Lua, LuaOptions, StdLib, VmState};
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// How much a script may do before it is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LuaLimits {
+    /// Lua VM instructions (roughly 0.1 s of work for the default).
+    pub instructions: u64,
+    /// Bytes the Lua state may allocate, the object itself included.
+    pub memory_bytes: usize,
+}
+
+impl Default for LuaLimits {
+    fn default() -> Self {
+        Self {
+            instructions: 20_000_000,
+            memory_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// How often (in instructions) the budget is checked while within budget.
+const CHECK_EVERY: u32 = 1_000;
+/// Deeper objects than this are refused rather than risk the native stack.
+const MAX_DEPTH: usize = 256;
+
+/// Why a health script gave no usable health.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LuaCheckError {
+    #[error("failed to set up the Lua sandbox for the health script for {key}: {reason}")]
+    Sandbox { key: String, reason: String },
+    #[error("failed to pass the object to the health script for {key}: {reason}")]
+    Object { key: String, reason: String },
+    #[error("failed to run the health script for {key}: {reason}")]
+    Script { key: String, reason: String },
+    #[error(
+        "failed to finish the health script for {key} within its budget of {limit} Lua instructions (endless loop?)"
+    )]
+    Budget { key: String, limit: u64 },
+    #[error("failed to run the health script for {key} within its memory limit of {limit} bytes")]
+    Memory { key: String, limit: usize },
+    #[error("failed to read the result of the health script for {key}: {reason}")]
+    Result { key: String, reason: String },
+}
+
+/// Sandbox setup, run before the hook is installed. Everything the wrappers rely on is
+/// captured in locals first, so a script cannot swap it out.
+const PRELUDE: &str = r#"
+local budget_spent = ...
+local raw_pcall, raw_xpcall, raw_setmetatable = pcall, xpcall, setmetatable
+local rawget, type, error = rawget, type, error
+local pack, unpack = table.pack, table.unpack
+
+dofile, loadfile, load, collectgarbage, require = nil, nil, nil, nil, nil
+string.dump = nil
+print = function() end
+warn = function() end
+
+local function rethrow_when_budget_spent(results)
+  if not results[1] and budget_spent() then error(results[2], 0) end
+  return unpack(results, 1, results.n)
+end
+pcall = function(f, ...) return rethrow_when_budget_spent(pack(raw_pcall(f, ...))) end
+xpcall = function(f, handler, ...) return rethrow_when_budget_spent(pack(raw_xpcall(f, handler, ...))) end
+setmetatable = function(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    error("__gc finalizers are not allowed in health scripts", 2)
+  end
+  return raw_setmetatable(t, mt)
+end
+"#;
+
+/// Runs `script` (configured under `key`) against `obj`.
+pub fn run_health_script(
+    key: &str,
+    script: &str,
+    obj: &Value,
+    limits: LuaLimits,
+) -> Result<HealthStatus, LuaCheckError> {
+    let sandbox_error = |error: mlua::Error| LuaCheckError::Sandbox {
+        key: key.to_string(),
+        reason: one_line(&error),
+    };
+    let spent = Arc::new(AtomicBool::new(false));
+    let lua = new_sandbox(&spent).map_err(sandbox_error)?;
+    lua.set_memory_limit(limits.memory_bytes)
+        .map_err(sandbox_error)?;
+
+    let failure = |error: mlua::Error| classify(key, error, &spent, limits);
+    let obj_value = to_lua(&lua, obj, 0).map_err(|error| match failure(error) {
+        LuaCheckError::Script { key, reason } => LuaCheckError::Object { key, reason },
+        other => other,
+    })?;
+    lua.globals().raw_set("obj", obj_value).map_err(failure)?;
+
+    install_budget(&lua, &spent, limits.instructions).map_err(sandbox_error)?;
+    let returned = lua
+        .load(script)
+        .set_name(format!("={key}"))
+        .set_mode(ChunkMode::Text)
+        .eval::<mlua::Value>();
+    if spent.load(Ordering::Relaxed) {
+        return Err(LuaCheckError::Budget {
+            key: key.to_string(),
+            limit: limits.instructions,
+        });
+    }
+    let returned = returned.map_err(failure)?;
+    read_result(key, &returned)
+}
+
+/// The compile error of a script, if any; the script is not run.
+pub fn syntax_error(key: &str, script: &str) -> Option<String> {
+    let spent = Arc::new(AtomicBool::new(false));
+    let lua = match new_sandbox(&spent) {
+        Ok(lua) => lua,
+        Err(error) => return Some(one_line(&error)),
+    };
+    let compiled = lua
+        .load(script)
+        .set_name(format!("={key}"))
+        .set_mode(ChunkMode::Text)
+        .into_function();
+    compiled.err().map(|error| one_line(&error))
+}
+
+fn new_sandbox(spent: &Arc<AtomicBool>) -> mlua::Result<Lua> {
+    let lua = Lua::new_with(
+        StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8,
+        LuaOptions::default(),
+    )?;
+    let flag = Arc::clone(spent);
+    let budget_spent = lua.create_function(move |_, ()| Ok(flag.load(Ordering::Relaxed)))?;
+    lua.load(PRELUDE)
+        .set_name("=sandbox")
+        .set_mode(ChunkMode::Text)
+        .call::<()>(budget_spent)?;
+    Ok(lua)
+}
+
+/// Counts instructions; past the budget, raises an error at every check from then on.
+fn install_budget(lua: &Lua, spent: &Arc<AtomicBool>, limit: u64) -> mlua::Result<()> {
+    let spent = Arc::clone(spent);
+    let used = AtomicU64::new(0);
+    lua.set_hook(
+        HookTriggers::new().every_nth_instruction(CHECK_EVERY),
+        move |_, _| {
+            let total =
+                used.fetch_add(u64::from(CHECK_EVERY), Ordering::Relaxed) + u64::from(CHECK_EVERY);
+            if total > limit || spent.load(Ordering::Relaxed) {
+                spent.store(true, Ordering::Relaxed);
+                return Err(mlua::Error::runtime("instruction budget spent"));
+            }
+            Ok(VmState::Continue)
+        },
+    )
+}
+
+fn classify(key: &str, error: mlua::Error, spent: &AtomicBool, limits: LuaLimits) -> LuaCheckError {
+    let key = key.to_string();
+    if spent.load(Ordering::Relaxed) {
+        return LuaCheckError::Budget {
+            key,
+            limit: limits.instructions,
+        };
+    }
+    if is_memory_error(&error) {
+        return LuaCheckError::Memory {
+            key,
+            limit: limits.memory_bytes,
+        };
+    }
+    LuaCheckError::Script {
+        key,
+        reason: one_line(&error),
+    }
+}
+
+fn is_memory_error(error: &mlua::Error) -> bool {
+    match error {
+        mlua::Error::MemoryError(_) => true,
+        mlua::Error::CallbackError { cause, .. } => is_memory_error(cause),
+        mlua::Error::WithContext { cause, .. } => is_memory_error(cause),
+        _ => false,
+    }
+}
+
+/// The error without the Lua stack traceback that may follow it.
+fn one_line(error: &mlua::Error) -> String {
+    let text = error.to_string();
+    let text = text.split("\nstack traceback:").next().unwrap_or_default();
+    text.trim().to_string()
+}
+
+/// JSON into Lua tables as Argo CD does: objects and arrays become tables (arrays from 1),
+/// null becomes nil, whole numbers become Lua integers.
+fn to_lua(lua: &Lua, value: &Value, depth: usize) -> mlua::Result<mlua::Value> {
+    if depth > MAX_DEPTH {
+        return Err(mlua::Error::runtime(format!(
+            "object nested deeper than {MAX_DEPTH} levels"
+        )));
+    }
+    Ok(match value {
+        Value::Null => mlua::Value::Nil,
+        Value::Bool(flag) => mlua::Value::Boolean(*flag),
+        Value::Number(number) => match number.as_i64() {
+            Some(whole) => mlua::Value::Integer(whole),
+            None => mlua::Value::Number(number.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(text) => mlua::Value::String(lua.create_string(text)?),
+        Value::Array(items) => {
+            let table = lua.create_table_with_capacity(items.len(), 0)?;
+            for (index, item) in items.iter().enumerate() {
+                table.raw_set(index + 1, to_lua(lua, item, depth + 1)?)?;
+            }
+            mlua::Value::Table(table)
+        }
+        Value::Object(fields) => {
+            let table = lua.create_table_with_capacity(0, fields.len())?;
+            for (name, field) in fields {
+                table.raw_set(name.as_str(), to_lua(lua, field, depth + 1)?)?;
+            }
+            mlua::Value::Table(table)
+        }
+    })
+}
+
+/// `{status = <health code>, message = <string or nil>}`; anything else is an error.
+fn read_result(key: &str, returned: &mlua::Value) -> Result<HealthStatus, LuaCheckError> {
+    let bad = |reason: String| LuaCheckError::Result {
+        key: key.to_string(),
+        reason,
+    };
+    let mlua::Value::Table(table) = returned else {
+        return Err(bad(format!(
+            "expected a table like {{status = \"Healthy\", message = \"...\"}}, got {}",
+            returned.type_name()
+        )));
+    };
+    let status: mlua::Value = table.raw_get("status").map_err(|e| bad(one_line(&e)))?;
+    let status = match &status {
+        mlua::Value::String(text) => text.to_string_lossy(),
+        other => {
+            return Err(bad(format!(
+                "status must be a string, got {}",
+                other.type_name()
+            )));
+        }
+    };
+    let code: HealthCode = status.parse().map_err(|_| {
+        bad(format!("status {status:?} is not one of Healthy, Suspended, Progressing, Missing, Degraded, Unknown"))
+    })?;
+    let message = match table
+        .raw_get::<mlua::Value>("message")
+        .map_err(|e| bad(one_line(&e)))?
+    {
+        mlua::Value::Nil => String::new(),
+        mlua::Value::String(text) => text.to_string_lossy(),
+        mlua::Value::Integer(number) => number.to_string(),
+        mlua::Value::Number(number) => number.to_string(),
+        other => {
+            return Err(bad(format!(
+                "message must be a string, got {}",
+                other.type_name()
+            )));
+        }
+    };
+    Ok(HealthStatus::new(code, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const COUNT_TO_A_MILLION: &str = r#"
+        local n = 0
+        for i = 1, 1000000 do n = n + 1 end
+        return {status = "Healthy", message = tostring(n)}
+    "#;
+
+    #[test]
+    fn the_budget_is_an_instruction_count_and_can_be_changed() {
+        let obj = json!({"kind": "Widget"});
+        let roomy = run_health_script("x/Widget", COUNT_TO_A_MILLION, &obj, LuaLimits::default());
+        assert_eq!(roomy, Ok(HealthStatus::healthy("1000000")));
+        let tight = LuaLimits {
+            instructions: 100_000,
+            ..LuaLimits::default()
+        };
+        let stopped = run_health_script("x/Widget", COUNT_TO_A_MILLION, &obj, tight);
+        assert_eq!(
+            stopped,
+            Err(LuaCheckError::Budget {
+                key: "x/Widget".into(),
+                limit: 100_000
+            })
+        );
+    }
+
+    #[test]
+    fn too_deep_objects_are_refused_not_overflowed() {
+        let mut deep = json!("leaf");
+        for _ in 0..(MAX_DEPTH + 10) {
+            deep = json!({"nested": deep});
+        }
+        let result = run_health_script(
+            "x/Widget",
+            "return {status = 'Healthy'}",
+            &deep,
+            LuaLimits::default(),
+        );
+        match result {
+            Err(LuaCheckError::Object { reason, .. }) => {
+                assert!(reason.contains("nested deeper"), "{reason}")
+            }
+            other => panic!("expected an object error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_run_starts_from_a_fresh_state() {
+        let script = r#"
+            seen = (seen or 0) + 1
+            return {status = "Healthy", message = tostring(seen)}
+        "#;
+        let obj = json!({});
+        for _ in 0..2 {
+            assert_eq!(
+                run_health_script("k", script, &obj, LuaLimits::default()),
+                Ok(HealthStatus::healthy("1"))
+            );
+        }
+    }
+
+    #[test]
+    fn sandbox_keeps_string_table_math_and_utf8() {
+        let script = r#"
+            local parts = {}
+            for word in string.gmatch("a,b,c", "[^,]+") do table.insert(parts, word:upper()) end
+            return {status = "Healthy", message = table.concat(parts, "-") .. " " .. math.max(1, 7) .. " " .. utf8.len("héllo")}
+        "#;
+        assert_eq!(
+            run_health_script("k", script, &json!({}), LuaLimits::default()),
+            Ok(HealthStatus::healthy("A-B-C 7 5"))
+        );
+    }
+
+    #[test]
+    fn unsafe_globals_are_gone() {
+        let script = r#"
+            local gone = {}
+            for _, name in ipairs({"io", "os", "debug", "package", "require", "dofile", "loadfile", "load", "collectgarbage", "coroutine"}) do
+                if _G[name] ~= nil then table.insert(gone, name) end
+            end
+            if string.dump ~= nil then table.insert(gone, "string.dump") end
+            return {status = "Healthy", message = table.concat(gone, ",")}
+        "#;
+        assert_eq!(
+            run_health_script("k", script, &json!({}), LuaLimits::default()),
+            Ok(HealthStatus::healthy(""))
+        );
+    }
+
+    #[test]
+    fn binary_chunks_are_refused() {
+        let result = run_health_script("k", "\x1bLua\x54\x00", &json!({}), LuaLimits::default());
+        assert!(
+            matches!(result, Err(LuaCheckError::Script { .. })),
+            "{result:?}"
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! The one integration-test binary. Tests here need a cluster: `make test` starts the local
+//! control plane and exports KUBECONFIG; each test works in its own temporary namespace.
+
+mod control_plane;
