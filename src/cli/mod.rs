@@ -3,6 +3,8 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod crds;
+
 /// GitOps continuous delivery for Kubernetes. Reads Argo CD Applications,
 /// ApplicationSets and AppProjects unchanged and makes the cluster match git.
 #[derive(Debug, Parser)]
@@ -16,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Print the version of driftless and of the Kubernetes API it was built against.
     Version,
+    /// Print the CustomResourceDefinitions of Application, ApplicationSet and AppProject as YAML.
+    Crds,
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -24,5 +28,6 @@ pub fn run(cli: Cli) -> ExitCode {
             println!("driftless {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Command::Crds => crds::run(),
     }
 }

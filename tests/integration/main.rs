@@ -2,3 +2,4 @@
 //! control plane and exports KUBECONFIG; each test works in its own temporary namespace.
 
 mod control_plane;
+mod crds;

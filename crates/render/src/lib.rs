@@ -1,1 +1,48 @@
-//! Render an Application's desired objects from a commit: directory, Kustomize, Helm; with a render cache
+//! Render an Application's desired objects from a commit: directory, Kustomize, Helm; with a render cache.
+//!
+//! Layers, from the top:
+//! - [`render_application`]: an Argo CD `Application` (one or many sources, `ref` sources
+//!   for `$ref/…` value files) through a [`RepoResolver`] ([`CachedRepos`] over
+//!   driftless-source's cache, or [`DirResolver`] for a directory on disk), with the render
+//!   cache, the destination namespace and the identity check; objects come back sorted by
+//!   (group, kind, namespace, name). [`output`] prints them.
+//! - [`render_at_commit`]: one source from [`TreeSource`]s, through the [`RenderCache`]
+//!   (keyed by tree ids, not commits).
+//! - [`render_dir`] / [`render_raw`]: one source from files on disk, no git involved.
+//! - Pure parts: [`manifest`] parsing, [`kustomize::edit`], [`helm::args`],
+//!   [`helm::hooks`], [`finalize`], [`scope`].
+//!
+//! helm and kustomize run through a [`ToolRunner`] ([`ProcessRunner`] for real,
+//! [`RecordingRunner`] to count runs).
+
+pub mod app;
+pub mod cache;
+pub mod commit;
+pub mod directory;
+pub mod finalize;
+pub mod git_tree;
+pub mod helm;
+pub mod kustomize;
+pub mod manifest;
+pub mod output;
+pub mod paths;
+pub mod render;
+pub mod scope;
+pub mod spec;
+pub mod tools;
+pub mod tree;
+pub mod workspace;
+mod yaml_value;
+
+pub use finalize::{DesiredObject, FinalizeError};
+pub use manifest::{Manifest, ManifestError, Origin};
+pub use render::{RenderError, Rendered, StepError, render_dir, render_raw};
+pub use scope::{BuiltinScopes, Scope, ScopeLookup};
+pub use spec::{DirectoryOptions, HelmOptions, KustomizeOptions, Method, RenderParams};
+pub use tools::{Invocation, ProcessRunner, RecordingRunner, ToolError, ToolRunner, Toolbox, Tools};
+pub use workspace::{DirWorkspace, SourceId, Workspace};
+pub use cache::{RenderCache, cache_key};
+pub use commit::{CommitRender, render_at_commit};
+pub use tree::{DirTree, TreeError, TreeSource, TreeWorkspace};
+pub use app::{AppRender, DirResolver, Engine, RepoResolver, SourceRender, params_for, render_application};
+pub use git_tree::{CachedRepos, GitTree};

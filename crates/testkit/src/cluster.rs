@@ -56,15 +56,17 @@ impl TestNamespace {
 
 impl Drop for TestNamespace {
     fn drop(&mut self) {
-        // Drop cannot be async: delete from a short-lived runtime on its own thread,
-        // without waiting for the namespace's contents to be finalized.
-        let client = self.client.clone();
+        // Drop cannot be async, and the test's runtime is blocked here, so the test's client
+        // (whose connection task lives on that runtime) cannot be used: delete with a fresh
+        // client on a runtime of its own, without waiting for the contents to be finalized.
         let name = self.name.clone();
         let done = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
             if let Ok(rt) = rt {
-                let _ = rt.block_on(async {
-                    Api::<Namespace>::all(client).delete(&name, &DeleteParams::background()).await
+                rt.block_on(async {
+                    if let Ok(client) = client().await {
+                        let _ = Api::<Namespace>::all(client).delete(&name, &DeleteParams::background()).await;
+                    }
                 });
             }
         });

@@ -2,7 +2,9 @@
 //! and waiting for a condition with a deadline.
 
 mod cluster;
+mod crds;
 mod wait;
 
 pub use cluster::{client, TestNamespace};
+pub use crds::install_argo_crds;
 pub use wait::wait_until;

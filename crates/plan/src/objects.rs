@@ -1,0 +1,191 @@
+//! Reading desired and live objects: identity, pairing, and the concrete object a hook
+//! is created from.
+
+use crate::error::PlanError;
+use crate::step::Phase;
+use driftless_model::ResourceKey;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Live objects by key, with their position in the input.
+pub struct LiveIndex<'a> {
+    by_key: BTreeMap<ResourceKey, (usize, &'a Value)>,
+}
+
+impl<'a> LiveIndex<'a> {
+    pub fn new(live: &'a [Value]) -> Result<Self, PlanError> {
+        let mut by_key = BTreeMap::new();
+        for (index, object) in live.iter().enumerate() {
+            let key = ResourceKey::of(object).map_err(|source| PlanError::InvalidObject {
+                side: "live",
+                index,
+                source,
+            })?;
+            if by_key.insert(key.clone(), (index, object)).is_some() {
+                return Err(PlanError::DuplicateObject {
+                    side: "live",
+                    key: key.to_string(),
+                });
+            }
+        }
+        Ok(Self { by_key })
+    }
+
+    /// The live counterpart of a desired key. A desired object without a namespace pairs
+    /// with the live one in the destination namespace (render normally fills it in).
+    pub fn pair(
+        &self,
+        desired: &ResourceKey,
+        destination_namespace: &str,
+    ) -> Option<(ResourceKey, &'a Value)> {
+        if let Some((_, live)) = self.by_key.get(desired) {
+            return Some((desired.clone(), live));
+        }
+        if desired.namespace.is_empty() && !destination_namespace.is_empty() {
+            let in_destination = ResourceKey {
+                namespace: destination_namespace.to_string(),
+                ..desired.clone()
+            };
+            if let Some((_, live)) = self.by_key.get(&in_destination) {
+                return Some((in_destination, live));
+            }
+        }
+        None
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&ResourceKey, &'a Value)> {
+        self.by_key.iter().map(|(key, (_, object))| (key, *object))
+    }
+}
+
+/// The key of desired object `index`; a hook with only `generateName` is keyed by that
+/// prefix here (its real name is made per phase by [`hook_object`]).
+pub fn desired_key(object: &Value, index: usize) -> Result<ResourceKey, PlanError> {
+    let invalid = |source| PlanError::InvalidObject {
+        side: "desired",
+        index,
+        source,
+    };
+    match generate_name(object) {
+        Some(prefix) if name(object).is_none() => {
+            let mut named = object.clone();
+            set_name(&mut named, prefix.to_string());
+            ResourceKey::of(&named).map_err(invalid)
+        }
+        _ => ResourceKey::of(object).map_err(invalid),
+    }
+}
+
+/// The hook object created in `phase`. A `generateName` hook is named as Argo CD names it,
+/// `<generateName><revision[:7]>-<phase>-<started_at>` in lower case, so a resumed sync
+/// computes the same names.
+pub fn hook_object(object: &Value, phase: Phase, revision: &str, started_at: i64) -> Value {
+    let mut hook = object.clone();
+    if name(object).is_none()
+        && let Some(prefix) = generate_name(object)
+    {
+        let short: String = revision.chars().take(7).collect();
+        let suffix = format!("{short}-{phase}-{started_at}").to_lowercase();
+        set_name(&mut hook, format!("{prefix}{suffix}"));
+    }
+    hook
+}
+
+fn name(object: &Value) -> Option<&str> {
+    object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+fn generate_name(object: &Value) -> Option<&str> {
+    object
+        .pointer("/metadata/generateName")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+fn set_name(object: &mut Value, name: String) {
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.insert("name".into(), Value::String(name));
+    }
+}
+
+/// The destination namespace made by `CreateNamespace=true`: never pruned or deleted,
+/// like Argo CD's managed namespace.
+pub fn is_namespace_named(key: &ResourceKey, namespace: &str) -> bool {
+    key.group.is_empty() && key.kind == "Namespace" && key.name == namespace
+}
+
+/// `group/kind` of the custom resources a CRD object defines.
+pub fn crd_defines(object: &Value) -> Option<(String, String)> {
+    let api_version = object.get("apiVersion")?.as_str()?;
+    if object.get("kind")?.as_str()? != "CustomResourceDefinition"
+        || !api_version.starts_with("apiextensions.k8s.io/")
+    {
+        return None;
+    }
+    let group = object.pointer("/spec/group")?.as_str()?;
+    let kind = object.pointer("/spec/names/kind")?.as_str()?;
+    Some((group.to_string(), kind.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn generate_name_hooks_are_named_like_argo_cd() {
+        let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"generateName": "migrate-", "namespace": "shop"}});
+        let named = hook_object(&job, Phase::PreSync, "0123456789abcdef", 1700000000);
+        assert_eq!(
+            named.pointer("/metadata/name"),
+            Some(&json!("migrate-0123456-presync-1700000000"))
+        );
+        assert_eq!(desired_key(&job, 0).unwrap().name, "migrate-");
+        let fixed = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "m", "generateName": "x-"}});
+        assert_eq!(hook_object(&fixed, Phase::PreSync, "r", 1), fixed);
+    }
+
+    #[test]
+    fn desired_without_namespace_pairs_with_live_in_destination() {
+        let live = vec![
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}}),
+        ];
+        let index = LiveIndex::new(&live).unwrap();
+        let bare = ResourceKey::new("", "ConfigMap", "", "c");
+        assert_eq!(
+            index.pair(&bare, "shop").map(|(k, _)| k.namespace),
+            Some("shop".to_string())
+        );
+        assert!(index.pair(&bare, "other").is_none());
+    }
+
+    #[test]
+    fn live_duplicates_and_nameless_objects_are_errors() {
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        assert!(matches!(
+            LiveIndex::new(&[cm.clone(), cm]),
+            Err(PlanError::DuplicateObject { .. })
+        ));
+        let nameless = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}});
+        assert!(matches!(
+            LiveIndex::new(&[nameless]),
+            Err(PlanError::InvalidObject { index: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn crd_definitions_are_read() {
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "certificates.cert-manager.io"},
+            "spec": {"group": "cert-manager.io", "names": {"kind": "Certificate"}}});
+        assert_eq!(
+            crd_defines(&crd),
+            Some(("cert-manager.io".into(), "Certificate".into()))
+        );
+        assert_eq!(crd_defines(&json!({"kind": "ConfigMap"})), None);
+    }
+}

@@ -1,0 +1,75 @@
+//! A commit of a repository in driftless-source's cache as a [`TreeSource`], and a
+//! resolver that opens `repoURL` at `targetRevision` from that cache (fetching is the
+//! caller's job, e.g. `RepoCache::sync`, before rendering).
+
+use crate::app::RepoResolver;
+use crate::tree::{TreeError, TreeSource};
+use driftless_source::{CommitId, LocalRepo, PathKind, RepoCache};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// One commit of a cached repository.
+pub struct GitTree {
+    repo: LocalRepo,
+    commit: CommitId,
+}
+
+impl GitTree {
+    pub fn new(repo: LocalRepo, commit: CommitId) -> Self {
+        Self { repo, commit }
+    }
+
+    pub fn commit(&self) -> CommitId {
+        self.commit
+    }
+}
+
+impl TreeSource for GitTree {
+    /// Directories by git tree id; files by a hash of their contents.
+    fn tree_id(&self, path: &str) -> Result<Option<String>, TreeError> {
+        let error = |e: &dyn std::fmt::Display| TreeError(e.to_string());
+        match self.repo.path_kind(self.commit, path).map_err(|e| error(&e))? {
+            None => Ok(None),
+            Some(PathKind::Directory) => {
+                Ok(Some(self.repo.tree_id(self.commit, path).map_err(|e| error(&e))?.to_string()))
+            }
+            Some(PathKind::File | PathKind::ExecutableFile) => {
+                let bytes = self.repo.read_file(self.commit, path).map_err(|e| error(&e))?;
+                Ok(Some(format!("file-sha256:{}", hex::encode(Sha256::digest(&bytes)))))
+            }
+            Some(kind) => Err(TreeError(format!("failed to read {path:?}: a {kind:?} cannot be rendered from"))),
+        }
+    }
+
+    fn export(&self, path: &str, dest: &Path) -> Result<(), TreeError> {
+        let error = |e: &dyn std::fmt::Display| TreeError(e.to_string());
+        match self.repo.path_kind(self.commit, path).map_err(|e| error(&e))? {
+            Some(PathKind::Directory) => self.repo.export(self.commit, path, dest).map(|_| ()).map_err(|e| error(&e)),
+            Some(PathKind::File | PathKind::ExecutableFile) => {
+                let bytes = self.repo.read_file(self.commit, path).map_err(|e| error(&e))?;
+                if let Some(parent) = dest.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| error(&e))?;
+                }
+                std::fs::write(dest, bytes).map_err(|e| error(&e))
+            }
+            other => Err(TreeError(format!("failed to export {path:?}: found {other:?}"))),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("{} at {}", self.repo.url(), self.commit)
+    }
+}
+
+/// Opens repositories from a [`RepoCache`] that already holds the revisions.
+pub struct CachedRepos<'a> {
+    pub cache: &'a RepoCache,
+}
+
+impl RepoResolver for CachedRepos<'_> {
+    fn open(&self, repo_url: &str, revision: &str) -> Result<Box<dyn TreeSource + '_>, String> {
+        let repo = self.cache.repo(repo_url).map_err(|e| e.to_string())?;
+        let commit = repo.resolve(revision).map_err(|e| e.to_string())?;
+        Ok(Box::new(GitTree::new(repo, commit)))
+    }
+}

@@ -1,0 +1,250 @@
+//! Running `helm` and `kustomize`: found once, run behind a small trait so tests can
+//! count invocations, with a timeout and the tool's stderr kept for error messages.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// One run of an external tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+}
+
+impl Invocation {
+    pub fn command_line(&self) -> String {
+        let mut line = self.program.display().to_string();
+        for arg in &self.args {
+            line.push(' ');
+            line.push_str(arg);
+        }
+        line
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("failed to start {program}: {message}")]
+    Spawn { program: String, message: String },
+    #[error("failed to finish {program} within {seconds}s: killed")]
+    Timeout { program: String, seconds: u64 },
+    #[error("{program} exited with {status}: {stderr}")]
+    Failed { program: String, status: String, stderr: String },
+    #[error("failed to find {tool}: {hint}")]
+    NotFound { tool: &'static str, hint: &'static str },
+}
+
+/// Runs a tool and returns its stdout; a non-zero exit is an error carrying stderr.
+pub trait ToolRunner: Send + Sync {
+    fn run(&self, invocation: &Invocation) -> Result<Vec<u8>, ToolError>;
+}
+
+/// Runs tools as child processes.
+#[derive(Debug, Clone)]
+pub struct ProcessRunner {
+    pub timeout: Duration,
+}
+
+impl Default for ProcessRunner {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(90) }
+    }
+}
+
+impl ToolRunner for ProcessRunner {
+    fn run(&self, invocation: &Invocation) -> Result<Vec<u8>, ToolError> {
+        let program = invocation.program.display().to_string();
+        let mut child = Command::new(&invocation.program)
+            .args(&invocation.args)
+            .current_dir(&invocation.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| ToolError::Spawn { program: program.clone(), message: e.to_string() })?;
+        // Drain both pipes on threads so a chatty tool cannot block on a full pipe.
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let started = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if started.elapsed() >= self.timeout => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(ToolError::Timeout { program, seconds: self.timeout.as_secs() });
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                Err(e) => return Err(ToolError::Spawn { program, message: e.to_string() }),
+            }
+        };
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).trim().to_string();
+        if status.success() {
+            Ok(stdout)
+        } else {
+            Err(ToolError::Failed { program, status: status.to_string(), stderr })
+        }
+    }
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+/// Wraps a runner and remembers every invocation, so tests can count tool runs.
+#[derive(Debug, Default)]
+pub struct RecordingRunner<R> {
+    inner: R,
+    log: Mutex<Vec<Invocation>>,
+}
+
+impl<R> RecordingRunner<R> {
+    pub fn new(inner: R) -> Self {
+        Self { inner, log: Mutex::new(Vec::new()) }
+    }
+
+    pub fn invocations(&self) -> Vec<Invocation> {
+        self.log.lock().map(|log| log.clone()).unwrap_or_default()
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut log) = self.log.lock() {
+            log.clear();
+        }
+    }
+}
+
+impl<R: ToolRunner> ToolRunner for RecordingRunner<R> {
+    fn run(&self, invocation: &Invocation) -> Result<Vec<u8>, ToolError> {
+        if let Ok(mut log) = self.log.lock() {
+            log.push(invocation.clone());
+        }
+        self.inner.run(invocation)
+    }
+}
+
+/// How kustomize is run: its own binary, or the copy built into kubectl.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kustomize {
+    Standalone(PathBuf),
+    Kubectl(PathBuf),
+}
+
+impl Kustomize {
+    /// The program and leading arguments of `kustomize build <dir>`.
+    pub fn build(&self, dir: &Path) -> (PathBuf, Vec<String>) {
+        let dir = dir.display().to_string();
+        match self {
+            Kustomize::Standalone(bin) => (bin.clone(), vec!["build".into(), dir]),
+            Kustomize::Kubectl(bin) => (bin.clone(), vec!["kustomize".into(), dir]),
+        }
+    }
+
+    pub fn program(&self) -> &Path {
+        match self {
+            Kustomize::Standalone(bin) | Kustomize::Kubectl(bin) => bin,
+        }
+    }
+}
+
+/// The tools found on this machine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tools {
+    pub helm: Option<PathBuf>,
+    pub kustomize: Option<Kustomize>,
+}
+
+impl Tools {
+    /// `DRIFTLESS_HELM` / `DRIFTLESS_KUSTOMIZE` / `DRIFTLESS_KUBECTL`, else `helm`,
+    /// `kustomize`, then `kubectl` (for `kubectl kustomize`) on `PATH`.
+    pub fn discover() -> Self {
+        let helm = env_path("DRIFTLESS_HELM").or_else(|| on_path("helm"));
+        let kustomize = env_path("DRIFTLESS_KUSTOMIZE")
+            .or_else(|| on_path("kustomize"))
+            .map(Kustomize::Standalone)
+            .or_else(|| env_path("DRIFTLESS_KUBECTL").or_else(|| on_path("kubectl")).map(Kustomize::Kubectl));
+        Self { helm, kustomize }
+    }
+
+    pub fn helm(&self) -> Result<&Path, ToolError> {
+        self.helm.as_deref().ok_or(ToolError::NotFound {
+            tool: "helm",
+            hint: "set DRIFTLESS_HELM or put helm on PATH (hack/build-tools builds it)",
+        })
+    }
+
+    pub fn kustomize(&self) -> Result<&Kustomize, ToolError> {
+        self.kustomize.as_ref().ok_or(ToolError::NotFound {
+            tool: "kustomize",
+            hint: "set DRIFTLESS_KUSTOMIZE, or put kustomize or kubectl on PATH",
+        })
+    }
+
+    /// Identifies the tool binary a render method uses (path, size, modification time) for
+    /// the cache key, so upgrading helm or kustomize invalidates its renders without running it.
+    pub fn fingerprint_for(&self, method: &crate::spec::Method) -> String {
+        use crate::spec::Method;
+        match method {
+            Method::Directory(_) => String::new(),
+            Method::Helm(_) => Tools { helm: self.helm.clone(), kustomize: None }.fingerprint(),
+            Method::Kustomize(_) => Tools { helm: None, kustomize: self.kustomize.clone() }.fingerprint(),
+        }
+    }
+
+    /// Identifies all tool binaries (see [`Tools::fingerprint_for`]).
+    pub fn fingerprint(&self) -> String {
+        let describe = |path: Option<&Path>| match path {
+            None => "none".to_string(),
+            Some(p) => match std::fs::metadata(p) {
+                Ok(meta) => {
+                    let mtime = meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
+                    format!("{}:{}:{}", p.display(), meta.len(), mtime)
+                }
+                Err(_) => p.display().to_string(),
+            },
+        };
+        let kustomize = match &self.kustomize {
+            Some(Kustomize::Standalone(p)) => format!("standalone:{}", describe(Some(p))),
+            Some(Kustomize::Kubectl(p)) => format!("kubectl:{}", describe(Some(p))),
+            None => "none".into(),
+        };
+        format!("helm={};kustomize={}", describe(self.helm.as_deref()), kustomize)
+    }
+}
+
+fn env_path(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+/// The tools and the runner that runs them, handed to each render step.
+#[derive(Clone, Copy)]
+pub struct Toolbox<'a> {
+    pub tools: &'a Tools,
+    pub runner: &'a dyn ToolRunner,
+}
