@@ -1,0 +1,228 @@
+//! Runs a sync plan against the cluster by driving the pure state machine of `driftless-plan`:
+//! ask it what to do, do it, tell it what was observed, repeat. The state is handed to the
+//! caller after every step, so it can be saved (the controller keeps it in Application.status).
+
+use crate::cluster::{ApplyRequest, ClusterClient, ClusterError};
+use crate::tracking::{self, TrackingMethod};
+use driftless_health::{health_of, CustomChecks};
+use driftless_model::status::{HealthStatusCode, OperationPhase};
+use driftless_model::ResourceKey;
+use driftless_plan::{next, Action, Next, Observed, Plan, Report, RunPhase, Step, SyncState};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// What a sync needs besides the plan.
+pub struct SyncContext<'a> {
+    pub app: &'a str,
+    pub tracking: TrackingMethod,
+    pub health: &'a CustomChecks,
+    pub field_manager: &'a str,
+    /// Time between two looks at objects being waited for.
+    pub poll: Duration,
+    /// Give up waiting (the state stays Running and can be resumed) after this long.
+    pub wait_timeout: Duration,
+}
+
+/// Progress of a sync, for a live display or a log.
+#[derive(Debug, Clone)]
+pub enum SyncEvent {
+    Done { step: Step, ok: bool, message: String },
+    Waiting { pending: Vec<(ResourceKey, String)> },
+    State(SyncState),
+}
+
+/// Runs `plan` from `state` until the sync ends. Returns the final phase; on a wait that
+/// times out it returns an error and `state` is left Running, to be resumed.
+pub async fn run_sync(
+    cluster: &ClusterClient,
+    plan: &Plan,
+    state: &mut SyncState,
+    ctx: &SyncContext<'_>,
+    on_event: &mut (dyn FnMut(SyncEvent) + Send),
+) -> Result<RunPhase, ClusterError> {
+    let mut observed = Observed::default();
+    let mut waiting_since: Option<Instant> = None;
+    loop {
+        let step = next(plan, state, &observed);
+        on_event(SyncEvent::State(state.clone()));
+        observed = Observed::default();
+        match step {
+            Next::Done(phase) => return Ok(phase),
+            Next::Prune { steps } | Next::DeleteHooks { steps } => {
+                for step in steps {
+                    let result = cluster.delete(&step.key, step.options.propagation).await;
+                    let report = report(&step, result.map(|()| "deleted".to_string()), on_event);
+                    observed.results.push(report);
+                }
+                waiting_since = None;
+            }
+            Next::Apply { steps } => {
+                for step in steps {
+                    let result = apply_step(cluster, &step, ctx).await;
+                    observed.results.push(report(&step, result, on_event));
+                }
+                waiting_since = None;
+            }
+            Next::RunHooks { steps } => {
+                for step in steps {
+                    let result = run_hook(cluster, &step, ctx).await;
+                    observed.results.push(report(&step, result, on_event));
+                }
+                waiting_since = None;
+            }
+            Next::Wait { healthy, hooks, deleted } => {
+                match waiting_since {
+                    None => waiting_since = Some(Instant::now()),
+                    Some(since) if since.elapsed() > ctx.wait_timeout => {
+                        let pending = healthy.iter().chain(&hooks).chain(&deleted).map(ToString::to_string);
+                        return Err(ClusterError::Api {
+                            verb: "wait for",
+                            key: healthy.first().or(hooks.first()).or(deleted.first()).cloned().unwrap_or_else(empty_key),
+                            code: 0,
+                            message: format!("timed out after {:?} waiting for {}", ctx.wait_timeout, pending.collect::<Vec<_>>().join(", ")),
+                        });
+                    }
+                    Some(_) => tokio::time::sleep(ctx.poll).await,
+                }
+                let mut pending = Vec::new();
+                for key in &healthy {
+                    let code = match cluster.get(key).await? {
+                        Some(obj) => health_code(&obj, ctx.health),
+                        None => HealthStatusCode::Missing,
+                    };
+                    if code != HealthStatusCode::Healthy {
+                        pending.push((key.clone(), code.to_string()));
+                    }
+                    observed.health.push((key.clone(), code));
+                }
+                for key in &hooks {
+                    let phase = match cluster.get(key).await? {
+                        Some(obj) => hook_phase(&obj, ctx.health),
+                        // A hook deleted by someone else while running cannot be judged: fail it.
+                        None => OperationPhase::Failed,
+                    };
+                    if !phase.is_completed() {
+                        pending.push((key.clone(), "hook running".into()));
+                    }
+                    observed.hooks.push((key.clone(), phase));
+                }
+                for key in &deleted {
+                    if cluster.get(key).await?.is_none() {
+                        observed.deleted.push(key.clone());
+                    } else {
+                        pending.push((key.clone(), "deleting".into()));
+                    }
+                }
+                if !pending.is_empty() {
+                    on_event(SyncEvent::Waiting { pending });
+                }
+            }
+        }
+    }
+}
+
+fn empty_key() -> ResourceKey {
+    ResourceKey::new("", "", "", "")
+}
+
+fn report(step: &Step, result: Result<String, ClusterError>, on_event: &mut (dyn FnMut(SyncEvent) + Send)) -> Report {
+    let (ok, message) = match result {
+        Ok(message) => (true, message),
+        Err(err) => (false, err.to_string()),
+    };
+    on_event(SyncEvent::Done { step: step.clone(), ok, message: message.clone() });
+    if ok { Report::ok(step, message) } else { Report::failed(step, message) }
+}
+
+async fn apply_step(cluster: &ClusterClient, step: &Step, ctx: &SyncContext<'_>) -> Result<String, ClusterError> {
+    let Some(object) = &step.object else {
+        return Ok("nothing to apply".into());
+    };
+    let mut object = object.clone();
+    // A namespace made by CreateNamespace=true is not the app's: it is never pruned.
+    if step.action != Action::CreateNamespace {
+        tracking::stamp(&mut object, ctx.app, ctx.tracking);
+    }
+    let req = ApplyRequest { object: &object, options: &step.options, field_manager: ctx.field_manager, dry_run: false };
+    cluster.apply(&req).await?;
+    Ok(match step.action {
+        Action::Create | Action::CreateNamespace => "created",
+        Action::Update => "configured",
+        _ => "unchanged",
+    }
+    .into())
+}
+
+async fn run_hook(cluster: &ClusterClient, step: &Step, ctx: &SyncContext<'_>) -> Result<String, ClusterError> {
+    let Some(object) = &step.object else {
+        return Ok("nothing to run".into());
+    };
+    let mut object = object.clone();
+    tracking::stamp(&mut object, ctx.app, ctx.tracking);
+    let before_creation = matches!(&step.action, Action::Hook { delete_policies, .. }
+        if delete_policies.iter().any(|p| p.as_str() == "BeforeHookCreation"));
+    if let Some(live) = cluster.get(&step.key).await? {
+        if !before_creation {
+            // Created earlier by this operation (a resumed sync): do not run it twice.
+            let _ = live;
+            return Ok("hook already created".into());
+        }
+        cluster.delete(&step.key, driftless_plan::DeletePropagation::Foreground).await?;
+        let deadline = Instant::now() + ctx.wait_timeout;
+        while cluster.get(&step.key).await?.is_some() && Instant::now() < deadline {
+            tokio::time::sleep(ctx.poll).await;
+        }
+    }
+    cluster.create(&object).await?;
+    Ok("hook created".into())
+}
+
+/// Health as the wave wait sees it: an object with no health check counts as Healthy.
+pub fn health_code(obj: &Value, custom: &CustomChecks) -> HealthStatusCode {
+    match health_of(obj, custom) {
+        None => HealthStatusCode::Healthy,
+        Some(h) => serde_json::from_value(Value::String(h.status.to_string())).unwrap_or(HealthStatusCode::Unknown),
+    }
+}
+
+/// Where a hook is in its life: Jobs and Pods by their status, other kinds by health.
+pub fn hook_phase(obj: &Value, custom: &CustomChecks) -> OperationPhase {
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    if kind == "Pod" {
+        return match obj["status"]["phase"].as_str() {
+            Some("Succeeded") => OperationPhase::Succeeded,
+            Some("Failed") => OperationPhase::Failed,
+            _ => OperationPhase::Running,
+        };
+    }
+    match health_code(obj, custom) {
+        HealthStatusCode::Healthy => OperationPhase::Succeeded,
+        HealthStatusCode::Degraded => OperationPhase::Failed,
+        _ => OperationPhase::Running,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn job_hook_phase_follows_its_conditions() {
+        let custom = CustomChecks::default();
+        let running = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "status": {"active": 1}});
+        let done = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+            "status": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}});
+        let failed = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+            "status": {"failed": 1, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}});
+        assert_eq!(hook_phase(&running, &custom), OperationPhase::Running);
+        assert_eq!(hook_phase(&done, &custom), OperationPhase::Succeeded);
+        assert_eq!(hook_phase(&failed, &custom), OperationPhase::Failed);
+    }
+
+    #[test]
+    fn objects_without_health_checks_count_as_healthy() {
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        assert_eq!(health_code(&cm, &CustomChecks::default()), HealthStatusCode::Healthy);
+    }
+}
