@@ -3,7 +3,14 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod app_source;
+mod compare;
 mod crds;
+mod diff;
+mod render;
+mod sync;
+
+use app_source::CommandError;
 
 /// GitOps continuous delivery for Kubernetes. Reads Argo CD Applications,
 /// ApplicationSets and AppProjects unchanged and makes the cluster match git.
@@ -16,18 +23,43 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print the version of driftless and of the Kubernetes API it was built against.
+    /// Print the version of driftless.
     Version,
     /// Print the CustomResourceDefinitions of Application, ApplicationSet and AppProject as YAML.
     Crds,
+    /// Print the desired objects of an Application, rendered from git.
+    Render(render::RenderArgs),
+    /// Show how the cluster differs from git for an Application (exit 1 when out of sync).
+    Diff(diff::DiffArgs),
+    /// Make the cluster match git for an Application.
+    Sync(sync::SyncArgs),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    match cli.command {
+    let result = match cli.command {
         Command::Version => {
             println!("driftless {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
+            Ok(true)
         }
-        Command::Crds => crds::run(),
+        Command::Crds => return crds::run(),
+        Command::Render(args) => render::run(args).map(|()| true),
+        Command::Diff(args) => block_on(diff::run(args)),
+        Command::Sync(args) => block_on(sync::run(args)),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code())
+        }
     }
+}
+
+fn block_on<T>(fut: impl std::future::Future<Output = Result<T, CommandError>>) -> Result<T, CommandError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CommandError::Failed(format!("failed to start the async runtime: {e}")))?;
+    runtime.block_on(fut)
 }

@@ -1,0 +1,114 @@
+//! What every app command shares: reading an Application file and rendering its desired objects,
+//! from git through the repo and render caches, or from a local checkout (`--repo-root`).
+
+use clap::Args;
+use driftless_model::Application;
+use driftless_render::{
+    render_application, AppRender, CachedRepos, DirResolver, Engine, ProcessRunner, RenderCache, ScopeLookup, Toolbox,
+    Tools,
+};
+use driftless_source::{RepoCache, RepoCredentials};
+use std::path::{Path, PathBuf};
+
+/// Where an app command reads the Application and its sources from.
+#[derive(Debug, Clone, Args)]
+pub struct AppArgs {
+    /// The Application manifest (YAML or JSON), as you would `kubectl apply` it.
+    #[arg(short = 'f', long = "file", value_name = "APP.yaml")]
+    pub file: PathBuf,
+    /// Render this revision instead of the Application's targetRevision.
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Resolve every repoURL to this local checkout instead of fetching it (offline use).
+    #[arg(long, value_name = "DIR")]
+    pub repo_root: Option<PathBuf>,
+    /// Where fetched repositories and rendered manifests are cached.
+    #[arg(long, env = "DRIFTLESS_CACHE", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// A failure of an app command, with the exit code it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Bad arguments or an unreadable/invalid input file: exit 2.
+    #[error("{0}")]
+    Usage(String),
+    /// Rendering, git, the cluster or the sync failed: exit 1.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CommandError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Usage(_) => 2,
+            Self::Failed(_) => 1,
+        }
+    }
+}
+
+pub fn load_application(path: &Path) -> Result<Application, CommandError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CommandError::Usage(format!("failed to read {}: {e}", path.display())))?;
+    let app: Application = serde_norway::from_str(&text)
+        .map_err(|e| CommandError::Usage(format!("failed to read an Application from {}: {e}", path.display())))?;
+    if app.metadata.name.as_deref().unwrap_or_default().is_empty() {
+        return Err(CommandError::Usage(format!("{}: the Application has no metadata.name", path.display())));
+    }
+    Ok(app)
+}
+
+pub fn cache_root(args: &AppArgs) -> PathBuf {
+    args.cache_dir.clone().unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+        home.join(".cache/driftless")
+    })
+}
+
+/// Renders `app` (with `--revision` applied to every source). Sources are fetched into the repo
+/// cache first, unless `--repo-root` points at a checkout.
+pub fn render(
+    app: &mut Application,
+    args: &AppArgs,
+    creds: &RepoCredentials,
+    discovery: Option<&dyn ScopeLookup>,
+) -> Result<AppRender, CommandError> {
+    if let Some(revision) = &args.revision {
+        override_revision(app, revision);
+    }
+    let tools = Tools::discover();
+    let runner = ProcessRunner::default();
+    let root = cache_root(args);
+    let render_cache = RenderCache::open(root.join("render"))
+        .map_err(|e| CommandError::Failed(format!("failed to open the render cache: {e}")))?;
+    let engine = Engine {
+        toolbox: Toolbox { tools: &tools, runner: &runner },
+        cache: Some(&render_cache),
+        discovery,
+        kube_version: None,
+        api_versions: &[],
+    };
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let rendered = if let Some(dir) = &args.repo_root {
+        render_application(app, &DirResolver { root: dir.clone() }, engine)
+    } else {
+        let repos = RepoCache::new(root.join("repos"))
+            .map_err(|e| CommandError::Failed(format!("failed to open the repo cache: {e}")))?;
+        for source in app.sources() {
+            repos.sync(&source.repo_url, creds, source.revision()).map_err(|e| {
+                CommandError::Failed(format!("app {name}: failed to fetch {}: {e}", driftless_source::redact_url(&source.repo_url)))
+            })?;
+        }
+        render_application(app, &CachedRepos { cache: &repos }, engine)
+    };
+    rendered.map_err(|e| CommandError::Failed(e.to_string()))
+}
+
+fn override_revision(app: &mut Application, revision: &str) {
+    if let Some(source) = app.spec.source.as_mut() {
+        source.target_revision = Some(revision.to_string());
+    }
+    for source in app.spec.sources.iter_mut().flatten() {
+        source.target_revision = Some(revision.to_string());
+    }
+}

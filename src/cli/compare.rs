@@ -1,0 +1,129 @@
+//! Desired against live for one Application: connect, render with the cluster's scopes, read
+//! what the app tracks, and diff each pair. Shared by `driftless diff` and `driftless sync`.
+
+use super::app_source::{self, AppArgs, CommandError};
+use clap::Args;
+use driftless_apply::{ApiCatalog, ClusterClient, TrackingMethod};
+use driftless_diff::{Differ, IgnoreRule, ObjectDiff};
+use driftless_model::{Application, GroupKind, ResourceKey};
+use driftless_render::{Scope, ScopeLookup};
+use driftless_source::RepoCredentials;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// How applied objects are marked as the app's: annotation, label or annotation+label.
+    #[arg(long, default_value = "annotation")]
+    pub tracking: TrackingMethod,
+    /// Compare with a server-side dry-run apply instead of the offline normaliser
+    /// (sees mutating webhooks and defaulting).
+    #[arg(long)]
+    pub server_side_diff: bool,
+}
+
+/// The scope of kinds as the API server serves them.
+struct CatalogScopes(ApiCatalog);
+
+impl ScopeLookup for CatalogScopes {
+    fn scope(&self, kind: &GroupKind) -> Option<Scope> {
+        self.0.is_namespaced(kind).map(|ns| if ns { Scope::Namespaced } else { Scope::Cluster })
+    }
+}
+
+pub struct Comparison {
+    pub app: Application,
+    pub desired: Vec<Value>,
+    pub live: Vec<Value>,
+    pub diffs: Vec<ObjectDiff>,
+}
+
+impl Comparison {
+    pub fn out_of_sync(&self) -> impl Iterator<Item = &ObjectDiff> {
+        self.diffs.iter().filter(|d| d.status != driftless_diff::SyncStatus::Synced)
+    }
+}
+
+pub async fn connect() -> Result<ClusterClient, CommandError> {
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|e| CommandError::Failed(format!("failed to connect to the cluster (KUBECONFIG): {e}")))?;
+    ClusterClient::connect(client).await.map_err(|e| CommandError::Failed(e.to_string()))
+}
+
+pub async fn compare(cluster: &ClusterClient, args: &AppArgs, opts: &ClusterArgs) -> Result<Comparison, CommandError> {
+    let mut app = app_source::load_application(&args.file)?;
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let scopes = CatalogScopes(cluster.catalog());
+    let args_owned = args.clone();
+    let rendered = tokio::task::block_in_place(|| {
+        app_source::render(&mut app, &args_owned, &RepoCredentials::default(), Some(&scopes))
+    })?;
+    let desired: Vec<Value> = rendered.objects.into_iter().map(|o| o.object).collect();
+    let live = cluster.list_tracked(&name, opts.tracking).await.map_err(|e| CommandError::Failed(e.to_string()))?;
+
+    let rules = ignore_rules(&app);
+    let differ = Differ::new(&rules, salt()).map_err(|e| CommandError::Failed(format!("app {name}: {e}")))?;
+    let mut pairs: BTreeMap<ResourceKey, (Option<&Value>, Option<&Value>)> = BTreeMap::new();
+    for obj in &desired {
+        if let Ok(key) = ResourceKey::of(obj) {
+            pairs.entry(key).or_default().0 = Some(obj);
+        }
+    }
+    for obj in &live {
+        if let Ok(key) = ResourceKey::of(obj) {
+            pairs.entry(key).or_default().1 = Some(obj);
+        }
+    }
+    let mut diffs = Vec::new();
+    for (key, (want, have)) in pairs {
+        if is_hook(want) {
+            continue;
+        }
+        let diff = match (want, have, opts.server_side_diff) {
+            (Some(want), Some(have), true) => {
+                let predicted = dry_run(cluster, &name, want, opts.tracking).await?;
+                differ.diff_server_side(&predicted, have)
+            }
+            _ => differ.diff(want, have),
+        };
+        diffs.push(diff.map_err(|e| CommandError::Failed(format!("app {name}: failed to diff {key}: {e}")))?);
+    }
+    Ok(Comparison { app, desired, live, diffs })
+}
+
+async fn dry_run(cluster: &ClusterClient, app: &str, object: &Value, tracking: TrackingMethod) -> Result<Value, CommandError> {
+    let mut object = object.clone();
+    driftless_apply::tracking::stamp(&mut object, app, tracking);
+    let options = driftless_plan::ApplyOptions { server_side_apply: true, ..Default::default() };
+    let req = driftless_apply::cluster::ApplyRequest { object: &object, options: &options, field_manager: driftless_model::annotations::FIELD_MANAGER, dry_run: true };
+    cluster.apply(&req).await.map_err(|e| CommandError::Failed(e.to_string()))
+}
+
+fn is_hook(obj: Option<&Value>) -> bool {
+    obj.is_some_and(|o| !matches!(driftless_plan::hooks::role(o), driftless_plan::hooks::Role::Resource))
+}
+
+/// The Application's ignoreDifferences as the differ takes them.
+pub fn ignore_rules(app: &Application) -> Vec<IgnoreRule> {
+    app.spec
+        .ignore_differences
+        .iter()
+        .flatten()
+        .map(|r| IgnoreRule {
+            group: r.group.clone().unwrap_or_default(),
+            kind: r.kind.clone(),
+            name: r.name.clone().unwrap_or_default(),
+            namespace: r.namespace.clone().unwrap_or_default(),
+            json_pointers: r.json_pointers.clone().unwrap_or_default(),
+            jq_path_expressions: r.jq_path_expressions.clone().unwrap_or_default(),
+            managed_fields_managers: r.managed_fields_managers.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// A per-process salt for Secret masks: the same value gets the same mask within one run.
+fn salt() -> Vec<u8> {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{}-{nanos}", std::process::id()).into_bytes()
+}

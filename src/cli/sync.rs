@@ -1,0 +1,177 @@
+//! `driftless sync`: make the cluster match one Application, wave by wave, waiting for each
+//! wave to be healthy; `--dry-run` prints the plan instead.
+
+use super::app_source::{AppArgs, CommandError};
+use super::compare::{self, ClusterArgs, Comparison};
+use clap::Args;
+use driftless_apply::engine::health_code;
+use driftless_apply::{run_sync, ClusterClient, SyncContext, SyncEvent};
+use driftless_health::CustomChecks;
+use driftless_model::{annotations, ResourceKey};
+use driftless_plan::{plan_sync, Plan, PlanInput, ResourceSelector, RunPhase, SyncState};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub app: AppArgs,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Delete objects the app tracks that are no longer in git.
+    #[arg(long)]
+    pub prune: bool,
+    /// Print the plan; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Sync only these objects: GROUP:KIND:NAME or GROUP:KIND:NAMESPACE/NAME (repeatable).
+    #[arg(long = "resource", value_name = "GROUP:KIND:NAME")]
+    pub resources: Vec<ResourceSelector>,
+    /// Give up waiting for a wave after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+}
+
+/// Returns whether the sync succeeded.
+pub async fn run(args: SyncArgs) -> Result<bool, CommandError> {
+    let cluster = compare::connect().await?;
+    let mut attempt: u32 = 0;
+    loop {
+        let comparison = compare::compare(&cluster, &args.app, &args.cluster).await?;
+        let plan = make_plan(&cluster, &comparison, &args).await?;
+        if args.dry_run {
+            print!("{plan}");
+            return Ok(true);
+        }
+        let phase = execute(&cluster, &comparison, &plan, &args).await?;
+        if phase == RunPhase::Succeeded {
+            return Ok(true);
+        }
+        // `syncPolicy.retry`: try again with backoff, rendering and planning afresh.
+        let Some(retry) = comparison.app.spec.sync_policy.as_ref().and_then(|p| p.retry.clone()) else {
+            return Ok(false);
+        };
+        if !retry.allows_retry(i64::from(attempt)) {
+            return Ok(false);
+        }
+        let delay = retry.delay(attempt).map_err(|e| CommandError::Usage(e.to_string()))?;
+        attempt += 1;
+        eprintln!("sync failed; retry {attempt} in {delay:?}");
+        tokio::time::sleep(delay).await;
+    }
+}
+
+async fn make_plan(cluster: &ClusterClient, c: &Comparison, args: &SyncArgs) -> Result<Plan, CommandError> {
+    let name = c.app.metadata.name.clone().unwrap_or_default();
+    let policy = c.app.spec.sync_policy.clone().unwrap_or_default();
+    let sync_options = policy.sync_options.clone().unwrap_or_default();
+    check_shared(cluster, c, &name, &sync_options, args).await?;
+    let input = PlanInput {
+        app_name: name.clone(),
+        desired: c.desired.clone(),
+        live: c.live.clone(),
+        out_of_sync: c.out_of_sync().map(|d| d.key.clone()).collect::<BTreeSet<ResourceKey>>(),
+        sync_options,
+        prune: args.prune,
+        allow_empty: policy.automated.as_ref().and_then(|a| a.allow_empty).unwrap_or(false),
+        dry_run: args.dry_run,
+        resources: args.resources.clone(),
+        destination_namespace: c.app.spec.destination.namespace.clone().unwrap_or_default(),
+        managed_namespace_metadata: policy.managed_namespace_metadata.clone(),
+        revision: args.app.revision.clone().unwrap_or_default(),
+        started_at: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
+        ..PlanInput::default()
+    };
+    plan_sync(&input).map_err(|e| CommandError::Failed(format!("app {name}: {e}")))
+}
+
+/// Objects in git that another app already tracks: reported, and with
+/// `FailOnSharedResource=true` the sync fails before changing anything.
+async fn check_shared(cluster: &ClusterClient, c: &Comparison, app: &str, options: &[String], args: &SyncArgs) -> Result<(), CommandError> {
+    let fail = driftless_model::SyncOptions::parse(options.iter().map(String::as_str)).fail_on_shared_resource.unwrap_or(false);
+    let tracked: BTreeSet<ResourceKey> = c.live.iter().filter_map(|o| ResourceKey::of(o).ok()).collect();
+    for obj in &c.desired {
+        let Ok(key) = ResourceKey::of(obj) else { continue };
+        if tracked.contains(&key) {
+            continue;
+        }
+        let Ok(Some(live)) = cluster.get(&key).await else { continue };
+        if let Some(owner) = driftless_apply::tracking::owner(&live, args.cluster.tracking).filter(|o| o != app) {
+            let message = format!("{key} is part of applications {app} and {owner}");
+            if fail {
+                return Err(CommandError::Failed(format!("app {app}: shared resource: {message} (FailOnSharedResource=true)")));
+            }
+            eprintln!("warning: SharedResourceWarning: {message}");
+        }
+    }
+    Ok(())
+}
+
+async fn execute(cluster: &ClusterClient, c: &Comparison, plan: &Plan, args: &SyncArgs) -> Result<RunPhase, CommandError> {
+    let name = c.app.metadata.name.clone().unwrap_or_default();
+    let health = CustomChecks::default();
+    let ctx = SyncContext {
+        app: &name,
+        tracking: args.cluster.tracking,
+        health: &health,
+        field_manager: annotations::FIELD_MANAGER,
+        poll: Duration::from_millis(500),
+        wait_timeout: Duration::from_secs(args.timeout),
+    };
+    let mut state = SyncState::new();
+    let mut last_wave = None;
+    let mut on_event = |event: SyncEvent| match event {
+        SyncEvent::Done { step, ok, message } => {
+            let wave = (step.phase, step.wave);
+            if last_wave != Some(wave) {
+                println!("{} wave {}:", step.phase, step.wave);
+                last_wave = Some(wave);
+            }
+            let mark = if ok { "ok" } else { "FAILED" };
+            println!("  {mark:<6} {:<10} {}  {message}", step.action.name(), step.key);
+        }
+        SyncEvent::Waiting { pending } => {
+            let list: Vec<String> = pending.iter().map(|(k, h)| format!("{k} ({h})")).collect();
+            println!("  waiting for {}", list.join(", "));
+        }
+        SyncEvent::State(_) => {}
+    };
+    let phase = run_sync(cluster, plan, &mut state, &ctx, &mut on_event)
+        .await
+        .map_err(|e| CommandError::Failed(format!("app {name}: {e}")))?;
+    print_summary(cluster, plan, &state, &health).await;
+    println!("sync {}: {}", if phase == RunPhase::Succeeded { "succeeded" } else { "failed" }, state.message);
+    Ok(phase)
+}
+
+async fn print_summary(cluster: &ClusterClient, plan: &Plan, state: &SyncState, health: &CustomChecks) {
+    println!();
+    println!("{:<60} {:<12} {:<12} {}", "OBJECT", "ACTION", "RESULT", "HEALTH");
+    for step in &plan.steps {
+        let result = state.result(step);
+        let outcome = match result {
+            Some(r) if r.ok() => "ok",
+            Some(_) => "failed",
+            None if step.action.is_noop() => "-",
+            None => "not run",
+        };
+        let health = match cluster.get(&step.key).await {
+            Ok(Some(obj)) => health_code(&obj, health).to_string(),
+            Ok(None) => "-".into(),
+            Err(_) => "Unknown".into(),
+        };
+        println!("{:<60} {:<12} {:<12} {}", step.key.to_string(), action_word(step), outcome, health);
+    }
+}
+
+fn action_word(step: &driftless_plan::Step) -> &'static str {
+    use driftless_plan::Action;
+    match step.action {
+        Action::Create | Action::CreateNamespace => "created",
+        Action::Update => "configured",
+        Action::Reapply | Action::Unchanged => "unchanged",
+        Action::Prune | Action::Delete => "pruned",
+        Action::PruneSkipped { .. } | Action::DeleteSkipped { .. } => "kept",
+        Action::Hook { .. } => "hook",
+    }
+}
