@@ -4,11 +4,14 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod app_source;
+mod check;
 mod compare;
 mod crds;
 mod diff;
 mod render;
+mod route;
 mod sync;
+mod tree;
 
 use app_source::CommandError;
 
@@ -33,6 +36,11 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Make the cluster match git for an Application.
     Sync(sync::SyncArgs),
+    /// Render a whole App-of-Apps tree offline and report volatile fields, insecure workloads
+    /// and broken routing (exit 1 on an error finding, 2 when the tree cannot be rendered).
+    Check(check::CheckArgs),
+    /// Say which destination a request for HOST and PATH reaches in a rendered tree, and why.
+    Route(route::RouteArgs),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -45,6 +53,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Render(args) => render::run(args).map(|()| true),
         Command::Diff(args) => block_on(diff::run(args)),
         Command::Sync(args) => block_on(sync::run(args)),
+        Command::Check(args) => check::run(args),
+        Command::Route(args) => route::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

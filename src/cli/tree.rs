@@ -1,0 +1,1 @@
+//! Rendering a whole App-of-Apps tree from a checkout (being written).
