@@ -4,7 +4,10 @@
 use super::app_source::{self, AppArgs, CommandError};
 use clap::Args;
 use driftless_apply::{ApiCatalog, ClusterClient, TrackingMethod};
-use driftless_diff::{Differ, IgnoreRule, ObjectDiff};
+use driftless_diff::{rules_from_config_map, Differ, IgnoreRule, ObjectDiff};
+use driftless_health::CustomChecks;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
 use driftless_model::{Application, GroupKind, ResourceKey};
 use driftless_render::{Scope, ScopeLookup};
 use driftless_source::RepoCredentials;
@@ -20,6 +23,29 @@ pub struct ClusterArgs {
     /// (sees mutating webhooks and defaulting).
     #[arg(long)]
     pub server_side_diff: bool,
+    /// Namespace of the `argocd-cm` ConfigMap whose resource customizations (health Lua
+    /// scripts, system-wide ignoreDifferences) apply, as in Argo CD.
+    #[arg(long, env = "DRIFTLESS_CONFIG_NAMESPACE", default_value = "argocd")]
+    pub config_namespace: String,
+}
+
+/// Resource customizations from `argocd-cm`: health checks and system-wide ignore rules.
+#[derive(Default)]
+pub struct Customizations {
+    pub health: CustomChecks,
+    pub ignore: Vec<IgnoreRule>,
+}
+
+pub async fn customizations(cluster: &ClusterClient, namespace: &str) -> Result<Customizations, CommandError> {
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client().clone(), namespace);
+    let Some(cm) = api.get_opt("argocd-cm").await.map_err(|e| CommandError::Failed(format!("failed to read {namespace}/argocd-cm: {e}")))? else {
+        return Ok(Customizations::default());
+    };
+    let data = cm.data.unwrap_or_default();
+    let health = CustomChecks::from_config_map_data(&data)
+        .map_err(|e| CommandError::Failed(format!("{namespace}/argocd-cm: {e}")))?;
+    let ignore = rules_from_config_map(&data).map_err(|e| CommandError::Failed(format!("{namespace}/argocd-cm: {e}")))?;
+    Ok(Customizations { health, ignore })
 }
 
 /// The scope of kinds as the API server serves them.
@@ -36,6 +62,7 @@ pub struct Comparison {
     pub desired: Vec<Value>,
     pub live: Vec<Value>,
     pub diffs: Vec<ObjectDiff>,
+    pub customizations: Customizations,
 }
 
 impl Comparison {
@@ -62,7 +89,9 @@ pub async fn compare(cluster: &ClusterClient, args: &AppArgs, opts: &ClusterArgs
     let desired: Vec<Value> = rendered.objects.into_iter().map(|o| o.object).collect();
     let live = cluster.list_tracked(&name, opts.tracking).await.map_err(|e| CommandError::Failed(e.to_string()))?;
 
-    let rules = ignore_rules(&app);
+    let customizations = customizations(cluster, &opts.config_namespace).await?;
+    let mut rules = ignore_rules(&app);
+    rules.extend(customizations.ignore.iter().cloned());
     let differ = Differ::new(&rules, salt()).map_err(|e| CommandError::Failed(format!("app {name}: {e}")))?;
     let mut pairs: BTreeMap<ResourceKey, (Option<&Value>, Option<&Value>)> = BTreeMap::new();
     for obj in &desired {
@@ -89,7 +118,7 @@ pub async fn compare(cluster: &ClusterClient, args: &AppArgs, opts: &ClusterArgs
         };
         diffs.push(diff.map_err(|e| CommandError::Failed(format!("app {name}: failed to diff {key}: {e}")))?);
     }
-    Ok(Comparison { app, desired, live, diffs })
+    Ok(Comparison { app, desired, live, diffs, customizations })
 }
 
 async fn dry_run(cluster: &ClusterClient, app: &str, object: &Value, tracking: TrackingMethod) -> Result<Value, CommandError> {

@@ -109,11 +109,11 @@ async fn check_shared(cluster: &ClusterClient, c: &Comparison, app: &str, option
 
 async fn execute(cluster: &ClusterClient, c: &Comparison, plan: &Plan, args: &SyncArgs) -> Result<RunPhase, CommandError> {
     let name = c.app.metadata.name.clone().unwrap_or_default();
-    let health = CustomChecks::default();
+    let health = &c.customizations.health;
     let ctx = SyncContext {
         app: &name,
         tracking: args.cluster.tracking,
-        health: &health,
+        health,
         field_manager: annotations::FIELD_MANAGER,
         poll: Duration::from_millis(500),
         wait_timeout: Duration::from_secs(args.timeout),
@@ -139,7 +139,7 @@ async fn execute(cluster: &ClusterClient, c: &Comparison, plan: &Plan, args: &Sy
     let phase = run_sync(cluster, plan, &mut state, &ctx, &mut on_event)
         .await
         .map_err(|e| CommandError::Failed(format!("app {name}: {e}")))?;
-    print_summary(cluster, plan, &state, &health).await;
+    print_summary(cluster, plan, &state, health).await;
     println!("sync {}: {}", if phase == RunPhase::Succeeded { "succeeded" } else { "failed" }, state.message);
     Ok(phase)
 }
