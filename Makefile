@@ -33,8 +33,9 @@ build:
 build-release:
 	$(CARGO) build --release --bin driftless
 
-test-unit:
-	$(CARGO) test --workspace --exclude driftless
+# Unit tests need no cluster; render's tests run the real helm and kustomize.
+test-unit: tools
+	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" && $(CARGO) test --workspace --exclude driftless
 
 ifeq ($(TEST_KUBECONFIG),)
 test-integration: tools build
@@ -51,8 +52,15 @@ demo: tools build-release
 	hack/cluster up
 	$(LOCAL_ENV) && kubectl get nodes -o wide && kubectl version && target/release/driftless --version
 
-bench: tools
-	@echo "no benchmarks yet"
+# Benchmarks print figures; they never pass or fail on time.
+bench: tools build-release
+	hack/cluster up
+	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" && \
+	  $(CARGO) run --release -q -p driftless-diff --example diff_bench && \
+	  $(CARGO) run --release -q -p driftless-guard --example bench_check && \
+	  $(CARGO) run --release -q -p driftless-render --example render_times && \
+	  $(CARGO) run --release -q -p driftless-render --example render_many_apps
+	$(LOCAL_ENV) && hack/bench-sync target/release/driftless
 
 lint:
 	$(CARGO) fmt --all --check
