@@ -66,9 +66,10 @@ async fn make_plan(cluster: &ClusterClient, c: &Comparison, args: &SyncArgs) -> 
     let policy = c.app.spec.sync_policy.clone().unwrap_or_default();
     let sync_options = policy.sync_options.clone().unwrap_or_default();
     check_shared(cluster, c, &name, &sync_options, args).await?;
+    let desired = respect_ignore_differences(c, &sync_options)?;
     let input = PlanInput {
         app_name: name.clone(),
-        desired: c.desired.clone(),
+        desired,
         live: c.live.clone(),
         out_of_sync: c.out_of_sync().map(|d| d.key.clone()).collect::<BTreeSet<ResourceKey>>(),
         sync_options,
@@ -83,6 +84,26 @@ async fn make_plan(cluster: &ClusterClient, c: &Comparison, args: &SyncArgs) -> 
         ..PlanInput::default()
     };
     plan_sync(&input).map_err(|e| CommandError::Failed(format!("app {name}: {e}")))
+}
+
+/// With `RespectIgnoreDifferences=true`, ignored fields keep their live values when applied.
+fn respect_ignore_differences(c: &Comparison, options: &[String]) -> Result<Vec<serde_json::Value>, CommandError> {
+    let parsed = driftless_model::SyncOptions::parse(options.iter().map(String::as_str));
+    if parsed.respect_ignore_differences != Some(true) {
+        return Ok(c.desired.clone());
+    }
+    let mut rules = compare::ignore_rules(&c.app);
+    rules.extend(c.customizations.ignore.iter().cloned());
+    let rules = driftless_diff::IgnoreRules::new(&rules).map_err(|e| CommandError::Failed(e.to_string()))?;
+    let live: std::collections::BTreeMap<ResourceKey, &serde_json::Value> =
+        c.live.iter().filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o))).collect();
+    Ok(c.desired
+        .iter()
+        .map(|want| match ResourceKey::of(want).ok().and_then(|k| live.get(&k).map(|l| (k, *l))) {
+            Some((key, have)) => driftless_diff::respect_ignored(&rules, &key, want, have),
+            None => want.clone(),
+        })
+        .collect())
 }
 
 /// Objects in git that another app already tracks: reported, and with

@@ -242,3 +242,52 @@ async fn a_lua_health_check_from_argocd_cm_decides_a_custom_resource_health() ->
     crds.delete(&format!("gadgets.{group}"), &DeleteParams::default()).await?;
     result
 }
+
+#[tokio::test]
+async fn respect_ignore_differences_keeps_ignored_live_values_when_syncing() -> anyhow::Result<()> {
+    let ignore = "  ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jsonPointers: [/spec/replicas]\n\
+                  \x20 syncPolicy:\n    syncOptions: [RespectIgnoreDifferences=true]\n";
+    let app = AppFixture::new("respect", &[("deploy.yaml", DEPLOYMENT)], ignore).await?;
+    expect_exit(&app.driftless(&["sync"]), 0, "first sync");
+    let deployments: Api<Deployment> = app.ns.api();
+    let scale = PatchParams { field_manager: Some("kubectl-scale".into()), ..Default::default() };
+    deployments.patch("web", &scale, &Patch::Merge(json!({"spec": {"replicas": 4}}))).await?;
+    app.repo.write("app/deploy.yaml", &DEPLOYMENT.replace("nginx:1.27", "nginx:1.28")).commit("new image");
+    expect_exit(&app.driftless(&["sync"]), 0, "sync of the new image");
+    let d = deployments.get("web").await?;
+    let spec = d.spec.expect("spec");
+    assert_eq!(spec.replicas, Some(4), "the ignored replicas kept their live value");
+    let image = spec.template.spec.and_then(|s| s.containers.first().and_then(|c| c.image.clone()));
+    assert_eq!(image.as_deref(), Some("nginx:1.28"), "the rest of the object came from git");
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_object_tracked_by_another_app_fails_the_sync_with_fail_on_shared_resource() -> anyhow::Result<()> {
+    let cm = config_map("shared", "");
+    let app = AppFixture::new("shared", &[("cm.yaml", &cm)], "  syncPolicy:\n    syncOptions: [FailOnSharedResource=true]\n").await?;
+    // Another app already owns the ConfigMap.
+    let other = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared",
+        "annotations": {"argocd.argoproj.io/tracking-id": format!("other-app:/ConfigMap:{}/shared", app.ns.name)}},
+        "data": {"mode": "slow"}});
+    app.ns.api::<ConfigMap>().patch("shared", &PatchParams::apply("other"), &Patch::Apply(other)).await?;
+    let out = app.driftless(&["sync"]);
+    expect_exit(&out, 1, "sync of a shared resource");
+    assert!(stderr(&out).contains("other-app"), "names the other app: {}", stderr(&out));
+    let cm: ConfigMap = app.ns.api().get("shared").await?;
+    assert_eq!(cm.data.unwrap_or_default().get("mode").map(String::as_str), Some("slow"), "nothing was applied");
+    Ok(())
+}
+
+#[tokio::test]
+async fn server_side_diff_sees_what_the_api_server_would_change() -> anyhow::Result<()> {
+    let app = AppFixture::new("ssd", &[("deploy.yaml", DEPLOYMENT), ("svc.yaml", SERVICE)], "").await?;
+    expect_exit(&app.driftless(&["sync"]), 0, "sync");
+    expect_exit(&app.driftless(&["diff", "--server-side-diff"]), 0, "server-side diff right after sync");
+    let edit = PatchParams { field_manager: Some("kubectl-edit".into()), ..Default::default() };
+    app.ns.api::<Deployment>().patch("web", &edit, &Patch::Merge(json!({"spec": {"replicas": 3}}))).await?;
+    let out = app.driftless(&["diff", "--server-side-diff"]);
+    expect_exit(&out, 1, "server-side diff after an edit");
+    assert!(stdout(&out).contains("replicas: 3"), "{}", stdout(&out));
+    Ok(())
+}

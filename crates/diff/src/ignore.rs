@@ -2,7 +2,7 @@
 
 use crate::jq::{JqError, JqPath};
 use crate::managed_fields::{ManagedFieldsError, owned_by, remove_owned};
-use crate::pointer::{PointerError, parse_pointer, remove_tokens};
+use crate::pointer::{PointerError, Segment, parse_pointer, remove_tokens};
 use driftless_model::ResourceKey;
 use serde_json::Value;
 
@@ -114,6 +114,42 @@ impl IgnoreRules {
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }
+
+    /// The concrete paths in `doc` that the JSON pointers and jq expressions of the rules for
+    /// `key` select (field managers are not included: they name ownership, not paths in `doc`).
+    pub fn selected_paths(&self, key: &ResourceKey, doc: &Value) -> Vec<Vec<Segment>> {
+        let mut out = Vec::new();
+        for prepared in self.rules.iter().filter(|r| r.rule.matches(key)) {
+            for pointer in &prepared.pointers {
+                out.push(tokens_to_segments(doc, pointer));
+            }
+            for jq in &prepared.jq {
+                // As when comparing: an expression that fails on this object selects nothing.
+                out.extend(jq.paths(doc).unwrap_or_default());
+            }
+        }
+        out
+    }
+}
+
+/// Reads pointer tokens as keys, or as list indices where `doc` has a list at that point.
+fn tokens_to_segments(doc: &Value, tokens: &[String]) -> Vec<Segment> {
+    let mut current = Some(doc);
+    tokens
+        .iter()
+        .map(|token| {
+            let segment = match (current, token.parse::<usize>()) {
+                (Some(Value::Array(_)), Ok(i)) => Segment::Index(i),
+                _ => Segment::Key(token.clone()),
+            };
+            current = match (&segment, current) {
+                (Segment::Key(k), Some(Value::Object(map))) => map.get(k.as_str()),
+                (Segment::Index(i), Some(Value::Array(list))) => list.get(*i),
+                _ => None,
+            };
+            segment
+        })
+        .collect()
 }
 
 /// Glob match with `*` (any run, including none) and `?` (one character).
