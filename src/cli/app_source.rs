@@ -27,6 +27,9 @@ pub struct AppArgs {
     pub cache_dir: Option<PathBuf>,
 }
 
+/// Credentials per repoURL; a URL not in the map is fetched without any.
+pub type Credentials = std::collections::BTreeMap<String, RepoCredentials>;
+
 /// A failure of an app command, with the exit code it maps to.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -70,7 +73,7 @@ pub fn cache_root(args: &AppArgs) -> PathBuf {
 pub fn render(
     app: &mut Application,
     args: &AppArgs,
-    creds: &RepoCredentials,
+    creds: &Credentials,
     discovery: Option<&dyn ScopeLookup>,
 ) -> Result<AppRender, CommandError> {
     if let Some(revision) = &args.revision {
@@ -95,7 +98,8 @@ pub fn render(
         let repos = RepoCache::new(root.join("repos"))
             .map_err(|e| CommandError::Failed(format!("failed to open the repo cache: {e}")))?;
         for source in app.sources() {
-            repos.sync(&source.repo_url, creds, source.revision()).map_err(|e| {
+            let url_creds = creds.get(&source.repo_url).cloned().unwrap_or_default();
+            repos.sync(&source.repo_url, &url_creds, source.revision()).map_err(|e| {
                 CommandError::Failed(format!("app {name}: failed to fetch {}: {e}", driftless_source::redact_url(&source.repo_url)))
             })?;
         }

@@ -1,7 +1,7 @@
 //! Desired against live for one Application: connect, render with the cluster's scopes, read
 //! what the app tracks, and diff each pair. Shared by `driftless diff` and `driftless sync`.
 
-use super::app_source::{self, AppArgs, CommandError};
+use super::app_source::{self, AppArgs, CommandError, Credentials};
 use clap::Args;
 use driftless_apply::{ApiCatalog, ClusterClient, TrackingMethod};
 use driftless_diff::{rules_from_config_map, Differ, IgnoreRule, ObjectDiff};
@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use driftless_model::{Application, GroupKind, ResourceKey};
 use driftless_render::{Scope, ScopeLookup};
-use driftless_source::RepoCredentials;
+use driftless_source::{credentials_for, KubeSecrets};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -82,10 +82,9 @@ pub async fn compare(cluster: &ClusterClient, args: &AppArgs, opts: &ClusterArgs
     let mut app = app_source::load_application(&args.file)?;
     let name = app.metadata.name.clone().unwrap_or_default();
     let scopes = CatalogScopes(cluster.catalog());
+    let creds = repo_credentials(cluster, &app, &opts.config_namespace).await?;
     let args_owned = args.clone();
-    let rendered = tokio::task::block_in_place(|| {
-        app_source::render(&mut app, &args_owned, &RepoCredentials::default(), Some(&scopes))
-    })?;
+    let rendered = tokio::task::block_in_place(|| app_source::render(&mut app, &args_owned, &creds, Some(&scopes)))?;
     let desired: Vec<Value> = rendered.objects.into_iter().map(|o| o.object).collect();
     let live = cluster.list_tracked(&name, opts.tracking).await.map_err(|e| CommandError::Failed(e.to_string()))?;
 
@@ -119,6 +118,20 @@ pub async fn compare(cluster: &ClusterClient, args: &AppArgs, opts: &ClusterArgs
         diffs.push(diff.map_err(|e| CommandError::Failed(format!("app {name}: failed to diff {key}: {e}")))?);
     }
     Ok(Comparison { app, desired, live, diffs, customizations })
+}
+
+/// Credentials for each source, from the repository Secrets in the config namespace, chosen
+/// as Argo CD chooses them (exact `repository` URL first, else the longest `repo-creds` prefix).
+async fn repo_credentials(cluster: &ClusterClient, app: &Application, namespace: &str) -> Result<Credentials, CommandError> {
+    let secrets = KubeSecrets::new(cluster.client().clone(), namespace);
+    let mut creds = Credentials::new();
+    for source in app.sources() {
+        let found = credentials_for(&secrets, &source.repo_url, Some(app.spec.project.as_str()))
+            .await
+            .map_err(|e| CommandError::Failed(e.to_string()))?;
+        creds.insert(source.repo_url.clone(), found);
+    }
+    Ok(creds)
 }
 
 async fn dry_run(cluster: &ClusterClient, app: &str, object: &Value, tracking: TrackingMethod) -> Result<Value, CommandError> {

@@ -3,7 +3,6 @@
 
 use super::app_source::{self, AppArgs, CommandError};
 use clap::{Args, ValueEnum};
-use driftless_source::RepoCredentials;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -21,7 +20,7 @@ pub struct RenderArgs {
 
 pub fn run(args: RenderArgs) -> Result<(), CommandError> {
     let mut app = app_source::load_application(&args.app.file)?;
-    let rendered = app_source::render(&mut app, &args.app, &RepoCredentials::default(), None)?;
+    let rendered = app_source::render(&mut app, &args.app, &app_source::Credentials::new(), None)?;
     let text = match args.output {
         Format::Yaml => driftless_render::output::to_yaml(&rendered.objects),
         Format::Json => driftless_render::output::to_json(&rendered.objects),

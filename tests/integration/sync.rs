@@ -291,3 +291,33 @@ async fn server_side_diff_sees_what_the_api_server_would_change() -> anyhow::Res
     assert!(stdout(&out).contains("replicas: 3"), "{}", stdout(&out));
     Ok(())
 }
+
+#[tokio::test]
+async fn repository_credentials_come_from_labelled_secrets_and_never_print() -> anyhow::Result<()> {
+    use driftless_source::testing::GitHttpServer;
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::PostParams;
+    let cm = config_map("from-http", "");
+    let app = AppFixture::new("creds", &[("cm.yaml", &cm)], "").await?;
+    let server = GitHttpServer::builder(app.repo.root()).basic_auth("robot", "hunter2-pw").start()?;
+    let url = server.url(&app.repo.name());
+    let text = std::fs::read_to_string(&app.app_file)?.replace(&app.repo.file_url(), &url);
+    std::fs::write(&app.app_file, text)?;
+
+    let out = app.driftless(&["sync"]);
+    expect_exit(&out, 1, "sync without credentials");
+    assert!(stderr(&out).contains("failed to fetch"), "{}", stderr(&out));
+
+    // A repo-creds Secret whose URL is a prefix of the repo's, as Argo CD stores them.
+    let prefix = url.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
+    let secret: Secret = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "repo-creds", "labels": {"argocd.argoproj.io/secret-type": "repo-creds"}},
+        "stringData": {"url": prefix, "username": "robot", "password": "hunter2-pw"}}))?;
+    app.ns.api::<Secret>().create(&PostParams::default(), &secret).await?;
+    let out = app.driftless(&["sync"]);
+    expect_exit(&out, 0, "sync with credentials from the Secret");
+    assert!(app.ns.api::<ConfigMap>().get_opt("from-http").await?.is_some());
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!all.contains("hunter2-pw"), "the password never prints");
+    Ok(())
+}
