@@ -10,6 +10,7 @@ mod crds;
 mod diff;
 mod render;
 mod route;
+mod serve;
 mod sync;
 mod tree;
 
@@ -36,6 +37,8 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Make the cluster match git for an Application.
     Sync(sync::SyncArgs),
+    /// Run the Application controller: keep every Application in the namespace equal to git.
+    Serve(serve::ServeArgs),
     /// Render a whole App-of-Apps tree offline and report volatile fields, insecure workloads
     /// and broken routing (exit 1 on an error finding, 2 when the tree cannot be rendered).
     Check(check::CheckArgs),
@@ -53,6 +56,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Render(args) => render::run(args).map(|()| true),
         Command::Diff(args) => block_on(diff::run(args)),
         Command::Sync(args) => block_on(sync::run(args)),
+        Command::Serve(args) => block_on(serve::run(args)),
         Command::Check(args) => check::run(args),
         Command::Route(args) => route::run(args),
     };

@@ -139,6 +139,14 @@ async fn execute(cluster: &ClusterClient, c: &Comparison, plan: &Plan, args: &Sy
         poll: Duration::from_millis(500),
         wait_timeout: Duration::from_secs(args.timeout),
     };
+    let rejected = driftless_apply::dry_run_plan(cluster, plan, &ctx).await;
+    if !rejected.is_empty() {
+        for (key, message) in &rejected {
+            println!("  FAILED dry-run     {key}  {message}");
+        }
+        println!("sync failed: the API server rejected {} object(s) in the dry run; nothing was changed", rejected.len());
+        return Ok(RunPhase::Failed);
+    }
     let mut state = SyncState::new();
     let mut last_wave = None;
     let mut on_event = |event: SyncEvent| match event {

@@ -321,3 +321,18 @@ async fn repository_credentials_come_from_labelled_secrets_and_never_print() -> 
     assert!(!all.contains("hunter2-pw"), "the password never prints");
     Ok(())
 }
+
+#[tokio::test]
+async fn an_object_the_api_server_rejects_fails_the_sync_before_anything_changes() -> anyhow::Result<()> {
+    let good = config_map("good", "");
+    let bad = "apiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec:\n  type: NoSuchType\n  ports: [{port: 80}]\n";
+    let worse = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: worse}\ndata: {n: 1}\n";
+    let app = AppFixture::new("reject", &[("good.yaml", &good), ("bad.yaml", bad), ("worse.yaml", worse)], "").await?;
+    let out = app.driftless(&["sync"]);
+    expect_exit(&out, 1, "sync with objects the server rejects");
+    let text = stdout(&out);
+    assert!(text.contains("/Service/") && text.contains("NoSuchType"), "the server's message on the Service:\n{text}");
+    assert!(text.contains("/ConfigMap/") && text.contains("worse"), "the second bad object is reported too:\n{text}");
+    assert!(app.ns.api::<ConfigMap>().get_opt("good").await?.is_none(), "nothing was applied");
+    Ok(())
+}

@@ -226,3 +226,37 @@ mod tests {
         assert_eq!(health_code(&cm, &CustomChecks::default()), HealthStatusCode::Healthy);
     }
 }
+
+/// Dry-runs every object the plan applies, before anything changes, as Argo CD does: one bad
+/// object fails the sync up front instead of half-way. A kind the server does not serve yet is
+/// let through when the plan says so (`SkipDryRunOnMissingResource=true`, or its CRD is part of
+/// the same sync). Returns each object the server rejected, with its message.
+pub async fn dry_run_plan(cluster: &ClusterClient, plan: &Plan, ctx: &SyncContext<'_>) -> Vec<(ResourceKey, String)> {
+    let mut rejected = Vec::new();
+    for step in plan.steps.iter().filter(|s| s.action.is_apply()) {
+        let Some(object) = &step.object else { continue };
+        let mut object = object.clone();
+        tracking::stamp(&mut object, ctx.app, ctx.tracking);
+        let req = ApplyRequest { object: &object, options: &step.options, field_manager: ctx.field_manager, dry_run: true };
+        match cluster.apply(&req).await {
+            Ok(_) => {}
+            Err(ClusterError::Catalog(_)) if step.options.skip_dry_run_on_missing_resource => {}
+            // A namespace created by this very sync does not exist yet for the dry run.
+            Err(ClusterError::Api { code: 404, .. }) if step.key.namespace_created_by(plan) => {}
+            Err(err) => rejected.push((step.key.clone(), err.to_string())),
+        }
+    }
+    rejected
+}
+
+trait CreatedBy {
+    fn namespace_created_by(&self, plan: &Plan) -> bool;
+}
+
+impl CreatedBy for ResourceKey {
+    fn namespace_created_by(&self, plan: &Plan) -> bool {
+        plan.steps.iter().any(|s| {
+            s.action.is_apply() && s.key.group.is_empty() && s.key.kind == "Namespace" && s.key.name == self.namespace
+        })
+    }
+}

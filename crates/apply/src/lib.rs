@@ -12,5 +12,5 @@ pub mod tracking;
 
 pub use catalog::{ApiCatalog, CatalogError};
 pub use cluster::{ClusterClient, ClusterError};
-pub use engine::{run_sync, SyncEvent, SyncContext};
+pub use engine::{dry_run_plan, run_sync, SyncContext, SyncEvent};
 pub use tracking::TrackingMethod;

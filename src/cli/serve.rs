@@ -1,0 +1,86 @@
+//! `driftless serve`: run the Application controller until interrupted.
+
+use super::app_source::CommandError;
+use clap::Args;
+use driftless_apply::TrackingMethod;
+use driftless_controller::{Controller, ControllerConfig, LeaderElection, Shard};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Namespace whose Applications (and AppProjects, repository Secrets, argocd-cm) are served.
+    #[arg(long, default_value = "argocd")]
+    pub app_namespace: String,
+    /// Time between two ref checks of each repository ("3s", "1m" or seconds).
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    /// Compare every app again this often, even when nothing announced a change.
+    #[arg(long, default_value = "180s", value_parser = parse_duration)]
+    pub resync: Duration,
+    /// How applied objects are marked as the app's: annotation, label or annotation+label.
+    #[arg(long, default_value = "annotation")]
+    pub tracking: TrackingMethod,
+    /// Where fetched repositories and rendered manifests are cached.
+    #[arg(long, env = "DRIFTLESS_CACHE", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Comparisons (render + diff) run at once.
+    #[arg(long, default_value_t = 8)]
+    pub workers: usize,
+    /// A sync gives up waiting for one wave after this long.
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub sync_timeout: Duration,
+    /// Number of controller replicas sharing the apps.
+    #[arg(long, default_value_t = 1)]
+    pub shards: u32,
+    /// This replica's shard, 0 ..= shards-1.
+    #[arg(long, default_value_t = 0)]
+    pub shard: u32,
+    /// Reconcile only while holding the Lease `--lease-name` in the app namespace.
+    #[arg(long)]
+    pub leader_elect: bool,
+    #[arg(long, default_value = "driftless-controller")]
+    pub lease_name: String,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    driftless_model::parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// Runs until Ctrl-C (Ok) or until the controller stops on its own (an error).
+pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    let shard = Shard::new(args.shard, args.shards).map_err(|e| CommandError::Usage(e.to_string()))?;
+    let cache_dir = args.cache_dir.clone().unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+        home.join(".cache/driftless")
+    });
+    let mut config = ControllerConfig::new(args.app_namespace.clone(), cache_dir);
+    config.poll_interval = args.poll_interval;
+    config.resync_interval = args.resync;
+    config.tracking = args.tracking;
+    config.workers = args.workers;
+    config.sync_timeout = args.sync_timeout;
+    config.shard = shard;
+    if args.leader_elect {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "driftless".into());
+        config.leader_election = Some(LeaderElection {
+            lease_name: args.lease_name.clone(),
+            identity: format!("{host}-{}", std::process::id()),
+            lease_duration: Duration::from_secs(15),
+        });
+    }
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|e| CommandError::Failed(format!("failed to connect to the cluster (KUBECONFIG): {e}")))?;
+    let controller = Controller::new(client, config).await.map_err(|e| CommandError::Failed(e.to_string()))?;
+    tokio::select! {
+        outcome = controller.run() => outcome.map(|()| true).map_err(|e| CommandError::Failed(e.to_string())),
+        _ = tokio::signal::ctrl_c() => Ok(true),
+    }
+}
