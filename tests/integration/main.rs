@@ -1,8 +1,10 @@
 //! The one integration-test binary. Tests here need a cluster: `make test` starts the local
 //! control plane and exports KUBECONFIG; each test works in its own temporary namespace.
 
+mod check;
 mod cli;
 mod control_plane;
+mod controller;
 mod crds;
 mod render_cli;
 mod sync;

@@ -2,7 +2,8 @@
 //! namespaced. Refreshed when a kind is not found, so CRDs that appear later are picked up.
 
 use driftless_model::GroupKind;
-use kube::discovery::{verbs, ApiCapabilities, ApiResource, Discovery, Scope};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
+use kube::discovery::ApiResource;
 use kube::Client;
 use std::collections::BTreeMap;
 
@@ -29,12 +30,23 @@ pub struct ApiCatalog {
 }
 
 impl ApiCatalog {
+    /// Reads the preferred version of every group. A group that fails to answer (an
+    /// aggregated API that is down, a CRD deleted a moment ago) is left out rather than
+    /// failing discovery: its kinds are simply unknown until the next refresh.
     pub async fn discover(client: &Client) -> Result<Self, CatalogError> {
-        let discovery = Discovery::new(client.clone()).run().await.map_err(CatalogError::Discovery)?;
         let mut kinds = BTreeMap::new();
-        for group in discovery.groups() {
-            for (resource, caps) in group.recommended_resources() {
-                kinds.insert(GroupKind::new(resource.group.clone(), resource.kind.clone()), info(resource, &caps));
+        let core = client.list_core_api_resources("v1").await.map_err(CatalogError::Discovery)?;
+        add_list(&mut kinds, "", "v1", &core);
+        let groups = client.list_api_groups().await.map_err(CatalogError::Discovery)?;
+        let lists = groups.groups.iter().filter_map(|group| {
+            let version = group.preferred_version.as_ref().or(group.versions.first())?;
+            let (name, gv, v) = (group.name.clone(), version.group_version.clone(), version.version.clone());
+            Some(async move { (name, v, client.list_api_group_resources(&gv).await) })
+        });
+        for (group, version, list) in futures::future::join_all(lists).await {
+            match list {
+                Ok(list) => add_list(&mut kinds, &group, &version, &list),
+                Err(err) => tracing::debug!(%group, error = %err, "group did not answer discovery; skipped"),
             }
         }
         Ok(Self { kinds })
@@ -63,10 +75,18 @@ impl ApiCatalog {
     }
 }
 
-fn info(resource: ApiResource, caps: &ApiCapabilities) -> KindInfo {
-    KindInfo {
-        namespaced: caps.scope == Scope::Namespaced,
-        listable: caps.supports_operation(verbs::LIST),
-        resource,
+fn add_list(kinds: &mut BTreeMap<GroupKind, KindInfo>, group: &str, version: &str, list: &APIResourceList) {
+    // Subresources (`deployments/scale`) share their parent's kind; skip them.
+    for r in list.resources.iter().filter(|r| !r.name.contains('/')) {
+        let api_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+        let resource = ApiResource {
+            group: group.to_string(),
+            version: version.to_string(),
+            api_version,
+            kind: r.kind.clone(),
+            plural: r.name.clone(),
+        };
+        let info = KindInfo { namespaced: r.namespaced, listable: r.verbs.iter().any(|v| v == "list"), resource };
+        kinds.insert(GroupKind::new(group, r.kind.clone()), info);
     }
 }

@@ -1,0 +1,62 @@
+//! ApplicationSet core, pure: generators with Argo CD's parameter names, the default
+//! (`{{param}}`) and Go (`goTemplate: true`) templates, and the plan of Applications to
+//! create, update and delete, with the status to report.
+//!
+//! - [`generate`]: the Applications an ApplicationSet wants (any generator error, duplicate
+//!   or empty name fails the whole set).
+//! - [`reconcile_plan`]: create/update/delete/keep under `syncPolicy.applicationsSync` and
+//!   `preserveResourcesOnDeletion`.
+//! - [`reconcile`]: both in one step; an error means "change nothing" (there is no plan),
+//!   so a flaky git fetch never reads as "the files are gone".
+//! - [`status`]: conditions and `status.resources` in Argo CD's shape.
+//! - Inputs: [`GitFiles`] (with [`RepoCacheFiles`] on driftless' git cache, and
+//!   [`MemoryGit`] for tests) and the cluster Secrets, through [`Inputs`].
+
+// Tests may unwrap: a panic there is a failed test, not a crash on user input.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod applications;
+pub mod fasttemplate;
+pub mod generators;
+pub mod git_input;
+pub mod gotemplate;
+pub mod merge_json;
+pub mod names;
+pub mod params;
+pub mod plan;
+pub mod render;
+pub mod source_adapter;
+pub mod status;
+
+pub use applications::{AppSetError, generate, mode_of};
+pub use generators::{GeneratorError, Inputs};
+pub use git_input::{GitError, GitFiles, MemoryGit};
+pub use params::Params;
+pub use plan::{Deletion, Plan, PlanError, Policy, reconcile_plan};
+pub use render::Mode;
+pub use source_adapter::RepoCacheFiles;
+
+use driftless_model::ApplicationSet;
+use serde_json::Value;
+
+/// Generates the ApplicationSet's Applications and plans the changes against the ones it
+/// owns now. On any error there is no plan: the caller must change no Application and
+/// report the error with [`status::error_conditions`].
+pub fn reconcile(
+    appset: &ApplicationSet,
+    inputs: Inputs<'_>,
+    existing_owned: &[Value],
+) -> Result<Reconciled, AppSetError> {
+    let policy = Policy::of(&appset.spec).map_err(|e| AppSetError::Spec(e.to_string()))?;
+    let generated = generate(appset, inputs)?;
+    let plan = reconcile_plan(&policy, &generated, existing_owned);
+    Ok(Reconciled { generated, plan })
+}
+
+/// A successful generation and its plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reconciled {
+    /// Every generated Application, in generator order.
+    pub generated: Vec<Value>,
+    pub plan: Plan,
+}

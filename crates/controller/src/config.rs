@@ -1,0 +1,54 @@
+//! How a controller runs: which namespace's Applications, how often git is polled, and so on.
+
+use crate::shard::Shard;
+use driftless_apply::TrackingMethod;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct ControllerConfig {
+    /// The namespace whose Applications (and AppProjects, repository Secrets) are served.
+    pub app_namespace: String,
+    /// Time between two ref checks of each repository (a random tenth is added or taken away).
+    pub poll_interval: Duration,
+    /// Every app is compared again this often even when nothing announced a change.
+    pub resync_interval: Duration,
+    pub tracking: TrackingMethod,
+    /// Fetched repositories (`repos/`) and rendered manifests (`render/`).
+    pub cache_dir: PathBuf,
+    /// Comparisons (render + diff) run at once; syncs do not count.
+    pub workers: usize,
+    /// A sync gives up waiting for one wave after this long.
+    pub sync_timeout: Duration,
+    /// Time between two looks at the objects a sync waits for.
+    pub sync_poll: Duration,
+    pub shard: Shard,
+    /// Run only while holding this Lease (namespace `app_namespace`).
+    pub leader_election: Option<LeaderElection>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LeaderElection {
+    pub lease_name: String,
+    /// This replica's name in the Lease (`holderIdentity`).
+    pub identity: String,
+    pub lease_duration: Duration,
+}
+
+impl ControllerConfig {
+    /// Argo CD's defaults where it has one (3 min resync), driftless' own otherwise (3 s polls).
+    pub fn new(app_namespace: impl Into<String>, cache_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            app_namespace: app_namespace.into(),
+            poll_interval: Duration::from_secs(3),
+            resync_interval: Duration::from_secs(180),
+            tracking: TrackingMethod::Annotation,
+            cache_dir: cache_dir.into(),
+            workers: 8,
+            sync_timeout: Duration::from_secs(600),
+            sync_poll: Duration::from_secs(1),
+            shard: Shard::default(),
+            leader_election: None,
+        }
+    }
+}

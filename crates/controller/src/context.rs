@@ -1,0 +1,82 @@
+//! What every reconcile shares: clients, caches, configuration, and the way to ask for a
+//! reconcile of an app (now or later).
+
+use crate::config::ControllerConfig;
+use crate::depends::DependencyState;
+use crate::git::GitWatcher;
+use crate::live::LiveCache;
+use crate::render::Renderer;
+use crate::writer::application_resource;
+use driftless_apply::ClusterClient;
+use crate::compare::Judging;
+use driftless_model::{HealthStatusCode, SyncStatusCode};
+use kube::api::DynamicObject;
+use kube::{Api, Client};
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{mpsc, Semaphore};
+
+/// A request to reconcile an app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    Now(String),
+    After(String, Duration),
+}
+
+/// What the app watcher last saw of an app: enough to answer `depends-on` questions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppSeen {
+    pub sync: SyncStatusCode,
+    pub health: HealthStatusCode,
+    pub depends_on: Vec<String>,
+}
+
+pub struct Context {
+    pub client: Client,
+    pub cluster: ClusterClient,
+    pub config: ControllerConfig,
+    pub live: LiveCache,
+    pub git: GitWatcher,
+    pub renderer: Arc<Renderer>,
+    /// Health customizations, system-wide ignoreDifferences and the Secret mask salt.
+    pub judging: Judging,
+    /// Fingerprint of the status last written per app: never write the same twice.
+    pub written: Mutex<HashMap<String, [u8; 32]>>,
+    /// Apps as the watcher last saw them.
+    pub seen: Mutex<HashMap<String, AppSeen>>,
+    /// Bounds the comparisons running at once.
+    pub compare_slots: Semaphore,
+    pub triggers: mpsc::UnboundedSender<Trigger>,
+    pub status_writes: Arc<AtomicU64>,
+}
+
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Context {
+    pub fn apps(&self) -> Api<DynamicObject> {
+        Api::namespaced_with(self.client.clone(), &self.config.app_namespace, &application_resource())
+    }
+
+    pub fn reconcile(&self, app: &str) {
+        let _ = self.triggers.send(Trigger::Now(app.to_string()));
+    }
+
+    pub fn reconcile_after(&self, app: &str, delay: Duration) {
+        let _ = self.triggers.send(Trigger::After(app.to_string(), delay));
+    }
+
+    /// Drops what is kept about a deleted app.
+    pub fn forget(&self, app: &str) {
+        self.git.forget(app);
+        lock(&self.written).remove(app);
+    }
+
+    /// The sync and health of a dependency as last seen.
+    pub fn dependency_state(&self, app: &str) -> DependencyState {
+        lock(&self.seen).get(app).map(|s| (s.sync.clone(), s.health.clone()))
+    }
+}

@@ -1,0 +1,389 @@
+//! The controller's loop: watch the Applications of one namespace, poll git, and reconcile
+//! each app when something it depends on changed (its spec, a tracked object, its
+//! repository, an app it waits for) or the resync period passed. One app is never
+//! reconciled twice at once; requests that arrive meanwhile fold into one more run after.
+
+use crate::config::ControllerConfig;
+use crate::context::{lock, AppSeen, Context, Trigger};
+use crate::depends;
+use crate::git::GitWatcher;
+use crate::live::LiveCache;
+use crate::reconcile::reconcile;
+use crate::render::Renderer;
+use driftless_apply::ClusterClient;
+use crate::compare::Judging;
+use driftless_diff::rules_from_config_map;
+use driftless_health::CustomChecks;
+use driftless_model::project::{AppProject, AppProjectSpec};
+use driftless_model::{Application, ApplicationDestination};
+use driftless_render::RenderCache;
+use driftless_source::{KubeSecrets, RepoCache};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{DynamicObject, PostParams};
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::WatchStreamExt;
+use kube::{Api, Client};
+use rand::Rng;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// Wait before reconciling again an app whose reconcile failed (API server away, say).
+const ERROR_BACKOFF: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    #[error("failed to connect to the API server: {0}")]
+    Connect(String),
+    #[error("failed to open the cache in {path}: {message}")]
+    Cache { path: String, message: String },
+    #[error("failed to hold the leader lease: {0}")]
+    Leader(String),
+    #[error("the {0} task of the controller stopped")]
+    TaskEnded(&'static str),
+}
+
+/// Counters for tests and diagnostics.
+#[derive(Clone)]
+pub struct Handle(Arc<Context>);
+
+impl Handle {
+    /// Remote ref listings and fetches made so far.
+    pub fn git_network_counts(&self) -> (u64, u64) {
+        self.0.git.network_counts()
+    }
+
+    /// Status writes made so far.
+    pub fn status_writes(&self) -> u64 {
+        self.0.status_writes.load(Ordering::Relaxed)
+    }
+
+    /// Objects held by the live cache, and the kinds it watches.
+    pub fn live_objects(&self) -> usize {
+        self.0.live.len()
+    }
+}
+
+pub struct Controller {
+    ctx: Arc<Context>,
+    triggers: mpsc::UnboundedReceiver<Trigger>,
+}
+
+impl Controller {
+    /// Connects (discovery), opens the caches, and reads health customizations from `argocd-cm`.
+    pub async fn new(client: Client, config: ControllerConfig) -> Result<Self, ControllerError> {
+        let cluster = ClusterClient::connect(client.clone()).await.map_err(|e| ControllerError::Connect(e.to_string()))?;
+        let cache_error = |path: &std::path::Path, e: &dyn std::fmt::Display| ControllerError::Cache {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let repo_dir = config.cache_dir.join("repos");
+        let repos = Arc::new(RepoCache::new(&repo_dir).map_err(|e| cache_error(&repo_dir, &e))?);
+        let render_dir = config.cache_dir.join("render");
+        let render_cache = RenderCache::open(&render_dir).map_err(|e| cache_error(&render_dir, &e))?;
+        let (tx, triggers) = mpsc::unbounded_channel();
+        let notify_tx = tx.clone();
+        let notify: crate::live::Notify = Arc::new(move |app: &str| {
+            let _ = notify_tx.send(Trigger::Now(app.to_string()));
+        });
+        let mut judging = read_customizations(&client, &config.app_namespace).await;
+        let salt: [u8; 32] = rand::rng().random();
+        judging.salt = salt.to_vec();
+        let ctx = Context {
+            live: LiveCache::new(client.clone(), config.tracking, notify),
+            git: GitWatcher::new(repos.clone(), Some(KubeSecrets::new(client.clone(), config.app_namespace.clone()))),
+            renderer: Arc::new(Renderer::new(repos, render_cache)),
+            judging,
+            written: Default::default(),
+            seen: Default::default(),
+            compare_slots: tokio::sync::Semaphore::new(config.workers.max(1)),
+            triggers: tx,
+            status_writes: Arc::new(AtomicU64::new(0)),
+            cluster,
+            client,
+            config,
+        };
+        Ok(Self { ctx: Arc::new(ctx), triggers })
+    }
+
+    pub fn handle(&self) -> Handle {
+        Handle(self.ctx.clone())
+    }
+
+    /// Runs until a background task ends (never, normally) or the future is dropped, which
+    /// stops every task it started.
+    pub async fn run(self) -> Result<(), ControllerError> {
+        let Controller { ctx, mut triggers } = self;
+        let mut background: JoinSet<&'static str> = JoinSet::new();
+        if let Some(election) = &ctx.config.leader_election {
+            crate::leader::acquire(&ctx.client, &ctx.config.app_namespace, election).await?;
+            background.spawn(crate::leader::keep(ctx.client.clone(), ctx.config.app_namespace.clone(), election.clone()));
+        }
+        ensure_default_project(&ctx).await;
+        background.spawn(watch_apps(ctx.clone()));
+        background.spawn(poll_git(ctx.clone()));
+        let mut queue = Queue::new(ctx.config.workers.max(1) * 4);
+        loop {
+            tokio::select! {
+                Some(trigger) = triggers.recv() => match trigger {
+                    Trigger::Now(app) => queue.request(&ctx, app),
+                    Trigger::After(app, delay) => queue.request_at(app, Instant::now() + delay),
+                },
+                Some(done) = queue.running.join_next() => {
+                    if let Ok((app, outcome)) = done {
+                        queue.done(&ctx, app, outcome);
+                    }
+                }
+                Some(app) = queue.timers.join_next() => {
+                    if let Ok(app) = app {
+                        queue.timer_fired(&ctx, app);
+                    }
+                }
+                Some(ended) = background.join_next() => {
+                    let name = ended.unwrap_or("background");
+                    return Err(ControllerError::TaskEnded(name));
+                }
+            }
+        }
+    }
+}
+
+/// Which apps run, which wait for a slot, which asked again while running, and timers.
+struct Queue {
+    limit: usize,
+    running: JoinSet<(String, Result<Option<Duration>, String>)>,
+    active: HashSet<String>,
+    again: HashSet<String>,
+    waiting: Vec<String>,
+    timers: JoinSet<String>,
+    due: HashMap<String, Instant>,
+}
+
+impl Queue {
+    fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            running: JoinSet::new(),
+            active: HashSet::new(),
+            again: HashSet::new(),
+            waiting: Vec::new(),
+            timers: JoinSet::new(),
+            due: HashMap::new(),
+        }
+    }
+
+    fn request(&mut self, ctx: &Arc<Context>, app: String) {
+        if !ctx.config.shard.owns(&ctx.config.app_namespace, &app) {
+            return;
+        }
+        if self.active.contains(&app) {
+            self.again.insert(app);
+        } else if self.active.len() >= self.limit {
+            if !self.waiting.contains(&app) {
+                self.waiting.push(app);
+            }
+        } else {
+            self.start(ctx, app);
+        }
+    }
+
+    fn request_at(&mut self, app: String, at: Instant) {
+        if self.due.get(&app).is_some_and(|d| *d <= at) {
+            return;
+        }
+        self.due.insert(app.clone(), at);
+        self.timers.spawn(async move {
+            tokio::time::sleep_until(at).await;
+            app
+        });
+    }
+
+    fn timer_fired(&mut self, ctx: &Arc<Context>, app: String) {
+        if self.due.get(&app).is_some_and(|d| *d <= Instant::now()) {
+            self.due.remove(&app);
+            self.request(ctx, app);
+        }
+    }
+
+    fn start(&mut self, ctx: &Arc<Context>, app: String) {
+        self.active.insert(app.clone());
+        let ctx = ctx.clone();
+        self.running.spawn(async move {
+            let outcome = reconcile(&ctx, &app).await.map_err(|e| e.to_string());
+            (app, outcome)
+        });
+    }
+
+    fn done(&mut self, ctx: &Arc<Context>, app: String, outcome: Result<Option<Duration>, String>) {
+        self.active.remove(&app);
+        match outcome {
+            Ok(Some(delay)) if delay.is_zero() => {
+                self.again.insert(app.clone());
+            }
+            Ok(Some(delay)) => self.request_at(app.clone(), Instant::now() + delay),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(app = %app, %error, "reconcile failed; trying again");
+                self.request_at(app.clone(), Instant::now() + ERROR_BACKOFF);
+            }
+        }
+        if self.again.remove(&app) {
+            self.request(ctx, app);
+        }
+        while self.active.len() < self.limit && !self.waiting.is_empty() {
+            let next = self.waiting.remove(0);
+            self.request(ctx, next);
+        }
+    }
+}
+
+/// What of an Application, when it changes, calls for a reconcile of the app itself: not its
+/// status (our own writes), but its spec, operation, metadata and deletion.
+fn fingerprint(object: &DynamicObject) -> String {
+    let meta = &object.metadata;
+    serde_json::json!([
+        meta.generation,
+        meta.annotations,
+        meta.labels,
+        meta.finalizers,
+        meta.deletion_timestamp,
+    ])
+    .to_string()
+}
+
+async fn watch_apps(ctx: Arc<Context>) -> &'static str {
+    let stream = watcher::watcher(ctx.apps(), watcher::Config::default()).default_backoff();
+    futures::pin_mut!(stream);
+    let mut fingerprints: HashMap<String, String> = HashMap::new();
+    let mut resync = tokio::time::interval(ctx.config.resync_interval);
+    resync.tick().await;
+    loop {
+        let event = tokio::select! {
+            event = stream.next() => match event {
+                Some(event) => event,
+                None => return "application watch",
+            },
+            _ = resync.tick() => {
+                for app in fingerprints.keys() {
+                    ctx.reconcile(app);
+                }
+                continue;
+            }
+        };
+        match event {
+            Ok(Event::Apply(object)) | Ok(Event::InitApply(object)) => {
+                let Some(name) = object.metadata.name.clone() else { continue };
+                let print = fingerprint(&object);
+                let typed: Option<Application> =
+                    serde_json::to_value(&object).ok().and_then(|v| serde_json::from_value(v).ok());
+                let seen = typed.as_ref().map(|app| {
+                    let (sync, health) = depends::reported_state(app);
+                    AppSeen { sync, health, depends_on: depends::dependencies(app) }
+                });
+                let state_changed = {
+                    let mut all = lock(&ctx.seen);
+                    let previous = all.get(&name).map(|s| (s.sync.clone(), s.health.clone()));
+                    match &seen {
+                        Some(seen) => {
+                            let changed = previous != Some((seen.sync.clone(), seen.health.clone()));
+                            all.insert(name.clone(), seen.clone());
+                            changed
+                        }
+                        None => all.remove(&name).is_some(),
+                    }
+                };
+                if fingerprints.get(&name) != Some(&print) {
+                    fingerprints.insert(name.clone(), print);
+                    ctx.reconcile(&name);
+                }
+                if state_changed {
+                    wake_dependents(&ctx, &name);
+                }
+            }
+            Ok(Event::Delete(object)) => {
+                let Some(name) = object.metadata.name.clone() else { continue };
+                fingerprints.remove(&name);
+                lock(&ctx.seen).remove(&name);
+                ctx.reconcile(&name);
+                wake_dependents(&ctx, &name);
+            }
+            Ok(Event::Init) | Ok(Event::InitDone) => {}
+            Err(error) => tracing::debug!(%error, "application watch interrupted; retrying"),
+        }
+    }
+}
+
+/// Reconciles the apps whose `depends-on` names `app`.
+fn wake_dependents(ctx: &Context, app: &str) {
+    let dependents: Vec<String> = lock(&ctx.seen)
+        .iter()
+        .filter(|(_, seen)| seen.depends_on.iter().any(|d| d == app))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in dependents {
+        ctx.reconcile(&name);
+    }
+}
+
+async fn poll_git(ctx: Arc<Context>) -> &'static str {
+    loop {
+        let interval = ctx.config.poll_interval.as_secs_f64();
+        let jitter = rand::rng().random_range(-0.1..=0.1) * interval;
+        tokio::time::sleep(Duration::from_secs_f64((interval + jitter).max(0.1))).await;
+        for app in ctx.git.poll().await {
+            ctx.reconcile(&app);
+        }
+    }
+}
+
+/// Creates the `default` AppProject (permitting everything) when it is missing, as Argo CD
+/// does; apps of project `default` work even if this fails.
+async fn ensure_default_project(ctx: &Context) {
+    let api: Api<AppProject> = Api::namespaced(ctx.client.clone(), &ctx.config.app_namespace);
+    if matches!(api.get_opt(crate::validate::DEFAULT_PROJECT).await, Ok(Some(_))) {
+        return;
+    }
+    let everything = ApplicationDestination {
+        server: Some("*".into()),
+        namespace: Some("*".into()),
+        ..ApplicationDestination::default()
+    };
+    let spec = AppProjectSpec {
+        source_repos: Some(vec!["*".into()]),
+        destinations: Some(vec![everything]),
+        cluster_resource_whitelist: Some(vec![driftless_model::project::ResourceRestriction {
+            group: "*".into(),
+            kind: "*".into(),
+            ..Default::default()
+        }]),
+        ..AppProjectSpec::default()
+    };
+    let project = AppProject::new(crate::validate::DEFAULT_PROJECT, spec);
+    match api.create(&PostParams::default(), &project).await {
+        Ok(_) => tracing::info!(namespace = %ctx.config.app_namespace, "created the default AppProject"),
+        Err(kube::Error::Api(status)) if status.code == 409 => {}
+        Err(error) => tracing::warn!(%error, "cannot create the default AppProject; it is assumed to permit everything"),
+    }
+}
+
+/// Resource customizations from `argocd-cm`, if present: health checks and system-wide
+/// ignoreDifferences. Unreadable ones are reported and left out.
+async fn read_customizations(client: &Client, namespace: &str) -> Judging {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let Ok(Some(config)) = api.get_opt("argocd-cm").await else { return Judging::default() };
+    let data = config.data.unwrap_or_default();
+    let checks = CustomChecks::from_config_map_data(&data).unwrap_or_else(|error| {
+        tracing::warn!(%error, "argocd-cm: health customizations ignored");
+        CustomChecks::default()
+    });
+    let ignore = rules_from_config_map(&data).unwrap_or_else(|error| {
+        tracing::warn!(%error, "argocd-cm: ignoreDifferences customizations ignored");
+        Vec::new()
+    });
+    Judging { checks, ignore, salt: Vec::new() }
+}

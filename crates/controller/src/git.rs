@@ -1,0 +1,202 @@
+//! Git change detection: one cheap ref listing per repository (not per app) each poll, and one
+//! fetch per repository when its refs moved, however many apps use it. Apps resolve their
+//! revisions from the local cache only; the network is this module's business.
+//!
+//! A repository's last check may have failed (unreachable, bad credentials): apps using it are
+//! told so and keep their last good state.
+
+use driftless_source::{cache_key, credentials_for, redact_url, KubeSecrets, RemoteRefs, RepoCache, RepoCredentials};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// The state of one repository URL.
+struct Repo {
+    url: String,
+    /// Held while checking, so concurrent callers share one listing and one fetch.
+    check: tokio::sync::Mutex<()>,
+    state: Mutex<RepoState>,
+}
+
+#[derive(Default)]
+struct RepoState {
+    /// The refs seen at the last successful check (None: never checked).
+    refs: Option<RemoteRefs>,
+    /// Why the last check failed, if it did.
+    error: Option<String>,
+    /// Whether a check ran at all (a failing repository is retried by the poll, not by every app).
+    attempted: bool,
+    /// Apps (by name) using the repository: told when it moves.
+    users: BTreeSet<String>,
+}
+
+/// The repository cache and what is known of each remote.
+pub struct GitWatcher {
+    cache: Arc<RepoCache>,
+    secrets: Option<KubeSecrets>,
+    repos: Mutex<HashMap<String, Arc<Repo>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl GitWatcher {
+    /// `secrets`: where Argo CD repository Secrets are read from (None: anonymous access only).
+    pub fn new(cache: Arc<RepoCache>, secrets: Option<KubeSecrets>) -> Self {
+        Self { cache, secrets, repos: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn cache(&self) -> &Arc<RepoCache> {
+        &self.cache
+    }
+
+    fn repo(&self, url: &str) -> Arc<Repo> {
+        lock(&self.repos)
+            .entry(cache_key(url))
+            .or_insert_with(|| {
+                Arc::new(Repo { url: url.to_string(), check: tokio::sync::Mutex::new(()), state: Mutex::new(RepoState::default()) })
+            })
+            .clone()
+    }
+
+    /// Records that `app` uses exactly these repositories.
+    pub fn register(&self, app: &str, urls: &[String]) {
+        let wanted: BTreeSet<String> = urls.iter().map(|u| cache_key(u)).collect();
+        for url in urls {
+            self.repo(url);
+        }
+        for (key, repo) in lock(&self.repos).iter() {
+            let mut state = lock(&repo.state);
+            if wanted.contains(key) {
+                state.users.insert(app.to_string());
+            } else {
+                state.users.remove(app);
+            }
+        }
+    }
+
+    /// Forgets `app` (deleted).
+    pub fn forget(&self, app: &str) {
+        self.register(app, &[]);
+    }
+
+    /// Makes sure `url` was checked at least once (or again, with `force`), and returns the
+    /// error of its last check, if that failed.
+    pub async fn ensure(&self, url: &str, force: bool) -> Result<(), String> {
+        let repo = self.repo(url);
+        let attempted = lock(&repo.state).attempted;
+        if force || !attempted {
+            let _ = self.check(&repo, !force).await;
+        }
+        match &lock(&repo.state).error {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// One round: every repository some app uses is listed once; returns the apps whose
+    /// repositories moved.
+    pub async fn poll(&self) -> BTreeSet<String> {
+        let repos: Vec<Arc<Repo>> = lock(&self.repos).values().filter(|r| !lock(&r.state).users.is_empty()).cloned().collect();
+        let checks = repos.iter().map(|repo| async move { (repo, self.check(repo, false).await) });
+        let mut moved = BTreeSet::new();
+        for (repo, outcome) in futures::future::join_all(checks).await {
+            if outcome {
+                moved.extend(lock(&repo.state).users.iter().cloned());
+            }
+        }
+        moved
+    }
+
+    /// Lists the remote's refs; fetches when they differ from the last listing. Returns whether
+    /// anything changed for the apps (refs moved, or the repository became reachable or not).
+    /// `first_only`: do nothing if a check already ran (callers that raced for the first one).
+    async fn check(&self, repo: &Arc<Repo>, first_only: bool) -> bool {
+        let _one_at_a_time = repo.check.lock().await;
+        if std::mem::replace(&mut lock(&repo.state).attempted, true) && first_only {
+            return false;
+        }
+        let creds = self.credentials(&repo.url).await;
+        let (cache, url, c) = (self.cache.clone(), repo.url.clone(), creds.clone());
+        let listed = tokio::task::spawn_blocking(move || cache.ls_remote(&url, &c)).await;
+        let listed = match listed {
+            Ok(Ok(refs)) => Ok(refs),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(format!("failed to list refs of {}: {e}", redact_url(&repo.url))),
+        };
+        let refs = match listed {
+            Ok(refs) => refs,
+            Err(error) => {
+                tracing::warn!(url = %redact_url(&repo.url), %error, "repository check failed");
+                let mut state = lock(&repo.state);
+                let changed = state.error.as_deref() != Some(error.as_str());
+                state.error = Some(error);
+                return changed;
+            }
+        };
+        let (unchanged, was_failing) = {
+            let state = lock(&repo.state);
+            (state.refs.as_ref() == Some(&refs), state.error.is_some())
+        };
+        if unchanged {
+            lock(&repo.state).error = None;
+            return was_failing;
+        }
+        let (cache, url) = (self.cache.clone(), repo.url.clone());
+        let fetched = tokio::task::spawn_blocking(move || cache.fetch(&url, &creds)).await;
+        let mut state = lock(&repo.state);
+        match fetched {
+            Ok(Ok(_)) => {
+                tracing::info!(url = %redact_url(&repo.url), "repository moved; fetched");
+                state.refs = Some(refs);
+                state.error = None;
+                true
+            }
+            Ok(Err(e)) => {
+                state.error = Some(e.to_string());
+                true
+            }
+            Err(e) => {
+                state.error = Some(format!("failed to fetch {}: {e}", redact_url(&repo.url)));
+                true
+            }
+        }
+    }
+
+    async fn credentials(&self, url: &str) -> RepoCredentials {
+        let Some(secrets) = &self.secrets else { return RepoCredentials::anonymous() };
+        match credentials_for(secrets, url, None).await {
+            Ok(creds) => creds,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read repository secrets; trying without credentials");
+                RepoCredentials::anonymous()
+            }
+        }
+    }
+
+    /// The commit `revision` names in the cached copy of `url`; fetches once (by name) only for
+    /// a revision the cache does not have (a commit id of an old rollback, say).
+    pub async fn resolve(&self, url: &str, revision: &str) -> Result<String, String> {
+        let (cache, u, r) = (self.cache.clone(), url.to_string(), revision.to_string());
+        let local = tokio::task::spawn_blocking(move || cache.resolve(&u, &r)).await.map_err(|e| e.to_string())?;
+        if let Ok(commit) = local {
+            return Ok(commit.to_string());
+        }
+        let creds = self.credentials(url).await;
+        let (cache, u, r) = (self.cache.clone(), url.to_string(), revision.to_string());
+        let synced = tokio::task::spawn_blocking(move || cache.sync(&u, &creds, &r)).await.map_err(|e| e.to_string())?;
+        synced.map(|s| s.commit.to_string()).map_err(|e| {
+            format!("failed to resolve revision {revision:?} of {}: {e}", redact_url(url))
+        })
+    }
+
+    /// How many ref listings and fetches went to the network (for tests and metrics).
+    pub fn network_counts(&self) -> (u64, u64) {
+        (self.cache.ref_listings(), self.cache.network_fetches())
+    }
+
+    /// Repositories in use and the apps using each (for diagnostics).
+    pub fn users(&self) -> BTreeMap<String, BTreeSet<String>> {
+        lock(&self.repos).values().map(|r| (redact_url(&r.url), lock(&r.state).users.clone())).collect()
+    }
+}

@@ -1,0 +1,125 @@
+//! Leader election on a `coordination.k8s.io` Lease: only the replica holding the Lease
+//! reconciles. The holder renews it every third of its duration; another replica takes it
+//! over once it has not been renewed for a whole duration. A holder that fails to renew
+//! stops (its process restarts and competes again), so two leaders never act for long.
+
+use crate::config::LeaderElection;
+use crate::controller::ControllerError;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::api::{ObjectMeta, PostParams};
+use kube::{Api, Client};
+use std::time::Duration;
+
+/// Whether a Lease held by `holder`, last renewed at `renewed`, may be taken by `me` at `now`.
+pub fn may_take(holder: Option<&str>, renewed: Option<Timestamp>, duration_secs: i32, me: &str, now: Timestamp) -> bool {
+    match (holder.filter(|h| !h.is_empty()), renewed) {
+        (None, _) | (_, None) => true,
+        (Some(holder), _) if holder == me => true,
+        (Some(_), Some(renewed)) => renewed + SignedDuration::from_secs(i64::from(duration_secs.max(1))) < now,
+    }
+}
+
+/// Waits until this replica holds the Lease.
+pub async fn acquire(client: &Client, namespace: &str, election: &LeaderElection) -> Result<(), ControllerError> {
+    let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
+    loop {
+        match try_hold(&api, election).await {
+            Ok(true) => {
+                tracing::info!(lease = %election.lease_name, identity = %election.identity, "became the leader");
+                return Ok(());
+            }
+            Ok(false) => {}
+            Err(error) => tracing::warn!(%error, "cannot read or write the leader lease"),
+        }
+        tokio::time::sleep(retry_period(election)).await;
+    }
+}
+
+/// Renews the Lease until that fails; returns when leadership is lost.
+pub async fn keep(client: Client, namespace: String, election: LeaderElection) -> &'static str {
+    let api: Api<Lease> = Api::namespaced(client, &namespace);
+    let mut failing_since: Option<tokio::time::Instant> = None;
+    loop {
+        tokio::time::sleep(retry_period(&election)).await;
+        match try_hold(&api, &election).await {
+            Ok(true) => failing_since = None,
+            Ok(false) => {
+                tracing::error!(lease = %election.lease_name, "another replica took the leader lease");
+                return "leader lease";
+            }
+            Err(error) => {
+                let since = *failing_since.get_or_insert_with(tokio::time::Instant::now);
+                tracing::warn!(%error, "cannot renew the leader lease");
+                if since.elapsed() >= election.lease_duration {
+                    return "leader lease";
+                }
+            }
+        }
+    }
+}
+
+fn retry_period(election: &LeaderElection) -> Duration {
+    (election.lease_duration / 3).max(Duration::from_millis(200))
+}
+
+/// Takes or renews the Lease; Ok(false) when someone else holds it.
+async fn try_hold(api: &Api<Lease>, election: &LeaderElection) -> Result<bool, kube::Error> {
+    let now = Timestamp::now();
+    let duration = i32::try_from(election.lease_duration.as_secs()).unwrap_or(i32::MAX).max(1);
+    let existing = api.get_opt(&election.lease_name).await?;
+    let Some(mut lease) = existing else {
+        let lease = Lease {
+            metadata: ObjectMeta { name: Some(election.lease_name.clone()), ..ObjectMeta::default() },
+            spec: Some(LeaseSpec {
+                holder_identity: Some(election.identity.clone()),
+                lease_duration_seconds: Some(duration),
+                acquire_time: Some(MicroTime(now)),
+                renew_time: Some(MicroTime(now)),
+                lease_transitions: Some(0),
+                ..LeaseSpec::default()
+            }),
+        };
+        return match api.create(&PostParams::default(), &lease).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+            Err(error) => Err(error),
+        };
+    };
+    let mut spec = lease.spec.clone().unwrap_or_default();
+    let holder = spec.holder_identity.clone();
+    let renewed = spec.renew_time.as_ref().map(|t| t.0);
+    let held_duration = spec.lease_duration_seconds.unwrap_or(duration);
+    if !may_take(holder.as_deref(), renewed, held_duration, &election.identity, now) {
+        return Ok(false);
+    }
+    if holder.as_deref() != Some(election.identity.as_str()) {
+        spec.acquire_time = Some(MicroTime(now));
+        spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0) + 1);
+        spec.holder_identity = Some(election.identity.clone());
+    }
+    spec.renew_time = Some(MicroTime(now));
+    spec.lease_duration_seconds = Some(duration);
+    lease.spec = Some(spec);
+    // The resourceVersion read above makes this a compare-and-swap: a rival's write wins.
+    match api.replace(&election.lease_name, &PostParams::default(), &lease).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_is_taken_only_when_free_ours_or_expired() {
+        let t = |s: i64| Timestamp::from_second(s).unwrap();
+        assert!(may_take(None, None, 15, "me", t(100)));
+        assert!(may_take(Some("me"), Some(t(99)), 15, "me", t(100)));
+        assert!(!may_take(Some("other"), Some(t(90)), 15, "me", t(100)));
+        assert!(may_take(Some("other"), Some(t(80)), 15, "me", t(100)));
+    }
+}

@@ -1,0 +1,45 @@
+//! The Application controller (`driftless serve`): watches the Applications of one namespace,
+//! keeps each one's objects equal to its git source, and reports status on the Application,
+//! as Argo CD's application controller does.
+//!
+//! Pure parts, values in and values out:
+//! - [`compare`]: desired against live objects → per-object sync and health, app sync status;
+//! - [`app_health`]: an app's health from its objects' (child Applications included);
+//! - [`status`]: the next `status`, and the merge patch to write it (timestamps alone never
+//!   make a write, so the controller does not loop on its own writes);
+//! - [`decide`]: resume, start a requested sync, auto-sync, self-heal with backoff, or nothing;
+//! - [`operation`]: `operationState` with the resumable sync state, and history;
+//! - [`depends`]: `driftless.dev/depends-on` readiness; [`validate`]: spec and project checks;
+//!   [`shard`]: which replica owns an app; [`conditions`].
+//!
+//! Edges: [`git`] (one ref check per repository per poll, one fetch per move), [`live`] (one
+//! watch per kind in use, objects indexed by owning app), [`render`], [`writer`], and the loop
+//! in [`controller`] with [`reconcile`], [`sync_run`], [`delete`] and [`leader`].
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod app_health;
+pub mod compare;
+pub mod conditions;
+pub mod config;
+mod context;
+pub mod controller;
+pub mod decide;
+pub mod delete;
+pub mod depends;
+pub mod git;
+pub mod leader;
+pub mod live;
+pub mod operation;
+pub mod reconcile;
+pub mod render;
+pub mod shard;
+pub mod status;
+pub mod sync_run;
+pub mod time;
+pub mod validate;
+pub mod writer;
+
+pub use config::{ControllerConfig, LeaderElection};
+pub use controller::{Controller, ControllerError, Handle};
+pub use shard::Shard;

@@ -1,0 +1,276 @@
+//! The live cache: one watch per resource kind in use (cluster-wide), keeping only objects that
+//! carry an owner (tracking annotation or label), indexed by owning app. Reconciles read it and
+//! never list the cluster per app; every change to a tracked object tells its app, which is how
+//! drift (`kubectl scale`, `kubectl edit`) is seen within moments.
+//!
+//! Kinds are watched once some app desires or last reported an object of that kind. Objects of
+//! a kind no app ever named stay unseen (Argo CD watches every kind instead).
+
+use driftless_apply::{tracking, ClusterClient, TrackingMethod};
+use driftless_model::{GroupKind, ResourceKey};
+use futures::StreamExt;
+use kube::api::DynamicObject;
+use kube::runtime::watcher::{self, Event};
+use kube::runtime::WatchStreamExt;
+use kube::{Api, Client};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How long a reconcile waits for the first listing of a kind it needs.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Discovery is asked again for an unknown kind at most this often.
+const REDISCOVER_EVERY: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("failed to list {0} for the live cache within {READY_TIMEOUT:?}")]
+    NotReady(GroupKind),
+}
+
+/// Called with an app name when an object it owns changed.
+pub type Notify = Arc<dyn Fn(&str) + Send + Sync>;
+
+struct Entry {
+    owner: String,
+    resource_version: String,
+    object: Arc<Value>,
+}
+
+#[derive(Default)]
+struct Index {
+    objects: HashMap<ResourceKey, Entry>,
+    by_app: HashMap<String, BTreeSet<ResourceKey>>,
+}
+
+impl Index {
+    fn remove(&mut self, key: &ResourceKey) -> Option<String> {
+        let entry = self.objects.remove(key)?;
+        if let Some(keys) = self.by_app.get_mut(&entry.owner) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.by_app.remove(&entry.owner);
+            }
+        }
+        Some(entry.owner)
+    }
+
+    fn insert(&mut self, key: ResourceKey, entry: Entry) {
+        self.by_app.entry(entry.owner.clone()).or_default().insert(key.clone());
+        self.objects.insert(key, entry);
+    }
+}
+
+/// Aborts the watch task when the cache goes away.
+struct Watch {
+    ready: tokio::sync::watch::Receiver<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub struct LiveCache {
+    client: Client,
+    tracking: TrackingMethod,
+    notify: Notify,
+    index: Arc<Mutex<Index>>,
+    watches: Mutex<HashMap<GroupKind, Watch>>,
+    last_discovery: Mutex<Option<Instant>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl LiveCache {
+    pub fn new(client: Client, tracking: TrackingMethod, notify: Notify) -> Self {
+        Self {
+            client,
+            tracking,
+            notify,
+            index: Arc::new(Mutex::new(Index::default())),
+            watches: Mutex::new(HashMap::new()),
+            last_discovery: Mutex::new(None),
+        }
+    }
+
+    /// Starts watching the kinds not watched yet and waits until each has been listed once.
+    /// Kinds the API server does not serve (a CRD not installed yet) are skipped.
+    pub async fn ensure(&self, cluster: &ClusterClient, kinds: &BTreeSet<GroupKind>) -> Result<(), LiveError> {
+        let missing: Vec<&GroupKind> = {
+            let watches = lock(&self.watches);
+            kinds.iter().filter(|gk| !watches.contains_key(*gk)).collect()
+        };
+        if missing.is_empty() {
+            return self.wait_ready(kinds).await;
+        }
+        let mut catalog = cluster.catalog();
+        if missing.iter().any(|gk| catalog.get(gk).is_err()) && self.may_rediscover() {
+            if let Err(error) = cluster.refresh().await {
+                tracing::warn!(%error, "discovery failed");
+            }
+            catalog = cluster.catalog();
+        }
+        {
+            let mut watches = lock(&self.watches);
+            for gk in missing {
+                let Ok(info) = catalog.get(gk) else { continue };
+                if watches.contains_key(gk) || !info.listable {
+                    continue;
+                }
+                let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &info.resource);
+                let (ready_tx, ready) = tokio::sync::watch::channel(false);
+                let task = tokio::spawn(watch_kind(
+                    api,
+                    gk.clone(),
+                    self.index.clone(),
+                    self.tracking,
+                    self.notify.clone(),
+                    ready_tx,
+                ));
+                tracing::debug!(kind = %gk, "watching");
+                watches.insert(gk.clone(), Watch { ready, task });
+            }
+        }
+        self.wait_ready(kinds).await
+    }
+
+    fn may_rediscover(&self) -> bool {
+        let mut last = lock(&self.last_discovery);
+        if last.is_some_and(|t| t.elapsed() < REDISCOVER_EVERY) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+
+    async fn wait_ready(&self, kinds: &BTreeSet<GroupKind>) -> Result<(), LiveError> {
+        let receivers: Vec<(GroupKind, tokio::sync::watch::Receiver<bool>)> = {
+            let watches = lock(&self.watches);
+            kinds.iter().filter_map(|gk| watches.get(gk).map(|w| (gk.clone(), w.ready.clone()))).collect()
+        };
+        for (gk, mut ready) in receivers {
+            let waited = tokio::time::timeout(READY_TIMEOUT, ready.wait_for(|r| *r)).await;
+            if !matches!(waited, Ok(Ok(_))) {
+                return Err(LiveError::NotReady(gk));
+            }
+        }
+        Ok(())
+    }
+
+    /// The live objects `app` owns, among the kinds watched.
+    pub fn tracked(&self, app: &str) -> Vec<Value> {
+        let index = lock(&self.index);
+        let Some(keys) = index.by_app.get(app) else { return Vec::new() };
+        keys.iter().filter_map(|k| index.objects.get(k)).map(|e| (*e.object).clone()).collect()
+    }
+
+    /// The kinds being watched.
+    pub fn kinds(&self) -> BTreeSet<GroupKind> {
+        lock(&self.watches).keys().cloned().collect()
+    }
+
+    /// How many objects the cache holds (for diagnostics and tests of its size).
+    pub fn len(&self) -> usize {
+        lock(&self.index).objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What the cache keeps of an object: its tracking owner and the object without the bulky
+/// last-applied annotation (the differ drops it anyway).
+fn owned(object: DynamicObject, method: TrackingMethod) -> Option<(ResourceKey, Entry)> {
+    let mut value = serde_json::to_value(object).ok()?;
+    let owner = tracking::owner(&value, method)?;
+    let key = ResourceKey::of(&value).ok()?;
+    if let Some(annotations) = value.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+    let resource_version = value["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string();
+    Some((key, Entry { owner, resource_version, object: Arc::new(value) }))
+}
+
+fn key_of(object: &DynamicObject) -> Option<ResourceKey> {
+    let value = serde_json::to_value(object).ok()?;
+    ResourceKey::of(&value).ok()
+}
+
+async fn watch_kind(
+    api: Api<DynamicObject>,
+    gk: GroupKind,
+    index: Arc<Mutex<Index>>,
+    method: TrackingMethod,
+    notify: Notify,
+    ready: tokio::sync::watch::Sender<bool>,
+) {
+    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+    futures::pin_mut!(stream);
+    let mut listing: Option<HashSet<ResourceKey>> = None;
+    while let Some(event) = stream.next().await {
+        // Owners to tell, collected under the lock and told after it.
+        let mut touched: Vec<String> = Vec::new();
+        let initialized = *ready.borrow();
+        match event {
+            Ok(Event::Init) => listing = Some(HashSet::new()),
+            Ok(Event::InitApply(object)) | Ok(Event::Apply(object)) => {
+                let key = key_of(&object);
+                let mut index = lock(&index);
+                match (key, owned(object, method)) {
+                    (_, Some((key, entry))) => {
+                        if let Some(seen) = listing.as_mut() {
+                            seen.insert(key.clone());
+                        }
+                        let previous = index.objects.get(&key).map(|e| (e.owner.clone(), e.resource_version.clone()));
+                        if previous.as_ref().map(|(_, rv)| rv) != Some(&entry.resource_version) {
+                            if let Some((old_owner, _)) = previous.filter(|(o, _)| *o != entry.owner) {
+                                touched.push(old_owner);
+                            }
+                            touched.push(entry.owner.clone());
+                            index.remove(&key);
+                            index.insert(key, entry);
+                        }
+                    }
+                    (Some(key), None) => touched.extend(index.remove(&key)),
+                    (None, None) => {}
+                }
+            }
+            Ok(Event::Delete(object)) => {
+                if let Some(key) = key_of(&object) {
+                    touched.extend(lock(&index).remove(&key));
+                }
+            }
+            Ok(Event::InitDone) => {
+                if let Some(seen) = listing.take() {
+                    let mut index = lock(&index);
+                    let gone: Vec<ResourceKey> = index
+                        .objects
+                        .keys()
+                        .filter(|k| k.group == gk.group && k.kind == gk.kind && !seen.contains(*k))
+                        .cloned()
+                        .collect();
+                    for key in gone {
+                        touched.extend(index.remove(&key));
+                    }
+                }
+                let _ = ready.send(true);
+            }
+            Err(error) => tracing::debug!(kind = %gk, %error, "watch interrupted; retrying"),
+        }
+        // Before the first listing completes nobody needs telling: reconciles wait for it.
+        if initialized {
+            touched.sort();
+            touched.dedup();
+            for app in touched {
+                notify(&app);
+            }
+        }
+    }
+}

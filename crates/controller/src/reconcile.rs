@@ -1,0 +1,224 @@
+//! One reconcile of one Application: read it, compare it with git (resolve revisions, render,
+//! read the live cache, diff), write the status if it changed, then run whatever operation is
+//! due. A failure to compare is a condition on the app, never a reason to touch its objects.
+
+use crate::compare::{compare, Comparison};
+use crate::conditions::{self, Found};
+use crate::context::Context;
+use crate::decide::{decide, Decision, Facts};
+use crate::depends;
+use crate::status::{digest, next_status, Outcome};
+use crate::sync_run::{self, Prepared, Start};
+use crate::time::now_secs;
+use crate::validate::validate;
+use crate::writer::{self, StatusWriter};
+use driftless_apply::tracking;
+use driftless_model::annotations::REFRESH;
+use driftless_model::project::AppProjectSpec;
+use driftless_model::{AppProject, Application, GroupKind, ResourceKey};
+use kube::Api;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("failed to read application {app}: {source}")]
+    Read { app: String, source: kube::Error },
+    #[error("failed to write the status of application {app}: {source}")]
+    Write { app: String, source: kube::Error },
+    #[error(transparent)]
+    Sync(#[from] sync_run::SyncRunError),
+    #[error(transparent)]
+    Delete(#[from] crate::delete::DeleteError),
+}
+
+/// A refresh asked for with `argocd.argoproj.io/refresh`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    /// Check git again now.
+    Normal,
+    /// Also render again, bypassing the render cache.
+    Hard,
+}
+
+pub fn refresh_of(app: &Application) -> Option<Refresh> {
+    match app.metadata.annotations.as_ref()?.get(REFRESH)?.as_str() {
+        "hard" => Some(Refresh::Hard),
+        _ => Some(Refresh::Normal),
+    }
+}
+
+/// Reconciles `name`; returns when to look again, if a time is due.
+pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration>, ReconcileError> {
+    let api = ctx.apps();
+    let Some(object) = api.get_opt(name).await.map_err(|source| ReconcileError::Read { app: name.into(), source })? else {
+        ctx.forget(name);
+        return Ok(None);
+    };
+    let raw = serde_json::to_value(&object).unwrap_or(Value::Null);
+    let app: Application = match serde_json::from_value(raw) {
+        Ok(app) => app,
+        Err(error) => {
+            let message = format!("failed to read the application: {error}");
+            let conditions = json!([{"type": conditions::INVALID_SPEC_ERROR, "message": message}]);
+            writer::write_conditions(&api, name, conditions)
+                .await
+                .map_err(|source| ReconcileError::Write { app: name.into(), source })?;
+            return Ok(None);
+        }
+    };
+    if app.metadata.deletion_timestamp.is_some() {
+        return Ok(crate::delete::delete_app(ctx, &app).await?);
+    }
+    let refresh = refresh_of(&app);
+    let project = read_project(ctx, &app).await;
+
+    let permit = ctx.compare_slots.acquire().await.ok();
+    let compared = compare_app(ctx, &app, project, refresh).await;
+    drop(permit);
+
+    let waiting = depends::waiting_for(name, &depends::dependencies(&app), |dep| ctx.dependency_state(dep));
+    let now = now_secs();
+    let (outcome, mut found) = match &compared {
+        Compared::Done(prepared, warnings) => (
+            Outcome::Compared { comparison: &prepared.comparison, revisions: &prepared.revisions },
+            warnings.clone(),
+        ),
+        Compared::Failed(found) => (Outcome::NotCompared, vec![found.clone()]),
+    };
+    if !waiting.is_empty() {
+        found.push(Found::new(conditions::DEPENDENCY_WARNING, format!("waiting for {}", waiting.join(", "))));
+    }
+    let mut status = next_status(&app, outcome, found, now);
+    let mut writer = StatusWriter::new(api.clone(), name, app.status.clone(), ctx.status_writes.clone());
+    let fingerprint = digest(&status);
+    let already_written = crate::context::lock(&ctx.written).get(name) == Some(&fingerprint);
+    if !already_written && crate::status::comparable(&status) != crate::status::comparable(writer.current()) {
+        status.reconciled_at = Some(crate::time::time_of(now));
+        writer.write(&status).await.map_err(|source| ReconcileError::Write { app: name.into(), source })?;
+    }
+    crate::context::lock(&ctx.written).insert(name.to_string(), fingerprint);
+    if refresh.is_some()
+        && let Err(error) = writer::clear_annotation(&api, name, REFRESH).await
+    {
+        tracing::warn!(app = name, %error, "cannot remove the refresh annotation");
+    }
+
+    let prepared = match &compared {
+        Compared::Done(prepared, _) => Some(prepared),
+        Compared::Failed(_) => None,
+    };
+    let facts = Facts {
+        app: &app,
+        compared: prepared.map(|p| (&p.comparison.sync, p.revisions.as_slice())),
+        waiting_for: &waiting,
+        now,
+    };
+    match decide(facts) {
+        Decision::Nothing => Ok(None),
+        Decision::HealAt(due) => Ok(Some(Duration::from_secs(u64::try_from(due - now).unwrap_or(0).max(1)))),
+        Decision::ClearOperation => {
+            writer::clear_operation(&api, name).await.map_err(|source| ReconcileError::Write { app: name.into(), source })?;
+            Ok(None)
+        }
+        Decision::Resume => {
+            sync_run::run(ctx, &app, &mut writer, prepared, Start::Resume).await?;
+            Ok(Some(Duration::ZERO))
+        }
+        Decision::Start { operation, requested } => {
+            sync_run::run(ctx, &app, &mut writer, prepared, Start::Fresh { operation, requested }).await?;
+            Ok(Some(Duration::ZERO))
+        }
+    }
+}
+
+enum Compared {
+    Done(Prepared, Vec<Found>),
+    Failed(Found),
+}
+
+async fn read_project(ctx: &Context, app: &Application) -> Option<AppProjectSpec> {
+    let api: Api<AppProject> = Api::namespaced(ctx.client.clone(), &ctx.config.app_namespace);
+    let name = if app.spec.project.is_empty() { crate::validate::DEFAULT_PROJECT } else { &app.spec.project };
+    match api.get_opt(name).await {
+        Ok(project) => project.map(|p| p.spec),
+        Err(error) => {
+            tracing::debug!(%error, project = name, "cannot read the project");
+            None
+        }
+    }
+}
+
+async fn compare_app(ctx: &Arc<Context>, app: &Application, project: Option<AppProjectSpec>, refresh: Option<Refresh>) -> Compared {
+    let name = app.metadata.name.clone().unwrap_or_default();
+    if let Err(message) = validate(app, project.as_ref()) {
+        return Compared::Failed(Found::new(conditions::INVALID_SPEC_ERROR, message));
+    }
+    let urls: Vec<String> = app.sources().iter().map(|s| s.repo_url.clone()).collect();
+    ctx.git.register(&name, &urls);
+    let mut revisions = Vec::new();
+    for source in app.sources() {
+        if let Err(error) = ctx.git.ensure(&source.repo_url, refresh.is_some()).await {
+            return Compared::Failed(Found::new(conditions::COMPARISON_ERROR, error));
+        }
+        match ctx.git.resolve(&source.repo_url, source.revision()).await {
+            Ok(commit) => revisions.push(commit),
+            Err(error) => return Compared::Failed(Found::new(conditions::COMPARISON_ERROR, error)),
+        }
+    }
+    match prepare(ctx, app, revisions, refresh == Some(Refresh::Hard)).await {
+        Ok(prepared) => {
+            let warnings = shared_resource_warnings(ctx, &name, &prepared).await;
+            Compared::Done(prepared, warnings)
+        }
+        Err(message) => Compared::Failed(Found::new(conditions::COMPARISON_ERROR, message)),
+    }
+}
+
+/// Renders `app` at `revisions` and compares it with the live cache.
+pub async fn prepare(ctx: &Arc<Context>, app: &Application, revisions: Vec<String>, fresh: bool) -> Result<Prepared, String> {
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let desired = ctx.renderer.render(app, &revisions, ctx.cluster.catalog(), fresh).await?;
+    let live = read_live(ctx, app, &desired).await?;
+    let comparison: Comparison =
+        compare(app, &desired, &live, &ctx.judging).map_err(|e| e.to_string())?;
+    tracing::debug!(app = %name, sync = %comparison.sync, health = %comparison.health, "compared");
+    Ok(Prepared { revisions, desired, live, comparison })
+}
+
+/// The live objects `app` tracks, from the cache, watching the kinds it needs first: those of
+/// its desired objects and those its status last listed (so objects gone from git are seen).
+pub async fn read_live(ctx: &Context, app: &Application, desired: &[Value]) -> Result<Vec<Value>, String> {
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let mut kinds: BTreeSet<GroupKind> = desired.iter().filter_map(|o| ResourceKey::of(o).ok()).map(|k| k.group_kind()).collect();
+    for resource in app.status.iter().flat_map(|s| s.resources.iter().flatten()) {
+        if let Some(kind) = &resource.kind {
+            kinds.insert(GroupKind::new(resource.group.clone().unwrap_or_default(), kind.clone()));
+        }
+    }
+    ctx.live.ensure(&ctx.cluster, &kinds).await.map_err(|e| e.to_string())?;
+    Ok(ctx.live.tracked(&name))
+}
+
+/// Desired objects that exist in the cluster but belong to another app.
+async fn shared_resource_warnings(ctx: &Context, app: &str, prepared: &Prepared) -> Vec<Found> {
+    let tracked: BTreeSet<ResourceKey> = prepared.live.iter().filter_map(|o| ResourceKey::of(o).ok()).collect();
+    let mut found = Vec::new();
+    for object in &prepared.desired {
+        let Ok(key) = ResourceKey::of(object) else { continue };
+        if tracked.contains(&key) || !matches!(driftless_plan::hooks::role(object), driftless_plan::hooks::Role::Resource) {
+            continue;
+        }
+        let Ok(Some(live)) = ctx.cluster.get(&key).await else { continue };
+        if let Some(owner) = tracking::owner(&live, ctx.config.tracking).filter(|o| o != app) {
+            let namespace = &ctx.config.app_namespace;
+            found.push(Found::new(
+                conditions::SHARED_RESOURCE_WARNING,
+                format!("{}/{} is part of applications {namespace}/{app} and {owner}", key.kind, key.name),
+            ));
+        }
+    }
+    found
+}

@@ -1,0 +1,73 @@
+//! Rendering an Application at resolved commits, through the repository and render caches, on
+//! the blocking pool (git and helm/kustomize block).
+
+use driftless_apply::ApiCatalog;
+use driftless_model::{Application, GroupKind};
+use driftless_render::{render_application, CachedRepos, Engine, ProcessRunner, RenderCache, Scope, ScopeLookup, Toolbox, Tools};
+use driftless_source::RepoCache;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// The scope of kinds as the API server serves them.
+pub struct CatalogScopes(pub ApiCatalog);
+
+impl ScopeLookup for CatalogScopes {
+    fn scope(&self, kind: &GroupKind) -> Option<Scope> {
+        self.0.is_namespaced(kind).map(|ns| if ns { Scope::Namespaced } else { Scope::Cluster })
+    }
+}
+
+pub struct Renderer {
+    tools: Tools,
+    runner: ProcessRunner,
+    cache: RenderCache,
+    repos: Arc<RepoCache>,
+}
+
+impl Renderer {
+    pub fn new(repos: Arc<RepoCache>, cache: RenderCache) -> Self {
+        Self { tools: Tools::discover(), runner: ProcessRunner::default(), cache, repos }
+    }
+
+    /// The desired objects of `app` with every source pinned to `revisions` (one per source).
+    /// `fresh`: skip the render cache (a hard refresh).
+    pub async fn render(
+        self: &Arc<Self>,
+        app: &Application,
+        revisions: &[String],
+        catalog: ApiCatalog,
+        fresh: bool,
+    ) -> Result<Vec<Value>, String> {
+        let mut pinned = app.clone();
+        pin_revisions(&mut pinned, revisions);
+        let this = self.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let scopes = CatalogScopes(catalog);
+            let engine = Engine {
+                toolbox: Toolbox { tools: &this.tools, runner: &this.runner },
+                cache: if fresh { None } else { Some(&this.cache) },
+                discovery: Some(&scopes),
+                kube_version: None,
+                api_versions: &[],
+            };
+            render_application(&pinned, &CachedRepos { cache: &this.repos }, engine)
+        })
+        .await;
+        match joined {
+            Ok(Ok(rendered)) => Ok(rendered.objects.into_iter().map(|o| o.object).collect()),
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(error) => Err(format!("failed to render: {error}")),
+        }
+    }
+}
+
+/// Sets each source's `targetRevision` to its resolved commit.
+pub fn pin_revisions(app: &mut Application, revisions: &[String]) {
+    if app.spec.has_multiple_sources() {
+        for (source, revision) in app.spec.sources.iter_mut().flatten().zip(revisions) {
+            source.target_revision = Some(revision.clone());
+        }
+    } else if let (Some(source), Some(revision)) = (app.spec.source.as_mut(), revisions.first()) {
+        source.target_revision = Some(revision.clone());
+    }
+}

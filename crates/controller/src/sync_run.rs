@@ -1,0 +1,354 @@
+//! Running a sync operation: plan it from the comparison, drive the plan with
+//! `driftless_apply::run_sync`, and save the sync state into `status.operationState` after
+//! every step, so that a controller killed mid-sync resumes where it stopped. Failed syncs
+//! are retried with the operation's backoff; the outcome lands in `operationState`, the
+//! deploy history and, for a requested operation, the removal of `Application.operation`.
+
+use crate::compare::{Comparison, Judging};
+use crate::context::Context;
+use crate::operation;
+use crate::time::{now_secs, secs_of};
+use crate::writer::{self, StatusWriter};
+use driftless_apply::{run_sync, ClusterError, SyncContext, SyncEvent};
+use driftless_model::annotations::FIELD_MANAGER;
+use driftless_model::{Application, ApplicationStatus, Operation, OperationPhase, OperationState, ResourceKey};
+use driftless_plan::{plan_sync, Plan, PlanInput, ResourceSelector, RunPhase, SyncState};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A comparison ready to sync from.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub revisions: Vec<String>,
+    pub desired: Vec<Value>,
+    pub live: Vec<Value>,
+    pub comparison: Comparison,
+}
+
+pub enum Start {
+    Fresh { operation: Operation, requested: bool },
+    /// Continue the Running operation saved in the status.
+    Resume,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncRunError {
+    #[error("failed to record the operation of application {app}: {source}")]
+    Write { app: String, source: kube::Error },
+    #[error("sync of application {app} was interrupted ({message}); it resumes from the saved state")]
+    Interrupted { app: String, message: String },
+}
+
+struct Run<'a> {
+    ctx: &'a Arc<Context>,
+    app: &'a Application,
+    name: String,
+    writer: &'a mut StatusWriter,
+    status: ApplicationStatus,
+    op: OperationState,
+}
+
+impl Run<'_> {
+    async fn save(&mut self) -> Result<(), SyncRunError> {
+        self.status.operation_state = Some(self.op.clone());
+        self.writer
+            .write(&self.status)
+            .await
+            .map(|_| ())
+            .map_err(|source| SyncRunError::Write { app: self.name.clone(), source })
+    }
+
+    async fn finish(&mut self, phase: OperationPhase, message: String) -> Result<(), SyncRunError> {
+        let now = now_secs();
+        tracing::info!(app = %self.name, %phase, %message, "operation finished");
+        operation::finish(&mut self.op, phase.clone(), message, now);
+        if phase == OperationPhase::Succeeded && self.op.operation.sync.as_ref().and_then(|s| s.dry_run) != Some(true) {
+            self.status.history = Some(operation::push_history(self.app, &self.op, now));
+        }
+        self.save().await
+    }
+}
+
+/// Runs (or resumes) an operation to its end. `prepared`: the comparison just made.
+pub async fn run(
+    ctx: &Arc<Context>,
+    app: &Application,
+    writer: &mut StatusWriter,
+    prepared: Option<&Prepared>,
+    start: Start,
+) -> Result<(), SyncRunError> {
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let status = writer.current().clone();
+    let (op, requested, fresh) = match start {
+        Start::Fresh { operation, requested } => {
+            let revisions = match operation_revisions(ctx, app, &operation, prepared).await {
+                Ok(revisions) => revisions,
+                Err(message) => {
+                    let mut op = operation::begin(app, operation, &[], now_secs());
+                    operation::finish(&mut op, OperationPhase::Error, message, now_secs());
+                    let mut status = status;
+                    status.operation_state = Some(op);
+                    writer.write(&status).await.map_err(|source| SyncRunError::Write { app: name.clone(), source })?;
+                    if requested {
+                        clear(ctx, &name).await;
+                    }
+                    return Ok(());
+                }
+            };
+            (operation::begin(app, operation, &revisions, now_secs()), requested, true)
+        }
+        Start::Resume => {
+            let Some(op) = status.operation_state.clone() else { return Ok(()) };
+            let requested = app.operation.as_ref() == Some(&op.operation);
+            (op, requested, false)
+        }
+    };
+    tracing::info!(app = %name, resumed = !fresh, revisions = ?operation::revisions_of(&op), "operation started");
+    let mut run = Run { ctx, app, name: name.clone(), writer, status, op };
+    run.save().await?;
+    drive(&mut run, prepared).await?;
+    if requested {
+        clear(ctx, &name).await;
+    }
+    Ok(())
+}
+
+async fn clear(ctx: &Context, name: &str) {
+    if let Err(error) = writer::clear_operation(&ctx.apps(), name).await {
+        tracing::warn!(app = name, %error, "cannot remove the finished operation");
+    }
+}
+
+/// The commits a new operation deploys: what it names (resolved), else what was compared.
+async fn operation_revisions(
+    ctx: &Context,
+    app: &Application,
+    operation: &Operation,
+    prepared: Option<&Prepared>,
+) -> Result<Vec<String>, String> {
+    let target = effective_app(app, operation);
+    let sync = operation.sync.clone().unwrap_or_default();
+    let named: Vec<String> = match (&sync.revisions, &sync.revision) {
+        (Some(list), _) if !list.is_empty() => list.clone(),
+        (_, Some(one)) if !one.is_empty() => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    if named.is_empty()
+        && let Some(prepared) = prepared.filter(|_| target.spec == app.spec)
+    {
+        return Ok(prepared.revisions.clone());
+    }
+    let mut revisions = Vec::new();
+    for (index, source) in target.sources().iter().enumerate() {
+        let revision = named.get(index).cloned().unwrap_or_else(|| source.revision().to_string());
+        ctx.git.ensure(&source.repo_url, false).await?;
+        revisions.push(ctx.git.resolve(&source.repo_url, &revision).await?);
+    }
+    Ok(revisions)
+}
+
+/// The app as the operation syncs it: with the operation's source override, if any (rollback).
+fn effective_app(app: &Application, operation: &Operation) -> Application {
+    let mut target = app.clone();
+    if let Some(sync) = &operation.sync {
+        if let Some(source) = &sync.source {
+            target.spec.source = Some(source.clone());
+            target.spec.sources = None;
+        } else if let Some(sources) = sync.sources.as_ref().filter(|s| !s.is_empty()) {
+            target.spec.sources = Some(sources.clone());
+        }
+    }
+    target
+}
+
+async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), SyncRunError> {
+    let mut resume_from = operation::saved_state(&run.op);
+    loop {
+        let revisions = operation::revisions_of(&run.op);
+        let target = effective_app(run.app, &run.op.operation);
+        let fresh_prepared;
+        let prepared = match prepared.filter(|p| p.revisions == revisions && target.spec == run.app.spec) {
+            Some(p) => p,
+            None => match crate::reconcile::prepare(run.ctx, &target, revisions.clone(), false).await {
+                Ok(p) => {
+                    fresh_prepared = p;
+                    &fresh_prepared
+                }
+                Err(message) => return run.finish(OperationPhase::Error, message).await,
+            },
+        };
+        let input = match plan_input(&target, &run.op, prepared, &run.ctx.judging) {
+            Ok(input) => input,
+            Err(message) => return run.finish(OperationPhase::Failed, message).await,
+        };
+        let plan = match plan_sync(&input) {
+            Ok(plan) => plan,
+            Err(error) => return run.finish(OperationPhase::Failed, error.to_string()).await,
+        };
+        if plan.dry_run {
+            return run.finish(OperationPhase::Succeeded, "dry run: nothing changed".into()).await;
+        }
+        let resumed = resume_from.is_some();
+        if !resumed && let Some(message) = refused(run, &plan, &input).await {
+            return run.finish(OperationPhase::Failed, message).await;
+        }
+        let mut state = resume_from.take().unwrap_or_default();
+        let outcome = persisted_run(run, &plan, &mut state).await;
+        match outcome {
+            Ok(RunPhase::Succeeded) => return run.finish(OperationPhase::Succeeded, state.message.clone()).await,
+            Ok(RunPhase::Failed) if resumed && state.message.starts_with("failed to resume") => {
+                // The plan changed under the saved state (objects already pruned, say): start over.
+                tracing::info!(app = %run.name, "saved sync state does not fit the plan any more; syncing from the start");
+                operation::forget_state(&mut run.op);
+                continue;
+            }
+            Ok(_) => {}
+            Err(ClusterError::Api { verb: "wait for", message, .. }) => state.message = message,
+            Err(error) => {
+                run.save().await?;
+                return Err(SyncRunError::Interrupted { app: run.name.clone(), message: error.to_string() });
+            }
+        }
+        // Failed: retry with backoff while the operation's retry strategy allows.
+        let retries = run.op.retry_count.unwrap_or(0);
+        let retry = run.op.operation.retry.clone().filter(|r| r.allows_retry(retries));
+        let Some(retry) = retry else {
+            return run.finish(OperationPhase::Failed, state.message.clone()).await;
+        };
+        let delay = retry.delay(u32::try_from(retries).unwrap_or(u32::MAX)).unwrap_or(Duration::from_secs(5));
+        run.op.retry_count = Some(retries + 1);
+        run.op.message = Some(format!("Retrying attempt #{} in {delay:?}: {}", retries + 1, state.message));
+        operation::forget_state(&mut run.op);
+        run.save().await?;
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Why a sync must not start at all: objects owned by another app with
+/// `FailOnSharedResource=true`, or objects the API server rejects in a dry run (so that one bad
+/// object fails the sync before anything changed, as Argo CD does).
+async fn refused(run: &Run<'_>, plan: &Plan, input: &PlanInput) -> Option<String> {
+    let ctx = run.ctx;
+    let options = driftless_model::SyncOptions::parse(input.sync_options.iter().map(String::as_str));
+    if options.fail_on_shared_resource == Some(true) {
+        let tracked: BTreeSet<ResourceKey> = input.live.iter().filter_map(|o| ResourceKey::of(o).ok()).collect();
+        for step in plan.steps.iter().filter(|s| s.action.is_apply() && !tracked.contains(&s.key)) {
+            let Ok(Some(live)) = ctx.cluster.get(&step.key).await else { continue };
+            if let Some(owner) = driftless_apply::tracking::owner(&live, ctx.config.tracking).filter(|o| *o != run.name) {
+                return Some(format!(
+                    "{} is part of applications {} and {owner} (FailOnSharedResource=true)",
+                    step.key, run.name
+                ));
+            }
+        }
+    }
+    let sync_ctx = sync_context(ctx, &run.name);
+    let rejected = driftless_apply::dry_run_plan(&ctx.cluster, plan, &sync_ctx).await;
+    if rejected.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = rejected.iter().map(|(key, message)| format!("{key}: {message}")).collect();
+    Some(format!("the API server rejected {} object(s) in a dry run; nothing was changed: {}", rejected.len(), list.join("; ")))
+}
+
+fn sync_context<'a>(ctx: &'a Context, app: &'a str) -> SyncContext<'a> {
+    SyncContext {
+        app,
+        tracking: ctx.config.tracking,
+        health: &ctx.judging.checks,
+        field_manager: FIELD_MANAGER,
+        poll: ctx.config.sync_poll,
+        wait_timeout: ctx.config.sync_timeout,
+    }
+}
+
+/// With `RespectIgnoreDifferences=true`, ignored fields of objects that exist keep their live values.
+fn respect_ignored(app: &Application, desired: &[Value], live: &[Value], options: &[String], judging: &Judging) -> Result<Vec<Value>, String> {
+    let parsed = driftless_model::SyncOptions::parse(options.iter().map(String::as_str));
+    if parsed.respect_ignore_differences != Some(true) {
+        return Ok(desired.to_vec());
+    }
+    let mut rules = crate::compare::ignore_rules(app);
+    rules.extend(judging.ignore.iter().cloned());
+    let rules = driftless_diff::IgnoreRules::new(&rules).map_err(|e| e.to_string())?;
+    let live: BTreeMap<ResourceKey, &Value> = live.iter().filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o))).collect();
+    Ok(desired
+        .iter()
+        .map(|want| match ResourceKey::of(want).ok().and_then(|k| live.get(&k).map(|l| (k, *l))) {
+            Some((key, have)) => driftless_diff::respect_ignored(&rules, &key, want, have),
+            None => want.clone(),
+        })
+        .collect())
+}
+
+fn plan_input(app: &Application, op: &OperationState, prepared: &Prepared, judging: &Judging) -> Result<PlanInput, String> {
+    let policy = app.spec.sync_policy.clone().unwrap_or_default();
+    let sync = op.operation.sync.clone().unwrap_or_default();
+    let mut sync_options = policy.sync_options.clone().unwrap_or_default();
+    for option in sync.sync_options.iter().flatten() {
+        if !sync_options.contains(option) {
+            sync_options.push(option.clone());
+        }
+    }
+    let strategy = sync.sync_strategy.clone().unwrap_or_default();
+    let force = [&strategy.apply, &strategy.hook].iter().any(|s| s.as_ref().and_then(|a| a.force) == Some(true));
+    if force && !sync_options.iter().any(|o| o == "Force=true") {
+        sync_options.push("Force=true".into());
+    }
+    let desired = respect_ignored(app, &prepared.desired, &prepared.live, &sync_options, judging)?;
+    Ok(PlanInput {
+        app_name: app.metadata.name.clone().unwrap_or_default(),
+        desired,
+        live: prepared.live.clone(),
+        out_of_sync: prepared.comparison.out_of_sync.clone(),
+        sync_options,
+        prune: sync.prune.unwrap_or(false),
+        prune_confirmed: false,
+        allow_empty: policy.automated.as_ref().and_then(|a| a.allow_empty).unwrap_or(false),
+        dry_run: sync.dry_run.unwrap_or(false),
+        skip_hooks: strategy.apply.is_some(),
+        resources: sync.resources.iter().flatten().map(ResourceSelector::from).collect(),
+        destination_namespace: app.spec.destination.namespace.clone().unwrap_or_default(),
+        managed_namespace_metadata: policy.managed_namespace_metadata.clone(),
+        revision: prepared.revisions.first().cloned().unwrap_or_default(),
+        started_at: secs_of(&op.started_at),
+    })
+}
+
+/// Runs the plan from `state`, writing the state to the status whenever it changes.
+async fn persisted_run(run: &mut Run<'_>, plan: &Plan, state: &mut SyncState) -> Result<RunPhase, ClusterError> {
+    let (tx, mut rx) = tokio::sync::watch::channel(state.clone());
+    let ctx = run.ctx;
+    let sync_ctx = sync_context(ctx, &run.name);
+    let app_name = run.name.clone();
+    let drive = async {
+        let mut on_event = move |event: SyncEvent| match event {
+            SyncEvent::State(s) => {
+                let _ = tx.send(s);
+            }
+            SyncEvent::Done { step, ok, message } => {
+                tracing::info!(app = %app_name, step = %step.key, action = step.action.name(), ok, %message, "sync step");
+            }
+            SyncEvent::Waiting { pending } => tracing::debug!(app = %app_name, ?pending, "waiting"),
+        };
+        run_sync(&ctx.cluster, plan, state, &sync_ctx, &mut on_event).await
+    };
+    let op = &mut run.op;
+    let status = &mut run.status;
+    let writer = &mut *run.writer;
+    let persist = async {
+        while rx.changed().await.is_ok() {
+            let latest = rx.borrow_and_update().clone();
+            operation::record(op, plan, &latest);
+            status.operation_state = Some(op.clone());
+            if let Err(error) = writer.write(status).await {
+                tracing::warn!(%error, "cannot save the sync state");
+            }
+        }
+    };
+    let (outcome, ()) = tokio::join!(drive, persist);
+    operation::record(&mut run.op, plan, state);
+    outcome
+}
