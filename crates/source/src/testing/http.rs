@@ -42,6 +42,7 @@ pub struct GitHttpServerBuilder {
     root: PathBuf,
     basic_auth: Option<(String, String)>,
     fetch_delay: Duration,
+    listen: Option<SocketAddr>,
 }
 
 impl GitHttpServerBuilder {
@@ -58,8 +59,14 @@ impl GitHttpServerBuilder {
         self
     }
 
+    /// Listen on this address instead of a free port on 127.0.0.1 (the demo serves a fixed URL).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = Some(addr);
+        self
+    }
+
     pub fn start(self) -> std::io::Result<GitHttpServer> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::bind(self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))))?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             config: self,
@@ -99,6 +106,7 @@ impl GitHttpServer {
             root: root.into(),
             basic_auth: None,
             fetch_delay: Duration::ZERO,
+            listen: None,
         }
     }
 
