@@ -7,10 +7,11 @@ CARGO ?= cargo
 TEST_KUBECONFIG ?=
 LOCAL_ENV = eval "$$(hack/cluster env)"
 
-.PHONY: help tools cluster-up cluster-down cluster-status build build-release test test-unit test-integration demo bench lint fmt
+.PHONY: help tools cluster-up cluster-down cluster-status build build-release test test-unit test-integration demo demo-bump demo-stop bench lint fmt
 
 help:
-	@echo "make demo    build, start the local cluster, show driftless running"
+	@echo "make demo    build, start the local cluster, run the AI platform example with driftless serve"
+	@echo "make demo-bump   commit a new LiteLLM image tag and watch it roll out"
 	@echo "make test    build, start the local cluster (unless TEST_KUBECONFIG is given), run every test tier"
 	@echo "make bench   print speed and memory figures"
 	@echo "make cluster-up | cluster-down | cluster-status | lint | fmt"
@@ -50,7 +51,13 @@ test: test-unit test-integration
 
 demo: tools build-release
 	hack/cluster up
-	$(LOCAL_ENV) && kubectl get nodes -o wide && kubectl version && target/release/driftless --version
+	hack/demo start
+
+demo-bump:
+	hack/demo bump
+
+demo-stop:
+	hack/demo stop
 
 # Benchmarks print figures; they never pass or fail on time.
 bench: tools build-release

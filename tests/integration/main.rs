@@ -6,5 +6,6 @@ mod cli;
 mod control_plane;
 mod controller;
 mod crds;
+mod platform;
 mod render_cli;
 mod sync;
