@@ -10,6 +10,7 @@ mod crds;
 mod diff;
 mod render;
 mod route;
+mod serve_git;
 mod serve;
 mod sync;
 mod tree;
@@ -44,6 +45,9 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Say which destination a request for HOST and PATH reaches in a rendered tree, and why.
     Route(route::RouteArgs),
+    /// Serve git repositories over HTTP on a fixed address (used by `make demo`).
+    #[command(hide = true)]
+    ServeGit(serve_git::ServeGitArgs),
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -59,6 +63,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => block_on(serve::run(args)),
         Command::Check(args) => check::run(args),
         Command::Route(args) => route::run(args),
+        Command::ServeGit(args) => serve_git::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -41,6 +41,15 @@ pub struct ServeArgs {
     pub leader_elect: bool,
     #[arg(long, default_value = "driftless-controller")]
     pub lease_name: String,
+    /// Serve `POST /api/webhook` (GitHub, GitLab, Gitea, Bitbucket push events) on this address,
+    /// e.g. 0.0.0.0:8080; a push makes the repository be checked at once.
+    #[arg(long, value_name = "ADDRESS")]
+    pub webhook_listen: Option<std::net::SocketAddr>,
+    /// Argo CD's installation ID, for several controllers in one cluster: stamped on what this
+    /// controller applies, and objects of other installations are ignored (default: argocd-cm's
+    /// `installationID`).
+    #[arg(long, value_name = "ID")]
+    pub installation_id: Option<String>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -67,6 +76,8 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     config.workers = args.workers;
     config.sync_timeout = args.sync_timeout;
     config.shard = shard;
+    config.webhook_listen = args.webhook_listen;
+    config.installation_id = args.installation_id.clone();
     if args.leader_elect {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "driftless".into());
         config.leader_election = Some(LeaderElection {

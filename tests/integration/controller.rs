@@ -2,7 +2,7 @@
 //! namespace, and the test drives it only through git commits and API calls a user would make
 //! with kubectl, then checks what a user would check: the Applications' status and the objects.
 
-use driftless_controller::{Controller, ControllerConfig, Handle};
+use driftless_controller::{Controller, ControllerConfig, Handle, LeaderElection};
 use driftless_source::testing::ScratchRepo;
 use driftless_testkit::{install_argo_crds, wait_until, TestNamespace};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -19,15 +19,21 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 struct Gitops {
     repo: ScratchRepo,
     cache: tempfile::TempDir,
-    controller: Option<(tokio::task::JoinHandle<()>, Handle)>,
+    /// Every controller started, to stop them all at the end.
+    controllers: Vec<tokio::task::AbortHandle>,
     ns: TestNamespace,
 }
 
 impl Gitops {
     async fn new(prefix: &str) -> anyhow::Result<Self> {
+        // RUST_LOG=driftless_controller=debug shows what the controller does (with --nocapture).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let ns = TestNamespace::new(prefix).await?;
         install_argo_crds(&ns.client, env!("CARGO_BIN_EXE_driftless")).await?;
-        Ok(Self { repo: ScratchRepo::new(), cache: tempfile::tempdir()?, controller: None, ns })
+        Ok(Self { repo: ScratchRepo::new(), cache: tempfile::tempdir()?, controllers: Vec::new(), ns })
     }
 
     /// A name unique to this test: tracked objects of different tests never share an owner.
@@ -36,23 +42,38 @@ impl Gitops {
     }
 
     async fn start(&mut self) -> anyhow::Result<Handle> {
+        self.start_with(|_| {}).await
+    }
+
+    async fn start_with(&mut self, adjust: impl FnOnce(&mut ControllerConfig)) -> anyhow::Result<Handle> {
+        Ok(self.spawn(adjust).await?.1)
+    }
+
+    /// Starts one more controller; the abort handle stops just this one.
+    async fn spawn(
+        &mut self,
+        adjust: impl FnOnce(&mut ControllerConfig),
+    ) -> anyhow::Result<(tokio::task::AbortHandle, Handle, Option<std::net::SocketAddr>)> {
         let mut config = ControllerConfig::new(self.ns.name.clone(), self.cache.path());
         config.poll_interval = Duration::from_secs(1);
         config.resync_interval = Duration::from_secs(30);
         config.sync_poll = Duration::from_millis(500);
+        // Tests run side by side on one cluster, each with its own controller.
+        config.installation_id = Some(self.ns.name.clone());
+        adjust(&mut config);
         let controller = Controller::new(self.ns.client.clone(), config).await?;
-        let handle = controller.handle();
+        let (handle, webhook) = (controller.handle(), controller.webhook_address());
         let task = tokio::spawn(async move {
             if let Err(error) = controller.run().await {
                 eprintln!("controller stopped: {error}");
             }
         });
-        self.controller = Some((task, handle.clone()));
-        Ok(handle)
+        self.controllers.push(task.abort_handle());
+        Ok((task.abort_handle(), handle, webhook))
     }
 
     fn stop(&mut self) {
-        if let Some((task, _)) = self.controller.take() {
+        for task in self.controllers.drain(..) {
             task.abort();
         }
     }
@@ -83,8 +104,9 @@ impl Gitops {
         match waited {
             Ok(app) => Ok(app),
             Err(error) => {
-                let status = self.app(name).await.ok().flatten().map(|a| a["status"].clone()).unwrap_or_default();
-                anyhow::bail!("{error}\nlast status: {}", serde_json::to_string_pretty(&status).unwrap_or_default())
+                let app = self.app(name).await.ok().flatten().unwrap_or_default();
+                let shown = json!({"operation": app["operation"], "status": app["status"]});
+                anyhow::bail!("{error}\nlast seen: {}", serde_json::to_string_pretty(&shown).unwrap_or_default())
             }
         }
     }
@@ -172,7 +194,7 @@ async fn app_of_apps_follows_git_commits_adding_changing_and_deleting_children()
         env.repo.write(&format!("children/{child}/web.yaml"), deployment(&format!("web-{child}"), "nginx:1.27", None));
     }
     env.repo.commit("three child apps");
-    env.start().await?;
+    let handle = env.start().await?;
     let root = env.name("root");
     env.apply_app(&application(&root, &ns, &url, "apps", "  syncPolicy:\n    automated: {prune: true}\n", "")).await?;
 
@@ -216,6 +238,12 @@ async fn app_of_apps_follows_git_commits_adding_changing_and_deleting_children()
     .await?;
     assert!(env.deployments().get_opt("web-c").await?.is_some(), "siblings are untouched");
     env.wait_synced_healthy(&root).await?;
+
+    // A settled tree is quiet: no status is rewritten while nothing changes.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let writes = handle.status_writes();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(handle.status_writes(), writes, "no status writes in a settled tree");
     Ok(())
 }
 
@@ -317,5 +345,376 @@ async fn a_failed_render_is_reported_and_keeps_the_last_state_pruning_nothing() 
     })
     .await?;
     wait_until(TIMEOUT, "`two` to be pruned", || async { Ok(cms.get_opt("two").await?.is_none().then_some(())) }).await?;
+    Ok(())
+}
+
+fn time_of(app: &Value, pointer: &str) -> String {
+    app.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn depends_on_holds_an_app_until_its_dependency_is_synced_and_healthy() -> anyhow::Result<()> {
+    let mut env = Gitops::new("depends").await?;
+    let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
+    env.repo.write("db/web.yaml", deployment("db", "postgres:16", None));
+    env.repo.write("api/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: api}\ndata: {db: db}\n");
+    env.repo.commit("db and api");
+    env.start().await?;
+    let (db, api) = (env.name("db"), env.name("api"));
+    let waits = format!("  annotations: {{driftless.dev/depends-on: \"{db}\"}}\n");
+    env.apply_app(&application(&api, &ns, &url, "api", AUTOMATED, &waits)).await?;
+
+    // api waits (and says so) while db does not exist.
+    env.wait_app(&api, "a DependencyWarning", |a| {
+        a["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "DependencyWarning")
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let cms: Api<ConfigMap> = env.ns.api();
+    assert!(cms.get_opt("api").await?.is_none(), "api did not sync before its dependency exists");
+
+    env.apply_app(&application(&db, &ns, &url, "db", AUTOMATED, "")).await?;
+    let db_app = env.wait_synced_healthy(&db).await?;
+    let api_app = env.wait_synced_healthy(&api).await?;
+    let db_healthy = time_of(&db_app, "/status/health/lastTransitionTime");
+    let api_started = time_of(&api_app, "/status/operationState/startedAt");
+    assert!(!db_healthy.is_empty() && api_started >= db_healthy, "api synced at {api_started}, db healthy at {db_healthy}");
+    assert!(api_app["status"]["conditions"].is_null(), "the warning is gone: {}", api_app["status"]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_controller_resumes_a_multi_wave_sync_from_the_saved_state() -> anyhow::Result<()> {
+    let mut env = Gitops::new("resume").await?;
+    let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
+    // Wave 0 is a LoadBalancer Service: Progressing until someone gives it an address, so the
+    // sync waits there for as long as the test wants.
+    let gate = "apiVersion: v1\nkind: Service\nmetadata:\n  name: gate\n  annotations: {argocd.argoproj.io/sync-wave: \"0\"}\n\
+                spec:\n  type: LoadBalancer\n  selector: {app: none}\n  ports: [{port: 80}]\n";
+    let after = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after\n  annotations: {argocd.argoproj.io/sync-wave: \"1\"}\ndata: {a: \"1\"}\n";
+    env.repo.write("app/gate.yaml", gate).write("app/after.yaml", after);
+    env.repo.commit("two waves");
+    env.start().await?;
+    let name = env.name("app");
+    env.apply_app(&application(&name, &ns, &url, "app", AUTOMATED, "")).await?;
+    let waiting = env
+        .wait_app(&name, "the sync waiting in wave 0", |a| {
+            let op = &a["status"]["operationState"];
+            op["phase"] == "Running" && op["driftlessSyncState"]["current"]["stage"] == "Wait"
+        })
+        .await?;
+    let started = time_of(&waiting, "/status/operationState/startedAt");
+    env.stop();
+
+    // While no controller runs, the load balancer gets its address.
+    let services: Api<k8s_openapi::api::core::v1::Service> = env.ns.api();
+    let address = json!({"status": {"loadBalancer": {"ingress": [{"ip": "10.9.9.9"}]}}});
+    services.patch_status("gate", &PatchParams::default(), &Patch::Merge(address)).await?;
+    let cms: Api<ConfigMap> = env.ns.api();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(cms.get_opt("after").await?.is_none(), "wave 1 waits for a controller");
+
+    env.start().await?;
+    let done = env.wait_app(&name, "the sync to succeed", |a| a["status"]["operationState"]["phase"] == "Succeeded").await?;
+    assert_eq!(time_of(&done, "/status/operationState/startedAt"), started, "the same operation went on");
+    assert!(cms.get_opt("after").await?.is_some(), "wave 1 ran after the restart");
+    let results: Vec<String> = done["status"]["operationState"]["syncResult"]["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["name"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(results, ["gate", "after"], "both waves are in the sync result");
+    assert!(done["status"]["operationState"].get("driftlessSyncState").is_none(), "a finished sync keeps no state");
+    env.wait_synced_healthy(&name).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_sync_rollback_and_refresh_go_through_the_application_object() -> anyhow::Result<()> {
+    let mut env = Gitops::new("manual").await?;
+    let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
+    env.repo.write("app/web.yaml", deployment("web", "nginx:1.27", None));
+    let first = env.repo.commit("v1");
+    // Polling is slow here: only the refresh annotation makes the controller look at git.
+    env.start_with(|c| c.poll_interval = Duration::from_secs(3600)).await?;
+    let name = env.name("app");
+    env.apply_app(&application(&name, &ns, &url, "app", "", "")).await?;
+    env.wait_app(&name, "OutOfSync and not synced (no automation)", |a| sync_of(a) == "OutOfSync").await?;
+    assert!(env.deployments().get_opt("web").await?.is_none());
+
+    // `argocd app sync`: an operation on the Application.
+    let sync = json!({"operation": {"sync": {"prune": true}, "initiatedBy": {"username": "alice"}}});
+    env.apps().patch(&name, &PatchParams::default(), &Patch::Merge(sync)).await?;
+    let synced = env
+        .wait_app(&name, "the requested sync done and removed", |a| {
+            a["operation"].is_null() && a["status"]["operationState"]["phase"] == "Succeeded" && sync_of(a) == "Synced"
+        })
+        .await?;
+    assert_eq!(synced["status"]["operationState"]["operation"]["initiatedBy"]["username"], "alice");
+    assert_eq!(image_of(&env.deployments(), "web").await?.as_deref(), Some("nginx:1.27"));
+
+    // A new commit is not seen until a refresh is asked for.
+    env.repo.write("app/web.yaml", deployment("web", "nginx:1.28", None));
+    let second = env.repo.commit("v2");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(env.app(&name).await?.unwrap_or_default()["status"]["sync"]["revision"], first.as_str());
+    let refresh = json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}});
+    env.apps().patch(&name, &PatchParams::default(), &Patch::Merge(refresh)).await?;
+    let refreshed = env
+        .wait_app(&name, "refreshed to v2", |a| a["status"]["sync"]["revision"] == second.as_str() && sync_of(a) == "OutOfSync")
+        .await?;
+    assert!(refreshed["metadata"]["annotations"].get("argocd.argoproj.io/refresh").is_none(), "the annotation was served");
+
+    // Sync v2, then roll back to the first history entry's revision.
+    let sync = json!({"operation": {"sync": {}, "initiatedBy": {"username": "alice"}}});
+    env.apps().patch(&name, &PatchParams::default(), &Patch::Merge(sync)).await?;
+    env.wait_app(&name, "synced to v2", |a| a["operation"].is_null() && sync_of(a) == "Synced").await?;
+    assert_eq!(image_of(&env.deployments(), "web").await?.as_deref(), Some("nginx:1.28"));
+    let app = env.app(&name).await?.unwrap_or_default();
+    let history = app["status"]["history"].as_array().cloned().unwrap_or_default();
+    assert_eq!(history.len(), 2, "two deploys: {history:?}");
+    let rollback = json!({"operation": {"sync": {"revision": history[0]["revision"]}, "initiatedBy": {"username": "alice"}}});
+    env.apps().patch(&name, &PatchParams::default(), &Patch::Merge(rollback)).await?;
+    let rolled = env
+        .wait_app(&name, "rolled back", |a| a["operation"].is_null() && a["status"]["history"].as_array().is_some_and(|h| h.len() == 3))
+        .await?;
+    assert_eq!(image_of(&env.deployments(), "web").await?.as_deref(), Some("nginx:1.27"));
+    assert_eq!(rolled["status"]["history"][2]["revision"], first.as_str());
+    env.wait_app(&name, "OutOfSync against HEAD after the rollback", |a| sync_of(a) == "OutOfSync").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_parent_cascades_with_the_finalizer_and_orphans_without_it() -> anyhow::Result<()> {
+    let mut env = Gitops::new("cascade").await?;
+    let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
+    for (child, meta) in [("kept", ""), ("gone", CASCADE)] {
+        env.repo.write(&format!("{child}/apps/app.yaml"), application(&env.name(child), &ns, &url, &format!("{child}/objects"), AUTOMATED, meta));
+        env.repo.write(&format!("{child}/objects/web.yaml"), deployment(&format!("web-{child}"), "nginx:1.27", None));
+    }
+    env.repo.commit("two trees");
+    env.start().await?;
+    // Two parents: one without the finalizer (and a child without it), one with it all the way down.
+    let (orphaning, cascading) = (env.name("orphaning"), env.name("cascading"));
+    env.apply_app(&application(&orphaning, &ns, &url, "kept/apps", AUTOMATED, "")).await?;
+    env.apply_app(&application(&cascading, &ns, &url, "gone/apps", AUTOMATED, CASCADE)).await?;
+    for app in [&orphaning, &cascading, &env.name("kept"), &env.name("gone")] {
+        env.wait_synced_healthy(app).await?;
+    }
+    let delete = kube::api::DeleteParams::default();
+    env.apps().delete(&cascading, &delete).await?;
+    env.apps().delete(&orphaning, &delete).await?;
+    wait_until(TIMEOUT, "the cascading tree to be gone", || async {
+        let gone = env.app(&cascading).await?.is_none()
+            && env.app(&env.name("gone")).await?.is_none()
+            && env.deployments().get_opt("web-gone").await?.is_none();
+        Ok(gone.then_some(()))
+    })
+    .await?;
+    wait_until(TIMEOUT, "the orphaning parent to be gone", || async { Ok(env.app(&orphaning).await?.is_none().then_some(())) }).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(env.app(&env.name("kept")).await?.is_some(), "without the finalizer the child app stays");
+    assert!(env.deployments().get_opt("web-kept").await?.is_some(), "and so do its objects");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_specs_unreachable_repos_and_rejected_objects_are_conditions_not_crashes() -> anyhow::Result<()> {
+    let mut env = Gitops::new("faults").await?;
+    let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
+    let bad = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bad}\ndata: {count: 3}\n";
+    env.repo.write("ok/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\ndata: {a: \"1\"}\n");
+    env.repo.write("bad/cm.yaml", bad);
+    env.repo.commit("apps");
+    env.start().await?;
+    let condition = |app: &Value, kind: &str| {
+        app["status"]["conditions"].as_array().into_iter().flatten().find(|c| c["type"] == kind).map(|c| c["message"].to_string())
+    };
+    let (no_project, far_cluster, no_repo, rejected, fine) =
+        (env.name("noproject"), env.name("far"), env.name("norepo"), env.name("rejected"), env.name("fine"));
+    env.apply_app(&application(&no_project, &ns, &url, "ok", AUTOMATED, "").replace("project: default", "project: nope")).await?;
+    env.apply_app(
+        &application(&far_cluster, &ns, &url, "ok", AUTOMATED, "").replace("https://kubernetes.default.svc", "https://10.9.9.9:6443"),
+    )
+    .await?;
+    env.apply_app(&application(&no_repo, &ns, "file:///nonexistent/repo", "ok", AUTOMATED, "")).await?;
+    let retry = "  syncPolicy:\n    automated: {prune: true}\n    retry: {limit: 2, backoff: {duration: 1s, factor: 1}}\n";
+    env.apply_app(&application(&rejected, &ns, &url, "bad", retry, "")).await?;
+    env.apply_app(&application(&fine, &ns, &url, "ok", AUTOMATED, "")).await?;
+
+    let a = env.wait_app(&no_project, "InvalidSpecError", |a| condition(a, "InvalidSpecError").is_some()).await?;
+    assert!(condition(&a, "InvalidSpecError").unwrap_or_default().contains("project nope which does not exist"));
+    let a = env.wait_app(&far_cluster, "InvalidSpecError", |a| condition(a, "InvalidSpecError").is_some()).await?;
+    assert!(condition(&a, "InvalidSpecError").unwrap_or_default().contains("10.9.9.9"));
+    env.wait_app(&no_repo, "ComparisonError", |a| condition(a, "ComparisonError").is_some()).await?;
+    // The server refuses a ConfigMap with a number in `data`: the sync fails, is retried twice, then stops.
+    let a = env
+        .wait_app(&rejected, "failed after two retries", |a| {
+            a["status"]["operationState"]["phase"] == "Failed" && a["status"]["operationState"]["retryCount"] == 2
+        })
+        .await?;
+    assert!(condition(&a, "SyncError").unwrap_or_default().contains("bad"), "SyncError names the object: {}", a["status"]);
+    let started = time_of(&a, "/status/operationState/startedAt");
+    // The others did not hold up the good app.
+    env.wait_synced_healthy(&fine).await?;
+    // A second app wanting the ConfigMap `fine` owns is warned about sharing it.
+    let sharing = env.name("sharing");
+    env.apply_app(&application(&sharing, &ns, &url, "ok", "", "")).await?;
+    let a = env.wait_app(&sharing, "SharedResourceWarning", |a| condition(a, "SharedResourceWarning").is_some()).await?;
+    let warning = condition(&a, "SharedResourceWarning").unwrap_or_default();
+    assert!(warning.contains("ConfigMap/fine") && warning.contains(&fine), "{warning}");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let again = env.app(&rejected).await?.unwrap_or_default();
+    assert_eq!(time_of(&again, "/status/operationState/startedAt"), started, "a failed revision is not synced again");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_webhook_refreshes_at_once_without_waiting_for_the_poll() -> anyhow::Result<()> {
+    let mut env = Gitops::new("webhook").await?;
+    let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
+    env.repo.write("app/web.yaml", deployment("web", "nginx:1.27", None));
+    env.repo.commit("v1");
+    let (_, _, address) = env
+        .spawn(|c| {
+            c.poll_interval = Duration::from_secs(3600);
+            c.webhook_listen = Some("127.0.0.1:0".parse().expect("address"));
+        })
+        .await?;
+    let address = address.expect("the webhook listens");
+    let name = env.name("app");
+    env.apply_app(&application(&name, &ns, &url, "app", AUTOMATED, "")).await?;
+    env.wait_synced_healthy(&name).await?;
+
+    env.repo.write("app/web.yaml", deployment("web", "nginx:1.28", None));
+    let pushed = env.repo.commit("v2");
+    let payload = json!({"ref": "refs/heads/main", "repository": {"clone_url": url, "html_url": "https://example.invalid/x"}});
+    let reply = post(address, "/api/webhook", &payload.to_string()).await?;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    env.wait_app(&name, "synced to the pushed commit", |a| a["status"]["sync"]["revision"] == pushed.as_str() && sync_of(a) == "Synced")
+        .await?;
+    assert_eq!(image_of(&env.deployments(), "web").await?.as_deref(), Some("nginx:1.28"));
+    let other = post(address, "/elsewhere", "{}").await?;
+    assert!(other.starts_with("HTTP/1.1 404"), "{other}");
+    Ok(())
+}
+
+async fn post(address: std::net::SocketAddr, path: &str, body: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await?;
+    Ok(reply)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() -> anyhow::Result<()> {
+    let mut env = Gitops::new("leader").await?;
+    let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
+    env.repo.write("app/web.yaml", deployment("web", "nginx:1.27", None));
+    env.repo.commit("v1");
+    let elect = |identity: &str| LeaderElection {
+        lease_name: "driftless-controller".into(),
+        identity: identity.into(),
+        lease_duration: Duration::from_secs(3),
+    };
+    let (first, first_handle, _) = env.spawn(|c| c.leader_election = Some(elect("first"))).await?;
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> = env.ns.api();
+    let holder = |lease: Option<k8s_openapi::api::coordination::v1::Lease>| {
+        lease.and_then(|l| l.spec).and_then(|s| s.holder_identity).unwrap_or_default()
+    };
+    wait_until(TIMEOUT, "the first replica to hold the lease", || async {
+        Ok((holder(leases.get_opt("driftless-controller").await?) == "first").then_some(()))
+    })
+    .await?;
+    let (_, second_handle, _) = env.spawn(|c| c.leader_election = Some(elect("second"))).await?;
+    let name = env.name("app");
+    env.apply_app(&application(&name, &ns, &url, "app", AUTOMATED, "")).await?;
+    env.wait_synced_healthy(&name).await?;
+    assert!(first_handle.status_writes() > 0, "the leader wrote the status");
+    assert_eq!(second_handle.status_writes(), 0, "the standby did nothing");
+
+    first.abort();
+    env.repo.write("app/web.yaml", deployment("web", "nginx:1.28", None));
+    let v2 = env.repo.commit("v2");
+    env.wait_app(&name, "synced to v2 by the standby", |a| a["status"]["sync"]["revision"] == v2.as_str() && sync_of(a) == "Synced")
+        .await?;
+    assert_eq!(holder(leases.get_opt("driftless-controller").await?), "second");
+    assert!(second_handle.status_writes() > 0, "the new leader wrote the status");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_shards_split_the_apps_between_them() -> anyhow::Result<()> {
+    use driftless_controller::shard::shard_of;
+    use driftless_controller::Shard;
+    let mut env = Gitops::new("shards").await?;
+    let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
+    // Names chosen so that each of the two shards owns three apps.
+    let mut names: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    for n in 0..1000 {
+        let name = env.name(&format!("s{n}"));
+        let shard = shard_of(&ns, &name, 2) as usize;
+        if names[shard].len() < 3 {
+            names[shard].push(name);
+        }
+    }
+    for name in names.iter().flatten() {
+        env.repo.write(&format!("apps/{name}/cm.yaml"), format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{a: \"1\"}}\n"));
+    }
+    env.repo.commit("one config map per app");
+    let (_, zero, _) = env.spawn(|c| c.shard = Shard::new(0, 2).expect("shard")).await?;
+    let (stop_one, one, _) = env.spawn(|c| c.shard = Shard::new(1, 2).expect("shard")).await?;
+    let app = |name: &str| application(name, &ns, &url, &format!("apps/{name}"), AUTOMATED, "");
+    for name in names.iter().flat_map(|n| &n[..2]) {
+        env.apply_app(&app(name)).await?;
+    }
+    for name in names.iter().flat_map(|n| &n[..2]) {
+        env.wait_synced_healthy(name).await?;
+    }
+    // With shard 1 stopped, its new app is left alone while shard 0 serves its own.
+    stop_one.abort();
+    let (late_zero, late_one) = (names[0][2].clone(), names[1][2].clone());
+    env.apply_app(&app(&late_one)).await?;
+    env.apply_app(&app(&late_zero)).await?;
+    env.wait_synced_healthy(&late_zero).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let untouched = env.app(&late_one).await?.unwrap_or_default();
+    assert!(untouched["status"].is_null(), "shard 0 left shard 1's app alone: {}", untouched["status"]);
+    assert!(zero.status_writes() > 0 && one.status_writes() > 0, "both shards worked");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controllers_with_their_own_installation_id_share_a_cluster_and_an_app_name() -> anyhow::Result<()> {
+    // Two installations, each with an app called `twin`: the tracking ids name the same app,
+    // and only the installation id tells whose objects are whose.
+    let mut first = Gitops::new("twin-one").await?;
+    let mut second = Gitops::new("twin-two").await?;
+    for env in [&mut first, &mut second] {
+        let cm = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {}}}\ndata: {{a: \"1\"}}\n", env.ns.name);
+        env.repo.write("app/cm.yaml", cm).commit("config map");
+        env.start().await?;
+        let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
+        env.apply_app(&application("twin", &ns, &url, "app", AUTOMATED, "")).await?;
+    }
+    for env in [&first, &second] {
+        env.wait_synced_healthy("twin").await?;
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for env in [&first, &second] {
+        let cms: Api<ConfigMap> = env.ns.api();
+        assert!(cms.get_opt(&env.ns.name).await?.is_some(), "the other installation pruned nothing in {}", env.ns.name);
+        let app = env.app("twin").await?.unwrap_or_default();
+        assert_eq!(sync_of(&app), "Synced", "{}", app["status"]);
+        let kept = app["status"]["resources"].as_array().map(Vec::len);
+        assert_eq!(kept, Some(1), "each twin sees only its own object: {}", app["status"]["resources"]);
+    }
     Ok(())
 }

@@ -84,6 +84,8 @@ async fn the_ai_platform_converges_and_namespace_files_create_and_remove_namespa
     let cache = tempfile::tempdir()?;
     let mut config = ControllerConfig::new(ns.name.clone(), cache.path());
     config.poll_interval = Duration::from_secs(1);
+    // Its own installation: leftovers of another run's `ai-platform` are never this one's.
+    config.installation_id = Some(ns.name.clone());
     let controller = Controller::new(ns.client.clone(), config).await?;
     let task = tokio::spawn(async move { controller.run().await });
     let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");

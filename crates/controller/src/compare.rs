@@ -17,7 +17,7 @@ pub enum CompareError {
     #[error("failed to read the ignoreDifferences of app {app}: {message}")]
     Rules { app: String, message: String },
     #[error("failed to compare {key} of app {app}: {message}")]
-    Diff { app: String, key: ResourceKey, message: String },
+    Diff { app: String, key: String, message: String },
 }
 
 /// What one comparison found.
@@ -96,7 +96,7 @@ pub fn compare(app: &Application, desired: &[Value], live: &[Value], judging: &J
     for (key, (want, have)) in pair(desired, live) {
         let diff = differ
             .diff(want, have)
-            .map_err(|e| CompareError::Diff { app: name.clone(), key: key.clone(), message: e.to_string() })?;
+            .map_err(|e| CompareError::Diff { app: name.clone(), key: key.to_string(), message: e.to_string() })?;
         let in_sync = diff.status == SyncStatus::Synced;
         let ignored_extra = diff.status == SyncStatus::Extraneous && have.is_some_and(ignore_when_extraneous);
         if !in_sync {

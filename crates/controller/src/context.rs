@@ -23,6 +23,9 @@ use tokio::sync::{mpsc, Semaphore};
 pub enum Trigger {
     Now(String),
     After(String, Duration),
+    /// An object tracked by this name changed: reconcile it if it is one of our apps (another
+    /// controller's app may own objects too).
+    Tracked(String),
 }
 
 /// What the app watcher last saw of an app: enough to answer `depends-on` questions.

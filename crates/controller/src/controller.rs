@@ -46,6 +46,8 @@ pub enum ControllerError {
     Leader(String),
     #[error("the {0} task of the controller stopped")]
     TaskEnded(&'static str),
+    #[error("failed to listen for webhooks on {address}: {message}")]
+    Webhook { address: String, message: String },
 }
 
 /// Counters for tests and diagnostics.
@@ -63,7 +65,7 @@ impl Handle {
         self.0.status_writes.load(Ordering::Relaxed)
     }
 
-    /// Objects held by the live cache, and the kinds it watches.
+    /// Objects held by the live cache (tracked objects only).
     pub fn live_objects(&self) -> usize {
         self.0.live.len()
     }
@@ -72,6 +74,7 @@ impl Handle {
 pub struct Controller {
     ctx: Arc<Context>,
     triggers: mpsc::UnboundedReceiver<Trigger>,
+    webhook: Option<tokio::net::TcpListener>,
 }
 
 impl Controller {
@@ -86,16 +89,27 @@ impl Controller {
         let repos = Arc::new(RepoCache::new(&repo_dir).map_err(|e| cache_error(&repo_dir, &e))?);
         let render_dir = config.cache_dir.join("render");
         let render_cache = RenderCache::open(&render_dir).map_err(|e| cache_error(&render_dir, &e))?;
+        let webhook = match config.webhook_listen {
+            Some(address) => Some(tokio::net::TcpListener::bind(address).await.map_err(|e| ControllerError::Webhook {
+                address: address.to_string(),
+                message: e.to_string(),
+            })?),
+            None => None,
+        };
         let (tx, triggers) = mpsc::unbounded_channel();
         let notify_tx = tx.clone();
         let notify: crate::live::Notify = Arc::new(move |app: &str| {
-            let _ = notify_tx.send(Trigger::Now(app.to_string()));
+            let _ = notify_tx.send(Trigger::Tracked(app.to_string()));
         });
-        let mut judging = read_customizations(&client, &config.app_namespace).await;
+        let (mut judging, configured_id) = read_customizations(&client, &config.app_namespace).await;
+        let mut config = config;
+        if config.installation_id.is_none() {
+            config.installation_id = configured_id;
+        }
         let salt: [u8; 32] = rand::rng().random();
         judging.salt = salt.to_vec();
         let ctx = Context {
-            live: LiveCache::new(client.clone(), config.tracking, notify),
+            live: LiveCache::new(client.clone(), config.tracking, config.installation_id.clone(), notify),
             git: GitWatcher::new(repos.clone(), Some(KubeSecrets::new(client.clone(), config.app_namespace.clone()))),
             renderer: Arc::new(Renderer::new(repos, render_cache)),
             judging,
@@ -108,17 +122,22 @@ impl Controller {
             client,
             config,
         };
-        Ok(Self { ctx: Arc::new(ctx), triggers })
+        Ok(Self { ctx: Arc::new(ctx), triggers, webhook })
     }
 
     pub fn handle(&self) -> Handle {
         Handle(self.ctx.clone())
     }
 
+    /// Where webhooks are served, once bound.
+    pub fn webhook_address(&self) -> Option<std::net::SocketAddr> {
+        self.webhook.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// Runs until a background task ends (never, normally) or the future is dropped, which
     /// stops every task it started.
     pub async fn run(self) -> Result<(), ControllerError> {
-        let Controller { ctx, mut triggers } = self;
+        let Controller { ctx, mut triggers, webhook } = self;
         let mut background: JoinSet<&'static str> = JoinSet::new();
         if let Some(election) = &ctx.config.leader_election {
             crate::leader::acquire(&ctx.client, &ctx.config.app_namespace, election).await?;
@@ -127,12 +146,21 @@ impl Controller {
         ensure_default_project(&ctx).await;
         background.spawn(watch_apps(ctx.clone()));
         background.spawn(poll_git(ctx.clone()));
-        let mut queue = Queue::new(ctx.config.workers.max(1) * 4);
+        let appsets = crate::appsets::start(&ctx, &mut background);
+        if let Some(listener) = webhook {
+            background.spawn(crate::webhook::serve(listener, ctx.clone()));
+        }
+        let mut queue = Queue::default();
         loop {
             tokio::select! {
                 Some(trigger) = triggers.recv() => match trigger {
-                    Trigger::Now(app) => queue.request(&ctx, app),
+                    Trigger::Now(app) => if let Some(app) = appsets.route(app) { queue.request(&ctx, app) },
                     Trigger::After(app, delay) => queue.request_at(app, Instant::now() + delay),
+                    Trigger::Tracked(app) => {
+                        if lock(&ctx.seen).contains_key(&app) {
+                            queue.request(&ctx, app);
+                        }
+                    }
                 },
                 Some(done) = queue.running.join_next() => {
                     if let Ok((app, outcome)) = done {
@@ -153,40 +181,25 @@ impl Controller {
     }
 }
 
-/// Which apps run, which wait for a slot, which asked again while running, and timers.
+/// Which apps run, which asked again while running, and timers. Every app may run at once
+/// (a sync waiting for child apps must never keep the children from running); the
+/// comparisons, which cost CPU, take turns on `Context::compare_slots`.
+#[derive(Default)]
 struct Queue {
-    limit: usize,
     running: JoinSet<(String, Result<Option<Duration>, String>)>,
     active: HashSet<String>,
     again: HashSet<String>,
-    waiting: Vec<String>,
     timers: JoinSet<String>,
     due: HashMap<String, Instant>,
 }
 
 impl Queue {
-    fn new(limit: usize) -> Self {
-        Self {
-            limit,
-            running: JoinSet::new(),
-            active: HashSet::new(),
-            again: HashSet::new(),
-            waiting: Vec::new(),
-            timers: JoinSet::new(),
-            due: HashMap::new(),
-        }
-    }
-
     fn request(&mut self, ctx: &Arc<Context>, app: String) {
         if !ctx.config.shard.owns(&ctx.config.app_namespace, &app) {
             return;
         }
         if self.active.contains(&app) {
             self.again.insert(app);
-        } else if self.active.len() >= self.limit {
-            if !self.waiting.contains(&app) {
-                self.waiting.push(app);
-            }
         } else {
             self.start(ctx, app);
         }
@@ -234,10 +247,6 @@ impl Queue {
         }
         if self.again.remove(&app) {
             self.request(ctx, app);
-        }
-        while self.active.len() < self.limit && !self.waiting.is_empty() {
-            let next = self.waiting.remove(0);
-            self.request(ctx, next);
         }
     }
 }
@@ -372,10 +381,10 @@ async fn ensure_default_project(ctx: &Context) {
 }
 
 /// Resource customizations from `argocd-cm`, if present: health checks and system-wide
-/// ignoreDifferences. Unreadable ones are reported and left out.
-async fn read_customizations(client: &Client, namespace: &str) -> Judging {
+/// ignoreDifferences (unreadable ones are reported and left out), and the installation ID.
+async fn read_customizations(client: &Client, namespace: &str) -> (Judging, Option<String>) {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
-    let Ok(Some(config)) = api.get_opt("argocd-cm").await else { return Judging::default() };
+    let Ok(Some(config)) = api.get_opt("argocd-cm").await else { return (Judging::default(), None) };
     let data = config.data.unwrap_or_default();
     let checks = CustomChecks::from_config_map_data(&data).unwrap_or_else(|error| {
         tracing::warn!(%error, "argocd-cm: health customizations ignored");
@@ -385,5 +394,6 @@ async fn read_customizations(client: &Client, namespace: &str) -> Judging {
         tracing::warn!(%error, "argocd-cm: ignoreDifferences customizations ignored");
         Vec::new()
     });
-    Judging { checks, ignore, salt: Vec::new() }
+    let installation = data.get("installationID").filter(|id| !id.is_empty()).cloned();
+    (Judging { checks, ignore, salt: Vec::new() }, installation)
 }

@@ -38,7 +38,7 @@ pub enum Decision {
     /// Continue the Running operation in `status.operationState`.
     Resume,
     /// Start this operation; `requested` when it came from `Application.operation`.
-    Start { operation: Operation, requested: bool },
+    Start { operation: Box<Operation>, requested: bool },
     /// `Application.operation` was already run: remove it.
     ClearOperation,
     /// Self-heal is due at this time (seconds): look again then.
@@ -58,7 +58,7 @@ pub fn decide(facts: Facts<'_>) -> Decision {
         if !facts.waiting_for.is_empty() {
             return Decision::Nothing;
         }
-        return Decision::Start { operation: requested.clone(), requested: true };
+        return Decision::Start { operation: Box::new(requested.clone()), requested: true };
     }
     let Some(policy) = app.spec.sync_policy.as_ref().filter(|p| p.is_automated()) else {
         return Decision::Nothing;
@@ -98,7 +98,7 @@ pub fn decide(facts: Facts<'_>) -> Decision {
         retry: policy.retry.clone(),
         ..Operation::default()
     };
-    Decision::Start { operation, requested: false }
+    Decision::Start { operation: Box::new(operation), requested: false }
 }
 
 /// The wait before self-heal number `attempts + 1`.

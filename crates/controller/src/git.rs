@@ -108,6 +108,21 @@ impl GitWatcher {
         moved
     }
 
+    /// Checks now the repositories in use whose URL is one of `urls` (a webhook's); returns the
+    /// apps whose repositories moved.
+    pub async fn check_urls(&self, urls: &[String]) -> BTreeSet<String> {
+        let wanted: BTreeSet<String> = urls.iter().map(|u| cache_key(u)).collect();
+        let repos: Vec<Arc<Repo>> =
+            lock(&self.repos).iter().filter(|(key, _)| wanted.contains(*key)).map(|(_, r)| r.clone()).collect();
+        let mut moved = BTreeSet::new();
+        for repo in repos {
+            if self.check(&repo, false).await {
+                moved.extend(lock(&repo.state).users.iter().cloned());
+            }
+        }
+        moved
+    }
+
     /// Lists the remote's refs; fetches when they differ from the last listing. Returns whether
     /// anything changed for the apps (refs moved, or the repository became reachable or not).
     /// `first_only`: do nothing if a check already ran (callers that raced for the first one).

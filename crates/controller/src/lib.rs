@@ -12,13 +12,15 @@
 //! - [`depends`]: `driftless.dev/depends-on` readiness; [`validate`]: spec and project checks;
 //!   [`shard`]: which replica owns an app; [`conditions`].
 //!
-//! Edges: [`git`] (one ref check per repository per poll, one fetch per move), [`live`] (one
+//! Edges: [`git`] (one ref check per repository per poll, one fetch per move, and at once on a
+//! [`webhook`]), [`live`] (one
 //! watch per kind in use, objects indexed by owning app), [`render`], [`writer`], and the loop
 //! in [`controller`] with [`reconcile`], [`sync_run`], [`delete`] and [`leader`].
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod app_health;
+pub mod appsets;
 pub mod compare;
 pub mod conditions;
 pub mod config;
@@ -28,6 +30,7 @@ pub mod decide;
 pub mod delete;
 pub mod depends;
 pub mod git;
+pub mod installation;
 pub mod leader;
 pub mod live;
 pub mod operation;
@@ -38,6 +41,7 @@ pub mod status;
 pub mod sync_run;
 pub mod time;
 pub mod validate;
+pub mod webhook;
 pub mod writer;
 
 pub use config::{ControllerConfig, LeaderElection};

@@ -9,7 +9,7 @@
 use driftless_apply::{tracking, ClusterClient, TrackingMethod};
 use driftless_model::{GroupKind, ResourceKey};
 use futures::StreamExt;
-use kube::api::DynamicObject;
+use kube::api::{ApiResource, DynamicObject, TypeMeta};
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
 use kube::{Api, Client};
@@ -77,6 +77,8 @@ impl Drop for Watch {
 pub struct LiveCache {
     client: Client,
     tracking: TrackingMethod,
+    /// Objects of other installations are not ours to see.
+    installation: Option<String>,
     notify: Notify,
     index: Arc<Mutex<Index>>,
     watches: Mutex<HashMap<GroupKind, Watch>>,
@@ -88,10 +90,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl LiveCache {
-    pub fn new(client: Client, tracking: TrackingMethod, notify: Notify) -> Self {
+    pub fn new(client: Client, tracking: TrackingMethod, installation: Option<String>, notify: Notify) -> Self {
         Self {
             client,
             tracking,
+            installation,
             notify,
             index: Arc::new(Mutex::new(Index::default())),
             watches: Mutex::new(HashMap::new()),
@@ -127,9 +130,10 @@ impl LiveCache {
                 let (ready_tx, ready) = tokio::sync::watch::channel(false);
                 let task = tokio::spawn(watch_kind(
                     api,
+                    info.resource.clone(),
                     gk.clone(),
                     self.index.clone(),
-                    self.tracking,
+                    Owners { method: self.tracking, installation: self.installation.clone() },
                     self.notify.clone(),
                     ready_tx,
                 ));
@@ -185,11 +189,20 @@ impl LiveCache {
     }
 }
 
+/// How owners are read: the tracking method, and the installation objects must belong to.
+struct Owners {
+    method: TrackingMethod,
+    installation: Option<String>,
+}
+
 /// What the cache keeps of an object: its tracking owner and the object without the bulky
 /// last-applied annotation (the differ drops it anyway).
-fn owned(object: DynamicObject, method: TrackingMethod) -> Option<(ResourceKey, Entry)> {
+fn owned(object: DynamicObject, owners: &Owners) -> Option<(ResourceKey, Entry)> {
     let mut value = serde_json::to_value(object).ok()?;
-    let owner = tracking::owner(&value, method)?;
+    if !crate::installation::belongs(&value, owners.installation.as_deref()) {
+        return None;
+    }
+    let owner = tracking::owner(&value, owners.method)?;
     let key = ResourceKey::of(&value).ok()?;
     if let Some(annotations) = value.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
         annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
@@ -205,9 +218,10 @@ fn key_of(object: &DynamicObject) -> Option<ResourceKey> {
 
 async fn watch_kind(
     api: Api<DynamicObject>,
+    resource: ApiResource,
     gk: GroupKind,
     index: Arc<Mutex<Index>>,
-    method: TrackingMethod,
+    owners: Owners,
     notify: Notify,
     ready: tokio::sync::watch::Sender<bool>,
 ) {
@@ -220,10 +234,15 @@ async fn watch_kind(
         let initialized = *ready.borrow();
         match event {
             Ok(Event::Init) => listing = Some(HashSet::new()),
-            Ok(Event::InitApply(object)) | Ok(Event::Apply(object)) => {
+            Ok(Event::InitApply(mut object)) | Ok(Event::Apply(mut object)) => {
+                // Items of a list come without apiVersion and kind; the watch knows them.
+                object.types.get_or_insert_with(|| TypeMeta {
+                    api_version: resource.api_version.clone(),
+                    kind: resource.kind.clone(),
+                });
                 let key = key_of(&object);
                 let mut index = lock(&index);
-                match (key, owned(object, method)) {
+                match (key, owned(object, &owners)) {
                     (_, Some((key, entry))) => {
                         if let Some(seen) = listing.as_mut() {
                             seen.insert(key.clone());
@@ -242,7 +261,11 @@ async fn watch_kind(
                     (None, None) => {}
                 }
             }
-            Ok(Event::Delete(object)) => {
+            Ok(Event::Delete(mut object)) => {
+                object.types.get_or_insert_with(|| TypeMeta {
+                    api_version: resource.api_version.clone(),
+                    kind: resource.kind.clone(),
+                });
                 if let Some(key) = key_of(&object) {
                     touched.extend(lock(&index).remove(&key));
                 }

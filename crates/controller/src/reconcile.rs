@@ -180,7 +180,8 @@ async fn compare_app(ctx: &Arc<Context>, app: &Application, project: Option<AppP
 /// Renders `app` at `revisions` and compares it with the live cache.
 pub async fn prepare(ctx: &Arc<Context>, app: &Application, revisions: Vec<String>, fresh: bool) -> Result<Prepared, String> {
     let name = app.metadata.name.clone().unwrap_or_default();
-    let desired = ctx.renderer.render(app, &revisions, ctx.cluster.catalog(), fresh).await?;
+    let mut desired = ctx.renderer.render(app, &revisions, ctx.cluster.catalog(), fresh).await?;
+    crate::installation::stamp(&mut desired, ctx.config.installation_id.as_deref());
     let live = read_live(ctx, app, &desired).await?;
     let comparison: Comparison =
         compare(app, &desired, &live, &ctx.judging).map_err(|e| e.to_string())?;

@@ -28,7 +28,7 @@ pub struct Prepared {
 }
 
 pub enum Start {
-    Fresh { operation: Operation, requested: bool },
+    Fresh { operation: Box<Operation>, requested: bool },
     /// Continue the Running operation saved in the status.
     Resume,
 }
@@ -83,6 +83,7 @@ pub async fn run(
     let status = writer.current().clone();
     let (op, requested, fresh) = match start {
         Start::Fresh { operation, requested } => {
+            let operation = *operation;
             let revisions = match operation_revisions(ctx, app, &operation, prepared).await {
                 Ok(revisions) => revisions,
                 Err(message) => {
@@ -165,11 +166,15 @@ fn effective_app(app: &Application, operation: &Operation) -> Application {
 
 async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), SyncRunError> {
     let mut resume_from = operation::saved_state(&run.op);
+    // The reconcile's comparison serves the first attempt; later ones look at the cluster again.
+    let mut first_attempt = true;
     loop {
         let revisions = operation::revisions_of(&run.op);
         let target = effective_app(run.app, &run.op.operation);
         let fresh_prepared;
-        let prepared = match prepared.filter(|p| p.revisions == revisions && target.spec == run.app.spec) {
+        let reusable = prepared.filter(|p| first_attempt && p.revisions == revisions && target.spec == run.app.spec);
+        first_attempt = false;
+        let prepared = match reusable {
             Some(p) => p,
             None => match crate::reconcile::prepare(run.ctx, &target, revisions.clone(), false).await {
                 Ok(p) => {
@@ -191,24 +196,25 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
             return run.finish(OperationPhase::Succeeded, "dry run: nothing changed".into()).await;
         }
         let resumed = resume_from.is_some();
-        if !resumed && let Some(message) = refused(run, &plan, &input).await {
-            return run.finish(OperationPhase::Failed, message).await;
-        }
         let mut state = resume_from.take().unwrap_or_default();
-        let outcome = persisted_run(run, &plan, &mut state).await;
-        match outcome {
-            Ok(RunPhase::Succeeded) => return run.finish(OperationPhase::Succeeded, state.message.clone()).await,
-            Ok(RunPhase::Failed) if resumed && state.message.starts_with("failed to resume") => {
-                // The plan changed under the saved state (objects already pruned, say): start over.
-                tracing::info!(app = %run.name, "saved sync state does not fit the plan any more; syncing from the start");
-                operation::forget_state(&mut run.op);
-                continue;
-            }
-            Ok(_) => {}
-            Err(ClusterError::Api { verb: "wait for", message, .. }) => state.message = message,
-            Err(error) => {
-                run.save().await?;
-                return Err(SyncRunError::Interrupted { app: run.name.clone(), message: error.to_string() });
+        let refusal = if resumed { None } else { refused(run, &plan, &input).await };
+        if let Some(message) = refusal {
+            state.message = message;
+        } else {
+            match persisted_run(run, &plan, &mut state).await {
+                Ok(RunPhase::Succeeded) => return run.finish(OperationPhase::Succeeded, state.message.clone()).await,
+                Ok(RunPhase::Failed) if resumed && state.message.starts_with("failed to resume") => {
+                    // The plan changed under the saved state (objects already pruned, say): start over.
+                    tracing::info!(app = %run.name, "saved sync state does not fit the plan any more; syncing from the start");
+                    operation::forget_state(&mut run.op);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(ClusterError::Api { verb: "wait for", message, .. }) => state.message = message,
+                Err(error) => {
+                    run.save().await?;
+                    return Err(SyncRunError::Interrupted { app: run.name.clone(), message: error.to_string() });
+                }
             }
         }
         // Failed: retry with backoff while the operation's retry strategy allows.
