@@ -3,16 +3,16 @@
 
 use super::app_source::{self, AppArgs, CommandError, Credentials};
 use clap::Args;
-use driftless_apply::{ApiCatalog, ClusterClient, TrackingMethod};
+use driftless_apply::{ClusterClient, TrackingMethod};
 use driftless_diff::{rules_from_config_map, Differ, IgnoreRule, ObjectDiff};
 use driftless_health::CustomChecks;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use driftless_model::{Application, GroupKind, ResourceKey};
-use driftless_render::{Scope, ScopeLookup};
+use driftless_controller::compare::ignore_rules;
+use driftless_controller::render::CatalogScopes;
+use driftless_model::Application;
 use driftless_source::{credentials_for, KubeSecrets};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Args)]
 pub struct ClusterArgs {
@@ -46,15 +46,6 @@ pub async fn customizations(cluster: &ClusterClient, namespace: &str) -> Result<
         .map_err(|e| CommandError::Failed(format!("{namespace}/argocd-cm: {e}")))?;
     let ignore = rules_from_config_map(&data).map_err(|e| CommandError::Failed(format!("{namespace}/argocd-cm: {e}")))?;
     Ok(Customizations { health, ignore })
-}
-
-/// The scope of kinds as the API server serves them.
-struct CatalogScopes(ApiCatalog);
-
-impl ScopeLookup for CatalogScopes {
-    fn scope(&self, kind: &GroupKind) -> Option<Scope> {
-        self.0.is_namespaced(kind).map(|ns| if ns { Scope::Namespaced } else { Scope::Cluster })
-    }
 }
 
 pub struct Comparison {
@@ -92,22 +83,9 @@ pub async fn compare(cluster: &ClusterClient, args: &AppArgs, opts: &ClusterArgs
     let mut rules = ignore_rules(&app);
     rules.extend(customizations.ignore.iter().cloned());
     let differ = Differ::new(&rules, salt()).map_err(|e| CommandError::Failed(format!("app {name}: {e}")))?;
-    let mut pairs: BTreeMap<ResourceKey, (Option<&Value>, Option<&Value>)> = BTreeMap::new();
-    for obj in &desired {
-        if let Ok(key) = ResourceKey::of(obj) {
-            pairs.entry(key).or_default().0 = Some(obj);
-        }
-    }
-    for obj in &live {
-        if let Ok(key) = ResourceKey::of(obj) {
-            pairs.entry(key).or_default().1 = Some(obj);
-        }
-    }
+    let pairs = driftless_controller::compare::pair(&desired, &live);
     let mut diffs = Vec::new();
     for (key, (want, have)) in pairs {
-        if is_hook(want) {
-            continue;
-        }
         let diff = match (want, have, opts.server_side_diff) {
             (Some(want), Some(have), true) => {
                 let predicted = dry_run(cluster, &name, want, opts.tracking).await?;
@@ -140,28 +118,6 @@ async fn dry_run(cluster: &ClusterClient, app: &str, object: &Value, tracking: T
     let options = driftless_plan::ApplyOptions { server_side_apply: true, ..Default::default() };
     let req = driftless_apply::cluster::ApplyRequest { object: &object, options: &options, field_manager: driftless_model::annotations::FIELD_MANAGER, dry_run: true };
     cluster.apply(&req).await.map_err(|e| CommandError::Failed(e.to_string()))
-}
-
-fn is_hook(obj: Option<&Value>) -> bool {
-    obj.is_some_and(|o| !matches!(driftless_plan::hooks::role(o), driftless_plan::hooks::Role::Resource))
-}
-
-/// The Application's ignoreDifferences as the differ takes them.
-pub fn ignore_rules(app: &Application) -> Vec<IgnoreRule> {
-    app.spec
-        .ignore_differences
-        .iter()
-        .flatten()
-        .map(|r| IgnoreRule {
-            group: r.group.clone().unwrap_or_default(),
-            kind: r.kind.clone(),
-            name: r.name.clone().unwrap_or_default(),
-            namespace: r.namespace.clone().unwrap_or_default(),
-            json_pointers: r.json_pointers.clone().unwrap_or_default(),
-            jq_path_expressions: r.jq_path_expressions.clone().unwrap_or_default(),
-            managed_fields_managers: r.managed_fields_managers.clone().unwrap_or_default(),
-        })
-        .collect()
 }
 
 /// A per-process salt for Secret masks: the same value gets the same mask within one run.

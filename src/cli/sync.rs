@@ -92,7 +92,7 @@ fn respect_ignore_differences(c: &Comparison, options: &[String]) -> Result<Vec<
     if parsed.respect_ignore_differences != Some(true) {
         return Ok(c.desired.clone());
     }
-    let mut rules = compare::ignore_rules(&c.app);
+    let mut rules = driftless_controller::compare::ignore_rules(&c.app);
     rules.extend(c.customizations.ignore.iter().cloned());
     let rules = driftless_diff::IgnoreRules::new(&rules).map_err(|e| CommandError::Failed(e.to_string()))?;
     let live: std::collections::BTreeMap<ResourceKey, &serde_json::Value> =
