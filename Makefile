@@ -68,6 +68,7 @@ bench: tools build-release
 	  $(CARGO) run --release -q -p driftless-render --example render_times && \
 	  $(CARGO) run --release -q -p driftless-render --example render_many_apps
 	$(LOCAL_ENV) && hack/bench-sync target/release/driftless
+	$(LOCAL_ENV) && hack/bench-controller target/release/driftless
 
 lint:
 	$(CARGO) fmt --all --check
