@@ -50,6 +50,10 @@ pub struct ServeArgs {
     /// `installationID`).
     #[arg(long, value_name = "ID")]
     pub installation_id: Option<String>,
+    /// Take an object out of automated sync once it was re-applied this many times for one
+    /// desired revision while the same fields kept changing again (a sync loop).
+    #[arg(long, default_value_t = 3)]
+    pub loop_threshold: u32,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -78,6 +82,7 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     config.shard = shard;
     config.webhook_listen = args.webhook_listen;
     config.installation_id = args.installation_id.clone();
+    config.loop_threshold = args.loop_threshold;
     if args.leader_elect {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "driftless".into());
         config.leader_election = Some(LeaderElection {

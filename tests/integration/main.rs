@@ -7,6 +7,7 @@ mod cli;
 mod control_plane;
 mod controller;
 mod crds;
+mod guard_controller;
 mod platform;
 mod render_cli;
 mod sync;

@@ -29,6 +29,8 @@ pub struct Comparison {
     pub resources: Vec<ResourceStatus>,
     /// Keys whose live object differs from git (the plan updates these).
     pub out_of_sync: BTreeSet<ResourceKey>,
+    /// For out-of-sync objects that exist: the JSON pointers that differ from git.
+    pub changed_paths: BTreeMap<ResourceKey, Vec<String>>,
     /// Container images of the live objects, sorted, unique (`status.summary.images`).
     pub images: Vec<String>,
 }
@@ -90,6 +92,7 @@ pub fn compare(app: &Application, desired: &[Value], live: &[Value], judging: &J
         .map_err(|e| CompareError::Rules { app: name.clone(), message: e.to_string() })?;
     let mut resources = Vec::new();
     let mut out_of_sync = BTreeSet::new();
+    let mut changed_paths = BTreeMap::new();
     let mut counted_out_of_sync = false;
     let mut entries = Vec::new();
     let mut images = BTreeSet::new();
@@ -100,6 +103,9 @@ pub fn compare(app: &Application, desired: &[Value], live: &[Value], judging: &J
         let in_sync = diff.status == SyncStatus::Synced;
         let ignored_extra = diff.status == SyncStatus::Extraneous && have.is_some_and(ignore_when_extraneous);
         if !in_sync {
+            if have.is_some() && want.is_some() && !diff.changed_paths.is_empty() {
+                changed_paths.insert(key.clone(), diff.changed_paths.clone());
+            }
             out_of_sync.insert(key.clone());
             counted_out_of_sync |= !ignored_extra;
         }
@@ -135,6 +141,7 @@ pub fn compare(app: &Application, desired: &[Value], live: &[Value], judging: &J
         health: app_health(&entries),
         resources,
         out_of_sync,
+        changed_paths,
         images: images.into_iter().collect(),
     })
 }

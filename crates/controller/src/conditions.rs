@@ -11,6 +11,12 @@ pub const SHARED_RESOURCE_WARNING: &str = "SharedResourceWarning";
 pub const ORPHANED_RESOURCE_WARNING: &str = "OrphanedResourceWarning";
 /// driftless' own: the app waits for the apps named in `driftless.dev/depends-on`.
 pub const DEPENDENCY_WARNING: &str = "DependencyWarning";
+/// driftless' own: objects left out of automated sync because they kept being changed back.
+pub const SYNC_LOOP: &str = "SyncLoop";
+/// driftless' own: guard findings (project mode `warn`, or warnings in `enforce`).
+pub const GUARD_WARNING: &str = "GuardWarning";
+/// driftless' own: guard errors in a project with mode `enforce`; the app is not synced.
+pub const GUARD_ERROR: &str = "GuardError";
 
 /// A condition to report: type and message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -30,6 +30,9 @@ pub struct ControllerConfig {
     /// Argo CD's installation ID, for several controllers in one cluster (see
     /// [`crate::installation`]); None: `installationID` from `argocd-cm`, if set.
     pub installation_id: Option<String>,
+    /// Re-applies of one object for one desired revision, with the same fields changing again
+    /// each time, after which the object is left out of automated sync (see [`crate::sync_loop`]).
+    pub loop_threshold: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +59,7 @@ impl ControllerConfig {
             leader_election: None,
             webhook_listen: None,
             installation_id: None,
+            loop_threshold: 3,
         }
     }
 }

@@ -50,6 +50,10 @@ pub struct Context {
     /// Apps as the watcher last saw them.
     pub seen: Mutex<HashMap<String, AppSeen>>,
     /// Bounds the comparisons running at once.
+    /// Per app: the sync-loop breaker's counts for the revision last synced automatically.
+    pub loops: Mutex<HashMap<String, crate::sync_loop::LoopState>>,
+    /// Automated syncs started (for tests and metrics).
+    pub sync_applies: Arc<AtomicU64>,
     pub compare_slots: Semaphore,
     pub triggers: mpsc::UnboundedSender<Trigger>,
     pub status_writes: Arc<AtomicU64>,
@@ -76,6 +80,7 @@ impl Context {
     pub fn forget(&self, app: &str) {
         self.git.forget(app);
         lock(&self.written).remove(app);
+        lock(&self.loops).remove(app);
     }
 
     /// The sync and health of a dependency as last seen.

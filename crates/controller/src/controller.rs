@@ -65,6 +65,11 @@ impl Handle {
         self.0.status_writes.load(Ordering::Relaxed)
     }
 
+    /// Automated syncs started so far (requested ones not counted).
+    pub fn automated_syncs(&self) -> u64 {
+        self.0.sync_applies.load(Ordering::Relaxed)
+    }
+
     /// Objects held by the live cache (tracked objects only).
     pub fn live_objects(&self) -> usize {
         self.0.live.len()
@@ -115,6 +120,8 @@ impl Controller {
             judging,
             written: Default::default(),
             seen: Default::default(),
+            loops: Default::default(),
+            sync_applies: Arc::new(AtomicU64::new(0)),
             compare_slots: tokio::sync::Semaphore::new(config.workers.max(1)),
             triggers: tx,
             status_writes: Arc::new(AtomicU64::new(0)),

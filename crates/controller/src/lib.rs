@@ -10,7 +10,8 @@
 //! - [`decide`]: resume, start a requested sync, auto-sync, self-heal with backoff, or nothing;
 //! - [`operation`]: `operationState` with the resumable sync state, and history;
 //! - [`depends`]: `driftless.dev/depends-on` readiness; [`validate`]: spec and project checks;
-//!   [`shard`]: which replica owns an app; [`conditions`].
+//!   [`shard`]: which replica owns an app; [`conditions`];
+//! - [`sync_loop`]: the sync-loop breaker; [`guard`]: the AppProject's guard mode (warn/enforce).
 //!
 //! Edges: [`git`] (one ref check per repository per poll, one fetch per move, and at once on a
 //! [`webhook`]), [`live`] (one
@@ -36,8 +37,10 @@ pub mod live;
 pub mod operation;
 pub mod reconcile;
 pub mod render;
+pub mod guard;
 pub mod shard;
 pub mod status;
+pub mod sync_loop;
 pub mod sync_run;
 pub mod time;
 pub mod validate;

@@ -18,7 +18,8 @@ use driftless_model::project::AppProjectSpec;
 use driftless_model::{AppProject, Application, GroupKind, ResourceKey};
 use kube::Api;
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use crate::sync_loop::Drift;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,7 +77,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     let project = read_project(ctx, &app).await;
 
     let permit = ctx.compare_slots.acquire().await.ok();
-    let compared = compare_app(ctx, &app, project, refresh).await;
+    let compared = compare_app(ctx, &app, project.as_ref().map(|p| p.spec.clone()), refresh).await;
     drop(permit);
 
     let waiting = depends::waiting_for(name, &depends::dependencies(&app), |dep| ctx.dependency_state(dep));
@@ -91,6 +92,22 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     if !waiting.is_empty() {
         found.push(Found::new(conditions::DEPENDENCY_WARNING, format!("waiting for {}", waiting.join(", "))));
     }
+    let prepared = match &compared {
+        Compared::Done(prepared, _) => Some(prepared),
+        Compared::Failed(_) => None,
+    };
+    let verdict = prepared
+        .map(|p| crate::guard::judge(name, crate::guard::mode_of(project.as_ref()), &p.desired))
+        .unwrap_or_default();
+    found.extend(verdict.found.iter().cloned());
+    let facts = Facts {
+        app: &app,
+        compared: prepared.map(|p| (&p.comparison.sync, p.revisions.as_slice())),
+        waiting_for: &waiting,
+        now,
+    };
+    let mut decision = decide(facts);
+    let excluded = break_loops(ctx, name, now, &mut decision, prepared, &mut found);
     let mut status = next_status(&app, outcome, found, now);
     let mut writer = StatusWriter::new(api.clone(), name, app.status.clone(), ctx.status_writes.clone());
     let fingerprint = digest(&status);
@@ -106,17 +123,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         tracing::warn!(app = name, %error, "cannot remove the refresh annotation");
     }
 
-    let prepared = match &compared {
-        Compared::Done(prepared, _) => Some(prepared),
-        Compared::Failed(_) => None,
-    };
-    let facts = Facts {
-        app: &app,
-        compared: prepared.map(|p| (&p.comparison.sync, p.revisions.as_slice())),
-        waiting_for: &waiting,
-        now,
-    };
-    match decide(facts) {
+    match decision {
         Decision::Nothing => Ok(None),
         Decision::HealAt(due) => Ok(Some(Duration::from_secs(u64::try_from(due - now).unwrap_or(0).max(1)))),
         Decision::ClearOperation => {
@@ -128,10 +135,73 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             Ok(Some(Duration::ZERO))
         }
         Decision::Start { operation, requested } => {
-            sync_run::run(ctx, &app, &mut writer, prepared, Start::Fresh { operation, requested }).await?;
+            if let Some(message) = verdict.blocked {
+                // Enforced guard errors: a requested sync ends in Error; automation waits.
+                if requested {
+                    sync_run::refuse(ctx, &app, &mut writer, *operation, true, message).await?;
+                }
+                return Ok(None);
+            }
+            if !requested {
+                ctx.sync_applies.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            let kept = prepared.map(|p| without(p, &excluded));
+            sync_run::run(ctx, &app, &mut writer, kept.as_ref(), Start::Fresh { operation, requested }).await?;
             Ok(Some(Duration::ZERO))
         }
     }
+}
+
+/// The sync-loop breaker for one reconcile: a manual sync resets it; an automated sync counts
+/// its re-applies, leaves out the objects that loop (nothing starts if only they are out of
+/// sync) and their `SyncLoop` conditions join `found`. Returns the objects left out.
+fn break_loops(
+    ctx: &Context,
+    name: &str,
+    now: i64,
+    decision: &mut Decision,
+    prepared: Option<&Prepared>,
+    found: &mut Vec<Found>,
+) -> BTreeSet<ResourceKey> {
+    let mut loops = crate::context::lock(&ctx.loops);
+    let state = loops.entry(name.to_string()).or_default();
+    if let Some(p) = prepared {
+        state.follow(&p.revisions);
+    }
+    match (&*decision, prepared) {
+        (Decision::Start { requested: true, .. }, _) => state.clear(),
+        (Decision::Start { requested: false, .. }, Some(p)) => {
+            let live: BTreeMap<ResourceKey, &Value> =
+                p.live.iter().filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o))).collect();
+            let drifted = p
+                .comparison
+                .changed_paths
+                .iter()
+                .filter_map(|(key, paths)| live.get(key).map(|o| Drift::of(key.clone(), o, paths.clone())))
+                .collect();
+            let excluded = state.record(drifted, ctx.config.loop_threshold, now);
+            if p.comparison.out_of_sync.iter().all(|k| excluded.contains(k)) {
+                *decision = Decision::Nothing;
+            }
+        }
+        _ => {}
+    }
+    found.extend(state.conditions());
+    state.excluded()
+}
+
+/// `prepared` without the objects in `excluded`: the sync neither applies nor prunes them.
+fn without(prepared: &Prepared, excluded: &BTreeSet<ResourceKey>) -> Prepared {
+    let mut kept = prepared.clone();
+    if excluded.is_empty() {
+        return kept;
+    }
+    let keep = |o: &Value| ResourceKey::of(o).map_or(true, |k| !excluded.contains(&k));
+    kept.desired.retain(keep);
+    kept.live.retain(keep);
+    kept.comparison.out_of_sync.retain(|k| !excluded.contains(k));
+    kept.comparison.changed_paths.retain(|k, _| !excluded.contains(k));
+    kept
 }
 
 enum Compared {
@@ -139,11 +209,11 @@ enum Compared {
     Failed(Found),
 }
 
-async fn read_project(ctx: &Context, app: &Application) -> Option<AppProjectSpec> {
+async fn read_project(ctx: &Context, app: &Application) -> Option<AppProject> {
     let api: Api<AppProject> = Api::namespaced(ctx.client.clone(), &ctx.config.app_namespace);
     let name = if app.spec.project.is_empty() { crate::validate::DEFAULT_PROJECT } else { &app.spec.project };
     match api.get_opt(name).await {
-        Ok(project) => project.map(|p| p.spec),
+        Ok(project) => project,
         Err(error) => {
             tracing::debug!(%error, project = name, "cannot read the project");
             None

@@ -131,7 +131,7 @@ mod tests {
     }
 
     fn comparison(sync: SyncStatusCode, health: HealthStatusCode) -> Comparison {
-        Comparison { sync, health, resources: vec![], out_of_sync: BTreeSet::new(), images: vec!["nginx:1".into()] }
+        Comparison { sync, health, resources: vec![], out_of_sync: BTreeSet::new(), changed_paths: Default::default(), images: vec!["nginx:1".into()] }
     }
 
     #[test]

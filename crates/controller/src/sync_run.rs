@@ -86,17 +86,7 @@ pub async fn run(
             let operation = *operation;
             let revisions = match operation_revisions(ctx, app, &operation, prepared).await {
                 Ok(revisions) => revisions,
-                Err(message) => {
-                    let mut op = operation::begin(app, operation, &[], now_secs());
-                    operation::finish(&mut op, OperationPhase::Error, message, now_secs());
-                    let mut status = status;
-                    status.operation_state = Some(op);
-                    writer.write(&status).await.map_err(|source| SyncRunError::Write { app: name.clone(), source })?;
-                    if requested {
-                        clear(ctx, &name).await;
-                    }
-                    return Ok(());
-                }
+                Err(message) => return refuse(ctx, app, writer, operation, requested, message).await,
             };
             (operation::begin(app, operation, &revisions, now_secs()), requested, true)
         }
@@ -110,6 +100,28 @@ pub async fn run(
     let mut run = Run { ctx, app, name: name.clone(), writer, status, op };
     run.save().await?;
     drive(&mut run, prepared).await?;
+    if requested {
+        clear(ctx, &name).await;
+    }
+    Ok(())
+}
+
+/// Records `operation` as ended in Error with `message`, without touching any object (and
+/// removes it from `Application.operation` when it was requested there).
+pub async fn refuse(
+    ctx: &Arc<Context>,
+    app: &Application,
+    writer: &mut StatusWriter,
+    operation: Operation,
+    requested: bool,
+    message: String,
+) -> Result<(), SyncRunError> {
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let mut op = operation::begin(app, operation, &[], now_secs());
+    operation::finish(&mut op, OperationPhase::Error, message, now_secs());
+    let mut status = writer.current().clone();
+    status.operation_state = Some(op);
+    writer.write(&status).await.map_err(|source| SyncRunError::Write { app: name.clone(), source })?;
     if requested {
         clear(ctx, &name).await;
     }
