@@ -4,8 +4,8 @@
 use clap::Args;
 use driftless_model::Application;
 use driftless_render::{
-    render_application, AppRender, CachedRepos, DirResolver, Engine, ProcessRunner, RenderCache, ScopeLookup, Toolbox,
-    Tools,
+    AppRender, CachedRepos, DirResolver, Engine, ProcessRunner, RenderCache, ScopeLookup, Toolbox,
+    Tools, render_application,
 };
 use driftless_source::{RepoCache, RepoCredentials};
 use std::path::{Path, PathBuf};
@@ -53,17 +53,26 @@ impl CommandError {
 pub fn load_application(path: &Path) -> Result<Application, CommandError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CommandError::Usage(format!("failed to read {}: {e}", path.display())))?;
-    let app: Application = serde_norway::from_str(&text)
-        .map_err(|e| CommandError::Usage(format!("failed to read an Application from {}: {e}", path.display())))?;
+    let app: Application = serde_norway::from_str(&text).map_err(|e| {
+        CommandError::Usage(format!(
+            "failed to read an Application from {}: {e}",
+            path.display()
+        ))
+    })?;
     if app.metadata.name.as_deref().unwrap_or_default().is_empty() {
-        return Err(CommandError::Usage(format!("{}: the Application has no metadata.name", path.display())));
+        return Err(CommandError::Usage(format!(
+            "{}: the Application has no metadata.name",
+            path.display()
+        )));
     }
     Ok(app)
 }
 
 pub fn cache_root(args: &AppArgs) -> PathBuf {
     args.cache_dir.clone().unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
         home.join(".cache/driftless")
     })
 }
@@ -85,7 +94,10 @@ pub fn render(
     let render_cache = RenderCache::open(root.join("render"))
         .map_err(|e| CommandError::Failed(format!("failed to open the render cache: {e}")))?;
     let engine = Engine {
-        toolbox: Toolbox { tools: &tools, runner: &runner },
+        toolbox: Toolbox {
+            tools: &tools,
+            runner: &runner,
+        },
         cache: Some(&render_cache),
         discovery,
         kube_version: None,
@@ -99,9 +111,14 @@ pub fn render(
             .map_err(|e| CommandError::Failed(format!("failed to open the repo cache: {e}")))?;
         for source in app.sources() {
             let url_creds = creds.get(&source.repo_url).cloned().unwrap_or_default();
-            repos.sync(&source.repo_url, &url_creds, source.revision()).map_err(|e| {
-                CommandError::Failed(format!("app {name}: failed to fetch {}: {e}", driftless_source::redact_url(&source.repo_url)))
-            })?;
+            repos
+                .sync(&source.repo_url, &url_creds, source.revision())
+                .map_err(|e| {
+                    CommandError::Failed(format!(
+                        "app {name}: failed to fetch {}: {e}",
+                        driftless_source::redact_url(&source.repo_url)
+                    ))
+                })?;
         }
         render_application(app, &CachedRepos { cache: &repos }, engine)
     };

@@ -4,14 +4,14 @@
 use super::app_source::{self, AppArgs, CommandError, Credentials};
 use clap::Args;
 use driftless_apply::{ClusterClient, TrackingMethod};
-use driftless_diff::{rules_from_config_map, Differ, IgnoreRule, ObjectDiff};
-use driftless_health::CustomChecks;
-use k8s_openapi::api::core::v1::ConfigMap;
-use kube::Api;
 use driftless_controller::compare::ignore_rules;
 use driftless_controller::render::CatalogScopes;
+use driftless_diff::{Differ, IgnoreRule, ObjectDiff, rules_from_config_map};
+use driftless_health::CustomChecks;
 use driftless_model::Application;
-use driftless_source::{credentials_for, KubeSecrets};
+use driftless_source::{KubeSecrets, credentials_for};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Args)]
@@ -36,15 +36,23 @@ pub struct Customizations {
     pub ignore: Vec<IgnoreRule>,
 }
 
-pub async fn customizations(cluster: &ClusterClient, namespace: &str) -> Result<Customizations, CommandError> {
+pub async fn customizations(
+    cluster: &ClusterClient,
+    namespace: &str,
+) -> Result<Customizations, CommandError> {
     let api: Api<ConfigMap> = Api::namespaced(cluster.client().clone(), namespace);
-    let Some(cm) = api.get_opt("argocd-cm").await.map_err(|e| CommandError::Failed(format!("failed to read {namespace}/argocd-cm: {e}")))? else {
+    let Some(cm) = api
+        .get_opt("argocd-cm")
+        .await
+        .map_err(|e| CommandError::Failed(format!("failed to read {namespace}/argocd-cm: {e}")))?
+    else {
         return Ok(Customizations::default());
     };
     let data = cm.data.unwrap_or_default();
     let health = CustomChecks::from_config_map_data(&data)
         .map_err(|e| CommandError::Failed(format!("{namespace}/argocd-cm: {e}")))?;
-    let ignore = rules_from_config_map(&data).map_err(|e| CommandError::Failed(format!("{namespace}/argocd-cm: {e}")))?;
+    let ignore = rules_from_config_map(&data)
+        .map_err(|e| CommandError::Failed(format!("{namespace}/argocd-cm: {e}")))?;
     Ok(Customizations { health, ignore })
 }
 
@@ -58,31 +66,47 @@ pub struct Comparison {
 
 impl Comparison {
     pub fn out_of_sync(&self) -> impl Iterator<Item = &ObjectDiff> {
-        self.diffs.iter().filter(|d| d.status != driftless_diff::SyncStatus::Synced)
+        self.diffs
+            .iter()
+            .filter(|d| d.status != driftless_diff::SyncStatus::Synced)
     }
 }
 
 pub async fn connect() -> Result<ClusterClient, CommandError> {
-    let client = kube::Client::try_default()
+    let client = kube::Client::try_default().await.map_err(|e| {
+        CommandError::Failed(format!(
+            "failed to connect to the cluster (KUBECONFIG): {e}"
+        ))
+    })?;
+    ClusterClient::connect(client)
         .await
-        .map_err(|e| CommandError::Failed(format!("failed to connect to the cluster (KUBECONFIG): {e}")))?;
-    ClusterClient::connect(client).await.map_err(|e| CommandError::Failed(e.to_string()))
+        .map_err(|e| CommandError::Failed(e.to_string()))
 }
 
-pub async fn compare(cluster: &ClusterClient, args: &AppArgs, opts: &ClusterArgs) -> Result<Comparison, CommandError> {
+pub async fn compare(
+    cluster: &ClusterClient,
+    args: &AppArgs,
+    opts: &ClusterArgs,
+) -> Result<Comparison, CommandError> {
     let mut app = app_source::load_application(&args.file)?;
     let name = app.metadata.name.clone().unwrap_or_default();
     let scopes = CatalogScopes(cluster.catalog());
     let creds = repo_credentials(cluster, &app, &opts.config_namespace).await?;
     let args_owned = args.clone();
-    let rendered = tokio::task::block_in_place(|| app_source::render(&mut app, &args_owned, &creds, Some(&scopes)))?;
+    let rendered = tokio::task::block_in_place(|| {
+        app_source::render(&mut app, &args_owned, &creds, Some(&scopes))
+    })?;
     let desired: Vec<Value> = rendered.objects.into_iter().map(|o| o.object).collect();
-    let live = cluster.list_tracked(&name, opts.tracking).await.map_err(|e| CommandError::Failed(e.to_string()))?;
+    let live = cluster
+        .list_tracked(&name, opts.tracking)
+        .await
+        .map_err(|e| CommandError::Failed(e.to_string()))?;
 
     let customizations = customizations(cluster, &opts.config_namespace).await?;
     let mut rules = ignore_rules(&app);
     rules.extend(customizations.ignore.iter().cloned());
-    let differ = Differ::new(&rules, salt()).map_err(|e| CommandError::Failed(format!("app {name}: {e}")))?;
+    let differ = Differ::new(&rules, salt())
+        .map_err(|e| CommandError::Failed(format!("app {name}: {e}")))?;
     let pairs = driftless_controller::compare::pair(&desired, &live);
     let mut diffs = Vec::new();
     for (key, (want, have)) in pairs {
@@ -93,14 +117,28 @@ pub async fn compare(cluster: &ClusterClient, args: &AppArgs, opts: &ClusterArgs
             }
             _ => differ.diff(want, have),
         };
-        diffs.push(diff.map_err(|e| CommandError::Failed(format!("app {name}: failed to diff {key}: {e}")))?);
+        diffs.push(
+            diff.map_err(|e| {
+                CommandError::Failed(format!("app {name}: failed to diff {key}: {e}"))
+            })?,
+        );
     }
-    Ok(Comparison { app, desired, live, diffs, customizations })
+    Ok(Comparison {
+        app,
+        desired,
+        live,
+        diffs,
+        customizations,
+    })
 }
 
 /// Credentials for each source, from the repository Secrets in the config namespace, chosen
 /// as Argo CD chooses them (exact `repository` URL first, else the longest `repo-creds` prefix).
-async fn repo_credentials(cluster: &ClusterClient, app: &Application, namespace: &str) -> Result<Credentials, CommandError> {
+async fn repo_credentials(
+    cluster: &ClusterClient,
+    app: &Application,
+    namespace: &str,
+) -> Result<Credentials, CommandError> {
     let secrets = KubeSecrets::new(cluster.client().clone(), namespace);
     let mut creds = Credentials::new();
     for source in app.sources() {
@@ -112,16 +150,35 @@ async fn repo_credentials(cluster: &ClusterClient, app: &Application, namespace:
     Ok(creds)
 }
 
-async fn dry_run(cluster: &ClusterClient, app: &str, object: &Value, tracking: TrackingMethod) -> Result<Value, CommandError> {
+async fn dry_run(
+    cluster: &ClusterClient,
+    app: &str,
+    object: &Value,
+    tracking: TrackingMethod,
+) -> Result<Value, CommandError> {
     let mut object = object.clone();
     driftless_apply::tracking::stamp(&mut object, app, tracking);
-    let options = driftless_plan::ApplyOptions { server_side_apply: true, ..Default::default() };
-    let req = driftless_apply::cluster::ApplyRequest { object: &object, options: &options, field_manager: driftless_model::annotations::FIELD_MANAGER, dry_run: true };
-    cluster.apply(&req).await.map_err(|e| CommandError::Failed(e.to_string()))
+    let options = driftless_plan::ApplyOptions {
+        server_side_apply: true,
+        ..Default::default()
+    };
+    let req = driftless_apply::cluster::ApplyRequest {
+        object: &object,
+        options: &options,
+        field_manager: driftless_model::annotations::FIELD_MANAGER,
+        dry_run: true,
+    };
+    cluster
+        .apply(&req)
+        .await
+        .map_err(|e| CommandError::Failed(e.to_string()))
 }
 
 /// A per-process salt for Secret masks: the same value gets the same mask within one run.
 fn salt() -> Vec<u8> {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{}-{nanos}", std::process::id()).into_bytes()
 }

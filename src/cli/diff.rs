@@ -21,7 +21,10 @@ pub async fn run(args: DiffArgs) -> Result<bool, CommandError> {
     let mut in_sync = true;
     for diff in comparison.out_of_sync() {
         if diff.status == SyncStatus::Extraneous
-            && comparison.live.iter().any(|l| driftless_diff::ignore_when_extraneous(l) && driftless_model::ResourceKey::of(l).ok().as_ref() == Some(&diff.key))
+            && comparison.live.iter().any(|l| {
+                driftless_diff::ignore_when_extraneous(l)
+                    && driftless_model::ResourceKey::of(l).ok().as_ref() == Some(&diff.key)
+            })
         {
             continue;
         }

@@ -10,8 +10,8 @@ mod crds;
 mod diff;
 mod render;
 mod route;
-mod serve_git;
 mod serve;
+mod serve_git;
 mod sync;
 mod tree;
 
@@ -75,7 +75,9 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn block_on<T>(fut: impl std::future::Future<Output = Result<T, CommandError>>) -> Result<T, CommandError> {
+fn block_on<T>(
+    fut: impl std::future::Future<Output = Result<T, CommandError>>,
+) -> Result<T, CommandError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

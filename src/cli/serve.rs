@@ -68,9 +68,12 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .try_init();
-    let shard = Shard::new(args.shard, args.shards).map_err(|e| CommandError::Usage(e.to_string()))?;
+    let shard =
+        Shard::new(args.shard, args.shards).map_err(|e| CommandError::Usage(e.to_string()))?;
     let cache_dir = args.cache_dir.clone().unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
         home.join(".cache/driftless")
     });
     let mut config = ControllerConfig::new(args.app_namespace.clone(), cache_dir);
@@ -91,10 +94,14 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
             lease_duration: Duration::from_secs(15),
         });
     }
-    let client = kube::Client::try_default()
+    let client = kube::Client::try_default().await.map_err(|e| {
+        CommandError::Failed(format!(
+            "failed to connect to the cluster (KUBECONFIG): {e}"
+        ))
+    })?;
+    let controller = Controller::new(client, config)
         .await
-        .map_err(|e| CommandError::Failed(format!("failed to connect to the cluster (KUBECONFIG): {e}")))?;
-    let controller = Controller::new(client, config).await.map_err(|e| CommandError::Failed(e.to_string()))?;
+        .map_err(|e| CommandError::Failed(e.to_string()))?;
     tokio::select! {
         outcome = controller.run() => outcome.map(|()| true).map_err(|e| CommandError::Failed(e.to_string())),
         _ = tokio::signal::ctrl_c() => Ok(true),

@@ -21,7 +21,11 @@ pub fn run(args: ServeGitArgs) -> Result<bool, CommandError> {
         .listen(args.listen)
         .start()
         .map_err(|e| CommandError::Failed(format!("failed to listen on {}: {e}", args.listen)))?;
-    eprintln!("serving git repositories under {} at http://{}/", args.root.display(), args.listen);
+    eprintln!(
+        "serving git repositories under {} at http://{}/",
+        args.root.display(),
+        args.listen
+    );
     let _keep = server;
     loop {
         std::thread::park();

@@ -5,10 +5,10 @@ use super::app_source::{AppArgs, CommandError};
 use super::compare::{self, ClusterArgs, Comparison};
 use clap::Args;
 use driftless_apply::engine::health_code;
-use driftless_apply::{run_sync, ClusterClient, SyncContext, SyncEvent};
+use driftless_apply::{ClusterClient, SyncContext, SyncEvent, run_sync};
 use driftless_health::CustomChecks;
-use driftless_model::{annotations, ResourceKey};
-use driftless_plan::{plan_sync, Plan, PlanInput, ResourceSelector, RunPhase, SyncState};
+use driftless_model::{ResourceKey, annotations};
+use driftless_plan::{Plan, PlanInput, ResourceSelector, RunPhase, SyncState, plan_sync};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -48,20 +48,32 @@ pub async fn run(args: SyncArgs) -> Result<bool, CommandError> {
             return Ok(true);
         }
         // `syncPolicy.retry`: try again with backoff, rendering and planning afresh.
-        let Some(retry) = comparison.app.spec.sync_policy.as_ref().and_then(|p| p.retry.clone()) else {
+        let Some(retry) = comparison
+            .app
+            .spec
+            .sync_policy
+            .as_ref()
+            .and_then(|p| p.retry.clone())
+        else {
             return Ok(false);
         };
         if !retry.allows_retry(i64::from(attempt)) {
             return Ok(false);
         }
-        let delay = retry.delay(attempt).map_err(|e| CommandError::Usage(e.to_string()))?;
+        let delay = retry
+            .delay(attempt)
+            .map_err(|e| CommandError::Usage(e.to_string()))?;
         attempt += 1;
         eprintln!("sync failed; retry {attempt} in {delay:?}");
         tokio::time::sleep(delay).await;
     }
 }
 
-async fn make_plan(cluster: &ClusterClient, c: &Comparison, args: &SyncArgs) -> Result<Plan, CommandError> {
+async fn make_plan(
+    cluster: &ClusterClient,
+    c: &Comparison,
+    args: &SyncArgs,
+) -> Result<Plan, CommandError> {
     let name = c.app.metadata.name.clone().unwrap_or_default();
     let policy = c.app.spec.sync_policy.clone().unwrap_or_default();
     let sync_options = policy.sync_options.clone().unwrap_or_default();
@@ -71,56 +83,98 @@ async fn make_plan(cluster: &ClusterClient, c: &Comparison, args: &SyncArgs) -> 
         app_name: name.clone(),
         desired,
         live: c.live.clone(),
-        out_of_sync: c.out_of_sync().map(|d| d.key.clone()).collect::<BTreeSet<ResourceKey>>(),
+        out_of_sync: c
+            .out_of_sync()
+            .map(|d| d.key.clone())
+            .collect::<BTreeSet<ResourceKey>>(),
         sync_options,
         prune: args.prune,
-        allow_empty: policy.automated.as_ref().and_then(|a| a.allow_empty).unwrap_or(false),
+        allow_empty: policy
+            .automated
+            .as_ref()
+            .and_then(|a| a.allow_empty)
+            .unwrap_or(false),
         dry_run: args.dry_run,
         resources: args.resources.clone(),
         destination_namespace: c.app.spec.destination.namespace.clone().unwrap_or_default(),
         managed_namespace_metadata: policy.managed_namespace_metadata.clone(),
         revision: args.app.revision.clone().unwrap_or_default(),
-        started_at: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
+        started_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0),
         ..PlanInput::default()
     };
     plan_sync(&input).map_err(|e| CommandError::Failed(format!("app {name}: {e}")))
 }
 
 /// With `RespectIgnoreDifferences=true`, ignored fields keep their live values when applied.
-fn respect_ignore_differences(c: &Comparison, options: &[String]) -> Result<Vec<serde_json::Value>, CommandError> {
+fn respect_ignore_differences(
+    c: &Comparison,
+    options: &[String],
+) -> Result<Vec<serde_json::Value>, CommandError> {
     let parsed = driftless_model::SyncOptions::parse(options.iter().map(String::as_str));
     if parsed.respect_ignore_differences != Some(true) {
         return Ok(c.desired.clone());
     }
     let mut rules = driftless_controller::compare::ignore_rules(&c.app);
     rules.extend(c.customizations.ignore.iter().cloned());
-    let rules = driftless_diff::IgnoreRules::new(&rules).map_err(|e| CommandError::Failed(e.to_string()))?;
-    let live: std::collections::BTreeMap<ResourceKey, &serde_json::Value> =
-        c.live.iter().filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o))).collect();
+    let rules = driftless_diff::IgnoreRules::new(&rules)
+        .map_err(|e| CommandError::Failed(e.to_string()))?;
+    let live: std::collections::BTreeMap<ResourceKey, &serde_json::Value> = c
+        .live
+        .iter()
+        .filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o)))
+        .collect();
     Ok(c.desired
         .iter()
-        .map(|want| match ResourceKey::of(want).ok().and_then(|k| live.get(&k).map(|l| (k, *l))) {
-            Some((key, have)) => driftless_diff::respect_ignored(&rules, &key, want, have),
-            None => want.clone(),
+        .map(|want| {
+            match ResourceKey::of(want)
+                .ok()
+                .and_then(|k| live.get(&k).map(|l| (k, *l)))
+            {
+                Some((key, have)) => driftless_diff::respect_ignored(&rules, &key, want, have),
+                None => want.clone(),
+            }
         })
         .collect())
 }
 
 /// Objects in git that another app already tracks: reported, and with
 /// `FailOnSharedResource=true` the sync fails before changing anything.
-async fn check_shared(cluster: &ClusterClient, c: &Comparison, app: &str, options: &[String], args: &SyncArgs) -> Result<(), CommandError> {
-    let fail = driftless_model::SyncOptions::parse(options.iter().map(String::as_str)).fail_on_shared_resource.unwrap_or(false);
-    let tracked: BTreeSet<ResourceKey> = c.live.iter().filter_map(|o| ResourceKey::of(o).ok()).collect();
+async fn check_shared(
+    cluster: &ClusterClient,
+    c: &Comparison,
+    app: &str,
+    options: &[String],
+    args: &SyncArgs,
+) -> Result<(), CommandError> {
+    let fail = driftless_model::SyncOptions::parse(options.iter().map(String::as_str))
+        .fail_on_shared_resource
+        .unwrap_or(false);
+    let tracked: BTreeSet<ResourceKey> = c
+        .live
+        .iter()
+        .filter_map(|o| ResourceKey::of(o).ok())
+        .collect();
     for obj in &c.desired {
-        let Ok(key) = ResourceKey::of(obj) else { continue };
+        let Ok(key) = ResourceKey::of(obj) else {
+            continue;
+        };
         if tracked.contains(&key) {
             continue;
         }
-        let Ok(Some(live)) = cluster.get(&key).await else { continue };
-        if let Some(owner) = driftless_apply::tracking::owner(&live, args.cluster.tracking).filter(|o| o != app) {
+        let Ok(Some(live)) = cluster.get(&key).await else {
+            continue;
+        };
+        if let Some(owner) =
+            driftless_apply::tracking::owner(&live, args.cluster.tracking).filter(|o| o != app)
+        {
             let message = format!("{key} is part of applications {app} and {owner}");
             if fail {
-                return Err(CommandError::Failed(format!("app {app}: shared resource: {message} (FailOnSharedResource=true)")));
+                return Err(CommandError::Failed(format!(
+                    "app {app}: shared resource: {message} (FailOnSharedResource=true)"
+                )));
             }
             eprintln!("warning: SharedResourceWarning: {message}");
         }
@@ -128,7 +182,12 @@ async fn check_shared(cluster: &ClusterClient, c: &Comparison, app: &str, option
     Ok(())
 }
 
-async fn execute(cluster: &ClusterClient, c: &Comparison, plan: &Plan, args: &SyncArgs) -> Result<RunPhase, CommandError> {
+async fn execute(
+    cluster: &ClusterClient,
+    c: &Comparison,
+    plan: &Plan,
+    args: &SyncArgs,
+) -> Result<RunPhase, CommandError> {
     let name = c.app.metadata.name.clone().unwrap_or_default();
     let health = &c.customizations.health;
     let ctx = SyncContext {
@@ -144,7 +203,10 @@ async fn execute(cluster: &ClusterClient, c: &Comparison, plan: &Plan, args: &Sy
         for (key, message) in &rejected {
             println!("  FAILED dry-run     {key}  {message}");
         }
-        println!("sync failed: the API server rejected {} object(s) in the dry run; nothing was changed", rejected.len());
+        println!(
+            "sync failed: the API server rejected {} object(s) in the dry run; nothing was changed",
+            rejected.len()
+        );
         return Ok(RunPhase::Failed);
     }
     let mut state = SyncState::new();
@@ -157,7 +219,11 @@ async fn execute(cluster: &ClusterClient, c: &Comparison, plan: &Plan, args: &Sy
                 last_wave = Some(wave);
             }
             let mark = if ok { "ok" } else { "FAILED" };
-            println!("  {mark:<6} {:<10} {}  {message}", step.action.name(), step.key);
+            println!(
+                "  {mark:<6} {:<10} {}  {message}",
+                step.action.name(),
+                step.key
+            );
         }
         SyncEvent::Waiting { pending } => {
             let list: Vec<String> = pending.iter().map(|(k, h)| format!("{k} ({h})")).collect();
@@ -169,13 +235,29 @@ async fn execute(cluster: &ClusterClient, c: &Comparison, plan: &Plan, args: &Sy
         .await
         .map_err(|e| CommandError::Failed(format!("app {name}: {e}")))?;
     print_summary(cluster, plan, &state, health).await;
-    println!("sync {}: {}", if phase == RunPhase::Succeeded { "succeeded" } else { "failed" }, state.message);
+    println!(
+        "sync {}: {}",
+        if phase == RunPhase::Succeeded {
+            "succeeded"
+        } else {
+            "failed"
+        },
+        state.message
+    );
     Ok(phase)
 }
 
-async fn print_summary(cluster: &ClusterClient, plan: &Plan, state: &SyncState, health: &CustomChecks) {
+async fn print_summary(
+    cluster: &ClusterClient,
+    plan: &Plan,
+    state: &SyncState,
+    health: &CustomChecks,
+) {
     println!();
-    println!("{:<60} {:<12} {:<12} {}", "OBJECT", "ACTION", "RESULT", "HEALTH");
+    println!(
+        "{:<60} {:<12} {:<12} {}",
+        "OBJECT", "ACTION", "RESULT", "HEALTH"
+    );
     for step in &plan.steps {
         let result = state.result(step);
         let outcome = match result {
@@ -189,7 +271,13 @@ async fn print_summary(cluster: &ClusterClient, plan: &Plan, state: &SyncState, 
             Ok(None) => "-".into(),
             Err(_) => "Unknown".into(),
         };
-        println!("{:<60} {:<12} {:<12} {}", step.key.to_string(), action_word(step), outcome, health);
+        println!(
+            "{:<60} {:<12} {:<12} {}",
+            step.key.to_string(),
+            action_word(step),
+            outcome,
+            health
+        );
     }
 }
 

@@ -7,12 +7,14 @@
 
 use driftless_controller::{Controller, ControllerConfig};
 use driftless_source::testing::ScratchRepo;
-use driftless_testkit::{install_argo_crds, wait_until, TestNamespace};
+use driftless_testkit::{TestNamespace, install_argo_crds, wait_until};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ResourceQuota};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
 use kube::Api;
-use serde_json::{json, Value};
+use kube::api::{
+    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+};
+use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -40,7 +42,12 @@ impl Env {
             .try_init();
         let ns = TestNamespace::new(prefix).await?;
         install_argo_crds(&ns.client, env!("CARGO_BIN_EXE_driftless")).await?;
-        Ok(Self { repo: ScratchRepo::new(), cache: tempfile::tempdir()?, controller: None, ns })
+        Ok(Self {
+            repo: ScratchRepo::new(),
+            cache: tempfile::tempdir()?,
+            controller: None,
+            ns,
+        })
     }
 
     /// A name unique to this test (Applications, ConfigMaps' owners, generated namespaces).
@@ -67,19 +74,36 @@ impl Env {
 
     fn api(&self, kind: &str) -> Api<DynamicObject> {
         let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", kind);
-        Api::namespaced_with(self.ns.client.clone(), &self.ns.name, &ApiResource::from_gvk(&gvk))
+        Api::namespaced_with(
+            self.ns.client.clone(),
+            &self.ns.name,
+            &ApiResource::from_gvk(&gvk),
+        )
     }
 
     /// `kubectl apply -f` of an ApplicationSet.
     async fn apply_appset(&self, manifest: &str) -> anyhow::Result<()> {
         let value: Value = serde_norway::from_str(manifest)?;
-        let name = value["metadata"]["name"].as_str().unwrap_or_default().to_string();
-        self.api("ApplicationSet").patch(&name, &PatchParams::apply("kubectl").force(), &Patch::Apply(&value)).await?;
+        let name = value["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        self.api("ApplicationSet")
+            .patch(
+                &name,
+                &PatchParams::apply("kubectl").force(),
+                &Patch::Apply(&value),
+            )
+            .await?;
         Ok(())
     }
 
     async fn get(&self, kind: &str, name: &str) -> anyhow::Result<Option<Value>> {
-        Ok(self.api(kind).get_opt(name).await?.map(|o| serde_json::to_value(o).unwrap_or_default()))
+        Ok(self
+            .api(kind)
+            .get_opt(name)
+            .await?
+            .map(|o| serde_json::to_value(o).unwrap_or_default()))
     }
 
     async fn app(&self, name: &str) -> anyhow::Result<Option<Value>> {
@@ -101,29 +125,55 @@ impl Env {
     }
 
     /// Waits until the ApplicationSet satisfies `check`; on timeout shows its status.
-    async fn wait_appset(&self, name: &str, what: &str, check: impl Fn(&Value) -> bool) -> anyhow::Result<Value> {
-        let waited = wait_until(TIMEOUT, &format!("applicationset {name}: {what}"), || async {
-            Ok(self.get("ApplicationSet", name).await?.filter(|a| check(a)))
-        })
+    async fn wait_appset(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
+        let waited = wait_until(
+            TIMEOUT,
+            &format!("applicationset {name}: {what}"),
+            || async { Ok(self.get("ApplicationSet", name).await?.filter(|a| check(a))) },
+        )
         .await;
         match waited {
             Ok(appset) => Ok(appset),
             Err(error) => {
-                let seen = self.get("ApplicationSet", name).await.ok().flatten().unwrap_or_default();
-                anyhow::bail!("{error}\nlast status: {}", serde_json::to_string_pretty(&seen["status"]).unwrap_or_default())
+                let seen = self
+                    .get("ApplicationSet", name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "{error}\nlast status: {}",
+                    serde_json::to_string_pretty(&seen["status"]).unwrap_or_default()
+                )
             }
         }
     }
 
-    async fn wait_app(&self, name: &str, what: &str, check: impl Fn(&Value) -> bool) -> anyhow::Result<Value> {
-        wait_until(TIMEOUT, &format!("app {name}: {what}"), || async { Ok(self.app(name).await?.filter(|a| check(a))) }).await
+    async fn wait_app(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
+        wait_until(TIMEOUT, &format!("app {name}: {what}"), || async {
+            Ok(self.app(name).await?.filter(|a| check(a)))
+        })
+        .await
     }
 
     async fn wait_apps(&self, expected: &[String]) -> anyhow::Result<()> {
         let mut expected = expected.to_vec();
         expected.sort();
         let what = format!("exactly the applications {expected:?}");
-        wait_until(TIMEOUT, &what, || async { Ok((self.app_names().await? == expected).then_some(())) }).await
+        wait_until(TIMEOUT, &what, || async {
+            Ok((self.app_names().await? == expected).then_some(()))
+        })
+        .await
     }
 }
 
@@ -134,11 +184,19 @@ impl Drop for Env {
         }
         let name = self.ns.name.clone();
         let done = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async {
-                let Ok(client) = driftless_testkit::client().await else { return };
+                let Ok(client) = driftless_testkit::client().await else {
+                    return;
+                };
                 let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
-                let apps: Api<DynamicObject> = Api::namespaced_with(client.clone(), &name, &ApiResource::from_gvk(&gvk));
+                let apps: Api<DynamicObject> =
+                    Api::namespaced_with(client.clone(), &name, &ApiResource::from_gvk(&gvk));
                 if let Ok(list) = apps.list(&ListParams::default()).await {
                     for app in list.items.into_iter().filter_map(|a| a.metadata.name) {
                         let patch = Patch::Merge(json!({"metadata": {"finalizers": null}}));
@@ -147,7 +205,11 @@ impl Drop for Env {
                 }
                 let namespaces: Api<Namespace> = Api::all(client);
                 if let Ok(list) = namespaces.list(&ListParams::default()).await {
-                    let generated = list.items.into_iter().filter_map(|n| n.metadata.name).filter(|n| n.starts_with(&format!("{name}-")));
+                    let generated = list
+                        .items
+                        .into_iter()
+                        .filter_map(|n| n.metadata.name)
+                        .filter(|n| n.starts_with(&format!("{name}-")));
                     for ns in generated {
                         let _ = namespaces.delete(&ns, &DeleteParams::background()).await;
                     }
@@ -159,7 +221,10 @@ impl Drop for Env {
 }
 
 fn condition<'a>(appset: &'a Value, kind: &str) -> Option<&'a Value> {
-    appset["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == kind)
+    appset["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind)
 }
 
 fn condition_is(appset: &Value, kind: &str, status: &str) -> bool {
@@ -168,11 +233,19 @@ fn condition_is(appset: &Value, kind: &str, status: &str) -> bool {
 
 /// The names `status.resources` lists.
 fn listed(appset: &Value) -> Vec<String> {
-    appset["status"]["resources"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str().map(str::to_string)).collect()
+    appset["status"]["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["name"].as_str().map(str::to_string))
+        .collect()
 }
 
 fn label(app: &Value, key: &str) -> String {
-    app["metadata"]["labels"][key].as_str().unwrap_or_default().to_string()
+    app["metadata"]["labels"][key]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn config_map(name: &str) -> String {
@@ -182,7 +255,10 @@ fn config_map(name: &str) -> String {
 /// A Helm chart making a team namespace: the Namespace, a default-deny NetworkPolicy and a
 /// ResourceQuota, from `name` and `cpu`.
 fn write_namespace_chart(repo: &ScratchRepo) {
-    repo.write("charts/namespace/Chart.yaml", "apiVersion: v2\nname: namespace\nversion: 0.1.0\n");
+    repo.write(
+        "charts/namespace/Chart.yaml",
+        "apiVersion: v2\nname: namespace\nversion: 0.1.0\n",
+    );
     repo.write("charts/namespace/values.yaml", "name: \"\"\ncpu: \"1\"\n");
     repo.write(
         "charts/namespace/templates/namespace.yaml",
@@ -203,21 +279,28 @@ fn write_namespace_chart(repo: &ScratchRepo) {
 /// Whether namespace `name` exists (not being deleted) with its NetworkPolicy and quota.
 async fn team_namespace_ready(client: &kube::Client, name: &str) -> anyhow::Result<bool> {
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let Some(ns) = namespaces.get_opt(name).await? else { return Ok(false) };
+    let Some(ns) = namespaces.get_opt(name).await? else {
+        return Ok(false);
+    };
     if ns.metadata.deletion_timestamp.is_some() {
         return Ok(false);
     }
     let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), name);
     let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), name);
-    Ok(policies.get_opt("default-deny").await?.is_some() && quotas.get_opt("quota").await?.is_some())
+    Ok(policies.get_opt("default-deny").await?.is_some()
+        && quotas.get_opt("quota").await?.is_some())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_committed_namespace_file_becomes_a_namespace_and_its_removal_deletes_it() -> anyhow::Result<()> {
+async fn a_committed_namespace_file_becomes_a_namespace_and_its_removal_deletes_it()
+-> anyhow::Result<()> {
     let mut env = Env::new("appset-ns").await?;
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
     write_namespace_chart(&env.repo);
-    env.repo.write("namespaces/README.md", "One YAML file per team namespace.\n");
+    env.repo.write(
+        "namespaces/README.md",
+        "One YAML file per team namespace.\n",
+    );
     env.repo.commit("namespace chart, no namespaces yet");
     env.start(DEFAULT_POLL).await?;
     let appset = format!(
@@ -230,19 +313,28 @@ async fn a_committed_namespace_file_becomes_a_namespace_and_its_removal_deletes_
          \x20     syncPolicy:\n        automated: {{prune: true, selfHeal: true}}\n"
     );
     env.apply_appset(&appset).await?;
-    let empty = env.wait_appset("namespaces", "generated (nothing yet)", |a| condition_is(a, "ResourcesUpToDate", "True")).await?;
+    let empty = env
+        .wait_appset("namespaces", "generated (nothing yet)", |a| {
+            condition_is(a, "ResourcesUpToDate", "True")
+        })
+        .await?;
     assert!(listed(&empty).is_empty());
     assert!(env.app_names().await?.is_empty());
 
     // Commit a team file: the namespace, its default-deny policy and its quota appear.
     let team = env.name("team-a");
-    env.repo.write("namespaces/team-a.yaml", format!("name: {team}\ncpu: \"2\"\n"));
+    env.repo.write(
+        "namespaces/team-a.yaml",
+        format!("name: {team}\ncpu: \"2\"\n"),
+    );
     env.repo.commit("add team-a");
     let committed = Instant::now();
     let client = env.ns.client.clone();
-    wait_until(TIMEOUT, &format!("namespace {team} with default-deny and quota"), || async {
-        Ok(team_namespace_ready(&client, &team).await?.then_some(()))
-    })
+    wait_until(
+        TIMEOUT,
+        &format!("namespace {team} with default-deny and quota"),
+        || async { Ok(team_namespace_ready(&client, &team).await?.then_some(())) },
+    )
     .await?;
     let to_namespace = committed.elapsed();
     println!(
@@ -251,24 +343,59 @@ async fn a_committed_namespace_file_becomes_a_namespace_and_its_removal_deletes_
         DEFAULT_POLL.as_secs()
     );
     let quota: Api<ResourceQuota> = Api::namespaced(client.clone(), &team);
-    let hard = quota.get("quota").await?.spec.and_then(|s| s.hard).unwrap_or_default();
-    assert_eq!(hard.get("requests.cpu").map(|q| q.0.as_str()), Some("2"), "the file's values reach the template");
+    let hard = quota
+        .get("quota")
+        .await?
+        .spec
+        .and_then(|s| s.hard)
+        .unwrap_or_default();
+    assert_eq!(
+        hard.get("requests.cpu").map(|q| q.0.as_str()),
+        Some("2"),
+        "the file's values reach the template"
+    );
 
     // The Application is the ApplicationSet's: controller owner, cascade finalizer, listed.
-    let app = env.app(&team).await?.ok_or_else(|| anyhow::anyhow!("application {team} is missing"))?;
-    let appset_uid = env.get("ApplicationSet", "namespaces").await?.unwrap_or_default()["metadata"]["uid"].clone();
+    let app = env
+        .app(&team)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("application {team} is missing"))?;
+    let appset_uid = env
+        .get("ApplicationSet", "namespaces")
+        .await?
+        .unwrap_or_default()["metadata"]["uid"]
+        .clone();
     let owner = &app["metadata"]["ownerReferences"][0];
-    assert_eq!((owner["kind"].as_str(), owner["name"].as_str()), (Some("ApplicationSet"), Some("namespaces")));
-    assert_eq!((&owner["uid"], &owner["controller"], &owner["blockOwnerDeletion"]), (&appset_uid, &json!(true), &json!(true)));
+    assert_eq!(
+        (owner["kind"].as_str(), owner["name"].as_str()),
+        (Some("ApplicationSet"), Some("namespaces"))
+    );
+    assert_eq!(
+        (
+            &owner["uid"],
+            &owner["controller"],
+            &owner["blockOwnerDeletion"]
+        ),
+        (&appset_uid, &json!(true), &json!(true))
+    );
     assert_eq!(app["metadata"]["finalizers"], json!([RESOURCES_FINALIZER]));
     assert_eq!(label(&app, "team"), team);
-    let managers: Vec<&str> =
-        app["metadata"]["managedFields"].as_array().into_iter().flatten().filter_map(|m| m["manager"].as_str()).collect();
-    assert!(managers.contains(&"driftless-appset"), "applied by the appset's field manager: {managers:?}");
+    let managers: Vec<&str> = app["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert!(
+        managers.contains(&"driftless-appset"),
+        "applied by the appset's field manager: {managers:?}"
+    );
     let synced = env
         .wait_appset("namespaces", "the app listed as Synced and Healthy", |a| {
             let resource = &a["status"]["resources"][0];
-            resource["name"] == team.as_str() && resource["status"] == "Synced" && resource["health"]["status"] == "Healthy"
+            resource["name"] == team.as_str()
+                && resource["status"] == "Synced"
+                && resource["health"]["status"] == "Healthy"
         })
         .await?;
     assert!(condition_is(&synced, "ErrorOccurred", "False"));
@@ -276,16 +403,28 @@ async fn a_committed_namespace_file_becomes_a_namespace_and_its_removal_deletes_
     // its own status is not rewritten.
     let version = synced["metadata"]["resourceVersion"].clone();
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(env.app(&team).await?.unwrap_or_default()["metadata"]["generation"], json!(1), "the app's spec was written once");
-    let settled = env.get("ApplicationSet", "namespaces").await?.unwrap_or_default();
-    assert_eq!(settled["metadata"]["resourceVersion"], version, "no status write while nothing changes");
+    assert_eq!(
+        env.app(&team).await?.unwrap_or_default()["metadata"]["generation"],
+        json!(1),
+        "the app's spec was written once"
+    );
+    let settled = env
+        .get("ApplicationSet", "namespaces")
+        .await?
+        .unwrap_or_default();
+    assert_eq!(
+        settled["metadata"]["resourceVersion"], version,
+        "no status write while nothing changes"
+    );
 
     // The repository goes away: an error condition, and nothing is deleted.
     let dot_git = env.repo.path().join(".git");
     let moved = env.repo.path().join("git-away");
     std::fs::rename(&dot_git, &moved)?;
     let failing = env
-        .wait_appset("namespaces", "an ErrorOccurred condition", |a| condition_is(a, "ErrorOccurred", "True"))
+        .wait_appset("namespaces", "an ErrorOccurred condition", |a| {
+            condition_is(a, "ErrorOccurred", "True")
+        })
         .await;
     let failing = match failing {
         Ok(failing) => failing,
@@ -294,27 +433,57 @@ async fn a_committed_namespace_file_becomes_a_namespace_and_its_removal_deletes_
             return Err(error);
         }
     };
-    let message = condition(&failing, "ErrorOccurred").map(|c| c["message"].to_string()).unwrap_or_default();
+    let message = condition(&failing, "ErrorOccurred")
+        .map(|c| c["message"].to_string())
+        .unwrap_or_default();
     tokio::time::sleep(Duration::from_secs(5)).await;
     let still = team_namespace_ready(&client, &team).await?;
-    let app_kept = env.app(&team).await?.is_some_and(|a| a["metadata"]["deletionTimestamp"].is_null());
+    let app_kept = env
+        .app(&team)
+        .await?
+        .is_some_and(|a| a["metadata"]["deletionTimestamp"].is_null());
     std::fs::rename(&moved, &dot_git)?;
-    assert!(message.contains("failed to read"), "the condition says what failed: {message}");
-    assert!(still && app_kept, "an unreachable repository deletes nothing (namespace ready: {still}, app kept: {app_kept})");
-    assert_eq!(listed(&failing), vec![team.clone()], "the status still lists the app");
-    env.wait_appset("namespaces", "the error cleared", |a| condition_is(a, "ErrorOccurred", "False")).await?;
-
-    // Delete the file: the Application goes, and its finalizer takes the namespace with it.
-    env.repo.remove("namespaces/team-a.yaml").commit("remove team-a");
-    let removed = Instant::now();
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    wait_until(TIMEOUT, &format!("application and namespace {team} to be gone"), || async {
-        let gone = env.app(&team).await?.is_none() && namespaces.get_opt(&team).await?.is_none();
-        Ok(gone.then_some(()))
+    assert!(
+        message.contains("failed to read"),
+        "the condition says what failed: {message}"
+    );
+    assert!(
+        still && app_kept,
+        "an unreachable repository deletes nothing (namespace ready: {still}, app kept: {app_kept})"
+    );
+    assert_eq!(
+        listed(&failing),
+        vec![team.clone()],
+        "the status still lists the app"
+    );
+    env.wait_appset("namespaces", "the error cleared", |a| {
+        condition_is(a, "ErrorOccurred", "False")
     })
     .await?;
-    println!("commit removing the file → application and namespace {team} gone: {:.1} s", removed.elapsed().as_secs_f64());
-    let after = env.wait_appset("namespaces", "nothing listed", |a| listed(a).is_empty()).await?;
+
+    // Delete the file: the Application goes, and its finalizer takes the namespace with it.
+    env.repo
+        .remove("namespaces/team-a.yaml")
+        .commit("remove team-a");
+    let removed = Instant::now();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    wait_until(
+        TIMEOUT,
+        &format!("application and namespace {team} to be gone"),
+        || async {
+            let gone =
+                env.app(&team).await?.is_none() && namespaces.get_opt(&team).await?.is_none();
+            Ok(gone.then_some(()))
+        },
+    )
+    .await?;
+    println!(
+        "commit removing the file → application and namespace {team} gone: {:.1} s",
+        removed.elapsed().as_secs_f64()
+    );
+    let after = env
+        .wait_appset("namespaces", "nothing listed", |a| listed(a).is_empty())
+        .await?;
     assert!(condition_is(&after, "ErrorOccurred", "False"));
     Ok(())
 }
@@ -324,7 +493,9 @@ async fn a_committed_namespace_file_becomes_a_namespace_and_its_removal_deletes_
 fn list_appset(env: &Env, elements: &[&str], label: &str, policy: Option<&str>) -> String {
     let (ns, url) = (&env.ns.name, env.repo.file_url());
     let elements: Vec<String> = elements.iter().map(|e| format!("{{name: {e}}}")).collect();
-    let policy = policy.map(|p| format!("  syncPolicy: {{applicationsSync: {p}}}\n")).unwrap_or_default();
+    let policy = policy
+        .map(|p| format!("  syncPolicy: {{applicationsSync: {p}}}\n"))
+        .unwrap_or_default();
     format!(
         "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {{name: teams, namespace: {ns}}}\nspec:\n\
          \x20 generators:\n  - list:\n      elements: [{}]\n{policy}\
@@ -336,18 +507,24 @@ fn list_appset(env: &Env, elements: &[&str], label: &str, policy: Option<&str>) 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_list_generator_creates_updates_and_deletes_its_applications_and_an_error_changes_none() -> anyhow::Result<()> {
+async fn a_list_generator_creates_updates_and_deletes_its_applications_and_an_error_changes_none()
+-> anyhow::Result<()> {
     let mut env = Env::new("appset-list").await?;
     for app in ["a", "b", "c"] {
-        env.repo.write(&format!("apps/{app}/cm.yaml"), config_map(app));
+        env.repo
+            .write(&format!("apps/{app}/cm.yaml"), config_map(app));
     }
     env.repo.commit("three apps");
     env.start(FAST_POLL).await?;
     let (a, b, c) = (env.name("a"), env.name("b"), env.name("c"));
-    env.apply_appset(&list_appset(&env, &["a", "b"], "blue", None)).await?;
+    env.apply_appset(&list_appset(&env, &["a", "b"], "blue", None))
+        .await?;
     env.wait_apps(&[a.clone(), b.clone()]).await?;
-    let listed_ab =
-        env.wait_appset("teams", "a and b listed, up to date", |s| listed(s) == [a.clone(), b.clone()] && condition_is(s, "ResourcesUpToDate", "True")).await?;
+    let listed_ab = env
+        .wait_appset("teams", "a and b listed, up to date", |s| {
+            listed(s) == [a.clone(), b.clone()] && condition_is(s, "ResourcesUpToDate", "True")
+        })
+        .await?;
     assert!(condition_is(&listed_ab, "ParametersGenerated", "True"));
     let app_a = env.app(&a).await?.unwrap_or_default();
     assert_eq!(app_a["spec"]["source"]["path"], "apps/a");
@@ -355,30 +532,62 @@ async fn a_list_generator_creates_updates_and_deletes_its_applications_and_an_er
 
     // Someone edits a generated Application: the ApplicationSet puts it back.
     let edit = json!({"spec": {"source": {"path": "apps/c"}}});
-    env.api("Application").patch(&a, &PatchParams::default(), &Patch::Merge(edit)).await?;
-    env.wait_app(&a, "its path put back", |app| app["spec"]["source"]["path"] == "apps/a").await?;
+    env.api("Application")
+        .patch(&a, &PatchParams::default(), &Patch::Merge(edit))
+        .await?;
+    env.wait_app(&a, "its path put back", |app| {
+        app["spec"]["source"]["path"] == "apps/a"
+    })
+    .await?;
     // Someone deletes one: it is generated again.
-    env.api("Application").delete(&b, &DeleteParams::default()).await?;
-    env.wait_app(&b, "generated again", |app| app["metadata"]["deletionTimestamp"].is_null()).await?;
+    env.api("Application")
+        .delete(&b, &DeleteParams::default())
+        .await?;
+    env.wait_app(&b, "generated again", |app| {
+        app["metadata"]["deletionTimestamp"].is_null()
+    })
+    .await?;
 
     // The elements and the template change: a is updated, b deleted, c created.
-    env.apply_appset(&list_appset(&env, &["a", "c"], "green", None)).await?;
+    env.apply_appset(&list_appset(&env, &["a", "c"], "green", None))
+        .await?;
     env.wait_apps(&[a.clone(), c.clone()]).await?;
-    env.wait_app(&a, "relabelled", |app| label(app, "team") == "green").await?;
-    env.wait_appset("teams", "a and c listed", |s| listed(s) == [a.clone(), c.clone()]).await?;
+    env.wait_app(&a, "relabelled", |app| label(app, "team") == "green")
+        .await?;
+    env.wait_appset("teams", "a and c listed", |s| {
+        listed(s) == [a.clone(), c.clone()]
+    })
+    .await?;
 
     // Two elements give the same name: an error condition, and no Application changes.
     let before_a = env.app(&a).await?.unwrap_or_default();
-    env.apply_appset(&list_appset(&env, &["a", "a"], "red", None)).await?;
-    let failed = env.wait_appset("teams", "a duplicate-name error", |s| condition_is(s, "ErrorOccurred", "True")).await?;
-    let message = condition(&failed, "ErrorOccurred").map(|c| c["message"].to_string()).unwrap_or_default();
+    env.apply_appset(&list_appset(&env, &["a", "a"], "red", None))
+        .await?;
+    let failed = env
+        .wait_appset("teams", "a duplicate-name error", |s| {
+            condition_is(s, "ErrorOccurred", "True")
+        })
+        .await?;
+    let message = condition(&failed, "ErrorOccurred")
+        .map(|c| c["message"].to_string())
+        .unwrap_or_default();
     assert!(message.contains("duplicate name"), "{message}");
-    assert_eq!(condition(&failed, "ErrorOccurred").map(|c| c["reason"].clone()), Some(json!("ApplicationValidationError")));
+    assert_eq!(
+        condition(&failed, "ErrorOccurred").map(|c| c["reason"].clone()),
+        Some(json!("ApplicationValidationError"))
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(env.app_names().await?, vec![a.clone(), c.clone()], "c is not deleted");
+    assert_eq!(
+        env.app_names().await?,
+        vec![a.clone(), c.clone()],
+        "c is not deleted"
+    );
     let after_a = env.app(&a).await?.unwrap_or_default();
     assert_eq!(label(&after_a, "team"), "green", "a keeps its labels");
-    assert_eq!(after_a["metadata"]["generation"], before_a["metadata"]["generation"]);
+    assert_eq!(
+        after_a["metadata"]["generation"],
+        before_a["metadata"]["generation"]
+    );
     Ok(())
 }
 
@@ -386,36 +595,55 @@ async fn a_list_generator_creates_updates_and_deletes_its_applications_and_an_er
 async fn create_only_never_updates_or_deletes_until_the_policy_is_sync() -> anyhow::Result<()> {
     let mut env = Env::new("appset-policy").await?;
     for app in ["a", "b"] {
-        env.repo.write(&format!("apps/{app}/cm.yaml"), config_map(app));
+        env.repo
+            .write(&format!("apps/{app}/cm.yaml"), config_map(app));
     }
     env.repo.commit("two apps");
     env.start(FAST_POLL).await?;
     let (a, b) = (env.name("a"), env.name("b"));
-    env.apply_appset(&list_appset(&env, &["a", "b"], "blue", Some("create-only"))).await?;
+    env.apply_appset(&list_appset(&env, &["a", "b"], "blue", Some("create-only")))
+        .await?;
     env.wait_apps(&[a.clone(), b.clone()]).await?;
 
     // create-only: b leaves the list and the label changes; the ApplicationSet takes note
     // (status) but neither deletes b nor relabels a.
-    env.apply_appset(&list_appset(&env, &["a"], "green", Some("create-only"))).await?;
-    env.wait_appset("teams", "only a listed", |s| listed(s) == [a.clone()] && condition_is(s, "ErrorOccurred", "False")).await?;
+    env.apply_appset(&list_appset(&env, &["a"], "green", Some("create-only")))
+        .await?;
+    env.wait_appset("teams", "only a listed", |s| {
+        listed(s) == [a.clone()] && condition_is(s, "ErrorOccurred", "False")
+    })
+    .await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(env.app_names().await?, vec![a.clone(), b.clone()], "create-only deletes nothing");
-    assert_eq!(label(&env.app(&a).await?.unwrap_or_default(), "team"), "blue", "create-only updates nothing");
+    assert_eq!(
+        env.app_names().await?,
+        vec![a.clone(), b.clone()],
+        "create-only deletes nothing"
+    );
+    assert_eq!(
+        label(&env.app(&a).await?.unwrap_or_default(), "team"),
+        "blue",
+        "create-only updates nothing"
+    );
 
     // sync: the same generation now updates a and deletes b.
-    env.apply_appset(&list_appset(&env, &["a"], "green", Some("sync"))).await?;
+    env.apply_appset(&list_appset(&env, &["a"], "green", Some("sync")))
+        .await?;
     env.wait_apps(std::slice::from_ref(&a)).await?;
-    env.wait_app(&a, "relabelled", |app| label(app, "team") == "green").await?;
+    env.wait_app(&a, "relabelled", |app| label(app, "team") == "green")
+        .await?;
 
     // Deleting the ApplicationSet deletes its Applications (garbage collection, following
     // their ownerReferences).
-    env.api("ApplicationSet").delete("teams", &DeleteParams::default()).await?;
+    env.api("ApplicationSet")
+        .delete("teams", &DeleteParams::default())
+        .await?;
     env.wait_apps(&[]).await?;
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn git_directories_with_go_templates_keep_resources_on_deletion_and_a_bad_template_changes_nothing() -> anyhow::Result<()> {
+async fn git_directories_with_go_templates_keep_resources_on_deletion_and_a_bad_template_changes_nothing()
+-> anyhow::Result<()> {
     let mut env = Env::new("appset-dirs").await?;
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
     env.repo.write("apps/one/cm.yaml", config_map("one"));
@@ -434,36 +662,57 @@ async fn git_directories_with_go_templates_keep_resources_on_deletion_and_a_bad_
              \x20     syncPolicy:\n        automated: {{prune: true}}\n"
         )
     };
-    env.apply_appset(&appset(&format!("{ns}-{{{{.path.basename | lower}}}}"))).await?;
+    env.apply_appset(&appset(&format!("{ns}-{{{{.path.basename | lower}}}}")))
+        .await?;
     let (one, two) = (env.name("one"), env.name("two"));
     env.wait_apps(&[one.clone(), two.clone()]).await?;
     let cms: Api<ConfigMap> = env.ns.api();
     wait_until(TIMEOUT, "both ConfigMaps synced", || async {
-        Ok((cms.get_opt("one").await?.is_some() && cms.get_opt("two").await?.is_some()).then_some(()))
+        Ok(
+            (cms.get_opt("one").await?.is_some() && cms.get_opt("two").await?.is_some())
+                .then_some(()),
+        )
     })
     .await?;
     let app_two = env.app(&two).await?.unwrap_or_default();
     assert_eq!(app_two["spec"]["source"]["path"], "apps/two");
-    assert!(app_two["metadata"]["finalizers"].is_null(), "preserveResourcesOnDeletion adds no resources finalizer");
+    assert!(
+        app_two["metadata"]["finalizers"].is_null(),
+        "preserveResourcesOnDeletion adds no resources finalizer"
+    );
 
     // A directory removed in git: its Application goes, its ConfigMap stays.
     env.repo.remove("apps/two").commit("drop two");
     env.wait_apps(std::slice::from_ref(&one)).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(cms.get_opt("two").await?.is_some(), "the deleted app's resources are preserved");
+    assert!(
+        cms.get_opt("two").await?.is_some(),
+        "the deleted app's resources are preserved"
+    );
 
     // A template referring to a missing key: an error condition, and `one` is untouched.
     let before = env.app(&one).await?.unwrap_or_default();
-    env.apply_appset(&appset(&format!("{ns}-{{{{.path.nope}}}}"))).await?;
-    let failed = env.wait_appset("dirs", "a template error", |s| condition_is(s, "ErrorOccurred", "True")).await?;
-    assert_eq!(condition(&failed, "ErrorOccurred").map(|c| c["reason"].clone()), Some(json!("RenderTemplateParamsError")));
+    env.apply_appset(&appset(&format!("{ns}-{{{{.path.nope}}}}")))
+        .await?;
+    let failed = env
+        .wait_appset("dirs", "a template error", |s| {
+            condition_is(s, "ErrorOccurred", "True")
+        })
+        .await?;
+    assert_eq!(
+        condition(&failed, "ErrorOccurred").map(|c| c["reason"].clone()),
+        Some(json!("RenderTemplateParamsError"))
+    );
     // A new directory while the template is broken creates nothing either.
     env.repo.write("apps/three/cm.yaml", config_map("three"));
     env.repo.commit("add three");
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(env.app_names().await?, vec![one.clone()]);
     let after = env.app(&one).await?.unwrap_or_default();
-    assert_eq!(after["metadata"]["generation"], before["metadata"]["generation"], "one was not rewritten");
+    assert_eq!(
+        after["metadata"]["generation"], before["metadata"]["generation"],
+        "one was not rewritten"
+    );
     Ok(())
 }
 
@@ -485,7 +734,11 @@ fn the_appset_reads_polled_repositories_from_the_cache_alone() -> anyhow::Result
     repo.commit("team-b, not fetched yet");
     let listings = cache.ref_listings();
     let polled = SharedCacheFiles::new(&cache, std::slice::from_ref(&url));
-    let seen: Vec<String> = polled.files(&url, "HEAD", "namespaces/*.yaml")?.into_iter().map(|(path, _)| path).collect();
+    let seen: Vec<String> = polled
+        .files(&url, "HEAD", "namespaces/*.yaml")?
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
     assert_eq!(seen, vec!["namespaces/team-a.yaml"]);
     assert_eq!(cache.ref_listings(), listings, "no network");
     // A repository the poll does not watch (a templated repoURL) is synced when read.

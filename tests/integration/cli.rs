@@ -18,7 +18,11 @@ pub struct AppFixture {
 impl AppFixture {
     /// `files` are (path under `app/`, contents); `spec_extra` is YAML merged into the spec
     /// (e.g. `ignoreDifferences`), indented for `spec:`.
-    pub async fn new(prefix: &str, files: &[(&str, &str)], spec_extra: &str) -> anyhow::Result<Self> {
+    pub async fn new(
+        prefix: &str,
+        files: &[(&str, &str)],
+        spec_extra: &str,
+    ) -> anyhow::Result<Self> {
         let ns = TestNamespace::new(prefix).await?;
         let repo = ScratchRepo::new();
         for (path, body) in files {
@@ -37,7 +41,12 @@ impl AppFixture {
                 url = repo.file_url(),
             ),
         )?;
-        Ok(Self { ns, repo, app_file, _dir: dir })
+        Ok(Self {
+            ns,
+            repo,
+            app_file,
+            _dir: dir,
+        })
     }
 
     /// Runs `driftless <args> -f app.yaml --config-namespace <ns>` with a cache of its own.

@@ -4,11 +4,11 @@
 
 use driftless_controller::{Controller, ControllerConfig, Handle};
 use driftless_source::testing::ScratchRepo;
-use driftless_testkit::{install_argo_crds, wait_until, TestNamespace};
+use driftless_testkit::{TestNamespace, install_argo_crds, wait_until};
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
 use kube::Api;
-use serde_json::{json, Value};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -44,7 +44,13 @@ impl Env {
                 eprintln!("controller stopped: {error}");
             }
         });
-        Ok(Self { repo: ScratchRepo::new(), _cache: cache, controller: Some(task.abort_handle()), handle, ns })
+        Ok(Self {
+            repo: ScratchRepo::new(),
+            _cache: cache,
+            controller: Some(task.abort_handle()),
+            handle,
+            ns,
+        })
     }
 
     fn name(&self, short: &str) -> String {
@@ -53,23 +59,45 @@ impl Env {
 
     fn resource(&self, kind: &str) -> Api<DynamicObject> {
         let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", kind);
-        Api::namespaced_with(self.ns.client.clone(), &self.ns.name, &ApiResource::from_gvk(&gvk))
+        Api::namespaced_with(
+            self.ns.client.clone(),
+            &self.ns.name,
+            &ApiResource::from_gvk(&gvk),
+        )
     }
 
     /// `kubectl apply -f` of an Argo CD manifest (Application or AppProject).
     async fn apply(&self, manifest: &str) -> anyhow::Result<()> {
         let value: Value = serde_norway::from_str(manifest)?;
         let kind = value["kind"].as_str().unwrap_or_default().to_string();
-        let name = value["metadata"]["name"].as_str().unwrap_or_default().to_string();
-        self.resource(&kind).patch(&name, &PatchParams::apply("kubectl").force(), &Patch::Apply(&value)).await?;
+        let name = value["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        self.resource(&kind)
+            .patch(
+                &name,
+                &PatchParams::apply("kubectl").force(),
+                &Patch::Apply(&value),
+            )
+            .await?;
         Ok(())
     }
 
     async fn app(&self, name: &str) -> anyhow::Result<Option<Value>> {
-        Ok(self.resource("Application").get_opt(name).await?.map(|a| serde_json::to_value(a).unwrap_or_default()))
+        Ok(self
+            .resource("Application")
+            .get_opt(name)
+            .await?
+            .map(|a| serde_json::to_value(a).unwrap_or_default()))
     }
 
-    async fn wait_app(&self, name: &str, what: &str, check: impl Fn(&Value) -> bool) -> anyhow::Result<Value> {
+    async fn wait_app(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
         let waited = wait_until(TIMEOUT, &format!("app {name}: {what}"), || async {
             Ok(self.app(name).await?.filter(|a| check(a)))
         })
@@ -79,7 +107,10 @@ impl Env {
             Err(error) => {
                 let app = self.app(name).await.ok().flatten().unwrap_or_default();
                 let shown = json!({"operation": app["operation"], "status": app["status"]});
-                anyhow::bail!("{error}\nlast seen: {}", serde_json::to_string_pretty(&shown).unwrap_or_default())
+                anyhow::bail!(
+                    "{error}\nlast seen: {}",
+                    serde_json::to_string_pretty(&shown).unwrap_or_default()
+                )
             }
         }
     }
@@ -97,12 +128,22 @@ impl Drop for Env {
         // No controller is left to handle finalizers: strip them so the namespace can go.
         let name = self.ns.name.clone();
         let done = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async {
-                let Ok(client) = driftless_testkit::client().await else { return };
+                let Ok(client) = driftless_testkit::client().await else {
+                    return;
+                };
                 let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
-                let apps: Api<DynamicObject> = Api::namespaced_with(client, &name, &ApiResource::from_gvk(&gvk));
-                let Ok(list) = apps.list(&ListParams::default()).await else { return };
+                let apps: Api<DynamicObject> =
+                    Api::namespaced_with(client, &name, &ApiResource::from_gvk(&gvk));
+                let Ok(list) = apps.list(&ListParams::default()).await else {
+                    return;
+                };
                 for app in list.items.into_iter().filter_map(|a| a.metadata.name) {
                     let patch = Patch::Merge(json!({"metadata": {"finalizers": null}}));
                     let _ = apps.patch(&app, &PatchParams::default(), &patch).await;
@@ -119,12 +160,19 @@ fn sync_of(app: &Value) -> &str {
 
 fn condition<'a>(app: &'a Value, kind: &str) -> Option<&'a str> {
     let conditions = app["status"]["conditions"].as_array()?;
-    conditions.iter().find(|c| c["type"] == kind).and_then(|c| c["message"].as_str())
+    conditions
+        .iter()
+        .find(|c| c["type"] == kind)
+        .and_then(|c| c["message"].as_str())
 }
 
 /// A Deployment; `root` makes its container run as UID 0.
 fn deployment(name: &str, image: &str, root: bool) -> String {
-    let security = if root { ", securityContext: {runAsUser: 0}" } else { "" };
+    let security = if root {
+        ", securityContext: {runAsUser: 0}"
+    } else {
+        ""
+    };
     format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  replicas: 1\n\
          \x20 selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n\
@@ -144,8 +192,7 @@ fn hardened_deployment(name: &str) -> String {
 }
 
 /// The default-deny ingress policy the guard wants in every namespace running workloads.
-const DENY_INGRESS: &str =
-    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-ingress}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n";
+const DENY_INGRESS: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-ingress}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n";
 
 fn application(name: &str, namespace: &str, project: &str, repo: &str, path: &str) -> String {
     format!(
@@ -157,7 +204,9 @@ fn application(name: &str, namespace: &str, project: &str, repo: &str, path: &st
 
 /// An AppProject allowing everything, with the guard mode annotation when given.
 fn project(name: &str, namespace: &str, mode: Option<&str>) -> String {
-    let annotations = mode.map(|m| format!("  annotations: {{driftless.dev/guard: {m}}}\n")).unwrap_or_default();
+    let annotations = mode
+        .map(|m| format!("  annotations: {{driftless.dev/guard: {m}}}\n"))
+        .unwrap_or_default();
     format!(
         "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: {name}\n  namespace: {namespace}\n{annotations}\
          spec:\n  sourceRepos: ['*']\n  destinations: [{{server: '*', namespace: '*'}}]\n\
@@ -170,45 +219,99 @@ fn project(name: &str, namespace: &str, mode: Option<&str>) -> String {
 fn spawn_fighter(api: Api<Deployment>, name: &str) -> tokio::task::JoinHandle<()> {
     let name = name.to_string();
     tokio::spawn(async move {
-        let params = PatchParams { field_manager: Some("replica-fighter".into()), ..Default::default() };
+        let params = PatchParams {
+            field_manager: Some("replica-fighter".into()),
+            ..Default::default()
+        };
         loop {
-            let _ = api.patch(&name, &params, &Patch::Merge(json!({"spec": {"replicas": 5}}))).await;
+            let _ = api
+                .patch(
+                    &name,
+                    &params,
+                    &Patch::Merge(json!({"spec": {"replicas": 5}})),
+                )
+                .await;
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_field_manager_fighting_self_heal_is_taken_out_of_automated_sync_until_a_new_commit() -> anyhow::Result<()> {
+async fn a_second_field_manager_fighting_self_heal_is_taken_out_of_automated_sync_until_a_new_commit()
+-> anyhow::Result<()> {
     let env = Env::start("loop").await?;
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
-    env.repo.write("app/web.yaml", deployment("web", "nginx:1.27", false));
-    env.repo.write("app/other.yaml", deployment("other", "nginx:1.27", false));
+    env.repo
+        .write("app/web.yaml", deployment("web", "nginx:1.27", false));
+    env.repo
+        .write("app/other.yaml", deployment("other", "nginx:1.27", false));
     env.repo.commit("two deployments");
     let app = env.name("fight");
-    env.apply(&application(&app, &ns, "default", &url, "app")).await?;
-    env.wait_app(&app, "Synced", |a| sync_of(a) == "Synced").await?;
+    env.apply(&application(&app, &ns, "default", &url, "app"))
+        .await?;
+    env.wait_app(&app, "Synced", |a| sync_of(a) == "Synced")
+        .await?;
 
     let fighter = spawn_fighter(env.deployments(), "web");
-    let looped = env.wait_app(&app, "a SyncLoop condition", |a| condition(a, "SyncLoop").is_some()).await?;
-    let message = condition(&looped, "SyncLoop").unwrap_or_default().to_string();
-    for part in [format!("apps/Deployment/{ns}/web"), "/spec/replicas".to_string(), "replica-fighter".to_string()] {
-        assert!(message.contains(&part), "the SyncLoop condition names {part}: {message}");
+    let looped = env
+        .wait_app(&app, "a SyncLoop condition", |a| {
+            condition(a, "SyncLoop").is_some()
+        })
+        .await?;
+    let message = condition(&looped, "SyncLoop")
+        .unwrap_or_default()
+        .to_string();
+    for part in [
+        format!("apps/Deployment/{ns}/web"),
+        "/spec/replicas".to_string(),
+        "replica-fighter".to_string(),
+    ] {
+        assert!(
+            message.contains(&part),
+            "the SyncLoop condition names {part}: {message}"
+        );
     }
 
     // The re-applies stop: no automated sync starts while the fighter keeps going, and its value stays.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let syncs = env.handle.automated_syncs();
     tokio::time::sleep(Duration::from_secs(10)).await;
-    assert_eq!(env.handle.automated_syncs(), syncs, "no automated sync after the loop was broken");
-    let replicas = env.deployments().get("web").await?.spec.and_then(|s| s.replicas);
-    assert_eq!(replicas, Some(5), "the looping object is left to the other manager");
+    assert_eq!(
+        env.handle.automated_syncs(),
+        syncs,
+        "no automated sync after the loop was broken"
+    );
+    let replicas = env
+        .deployments()
+        .get("web")
+        .await?
+        .spec
+        .and_then(|s| s.replicas);
+    assert_eq!(
+        replicas,
+        Some(5),
+        "the looping object is left to the other manager"
+    );
 
     // The rest of the app still syncs: drift on `other` is healed.
-    let scale = PatchParams { field_manager: Some("kubectl".into()), ..Default::default() };
-    env.deployments().patch("other", &scale, &Patch::Merge(json!({"spec": {"replicas": 2}}))).await?;
+    let scale = PatchParams {
+        field_manager: Some("kubectl".into()),
+        ..Default::default()
+    };
+    env.deployments()
+        .patch(
+            "other",
+            &scale,
+            &Patch::Merge(json!({"spec": {"replicas": 2}})),
+        )
+        .await?;
     wait_until(TIMEOUT, "self-heal of `other`", || async {
-        let replicas = env.deployments().get("other").await?.spec.and_then(|s| s.replicas);
+        let replicas = env
+            .deployments()
+            .get("other")
+            .await?
+            .spec
+            .and_then(|s| s.replicas);
         Ok((replicas == Some(1)).then_some(()))
     })
     .await?;
@@ -216,61 +319,111 @@ async fn a_second_field_manager_fighting_self_heal_is_taken_out_of_automated_syn
     // A new commit gives the object back to automated sync: the condition goes and git wins.
     fighter.abort();
     let _ = fighter.await;
-    env.repo.write("app/web.yaml", deployment("web", "nginx:1.28", false));
+    env.repo
+        .write("app/web.yaml", deployment("web", "nginx:1.28", false));
     let bumped = env.repo.commit("bump web");
     let cleared = env
         .wait_app(&app, "synced to the new commit without SyncLoop", |a| {
-            a["status"]["sync"]["revision"] == bumped.as_str() && sync_of(a) == "Synced" && condition(a, "SyncLoop").is_none()
+            a["status"]["sync"]["revision"] == bumped.as_str()
+                && sync_of(a) == "Synced"
+                && condition(a, "SyncLoop").is_none()
         })
         .await?;
     assert_eq!(cleared["status"]["operationState"]["phase"], "Succeeded");
     let web = env.deployments().get("web").await?;
-    assert_eq!(web.spec.and_then(|s| s.replicas), Some(1), "git's replicas are back");
+    assert_eq!(
+        web.spec.and_then(|s| s.replicas),
+        Some(1),
+        "git's replicas are back"
+    );
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_enforcing_project_blocks_a_root_deployment_and_a_warning_project_syncs_it() -> anyhow::Result<()> {
+async fn an_enforcing_project_blocks_a_root_deployment_and_a_warning_project_syncs_it()
+-> anyhow::Result<()> {
     let env = Env::start("guard").await?;
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
-    env.repo.write("strict/web.yaml", deployment("strict-web", "nginx:1.27", true));
-    env.repo.write("lenient/web.yaml", deployment("lenient-web", "nginx:1.27", true));
+    env.repo.write(
+        "strict/web.yaml",
+        deployment("strict-web", "nginx:1.27", true),
+    );
+    env.repo.write(
+        "lenient/web.yaml",
+        deployment("lenient-web", "nginx:1.27", true),
+    );
     env.repo.commit("two root deployments");
     env.apply(&project("strict", &ns, Some("enforce"))).await?;
     env.apply(&project("lenient", &ns, None)).await?;
     let (strict, lenient) = (env.name("strict"), env.name("lenient"));
-    env.apply(&application(&strict, &ns, "strict", &url, "strict")).await?;
-    env.apply(&application(&lenient, &ns, "lenient", &url, "lenient")).await?;
+    env.apply(&application(&strict, &ns, "strict", &url, "strict"))
+        .await?;
+    env.apply(&application(&lenient, &ns, "lenient", &url, "lenient"))
+        .await?;
 
     // warn (the default): synced, with the finding shown.
-    let warned = env.wait_app(&lenient, "Synced with a GuardWarning", |a| sync_of(a) == "Synced" && condition(a, "GuardWarning").is_some()).await?;
+    let warned = env
+        .wait_app(&lenient, "Synced with a GuardWarning", |a| {
+            sync_of(a) == "Synced" && condition(a, "GuardWarning").is_some()
+        })
+        .await?;
     let warning = condition(&warned, "GuardWarning").unwrap_or_default();
-    assert!(warning.contains("run-as-non-root") && warning.contains("lenient-web"), "{warning}");
-    assert!(env.deployments().get_opt("lenient-web").await?.is_some(), "warn mode syncs the Deployment");
+    assert!(
+        warning.contains("run-as-non-root") && warning.contains("lenient-web"),
+        "{warning}"
+    );
+    assert!(
+        env.deployments().get_opt("lenient-web").await?.is_some(),
+        "warn mode syncs the Deployment"
+    );
 
     // enforce: the error blocks the automated sync; nothing is created.
-    let blocked = env.wait_app(&strict, "a GuardError", |a| condition(a, "GuardError").is_some()).await?;
+    let blocked = env
+        .wait_app(&strict, "a GuardError", |a| {
+            condition(a, "GuardError").is_some()
+        })
+        .await?;
     let error = condition(&blocked, "GuardError").unwrap_or_default();
-    assert!(error.contains("run-as-non-root") && error.contains(&format!("apps/Deployment/{ns}/strict-web")), "{error}");
+    assert!(
+        error.contains("run-as-non-root")
+            && error.contains(&format!("apps/Deployment/{ns}/strict-web")),
+        "{error}"
+    );
     assert_eq!(sync_of(&blocked), "OutOfSync");
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert!(env.deployments().get_opt("strict-web").await?.is_none(), "enforce mode never creates the Deployment");
+    assert!(
+        env.deployments().get_opt("strict-web").await?.is_none(),
+        "enforce mode never creates the Deployment"
+    );
 
     // A manual sync is refused too: the operation ends in Error and nothing is created.
     let request = json!({"operation": {"sync": {}, "initiatedBy": {"username": "alice"}}});
-    env.resource("Application").patch(&strict, &PatchParams::default(), &Patch::Merge(request)).await?;
-    let refused = env
-        .wait_app(&strict, "the manual sync refused", |a| a["status"]["operationState"]["phase"] == "Error" && a["operation"].is_null())
+    env.resource("Application")
+        .patch(&strict, &PatchParams::default(), &Patch::Merge(request))
         .await?;
-    let message = refused["status"]["operationState"]["message"].as_str().unwrap_or_default();
+    let refused = env
+        .wait_app(&strict, "the manual sync refused", |a| {
+            a["status"]["operationState"]["phase"] == "Error" && a["operation"].is_null()
+        })
+        .await?;
+    let message = refused["status"]["operationState"]["message"]
+        .as_str()
+        .unwrap_or_default();
     assert!(message.contains("guard"), "{message}");
-    assert!(env.deployments().get_opt("strict-web").await?.is_none(), "the manual sync created nothing");
+    assert!(
+        env.deployments().get_opt("strict-web").await?.is_none(),
+        "the manual sync created nothing"
+    );
 
     // Fixing the findings in git lets it sync.
-    env.repo.write("strict/web.yaml", hardened_deployment("strict-web"));
+    env.repo
+        .write("strict/web.yaml", hardened_deployment("strict-web"));
     env.repo.write("strict/deny.yaml", DENY_INGRESS);
     env.repo.commit("harden the deployment");
-    env.wait_app(&strict, "Synced without GuardError", |a| sync_of(a) == "Synced" && condition(a, "GuardError").is_none()).await?;
+    env.wait_app(&strict, "Synced without GuardError", |a| {
+        sync_of(a) == "Synced" && condition(a, "GuardError").is_none()
+    })
+    .await?;
     assert!(env.deployments().get_opt("strict-web").await?.is_some());
     Ok(())
 }

@@ -8,11 +8,13 @@
 
 use driftless_controller::{Controller, ControllerConfig};
 use driftless_source::testing::GitHttpServer;
-use driftless_testkit::{install_argo_crds, wait_until, TestNamespace};
+use driftless_testkit::{TestNamespace, install_argo_crds, wait_until};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
 use kube::Api;
+use kube::api::{
+    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -43,7 +45,9 @@ fn retarget(dir: &Path, url: &str, app_namespace: &str) -> std::io::Result<()> {
             retarget(&path, url, app_namespace)?;
         } else if path.extension().is_some_and(|e| e == "yaml") {
             let text = std::fs::read_to_string(&path)?;
-            let changed = text.replace(EXAMPLE_URL, url).replace("namespace: argocd", &format!("namespace: {app_namespace}"));
+            let changed = text
+                .replace(EXAMPLE_URL, url)
+                .replace("namespace: argocd", &format!("namespace: {app_namespace}"));
             if changed != text {
                 std::fs::write(&path, changed)?;
             }
@@ -54,8 +58,14 @@ fn retarget(dir: &Path, url: &str, app_namespace: &str) -> std::io::Result<()> {
 
 fn git(dir: &Path, args: &[&str]) {
     let ok = Command::new("git")
-        .arg("-C").arg(dir)
-        .args(["-c", "user.name=platform-team", "-c", "user.email=platform@example.invalid"])
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=platform-team",
+            "-c",
+            "user.email=platform@example.invalid",
+        ])
         .args(args)
         .status()
         .is_ok_and(|s| s.success());
@@ -64,16 +74,23 @@ fn git(dir: &Path, args: &[&str]) {
 
 fn status_of(app: &Value) -> (String, String) {
     let s = &app["status"];
-    (s["sync"]["status"].as_str().unwrap_or("").into(), s["health"]["status"].as_str().unwrap_or("").into())
+    (
+        s["sync"]["status"].as_str().unwrap_or("").into(),
+        s["health"]["status"].as_str().unwrap_or("").into(),
+    )
 }
 
 #[tokio::test]
-async fn the_ai_platform_converges_and_namespace_files_create_and_remove_namespaces() -> anyhow::Result<()> {
+async fn the_ai_platform_converges_and_namespace_files_create_and_remove_namespaces()
+-> anyhow::Result<()> {
     let ns = TestNamespace::new("platform").await?;
     install_argo_crds(&ns.client, env!("CARGO_BIN_EXE_driftless")).await?;
     let served = tempfile::tempdir()?;
     let repo = served.path().join("ai-platform.git");
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ai-platform"), &repo)?;
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ai-platform"),
+        &repo,
+    )?;
     let server = GitHttpServer::start(served.path())?;
     let url = server.url("ai-platform.git");
     retarget(&repo, &url, &ns.name)?;
@@ -89,71 +106,149 @@ async fn the_ai_platform_converges_and_namespace_files_create_and_remove_namespa
     let controller = Controller::new(ns.client.clone(), config).await?;
     let task = tokio::spawn(async move { controller.run().await });
     let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
-    let apps: Api<DynamicObject> = Api::namespaced_with(ns.client.clone(), &ns.name, &ApiResource::from_gvk(&gvk));
+    let apps: Api<DynamicObject> =
+        Api::namespaced_with(ns.client.clone(), &ns.name, &ApiResource::from_gvk(&gvk));
 
     let result = async {
         let started = Instant::now();
-        let root: Value = serde_norway::from_str(&std::fs::read_to_string(repo.join("bootstrap/root.yaml"))?)?;
-        apps.patch("ai-platform", &PatchParams::apply("kubectl").force(), &Patch::Apply(&root)).await?;
-        let converged = wait_until(Duration::from_secs(420), "every Application Synced and Healthy", || async {
-            let list = apps.list(&ListParams::default()).await?;
-            let states: Vec<(String, (String, String))> = list.items.iter()
-                .map(|a| (a.metadata.name.clone().unwrap_or_default(), status_of(&serde_json::to_value(a).unwrap_or_default())))
-                .collect();
-            let done = states.len() >= APPS && states.iter().all(|(_, (s, h))| s == "Synced" && h == "Healthy");
-            Ok(done.then_some(states))
-        })
+        let root: Value =
+            serde_norway::from_str(&std::fs::read_to_string(repo.join("bootstrap/root.yaml"))?)?;
+        apps.patch(
+            "ai-platform",
+            &PatchParams::apply("kubectl").force(),
+            &Patch::Apply(&root),
+        )
+        .await?;
+        let converged = wait_until(
+            Duration::from_secs(420),
+            "every Application Synced and Healthy",
+            || async {
+                let list = apps.list(&ListParams::default()).await?;
+                let states: Vec<(String, (String, String))> = list
+                    .items
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.metadata.name.clone().unwrap_or_default(),
+                            status_of(&serde_json::to_value(a).unwrap_or_default()),
+                        )
+                    })
+                    .collect();
+                let done = states.len() >= APPS
+                    && states
+                        .iter()
+                        .all(|(_, (s, h))| s == "Synced" && h == "Healthy");
+                Ok(done.then_some(states))
+            },
+        )
         .await;
         let states = match converged {
             Ok(states) => states,
             Err(error) => {
                 let list = apps.list(&ListParams::default()).await?;
-                let seen: Vec<String> = list.items.iter().map(|a| {
-                    let v = serde_json::to_value(a).unwrap_or_default();
-                    format!("{} {:?} {}", a.metadata.name.clone().unwrap_or_default(), status_of(&v), v["status"]["conditions"])
-                }).collect();
+                let seen: Vec<String> = list
+                    .items
+                    .iter()
+                    .map(|a| {
+                        let v = serde_json::to_value(a).unwrap_or_default();
+                        format!(
+                            "{} {:?} {}",
+                            a.metadata.name.clone().unwrap_or_default(),
+                            status_of(&v),
+                            v["status"]["conditions"]
+                        )
+                    })
+                    .collect();
                 anyhow::bail!("{error}\n{}", seen.join("\n"));
             }
         };
-        eprintln!("platform converged in {:?}: {} applications", started.elapsed(), states.len());
+        eprintln!(
+            "platform converged in {:?}: {} applications",
+            started.elapsed(),
+            states.len()
+        );
 
         // Routing through the rendered tree, offline, as `driftless route` tells it.
         let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
-            .args(["route", "--host", "llm-platform.ai-platform.example.internal", "--path", "/v1/chat"])
+            .args([
+                "route",
+                "--host",
+                "llm-platform.ai-platform.example.internal",
+                "--path",
+                "/v1/chat",
+            ])
             .arg(&repo)
             .output()?;
-        assert!(String::from_utf8_lossy(&out.stdout).contains("llm-platform-api"), "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("llm-platform-api"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
 
         // A namespace file committed to git becomes a namespace with its default-deny policy …
-        std::fs::write(repo.join("namespaces/team-a.yaml"), "name: team-a\nteam: data-science\nquota:\n  pods: \"4\"\nallow: []\n")?;
+        std::fs::write(
+            repo.join("namespaces/team-a.yaml"),
+            "name: team-a\nteam: data-science\nquota:\n  pods: \"4\"\nallow: []\n",
+        )?;
         git(&repo, &["add", "-A"]);
         git(&repo, &["commit", "-qm", "namespace for team-a"]);
         let committed = Instant::now();
         let namespaces: Api<Namespace> = Api::all(ns.client.clone());
         let policies: Api<NetworkPolicy> = Api::namespaced(ns.client.clone(), "team-a");
-        wait_until(Duration::from_secs(120), "namespace team-a with its NetworkPolicy", || async {
-            let exists = namespaces.get_opt("team-a").await?.is_some();
-            Ok((exists && !policies.list(&ListParams::default()).await?.items.is_empty()).then_some(()))
-        })
+        wait_until(
+            Duration::from_secs(120),
+            "namespace team-a with its NetworkPolicy",
+            || async {
+                let exists = namespaces.get_opt("team-a").await?.is_some();
+                Ok((exists
+                    && !policies
+                        .list(&ListParams::default())
+                        .await?
+                        .items
+                        .is_empty())
+                .then_some(()))
+            },
+        )
         .await?;
-        eprintln!("namespace team-a created {:?} after the commit", committed.elapsed());
+        eprintln!(
+            "namespace team-a created {:?} after the commit",
+            committed.elapsed()
+        );
         // … and deleting the file deletes it.
         std::fs::remove_file(repo.join("namespaces/team-a.yaml"))?;
         git(&repo, &["commit", "-qam", "team-a is gone"]);
-        wait_until(Duration::from_secs(120), "namespace team-a to be deleted", || async {
-            let gone = namespaces.get_opt("team-a").await?.is_none_or(|n| n.metadata.deletion_timestamp.is_some());
-            Ok(gone.then_some(()))
-        })
+        wait_until(
+            Duration::from_secs(120),
+            "namespace team-a to be deleted",
+            || async {
+                let gone = namespaces
+                    .get_opt("team-a")
+                    .await?
+                    .is_none_or(|n| n.metadata.deletion_timestamp.is_some());
+                Ok(gone.then_some(()))
+            },
+        )
         .await?;
         anyhow::Ok(())
     }
     .await;
 
     // Tear the platform down through the root's cascade while the controller still runs.
-    let _ = apps.delete("ai-platform", &DeleteParams::foreground()).await;
-    let _ = wait_until(Duration::from_secs(120), "the platform's Applications to be deleted", || async {
-        Ok(apps.list(&ListParams::default()).await?.items.is_empty().then_some(()))
-    })
+    let _ = apps
+        .delete("ai-platform", &DeleteParams::foreground())
+        .await;
+    let _ = wait_until(
+        Duration::from_secs(120),
+        "the platform's Applications to be deleted",
+        || async {
+            Ok(apps
+                .list(&ListParams::default())
+                .await?
+                .items
+                .is_empty()
+                .then_some(()))
+        },
+    )
     .await;
     task.abort();
     result

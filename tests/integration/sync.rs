@@ -1,13 +1,13 @@
 //! `driftless diff` and `driftless sync` against the real cluster: what a user checks after
 //! each command, in the cluster and in the command's output.
 
-use crate::cli::{expect_exit, stderr, stdout, AppFixture};
+use crate::cli::{AppFixture, expect_exit, stderr, stdout};
 use driftless_testkit::wait_until;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Event};
-use kube::api::{ListParams, Patch, PatchParams};
 use kube::Api;
+use kube::api::{ListParams, Patch, PatchParams};
 use serde_json::json;
 use std::time::Duration;
 
@@ -32,7 +32,9 @@ spec:
 const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 80}]\n";
 
 fn config_map(name: &str, annotations: &str) -> String {
-    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations: {{{annotations}}}\ndata: {{mode: fast}}\n")
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations: {{{annotations}}}\ndata: {{mode: fast}}\n"
+    )
 }
 
 async fn replicas(api: &Api<Deployment>) -> anyhow::Result<Option<i32>> {
@@ -40,9 +42,19 @@ async fn replicas(api: &Api<Deployment>) -> anyhow::Result<Option<i32>> {
 }
 
 #[tokio::test]
-async fn fresh_sync_is_in_sync_and_a_manual_edit_shows_as_a_diff_that_sync_reverts() -> anyhow::Result<()> {
+async fn fresh_sync_is_in_sync_and_a_manual_edit_shows_as_a_diff_that_sync_reverts()
+-> anyhow::Result<()> {
     let cm = config_map("settings", "");
-    let app = AppFixture::new("sync", &[("deploy.yaml", DEPLOYMENT), ("svc.yaml", SERVICE), ("cm.yaml", &cm)], "").await?;
+    let app = AppFixture::new(
+        "sync",
+        &[
+            ("deploy.yaml", DEPLOYMENT),
+            ("svc.yaml", SERVICE),
+            ("cm.yaml", &cm),
+        ],
+        "",
+    )
+    .await?;
     expect_exit(&app.driftless(&["sync"]), 0, "first sync");
     let diff = app.driftless(&["diff"]);
     expect_exit(&diff, 0, "diff right after sync");
@@ -50,16 +62,35 @@ async fn fresh_sync_is_in_sync_and_a_manual_edit_shows_as_a_diff_that_sync_rever
 
     // What `kubectl scale` / `kubectl edit` do: a plain update by another field manager.
     let deployments: Api<Deployment> = app.ns.api();
-    let edit = PatchParams { field_manager: Some("kubectl-edit".into()), ..Default::default() };
-    deployments.patch("web", &edit, &Patch::Merge(json!({"spec": {"replicas": 5}}))).await?;
+    let edit = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    deployments
+        .patch(
+            "web",
+            &edit,
+            &Patch::Merge(json!({"spec": {"replicas": 5}})),
+        )
+        .await?;
     let diff = app.driftless(&["diff"]);
     expect_exit(&diff, 1, "diff after a manual edit");
     let text = stdout(&diff);
-    assert!(text.contains("-  replicas: 5") && text.contains("+  replicas: 2"), "diff shows the edit:\n{text}");
-    assert!(!text.contains("ConfigMap"), "only the edited object differs:\n{text}");
+    assert!(
+        text.contains("-  replicas: 5") && text.contains("+  replicas: 2"),
+        "diff shows the edit:\n{text}"
+    );
+    assert!(
+        !text.contains("ConfigMap"),
+        "only the edited object differs:\n{text}"
+    );
 
     expect_exit(&app.driftless(&["sync"]), 0, "sync after the edit");
-    assert_eq!(replicas(&deployments).await?, Some(2), "sync reverted the edit");
+    assert_eq!(
+        replicas(&deployments).await?,
+        Some(2),
+        "sync reverted the edit"
+    );
     expect_exit(&app.driftless(&["diff"]), 0, "diff after reverting");
     Ok(())
 }
@@ -80,80 +111,165 @@ spec:
       containers: [{name: migrate, image: busybox:1.36, command: ["true"]}]
 "#;
     let later = config_map("after-web", "argocd.argoproj.io/sync-wave: \"1\"");
-    let app = AppFixture::new("waves", &[("deploy.yaml", DEPLOYMENT), ("hook.yaml", hook), ("later.yaml", &later)], "").await?;
+    let app = AppFixture::new(
+        "waves",
+        &[
+            ("deploy.yaml", DEPLOYMENT),
+            ("hook.yaml", hook),
+            ("later.yaml", &later),
+        ],
+        "",
+    )
+    .await?;
     let out = app.driftless(&["sync"]);
     expect_exit(&out, 0, "sync with a hook and two waves");
     let text = stdout(&out);
-    let pos = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle:?} not in output:\n{text}"));
+    let pos = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not in output:\n{text}"))
+    };
     let hook_line = pos("batch/Job");
     let deploy_line = pos("apps/Deployment");
-    let waiting = pos(&format!("waiting for apps/Deployment/{}/web (Progressing)", app.ns.name));
+    let waiting = pos(&format!(
+        "waiting for apps/Deployment/{}/web (Progressing)",
+        app.ns.name
+    ));
     let wave_one = pos("Sync wave 1:");
-    assert!(hook_line < deploy_line, "the PreSync hook ran before wave 0:\n{text}");
-    assert!(deploy_line < waiting && waiting < wave_one, "wave 1 waited for the Deployment to be healthy:\n{text}");
+    assert!(
+        hook_line < deploy_line,
+        "the PreSync hook ran before wave 0:\n{text}"
+    );
+    assert!(
+        deploy_line < waiting && waiting < wave_one,
+        "wave 1 waited for the Deployment to be healthy:\n{text}"
+    );
 
     // The cluster agrees: the ConfigMap of wave 1 was created after the Deployment became Available.
     let deployment: Deployment = app.ns.api().get("web").await?;
-    let available = deployment.status.and_then(|s| s.conditions).unwrap_or_default().into_iter()
+    let available = deployment
+        .status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default()
+        .into_iter()
         .find(|c| c.type_ == "Available" && c.status == "True")
         .and_then(|c| c.last_transition_time)
         .expect("the Deployment is Available");
     let cm: ConfigMap = app.ns.api().get("after-web").await?;
     let created = cm.metadata.creation_timestamp.expect("created");
-    assert!(created.0 >= available.0, "ConfigMap created {created:?} before the Deployment was Available {available:?}");
+    assert!(
+        created.0 >= available.0,
+        "ConfigMap created {created:?} before the Deployment was Available {available:?}"
+    );
 
     // The hook Job ran (its pod was created) and was deleted because it succeeded.
     let jobs: Api<Job> = app.ns.api();
-    assert!(jobs.get_opt("migrate").await?.is_none(), "HookSucceeded deleted the hook Job");
+    assert!(
+        jobs.get_opt("migrate").await?.is_none(),
+        "HookSucceeded deleted the hook Job"
+    );
     let events: Api<Event> = app.ns.api();
-    let ran = events.list(&ListParams::default()).await?.items.iter().any(|e| {
-        e.involved_object.kind.as_deref() == Some("Job") && e.involved_object.name.as_deref() == Some("migrate")
-    });
+    let ran = events
+        .list(&ListParams::default())
+        .await?
+        .items
+        .iter()
+        .any(|e| {
+            e.involved_object.kind.as_deref() == Some("Job")
+                && e.involved_object.name.as_deref() == Some("migrate")
+        });
     assert!(ran, "the hook Job left events, so it ran");
     Ok(())
 }
 
 #[tokio::test]
-async fn prune_removes_what_git_dropped_keeps_prune_false_and_never_follows_a_failed_render() -> anyhow::Result<()> {
+async fn prune_removes_what_git_dropped_keeps_prune_false_and_never_follows_a_failed_render()
+-> anyhow::Result<()> {
     let a = config_map("a", "");
     let keep = config_map("keep", "argocd.argoproj.io/sync-options: Prune=false");
     let gone = config_map("gone", "");
-    let app = AppFixture::new("prune", &[("a.yaml", &a), ("keep.yaml", &keep), ("gone.yaml", &gone)], "").await?;
+    let app = AppFixture::new(
+        "prune",
+        &[("a.yaml", &a), ("keep.yaml", &keep), ("gone.yaml", &gone)],
+        "",
+    )
+    .await?;
     expect_exit(&app.driftless(&["sync"]), 0, "first sync");
     let cms: Api<ConfigMap> = app.ns.api();
 
-    app.repo.remove("app/keep.yaml").remove("app/gone.yaml").commit("drop two config maps");
+    app.repo
+        .remove("app/keep.yaml")
+        .remove("app/gone.yaml")
+        .commit("drop two config maps");
     let out = app.driftless(&["sync", "--prune"]);
     expect_exit(&out, 0, "sync --prune");
-    assert!(cms.get_opt("gone").await?.is_none(), "the dropped object was pruned");
-    assert!(cms.get_opt("keep").await?.is_some(), "Prune=false kept its object");
+    assert!(
+        cms.get_opt("gone").await?.is_none(),
+        "the dropped object was pruned"
+    );
+    assert!(
+        cms.get_opt("keep").await?.is_some(),
+        "Prune=false kept its object"
+    );
     assert!(cms.get_opt("a").await?.is_some());
 
-    app.repo.write("app/broken.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: broken\ndata: [\n").commit("break the yaml");
+    app.repo
+        .write(
+            "app/broken.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: broken\ndata: [\n",
+        )
+        .commit("break the yaml");
     app.repo.remove("app/a.yaml").commit("and drop a");
     let out = app.driftless(&["sync", "--prune"]);
     expect_exit(&out, 1, "sync of a broken render");
-    assert!(stderr(&out).contains("broken.yaml"), "the error names the file: {}", stderr(&out));
-    assert!(cms.get_opt("a").await?.is_some(), "a failed render pruned nothing");
+    assert!(
+        stderr(&out).contains("broken.yaml"),
+        "the error names the file: {}",
+        stderr(&out)
+    );
+    assert!(
+        cms.get_opt("a").await?.is_some(),
+        "a failed render pruned nothing"
+    );
 
     app.repo.remove("app/broken.yaml").commit("empty the app");
     let out = app.driftless(&["sync", "--prune"]);
     expect_exit(&out, 1, "sync of an empty render");
-    assert!(cms.get_opt("a").await?.is_some(), "an empty render pruned nothing without allowEmpty");
+    assert!(
+        cms.get_opt("a").await?.is_some(),
+        "an empty render pruned nothing without allowEmpty"
+    );
     Ok(())
 }
 
 #[tokio::test]
-async fn ignore_differences_by_pointer_jq_and_manager_each_hide_exactly_their_field() -> anyhow::Result<()> {
+async fn ignore_differences_by_pointer_jq_and_manager_each_hide_exactly_their_field()
+-> anyhow::Result<()> {
     let ignore = "  ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jsonPointers: [/spec/replicas]\n\
                   \x20   jqPathExpressions: ['.metadata.annotations.team']\n    managedFieldsManagers: [labeler]\n";
     let app = AppFixture::new("ignore", &[("deploy.yaml", DEPLOYMENT)], ignore).await?;
     expect_exit(&app.driftless(&["sync"]), 0, "first sync");
     let deployments: Api<Deployment> = app.ns.api();
-    let edit = PatchParams { field_manager: Some("kubectl-edit".into()), ..Default::default() };
-    deployments.patch("web", &edit, &Patch::Merge(json!({"spec": {"replicas": 4}, "metadata": {"annotations": {"team": "infra"}}}))).await?;
+    let edit = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    deployments
+        .patch(
+            "web",
+            &edit,
+            &Patch::Merge(
+                json!({"spec": {"replicas": 4}, "metadata": {"annotations": {"team": "infra"}}}),
+            ),
+        )
+        .await?;
     let labeler = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"tier": "db"}}});
-    deployments.patch("web", &PatchParams::apply("labeler").force(), &Patch::Apply(labeler)).await?;
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("labeler").force(),
+            &Patch::Apply(labeler),
+        )
+        .await?;
     let diff = app.driftless(&["diff"]);
     expect_exit(&diff, 0, "every change is covered by an ignore rule");
 
@@ -163,9 +279,15 @@ async fn ignore_differences_by_pointer_jq_and_manager_each_hide_exactly_their_fi
     let diff = app.driftless(&["diff"]);
     expect_exit(&diff, 1, "an unignored change");
     let text = stdout(&diff);
-    assert!(text.contains("nginx:1.28") && text.contains("nginx:1.27"), "the image change shows:\n{text}");
+    assert!(
+        text.contains("nginx:1.28") && text.contains("nginx:1.27"),
+        "the image change shows:\n{text}"
+    );
     for hidden in ["replicas: 4", "team: infra", "tier: db"] {
-        assert!(!text.contains(hidden), "{hidden} is ignored but shows:\n{text}");
+        assert!(
+            !text.contains(hidden),
+            "{hidden} is ignored but shows:\n{text}"
+        );
     }
     Ok(())
 }
@@ -177,29 +299,51 @@ async fn a_deployment_goes_progressing_then_healthy_as_its_pods_start() -> anyho
     expect_exit(&app.driftless(&["sync"]), 0, "sync");
     let deployments: Api<Deployment> = app.ns.api();
     let custom = driftless_health::CustomChecks::default();
-    wait_until(Duration::from_secs(60), "the Deployment to be Healthy", || async {
-        let obj = serde_json::to_value(deployments.get("web").await?)?;
-        let health = driftless_health::health_of(&obj, &custom).map(|h| h.status.to_string());
-        Ok((health.as_deref() == Some("Healthy")).then_some(()))
-    })
+    wait_until(
+        Duration::from_secs(60),
+        "the Deployment to be Healthy",
+        || async {
+            let obj = serde_json::to_value(deployments.get("web").await?)?;
+            let health = driftless_health::health_of(&obj, &custom).map(|h| h.status.to_string());
+            Ok((health.as_deref() == Some("Healthy")).then_some(()))
+        },
+    )
     .await?;
     // Scaling up makes it Progressing until KWOK starts the new pods, then Healthy again.
-    let edit = PatchParams { field_manager: Some("kubectl-scale".into()), ..Default::default() };
-    deployments.patch("web", &edit, &Patch::Merge(json!({"spec": {"replicas": 4}}))).await?;
+    let edit = PatchParams {
+        field_manager: Some("kubectl-scale".into()),
+        ..Default::default()
+    };
+    deployments
+        .patch(
+            "web",
+            &edit,
+            &Patch::Merge(json!({"spec": {"replicas": 4}})),
+        )
+        .await?;
     let obj = serde_json::to_value(deployments.get("web").await?)?;
     let first = driftless_health::health_of(&obj, &custom).map(|h| h.status.to_string());
-    assert_eq!(first.as_deref(), Some("Progressing"), "right after scaling: {obj}");
-    wait_until(Duration::from_secs(60), "the scaled Deployment to be Healthy", || async {
-        let obj = serde_json::to_value(deployments.get("web").await?)?;
-        let health = driftless_health::health_of(&obj, &custom).map(|h| h.status.to_string());
-        Ok((health.as_deref() == Some("Healthy")).then_some(()))
-    })
+    assert_eq!(
+        first.as_deref(),
+        Some("Progressing"),
+        "right after scaling: {obj}"
+    );
+    wait_until(
+        Duration::from_secs(60),
+        "the scaled Deployment to be Healthy",
+        || async {
+            let obj = serde_json::to_value(deployments.get("web").await?)?;
+            let health = driftless_health::health_of(&obj, &custom).map(|h| h.status.to_string());
+            Ok((health.as_deref() == Some("Healthy")).then_some(()))
+        },
+    )
     .await?;
     Ok(())
 }
 
 #[tokio::test]
-async fn a_lua_health_check_from_argocd_cm_decides_a_custom_resource_health() -> anyhow::Result<()> {
+async fn a_lua_health_check_from_argocd_cm_decides_a_custom_resource_health() -> anyhow::Result<()>
+{
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     use kube::api::{DeleteParams, PostParams};
     let fixture_ns = driftless_testkit::TestNamespace::new("lua-crd").await?;
@@ -239,7 +383,8 @@ async fn a_lua_health_check_from_argocd_cm_decides_a_custom_resource_health() ->
         anyhow::Ok(())
     }
     .await;
-    crds.delete(&format!("gadgets.{group}"), &DeleteParams::default()).await?;
+    crds.delete(&format!("gadgets.{group}"), &DeleteParams::default())
+        .await?;
     result
 }
 
@@ -250,42 +395,103 @@ async fn respect_ignore_differences_keeps_ignored_live_values_when_syncing() -> 
     let app = AppFixture::new("respect", &[("deploy.yaml", DEPLOYMENT)], ignore).await?;
     expect_exit(&app.driftless(&["sync"]), 0, "first sync");
     let deployments: Api<Deployment> = app.ns.api();
-    let scale = PatchParams { field_manager: Some("kubectl-scale".into()), ..Default::default() };
-    deployments.patch("web", &scale, &Patch::Merge(json!({"spec": {"replicas": 4}}))).await?;
-    app.repo.write("app/deploy.yaml", &DEPLOYMENT.replace("nginx:1.27", "nginx:1.28")).commit("new image");
+    let scale = PatchParams {
+        field_manager: Some("kubectl-scale".into()),
+        ..Default::default()
+    };
+    deployments
+        .patch(
+            "web",
+            &scale,
+            &Patch::Merge(json!({"spec": {"replicas": 4}})),
+        )
+        .await?;
+    app.repo
+        .write(
+            "app/deploy.yaml",
+            &DEPLOYMENT.replace("nginx:1.27", "nginx:1.28"),
+        )
+        .commit("new image");
     expect_exit(&app.driftless(&["sync"]), 0, "sync of the new image");
     let d = deployments.get("web").await?;
     let spec = d.spec.expect("spec");
-    assert_eq!(spec.replicas, Some(4), "the ignored replicas kept their live value");
-    let image = spec.template.spec.and_then(|s| s.containers.first().and_then(|c| c.image.clone()));
-    assert_eq!(image.as_deref(), Some("nginx:1.28"), "the rest of the object came from git");
+    assert_eq!(
+        spec.replicas,
+        Some(4),
+        "the ignored replicas kept their live value"
+    );
+    let image = spec
+        .template
+        .spec
+        .and_then(|s| s.containers.first().and_then(|c| c.image.clone()));
+    assert_eq!(
+        image.as_deref(),
+        Some("nginx:1.28"),
+        "the rest of the object came from git"
+    );
     Ok(())
 }
 
 #[tokio::test]
-async fn an_object_tracked_by_another_app_fails_the_sync_with_fail_on_shared_resource() -> anyhow::Result<()> {
+async fn an_object_tracked_by_another_app_fails_the_sync_with_fail_on_shared_resource()
+-> anyhow::Result<()> {
     let cm = config_map("shared", "");
-    let app = AppFixture::new("shared", &[("cm.yaml", &cm)], "  syncPolicy:\n    syncOptions: [FailOnSharedResource=true]\n").await?;
+    let app = AppFixture::new(
+        "shared",
+        &[("cm.yaml", &cm)],
+        "  syncPolicy:\n    syncOptions: [FailOnSharedResource=true]\n",
+    )
+    .await?;
     // Another app already owns the ConfigMap.
     let other = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared",
         "annotations": {"argocd.argoproj.io/tracking-id": format!("other-app:/ConfigMap:{}/shared", app.ns.name)}},
         "data": {"mode": "slow"}});
-    app.ns.api::<ConfigMap>().patch("shared", &PatchParams::apply("other"), &Patch::Apply(other)).await?;
+    app.ns
+        .api::<ConfigMap>()
+        .patch("shared", &PatchParams::apply("other"), &Patch::Apply(other))
+        .await?;
     let out = app.driftless(&["sync"]);
     expect_exit(&out, 1, "sync of a shared resource");
-    assert!(stderr(&out).contains("other-app"), "names the other app: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("other-app"),
+        "names the other app: {}",
+        stderr(&out)
+    );
     let cm: ConfigMap = app.ns.api().get("shared").await?;
-    assert_eq!(cm.data.unwrap_or_default().get("mode").map(String::as_str), Some("slow"), "nothing was applied");
+    assert_eq!(
+        cm.data.unwrap_or_default().get("mode").map(String::as_str),
+        Some("slow"),
+        "nothing was applied"
+    );
     Ok(())
 }
 
 #[tokio::test]
 async fn server_side_diff_sees_what_the_api_server_would_change() -> anyhow::Result<()> {
-    let app = AppFixture::new("ssd", &[("deploy.yaml", DEPLOYMENT), ("svc.yaml", SERVICE)], "").await?;
+    let app = AppFixture::new(
+        "ssd",
+        &[("deploy.yaml", DEPLOYMENT), ("svc.yaml", SERVICE)],
+        "",
+    )
+    .await?;
     expect_exit(&app.driftless(&["sync"]), 0, "sync");
-    expect_exit(&app.driftless(&["diff", "--server-side-diff"]), 0, "server-side diff right after sync");
-    let edit = PatchParams { field_manager: Some("kubectl-edit".into()), ..Default::default() };
-    app.ns.api::<Deployment>().patch("web", &edit, &Patch::Merge(json!({"spec": {"replicas": 3}}))).await?;
+    expect_exit(
+        &app.driftless(&["diff", "--server-side-diff"]),
+        0,
+        "server-side diff right after sync",
+    );
+    let edit = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    app.ns
+        .api::<Deployment>()
+        .patch(
+            "web",
+            &edit,
+            &Patch::Merge(json!({"spec": {"replicas": 3}})),
+        )
+        .await?;
     let out = app.driftless(&["diff", "--server-side-diff"]);
     expect_exit(&out, 1, "server-side diff after an edit");
     assert!(stdout(&out).contains("replicas: 3"), "{}", stdout(&out));
@@ -299,7 +505,9 @@ async fn repository_credentials_come_from_labelled_secrets_and_never_print() -> 
     use kube::api::PostParams;
     let cm = config_map("from-http", "");
     let app = AppFixture::new("creds", &[("cm.yaml", &cm)], "").await?;
-    let server = GitHttpServer::builder(app.repo.root()).basic_auth("robot", "hunter2-pw").start()?;
+    let server = GitHttpServer::builder(app.repo.root())
+        .basic_auth("robot", "hunter2-pw")
+        .start()?;
     let url = server.url(&app.repo.name());
     let text = std::fs::read_to_string(&app.app_file)?.replace(&app.repo.file_url(), &url);
     std::fs::write(&app.app_file, text)?;
@@ -309,30 +517,61 @@ async fn repository_credentials_come_from_labelled_secrets_and_never_print() -> 
     assert!(stderr(&out).contains("failed to fetch"), "{}", stderr(&out));
 
     // A repo-creds Secret whose URL is a prefix of the repo's, as Argo CD stores them.
-    let prefix = url.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
+    let prefix = url
+        .rsplit_once('/')
+        .map(|(p, _)| p.to_string())
+        .unwrap_or_default();
     let secret: Secret = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "repo-creds", "labels": {"argocd.argoproj.io/secret-type": "repo-creds"}},
         "stringData": {"url": prefix, "username": "robot", "password": "hunter2-pw"}}))?;
-    app.ns.api::<Secret>().create(&PostParams::default(), &secret).await?;
+    app.ns
+        .api::<Secret>()
+        .create(&PostParams::default(), &secret)
+        .await?;
     let out = app.driftless(&["sync"]);
     expect_exit(&out, 0, "sync with credentials from the Secret");
-    assert!(app.ns.api::<ConfigMap>().get_opt("from-http").await?.is_some());
+    assert!(
+        app.ns
+            .api::<ConfigMap>()
+            .get_opt("from-http")
+            .await?
+            .is_some()
+    );
     let all = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!all.contains("hunter2-pw"), "the password never prints");
     Ok(())
 }
 
 #[tokio::test]
-async fn an_object_the_api_server_rejects_fails_the_sync_before_anything_changes() -> anyhow::Result<()> {
+async fn an_object_the_api_server_rejects_fails_the_sync_before_anything_changes()
+-> anyhow::Result<()> {
     let good = config_map("good", "");
     let bad = "apiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec:\n  type: NoSuchType\n  ports: [{port: 80}]\n";
     let worse = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: worse}\ndata: {n: 1}\n";
-    let app = AppFixture::new("reject", &[("good.yaml", &good), ("bad.yaml", bad), ("worse.yaml", worse)], "").await?;
+    let app = AppFixture::new(
+        "reject",
+        &[
+            ("good.yaml", &good),
+            ("bad.yaml", bad),
+            ("worse.yaml", worse),
+        ],
+        "",
+    )
+    .await?;
     let out = app.driftless(&["sync"]);
     expect_exit(&out, 1, "sync with objects the server rejects");
     let text = stdout(&out);
-    assert!(text.contains("/Service/") && text.contains("NoSuchType"), "the server's message on the Service:\n{text}");
-    assert!(text.contains("/ConfigMap/") && text.contains("worse"), "the second bad object is reported too:\n{text}");
-    assert!(app.ns.api::<ConfigMap>().get_opt("good").await?.is_none(), "nothing was applied");
+    assert!(
+        text.contains("/Service/") && text.contains("NoSuchType"),
+        "the server's message on the Service:\n{text}"
+    );
+    assert!(
+        text.contains("/ConfigMap/") && text.contains("worse"),
+        "the second bad object is reported too:\n{text}"
+    );
+    assert!(
+        app.ns.api::<ConfigMap>().get_opt("good").await?.is_none(),
+        "nothing was applied"
+    );
     Ok(())
 }

@@ -3,8 +3,8 @@
 
 use driftless_model::GroupKind;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
-use kube::discovery::ApiResource;
 use kube::Client;
+use kube::discovery::ApiResource;
 use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,25 +35,42 @@ impl ApiCatalog {
     /// failing discovery: its kinds are simply unknown until the next refresh.
     pub async fn discover(client: &Client) -> Result<Self, CatalogError> {
         let mut kinds = BTreeMap::new();
-        let core = client.list_core_api_resources("v1").await.map_err(CatalogError::Discovery)?;
+        let core = client
+            .list_core_api_resources("v1")
+            .await
+            .map_err(CatalogError::Discovery)?;
         add_list(&mut kinds, "", "v1", &core);
-        let groups = client.list_api_groups().await.map_err(CatalogError::Discovery)?;
+        let groups = client
+            .list_api_groups()
+            .await
+            .map_err(CatalogError::Discovery)?;
         let lists = groups.groups.iter().filter_map(|group| {
-            let version = group.preferred_version.as_ref().or(group.versions.first())?;
-            let (name, gv, v) = (group.name.clone(), version.group_version.clone(), version.version.clone());
+            let version = group
+                .preferred_version
+                .as_ref()
+                .or(group.versions.first())?;
+            let (name, gv, v) = (
+                group.name.clone(),
+                version.group_version.clone(),
+                version.version.clone(),
+            );
             Some(async move { (name, v, client.list_api_group_resources(&gv).await) })
         });
         for (group, version, list) in futures::future::join_all(lists).await {
             match list {
                 Ok(list) => add_list(&mut kinds, &group, &version, &list),
-                Err(err) => tracing::debug!(%group, error = %err, "group did not answer discovery; skipped"),
+                Err(err) => {
+                    tracing::debug!(%group, error = %err, "group did not answer discovery; skipped")
+                }
             }
         }
         Ok(Self { kinds })
     }
 
     pub fn get(&self, gk: &GroupKind) -> Result<&KindInfo, CatalogError> {
-        self.kinds.get(gk).ok_or_else(|| CatalogError::UnknownKind(gk.clone()))
+        self.kinds
+            .get(gk)
+            .ok_or_else(|| CatalogError::UnknownKind(gk.clone()))
     }
 
     pub fn is_namespaced(&self, gk: &GroupKind) -> Option<bool> {
@@ -67,18 +84,31 @@ impl ApiCatalog {
             info.listable
                 && !matches!(
                     (gk.group.as_str(), gk.kind.as_str()),
-                    ("", "Event") | ("events.k8s.io", "Event") | ("coordination.k8s.io", "Lease")
-                        | ("", "Endpoints") | ("discovery.k8s.io", "EndpointSlice")
-                        | ("", "ComponentStatus") | ("", "Binding")
+                    ("", "Event")
+                        | ("events.k8s.io", "Event")
+                        | ("coordination.k8s.io", "Lease")
+                        | ("", "Endpoints")
+                        | ("discovery.k8s.io", "EndpointSlice")
+                        | ("", "ComponentStatus")
+                        | ("", "Binding")
                 )
         })
     }
 }
 
-fn add_list(kinds: &mut BTreeMap<GroupKind, KindInfo>, group: &str, version: &str, list: &APIResourceList) {
+fn add_list(
+    kinds: &mut BTreeMap<GroupKind, KindInfo>,
+    group: &str,
+    version: &str,
+    list: &APIResourceList,
+) {
     // Subresources (`deployments/scale`) share their parent's kind; skip them.
     for r in list.resources.iter().filter(|r| !r.name.contains('/')) {
-        let api_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+        let api_version = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
         let resource = ApiResource {
             group: group.to_string(),
             version: version.to_string(),
@@ -86,7 +116,11 @@ fn add_list(kinds: &mut BTreeMap<GroupKind, KindInfo>, group: &str, version: &st
             kind: r.kind.clone(),
             plural: r.name.clone(),
         };
-        let info = KindInfo { namespaced: r.namespaced, listable: r.verbs.iter().any(|v| v == "list"), resource };
+        let info = KindInfo {
+            namespaced: r.namespaced,
+            listable: r.verbs.iter().any(|v| v == "list"),
+            resource,
+        };
         kinds.insert(GroupKind::new(group, r.kind.clone()), info);
     }
 }

@@ -5,7 +5,10 @@ use crate::catalog::{ApiCatalog, CatalogError, KindInfo};
 use crate::tracking::{self, TrackingMethod};
 use driftless_model::{GroupKind, ResourceKey};
 use driftless_plan::{ApplyOptions, DeletePropagation};
-use kube::api::{DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, PropagationPolicy, ValidationDirective};
+use kube::api::{
+    DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, PropagationPolicy,
+    ValidationDirective,
+};
 use kube::{Api, Client};
 use serde_json::Value;
 use std::sync::RwLock;
@@ -15,22 +18,44 @@ pub enum ClusterError {
     #[error(transparent)]
     Catalog(#[from] CatalogError),
     #[error("failed to {verb} {key}: {message}")]
-    Api { verb: &'static str, key: ResourceKey, code: u16, message: String },
-    #[error("failed to apply {key}: field conflict with manager(s) {managers:?}: {message} (set ServerSideApply=true or Force=true to take the fields over)")]
-    Conflict { key: ResourceKey, managers: Vec<String>, message: String },
+    Api {
+        verb: &'static str,
+        key: ResourceKey,
+        code: u16,
+        message: String,
+    },
+    #[error(
+        "failed to apply {key}: field conflict with manager(s) {managers:?}: {message} (set ServerSideApply=true or Force=true to take the fields over)"
+    )]
+    Conflict {
+        key: ResourceKey,
+        managers: Vec<String>,
+        message: String,
+    },
     #[error("failed to read object {0}: it has no apiVersion, kind or name")]
     InvalidObject(String),
     #[error("failed to {verb} {key}: {source}")]
-    Transport { verb: &'static str, key: ResourceKey, source: kube::Error },
+    Transport {
+        verb: &'static str,
+        key: ResourceKey,
+        source: kube::Error,
+    },
 }
 
 impl ClusterError {
     fn from_kube(verb: &'static str, key: &ResourceKey, err: kube::Error) -> Self {
         match err {
-            kube::Error::Api(status) => {
-                Self::Api { verb, key: key.clone(), code: status.code, message: status.message.clone() }
-            }
-            other => Self::Transport { verb, key: key.clone(), source: other },
+            kube::Error::Api(status) => Self::Api {
+                verb,
+                key: key.clone(),
+                code: status.code,
+                message: status.message.clone(),
+            },
+            other => Self::Transport {
+                verb,
+                key: key.clone(),
+                source: other,
+            },
         }
     }
 
@@ -57,7 +82,10 @@ pub struct ClusterClient {
 impl ClusterClient {
     pub async fn connect(client: Client) -> Result<Self, ClusterError> {
         let catalog = ApiCatalog::discover(&client).await?;
-        Ok(Self { client, catalog: RwLock::new(catalog) })
+        Ok(Self {
+            client,
+            catalog: RwLock::new(catalog),
+        })
     }
 
     pub fn client(&self) -> &Client {
@@ -78,7 +106,11 @@ impl ClusterClient {
     }
 
     async fn kind(&self, gk: &GroupKind) -> Result<KindInfo, ClusterError> {
-        let cached = self.catalog.read().ok().and_then(|c| c.get(gk).ok().cloned());
+        let cached = self
+            .catalog
+            .read()
+            .ok()
+            .and_then(|c| c.get(gk).ok().cloned());
         if let Some(info) = cached {
             return Ok(info);
         }
@@ -90,7 +122,11 @@ impl ClusterClient {
     async fn api(&self, key: &ResourceKey) -> Result<Api<DynamicObject>, ClusterError> {
         let info = self.kind(&key.group_kind()).await?;
         Ok(if info.namespaced {
-            let ns = if key.namespace.is_empty() { "default" } else { &key.namespace };
+            let ns = if key.namespace.is_empty() {
+                "default"
+            } else {
+                &key.namespace
+            };
             Api::namespaced_with(self.client.clone(), ns, &info.resource)
         } else {
             Api::all_with(self.client.clone(), &info.resource)
@@ -99,7 +135,10 @@ impl ClusterClient {
 
     pub async fn get(&self, key: &ResourceKey) -> Result<Option<Value>, ClusterError> {
         let api = self.api(key).await?;
-        let found = api.get_opt(&key.name).await.map_err(|e| ClusterError::from_kube("get", key, e))?;
+        let found = api
+            .get_opt(&key.name)
+            .await
+            .map_err(|e| ClusterError::from_kube("get", key, e))?;
         Ok(found.map(to_value))
     }
 
@@ -118,12 +157,18 @@ impl ClusterClient {
         if req.options.server_side_apply || req.options.force {
             params.force = true;
         }
-        match api.patch(&key.name, &params, &Patch::Apply(req.object)).await {
+        match api
+            .patch(&key.name, &params, &Patch::Apply(req.object))
+            .await
+        {
             Ok(obj) => Ok(to_value(obj)),
             Err(kube::Error::Api(status)) if status.code == 409 && !params.force => {
                 let managers = conflicting_managers(&status.message);
                 let live = self.get(&key).await?;
-                if live.as_ref().is_some_and(|l| all_update_managers(l, &managers)) {
+                if live
+                    .as_ref()
+                    .is_some_and(|l| all_update_managers(l, &managers))
+                {
                     params.force = true;
                     let obj = api
                         .patch(&key.name, &params, &Patch::Apply(req.object))
@@ -131,7 +176,11 @@ impl ClusterClient {
                         .map_err(|e| ClusterError::from_kube("apply", &key, e))?;
                     Ok(to_value(obj))
                 } else {
-                    Err(ClusterError::Conflict { key, managers, message: status.message.clone() })
+                    Err(ClusterError::Conflict {
+                        key,
+                        managers,
+                        message: status.message.clone(),
+                    })
                 }
             }
             Err(err) if req.options.force && !req.dry_run => {
@@ -143,11 +192,23 @@ impl ClusterClient {
         }
     }
 
-    async fn replace(&self, api: &Api<DynamicObject>, key: &ResourceKey, req: &ApplyRequest<'_>) -> Result<Value, ClusterError> {
+    async fn replace(
+        &self,
+        api: &Api<DynamicObject>,
+        key: &ResourceKey,
+        req: &ApplyRequest<'_>,
+    ) -> Result<Value, ClusterError> {
         let mut obj: DynamicObject = serde_json::from_value(req.object.clone())
             .map_err(|e| ClusterError::InvalidObject(e.to_string()))?;
-        let post = PostParams { dry_run: req.dry_run, field_manager: Some(req.field_manager.to_string()) };
-        match api.get_opt(&key.name).await.map_err(|e| ClusterError::from_kube("get", key, e))? {
+        let post = PostParams {
+            dry_run: req.dry_run,
+            field_manager: Some(req.field_manager.to_string()),
+        };
+        match api
+            .get_opt(&key.name)
+            .await
+            .map_err(|e| ClusterError::from_kube("get", key, e))?
+        {
             Some(live) => {
                 obj.metadata.resource_version = live.metadata.resource_version;
                 let replaced = api.replace(&key.name, &post, &obj).await;
@@ -161,7 +222,11 @@ impl ClusterClient {
                     Err(err) => Err(ClusterError::from_kube("replace", key, err)),
                 }
             }
-            None => api.create(&post, &obj).await.map(to_value).map_err(|e| ClusterError::from_kube("create", key, e)),
+            None => api
+                .create(&post, &obj)
+                .await
+                .map(to_value)
+                .map_err(|e| ClusterError::from_kube("create", key, e)),
         }
     }
 
@@ -169,13 +234,20 @@ impl ClusterClient {
     pub async fn create(&self, object: &Value) -> Result<Value, ClusterError> {
         let key = key_of(object)?;
         let api = self.api(&key).await?;
-        let obj: DynamicObject =
-            serde_json::from_value(object.clone()).map_err(|e| ClusterError::InvalidObject(e.to_string()))?;
-        api.create(&PostParams::default(), &obj).await.map(to_value).map_err(|e| ClusterError::from_kube("create", &key, e))
+        let obj: DynamicObject = serde_json::from_value(object.clone())
+            .map_err(|e| ClusterError::InvalidObject(e.to_string()))?;
+        api.create(&PostParams::default(), &obj)
+            .await
+            .map(to_value)
+            .map_err(|e| ClusterError::from_kube("create", &key, e))
     }
 
     /// Deletes an object; one that is already gone counts as deleted.
-    pub async fn delete(&self, key: &ResourceKey, propagation: DeletePropagation) -> Result<(), ClusterError> {
+    pub async fn delete(
+        &self,
+        key: &ResourceKey,
+        propagation: DeletePropagation,
+    ) -> Result<(), ClusterError> {
         let api = self.api(key).await?;
         let params = DeleteParams {
             propagation_policy: Some(match propagation {
@@ -194,10 +266,17 @@ impl ClusterClient {
 
     /// Every live object `app` tracks. Lists metadata only across every kind (the tracking
     /// annotation cannot be selected server-side), then reads the tracked objects whole.
-    pub async fn list_tracked(&self, app: &str, method: TrackingMethod) -> Result<Vec<Value>, ClusterError> {
+    pub async fn list_tracked(
+        &self,
+        app: &str,
+        method: TrackingMethod,
+    ) -> Result<Vec<Value>, ClusterError> {
         let catalog = self.catalog();
         let params = match method {
-            TrackingMethod::Label => ListParams::default().labels(&format!("{}={app}", driftless_model::annotations::INSTANCE_LABEL)),
+            TrackingMethod::Label => ListParams::default().labels(&format!(
+                "{}={app}",
+                driftless_model::annotations::INSTANCE_LABEL
+            )),
             _ => ListParams::default(),
         };
         let lists = catalog.trackable().map(|(gk, info)| {
@@ -237,7 +316,11 @@ impl ClusterClient {
 }
 
 fn validation(options: &ApplyOptions) -> ValidationDirective {
-    if options.validate { ValidationDirective::Strict } else { ValidationDirective::Ignore }
+    if options.validate {
+        ValidationDirective::Strict
+    } else {
+        ValidationDirective::Ignore
+    }
 }
 
 fn key_of(object: &Value) -> Result<ResourceKey, ClusterError> {
@@ -262,7 +345,10 @@ pub fn conflicting_managers(message: &str) -> Vec<String> {
 
 /// True when every named manager wrote with a plain update (operation `Update`), never applied.
 fn all_update_managers(live: &Value, managers: &[String]) -> bool {
-    let entries = live["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
+    let entries = live["metadata"]["managedFields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     !managers.is_empty()
         && managers.iter().all(|m| {
             entries

@@ -4,10 +4,10 @@
 
 use crate::cluster::{ApplyRequest, ClusterClient, ClusterError};
 use crate::tracking::{self, TrackingMethod};
-use driftless_health::{health_of, CustomChecks};
-use driftless_model::status::{HealthStatusCode, OperationPhase};
+use driftless_health::{CustomChecks, health_of};
 use driftless_model::ResourceKey;
-use driftless_plan::{next, Action, Next, Observed, Plan, Report, RunPhase, Step, SyncState};
+use driftless_model::status::{HealthStatusCode, OperationPhase};
+use driftless_plan::{Action, Next, Observed, Plan, Report, RunPhase, Step, SyncState, next};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -26,8 +26,14 @@ pub struct SyncContext<'a> {
 /// Progress of a sync, for a live display or a log.
 #[derive(Debug, Clone)]
 pub enum SyncEvent {
-    Done { step: Step, ok: bool, message: String },
-    Waiting { pending: Vec<(ResourceKey, String)> },
+    Done {
+        step: Step,
+        ok: bool,
+        message: String,
+    },
+    Waiting {
+        pending: Vec<(ResourceKey, String)>,
+    },
     State(SyncState),
 }
 
@@ -70,16 +76,33 @@ pub async fn run_sync(
                 }
                 waiting_since = None;
             }
-            Next::Wait { healthy, hooks, deleted } => {
+            Next::Wait {
+                healthy,
+                hooks,
+                deleted,
+            } => {
                 match waiting_since {
                     None => waiting_since = Some(Instant::now()),
                     Some(since) if since.elapsed() > ctx.wait_timeout => {
-                        let pending = healthy.iter().chain(&hooks).chain(&deleted).map(ToString::to_string);
+                        let pending = healthy
+                            .iter()
+                            .chain(&hooks)
+                            .chain(&deleted)
+                            .map(ToString::to_string);
                         return Err(ClusterError::Api {
                             verb: "wait for",
-                            key: healthy.first().or(hooks.first()).or(deleted.first()).cloned().unwrap_or_else(empty_key),
+                            key: healthy
+                                .first()
+                                .or(hooks.first())
+                                .or(deleted.first())
+                                .cloned()
+                                .unwrap_or_else(empty_key),
                             code: 0,
-                            message: format!("timed out after {:?} waiting for {}", ctx.wait_timeout, pending.collect::<Vec<_>>().join(", ")),
+                            message: format!(
+                                "timed out after {:?} waiting for {}",
+                                ctx.wait_timeout,
+                                pending.collect::<Vec<_>>().join(", ")
+                            ),
                         });
                     }
                     Some(_) => tokio::time::sleep(ctx.poll).await,
@@ -125,16 +148,32 @@ fn empty_key() -> ResourceKey {
     ResourceKey::new("", "", "", "")
 }
 
-fn report(step: &Step, result: Result<String, ClusterError>, on_event: &mut (dyn FnMut(SyncEvent) + Send)) -> Report {
+fn report(
+    step: &Step,
+    result: Result<String, ClusterError>,
+    on_event: &mut (dyn FnMut(SyncEvent) + Send),
+) -> Report {
     let (ok, message) = match result {
         Ok(message) => (true, message),
         Err(err) => (false, err.to_string()),
     };
-    on_event(SyncEvent::Done { step: step.clone(), ok, message: message.clone() });
-    if ok { Report::ok(step, message) } else { Report::failed(step, message) }
+    on_event(SyncEvent::Done {
+        step: step.clone(),
+        ok,
+        message: message.clone(),
+    });
+    if ok {
+        Report::ok(step, message)
+    } else {
+        Report::failed(step, message)
+    }
 }
 
-async fn apply_step(cluster: &ClusterClient, step: &Step, ctx: &SyncContext<'_>) -> Result<String, ClusterError> {
+async fn apply_step(
+    cluster: &ClusterClient,
+    step: &Step,
+    ctx: &SyncContext<'_>,
+) -> Result<String, ClusterError> {
     let Some(object) = &step.object else {
         return Ok("nothing to apply".into());
     };
@@ -143,7 +182,12 @@ async fn apply_step(cluster: &ClusterClient, step: &Step, ctx: &SyncContext<'_>)
     if step.action != Action::CreateNamespace {
         tracking::stamp(&mut object, ctx.app, ctx.tracking);
     }
-    let req = ApplyRequest { object: &object, options: &step.options, field_manager: ctx.field_manager, dry_run: false };
+    let req = ApplyRequest {
+        object: &object,
+        options: &step.options,
+        field_manager: ctx.field_manager,
+        dry_run: false,
+    };
     cluster.apply(&req).await?;
     Ok(match step.action {
         Action::Create | Action::CreateNamespace => "created",
@@ -153,7 +197,11 @@ async fn apply_step(cluster: &ClusterClient, step: &Step, ctx: &SyncContext<'_>)
     .into())
 }
 
-async fn run_hook(cluster: &ClusterClient, step: &Step, ctx: &SyncContext<'_>) -> Result<String, ClusterError> {
+async fn run_hook(
+    cluster: &ClusterClient,
+    step: &Step,
+    ctx: &SyncContext<'_>,
+) -> Result<String, ClusterError> {
     let Some(object) = &step.object else {
         return Ok("nothing to run".into());
     };
@@ -167,7 +215,9 @@ async fn run_hook(cluster: &ClusterClient, step: &Step, ctx: &SyncContext<'_>) -
             let _ = live;
             return Ok("hook already created".into());
         }
-        cluster.delete(&step.key, driftless_plan::DeletePropagation::Foreground).await?;
+        cluster
+            .delete(&step.key, driftless_plan::DeletePropagation::Foreground)
+            .await?;
         let deadline = Instant::now() + ctx.wait_timeout;
         while cluster.get(&step.key).await?.is_some() && Instant::now() < deadline {
             tokio::time::sleep(ctx.poll).await;
@@ -181,7 +231,8 @@ async fn run_hook(cluster: &ClusterClient, step: &Step, ctx: &SyncContext<'_>) -
 pub fn health_code(obj: &Value, custom: &CustomChecks) -> HealthStatusCode {
     match health_of(obj, custom) {
         None => HealthStatusCode::Healthy,
-        Some(h) => serde_json::from_value(Value::String(h.status.to_string())).unwrap_or(HealthStatusCode::Unknown),
+        Some(h) => serde_json::from_value(Value::String(h.status.to_string()))
+            .unwrap_or(HealthStatusCode::Unknown),
     }
 }
 
@@ -223,7 +274,10 @@ mod tests {
     #[test]
     fn objects_without_health_checks_count_as_healthy() {
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
-        assert_eq!(health_code(&cm, &CustomChecks::default()), HealthStatusCode::Healthy);
+        assert_eq!(
+            health_code(&cm, &CustomChecks::default()),
+            HealthStatusCode::Healthy
+        );
     }
 }
 
@@ -231,13 +285,22 @@ mod tests {
 /// object fails the sync up front instead of half-way. A kind the server does not serve yet is
 /// let through when the plan says so (`SkipDryRunOnMissingResource=true`, or its CRD is part of
 /// the same sync). Returns each object the server rejected, with its message.
-pub async fn dry_run_plan(cluster: &ClusterClient, plan: &Plan, ctx: &SyncContext<'_>) -> Vec<(ResourceKey, String)> {
+pub async fn dry_run_plan(
+    cluster: &ClusterClient,
+    plan: &Plan,
+    ctx: &SyncContext<'_>,
+) -> Vec<(ResourceKey, String)> {
     let mut rejected = Vec::new();
     for step in plan.steps.iter().filter(|s| s.action.is_apply()) {
         let Some(object) = &step.object else { continue };
         let mut object = object.clone();
         tracking::stamp(&mut object, ctx.app, ctx.tracking);
-        let req = ApplyRequest { object: &object, options: &step.options, field_manager: ctx.field_manager, dry_run: true };
+        let req = ApplyRequest {
+            object: &object,
+            options: &step.options,
+            field_manager: ctx.field_manager,
+            dry_run: true,
+        };
         match cluster.apply(&req).await {
             Ok(_) => {}
             Err(ClusterError::Catalog(_)) if step.options.skip_dry_run_on_missing_resource => {}
@@ -256,7 +319,10 @@ trait CreatedBy {
 impl CreatedBy for ResourceKey {
     fn namespace_created_by(&self, plan: &Plan) -> bool {
         plan.steps.iter().any(|s| {
-            s.action.is_apply() && s.key.group.is_empty() && s.key.kind == "Namespace" && s.key.name == self.namespace
+            s.action.is_apply()
+                && s.key.group.is_empty()
+                && s.key.kind == "Namespace"
+                && s.key.name == self.namespace
         })
     }
 }

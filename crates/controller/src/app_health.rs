@@ -21,7 +21,8 @@ pub fn app_health(entries: &[HealthEntry]) -> HealthStatusCode {
         if *code == HealthStatusCode::Missing && !entry.has_check {
             return None;
         }
-        let child_app = entry.key.group == driftless_model::GROUP && entry.key.kind == "Application";
+        let child_app =
+            entry.key.group == driftless_model::GROUP && entry.key.kind == "Application";
         if child_app && matches!(code, HealthStatusCode::Missing | HealthStatusCode::Unknown) {
             return None;
         }
@@ -35,8 +36,17 @@ mod tests {
     use super::*;
     use HealthStatusCode::*;
 
-    fn entry(group: &str, kind: &str, health: Option<HealthStatusCode>, has_check: bool) -> HealthEntry {
-        HealthEntry { key: ResourceKey::new(group, kind, "ns", "x"), health, has_check }
+    fn entry(
+        group: &str,
+        kind: &str,
+        health: Option<HealthStatusCode>,
+        has_check: bool,
+    ) -> HealthEntry {
+        HealthEntry {
+            key: ResourceKey::new(group, kind, "ns", "x"),
+            health,
+            has_check,
+        }
     }
 
     #[test]
@@ -52,14 +62,23 @@ mod tests {
 
     #[test]
     fn missing_objects_without_health_checks_do_not_count() {
-        assert_eq!(app_health(&[entry("", "ConfigMap", Some(Missing), false)]), Healthy);
-        assert_eq!(app_health(&[entry("apps", "Deployment", Some(Missing), true)]), Missing);
+        assert_eq!(
+            app_health(&[entry("", "ConfigMap", Some(Missing), false)]),
+            Healthy
+        );
+        assert_eq!(
+            app_health(&[entry("apps", "Deployment", Some(Missing), true)]),
+            Missing
+        );
     }
 
     #[test]
     fn missing_or_unknown_child_apps_do_not_count_but_degraded_ones_do() {
         let app = |h| entry("argoproj.io", "Application", Some(h), true);
-        assert_eq!(app_health(&[app(Missing), app(Unknown), app(Healthy)]), Healthy);
+        assert_eq!(
+            app_health(&[app(Missing), app(Unknown), app(Healthy)]),
+            Healthy
+        );
         assert_eq!(app_health(&[app(Degraded), app(Healthy)]), Degraded);
         assert_eq!(app_health(&[app(Progressing), app(Suspended)]), Progressing);
     }

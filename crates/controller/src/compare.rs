@@ -2,13 +2,13 @@
 //! say per object whether it is in sync and how healthy it is; then the app's sync status,
 //! health and the images it runs. Hooks take no part: they are run, not kept in sync.
 
-use crate::app_health::{app_health, HealthEntry};
-use driftless_diff::{ignore_when_extraneous, Differ, IgnoreRule, SyncStatus};
-use driftless_health::{health_of, CustomChecks};
+use crate::app_health::{HealthEntry, app_health};
+use driftless_diff::{Differ, IgnoreRule, SyncStatus, ignore_when_extraneous};
+use driftless_health::{CustomChecks, health_of};
 use driftless_model::annotations::SYNC_WAVE;
 use driftless_model::status::{HealthStatus, ResourceStatus};
 use driftless_model::{Application, HealthStatusCode, ResourceKey, SyncStatusCode};
-use driftless_plan::hooks::{role, Role};
+use driftless_plan::hooks::{Role, role};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,7 +17,11 @@ pub enum CompareError {
     #[error("failed to read the ignoreDifferences of app {app}: {message}")]
     Rules { app: String, message: String },
     #[error("failed to compare {key} of app {app}: {message}")]
-    Diff { app: String, key: String, message: String },
+    Diff {
+        app: String,
+        key: String,
+        message: String,
+    },
 }
 
 /// What one comparison found.
@@ -54,7 +58,10 @@ pub fn ignore_rules(app: &Application) -> Vec<IgnoreRule> {
 }
 
 /// Desired and live objects paired by key; hooks on either side are left out.
-pub fn pair<'a>(desired: &'a [Value], live: &'a [Value]) -> BTreeMap<ResourceKey, (Option<&'a Value>, Option<&'a Value>)> {
+pub fn pair<'a>(
+    desired: &'a [Value],
+    live: &'a [Value],
+) -> BTreeMap<ResourceKey, (Option<&'a Value>, Option<&'a Value>)> {
     let mut pairs: BTreeMap<ResourceKey, (Option<&Value>, Option<&Value>)> = BTreeMap::new();
     for obj in desired.iter().filter(|o| is_resource(o)) {
         if let Ok(key) = ResourceKey::of(obj) {
@@ -83,13 +90,20 @@ pub struct Judging {
 }
 
 /// Compares the rendered objects of `app` with the live objects it tracks.
-pub fn compare(app: &Application, desired: &[Value], live: &[Value], judging: &Judging) -> Result<Comparison, CompareError> {
+pub fn compare(
+    app: &Application,
+    desired: &[Value],
+    live: &[Value],
+    judging: &Judging,
+) -> Result<Comparison, CompareError> {
     let name = app.metadata.name.clone().unwrap_or_default();
     let checks = &judging.checks;
     let mut rules = ignore_rules(app);
     rules.extend(judging.ignore.iter().cloned());
-    let differ = Differ::new(&rules, judging.salt.clone())
-        .map_err(|e| CompareError::Rules { app: name.clone(), message: e.to_string() })?;
+    let differ = Differ::new(&rules, judging.salt.clone()).map_err(|e| CompareError::Rules {
+        app: name.clone(),
+        message: e.to_string(),
+    })?;
     let mut resources = Vec::new();
     let mut out_of_sync = BTreeSet::new();
     let mut changed_paths = BTreeMap::new();
@@ -97,11 +111,14 @@ pub fn compare(app: &Application, desired: &[Value], live: &[Value], judging: &J
     let mut entries = Vec::new();
     let mut images = BTreeSet::new();
     for (key, (want, have)) in pair(desired, live) {
-        let diff = differ
-            .diff(want, have)
-            .map_err(|e| CompareError::Diff { app: name.clone(), key: key.to_string(), message: e.to_string() })?;
+        let diff = differ.diff(want, have).map_err(|e| CompareError::Diff {
+            app: name.clone(),
+            key: key.to_string(),
+            message: e.to_string(),
+        })?;
         let in_sync = diff.status == SyncStatus::Synced;
-        let ignored_extra = diff.status == SyncStatus::Extraneous && have.is_some_and(ignore_when_extraneous);
+        let ignored_extra =
+            diff.status == SyncStatus::Extraneous && have.is_some_and(ignore_when_extraneous);
         if !in_sync {
             if have.is_some() && want.is_some() && !diff.changed_paths.is_empty() {
                 changed_paths.insert(key.clone(), diff.changed_paths.clone());
@@ -110,14 +127,22 @@ pub fn compare(app: &Application, desired: &[Value], live: &[Value], judging: &J
             counted_out_of_sync |= !ignored_extra;
         }
         let health = match have {
-            Some(obj) => health_of(obj, checks).map(|h| model_health(h.status.as_str(), &h.message)),
+            Some(obj) => {
+                health_of(obj, checks).map(|h| model_health(h.status.as_str(), &h.message))
+            }
             None => Some(model_health("Missing", "")),
         };
         // Whether the kind has a health check at all: a missing ConfigMap says nothing of health.
-        let has_check = have.or(want).is_some_and(|o| health_of(o, checks).is_some());
+        let has_check = have
+            .or(want)
+            .is_some_and(|o| health_of(o, checks).is_some());
         let counts = have.is_none_or(driftless_health::counts_toward_app_health);
         if counts {
-            entries.push(HealthEntry { key: key.clone(), health: health.as_ref().and_then(|h| h.status.clone()), has_check });
+            entries.push(HealthEntry {
+                key: key.clone(),
+                health: health.as_ref().and_then(|h| h.status.clone()),
+                has_check,
+            });
         }
         if let Some(obj) = have {
             collect_images(obj, &mut images);
@@ -129,7 +154,11 @@ pub fn compare(app: &Application, desired: &[Value], live: &[Value], judging: &J
             kind: Some(key.kind.clone()),
             namespace: Some(key.namespace.clone()).filter(|n| !n.is_empty()),
             name: Some(key.name.clone()),
-            status: Some(if in_sync { SyncStatusCode::Synced } else { SyncStatusCode::OutOfSync }),
+            status: Some(if in_sync {
+                SyncStatusCode::Synced
+            } else {
+                SyncStatusCode::OutOfSync
+            }),
             health,
             requires_pruning: (diff.status == SyncStatus::Extraneous).then_some(true),
             sync_wave: want.and_then(sync_wave),
@@ -137,7 +166,11 @@ pub fn compare(app: &Application, desired: &[Value], live: &[Value], judging: &J
         });
     }
     Ok(Comparison {
-        sync: if counted_out_of_sync { SyncStatusCode::OutOfSync } else { SyncStatusCode::Synced },
+        sync: if counted_out_of_sync {
+            SyncStatusCode::OutOfSync
+        } else {
+            SyncStatusCode::Synced
+        },
         health: app_health(&entries),
         resources,
         out_of_sync,
@@ -155,11 +188,17 @@ fn model_health(code: &str, message: &str) -> HealthStatus {
 }
 
 fn version_of(api_version: &str) -> String {
-    api_version.rsplit('/').next().unwrap_or(api_version).to_string()
+    api_version
+        .rsplit('/')
+        .next()
+        .unwrap_or(api_version)
+        .to_string()
 }
 
 fn sync_wave(obj: &Value) -> Option<i64> {
-    obj["metadata"]["annotations"][SYNC_WAVE].as_str().and_then(|w| w.trim().parse().ok())
+    obj["metadata"]["annotations"][SYNC_WAVE]
+        .as_str()
+        .and_then(|w| w.trim().parse().ok())
 }
 
 /// Images of every container and init container, wherever a pod spec sits in the object.
@@ -198,7 +237,10 @@ mod tests {
     }
 
     fn judging() -> Judging {
-        Judging { salt: b"s".to_vec(), ..Judging::default() }
+        Judging {
+            salt: b"s".to_vec(),
+            ..Judging::default()
+        }
     }
 
     fn deployment(replicas: i64, ready: bool) -> Value {
@@ -225,10 +267,17 @@ mod tests {
         assert_eq!(c.health, HealthStatusCode::Healthy);
         assert!(c.out_of_sync.is_empty());
         assert_eq!(c.images, vec!["nginx:1.27".to_string()]);
-        let names: Vec<_> = c.resources.iter().map(|r| (r.kind.clone().unwrap(), r.status.clone().unwrap())).collect();
+        let names: Vec<_> = c
+            .resources
+            .iter()
+            .map(|r| (r.kind.clone().unwrap(), r.status.clone().unwrap()))
+            .collect();
         assert_eq!(
             names,
-            vec![("ConfigMap".to_string(), SyncStatusCode::Synced), ("Deployment".to_string(), SyncStatusCode::Synced)]
+            vec![
+                ("ConfigMap".to_string(), SyncStatusCode::Synced),
+                ("Deployment".to_string(), SyncStatusCode::Synced)
+            ]
         );
         assert_eq!(c.resources[1].group.as_deref(), Some("apps"));
         assert_eq!(c.resources[1].version.as_deref(), Some("v1"));
@@ -236,7 +285,13 @@ mod tests {
 
     #[test]
     fn scaled_deployment_is_out_of_sync() {
-        let c = compare(&app(), &[deployment(2, false)], &[deployment(5, true)], &judging()).unwrap();
+        let c = compare(
+            &app(),
+            &[deployment(2, false)],
+            &[deployment(5, true)],
+            &judging(),
+        )
+        .unwrap();
         assert_eq!(c.sync, SyncStatusCode::OutOfSync);
         assert!(c.out_of_sync.iter().any(|k| k.name == "web"));
     }
@@ -248,7 +303,13 @@ mod tests {
         assert_eq!(c.health, HealthStatusCode::Missing);
         let only_cm = compare(&app(), &[config_map("c")], &[], &judging()).unwrap();
         assert_eq!(only_cm.health, HealthStatusCode::Healthy);
-        assert_eq!(only_cm.resources[0].health.as_ref().and_then(|h| h.status.clone()), Some(HealthStatusCode::Missing));
+        assert_eq!(
+            only_cm.resources[0]
+                .health
+                .as_ref()
+                .and_then(|h| h.status.clone()),
+            Some(HealthStatusCode::Missing)
+        );
     }
 
     #[test]
@@ -257,7 +318,8 @@ mod tests {
         assert_eq!(c.sync, SyncStatusCode::OutOfSync);
         assert_eq!(c.resources[0].requires_pruning, Some(true));
         let mut ignored = config_map("old");
-        ignored["metadata"]["annotations"] = json!({"argocd.argoproj.io/compare-options": "IgnoreExtraneous"});
+        ignored["metadata"]["annotations"] =
+            json!({"argocd.argoproj.io/compare-options": "IgnoreExtraneous"});
         let c = compare(&app(), &[], &[ignored], &judging()).unwrap();
         assert_eq!(c.sync, SyncStatusCode::Synced);
     }
@@ -282,7 +344,8 @@ mod tests {
             a
         };
         let desired = [child(None)];
-        let progressing = compare(&app(), &desired, &[child(Some("Progressing"))], &judging()).unwrap();
+        let progressing =
+            compare(&app(), &desired, &[child(Some("Progressing"))], &judging()).unwrap();
         assert_eq!(progressing.health, HealthStatusCode::Progressing);
         let degraded = compare(&app(), &desired, &[child(Some("Degraded"))], &judging()).unwrap();
         assert_eq!(degraded.health, HealthStatusCode::Degraded);

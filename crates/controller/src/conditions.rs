@@ -27,19 +27,28 @@ pub struct Found {
 
 impl Found {
     pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
 }
 
 /// The new `status.conditions`: exactly `found` (sorted, deduplicated), each keeping the
 /// `lastTransitionTime` it had when the same type and message were reported before.
-pub fn merge(old: &[ApplicationCondition], mut found: Vec<Found>, now: i64) -> Vec<ApplicationCondition> {
+pub fn merge(
+    old: &[ApplicationCondition],
+    mut found: Vec<Found>,
+    now: i64,
+) -> Vec<ApplicationCondition> {
     found.sort();
     found.dedup();
     found
         .into_iter()
         .map(|f| {
-            let previous = old.iter().find(|c| c.condition_type == f.kind && c.message == f.message);
+            let previous = old
+                .iter()
+                .find(|c| c.condition_type == f.kind && c.message == f.message);
             ApplicationCondition {
                 condition_type: f.kind.to_string(),
                 message: f.message,
@@ -62,13 +71,24 @@ mod tests {
         let first = merge(&[], vec![Found::new(COMPARISON_ERROR, "repo down")], 100);
         let again = merge(&first, vec![Found::new(COMPARISON_ERROR, "repo down")], 200);
         assert_eq!(first, again);
-        let changed = merge(&first, vec![Found::new(COMPARISON_ERROR, "render failed")], 300);
+        let changed = merge(
+            &first,
+            vec![Found::new(COMPARISON_ERROR, "render failed")],
+            300,
+        );
         assert_eq!(changed[0].last_transition_time, Some(time_of(300)));
     }
 
     #[test]
     fn conditions_not_found_again_are_dropped() {
-        let first = merge(&[], vec![Found::new(SYNC_ERROR, "x"), Found::new(SHARED_RESOURCE_WARNING, "y")], 1);
+        let first = merge(
+            &[],
+            vec![
+                Found::new(SYNC_ERROR, "x"),
+                Found::new(SHARED_RESOURCE_WARNING, "y"),
+            ],
+            1,
+        );
         let next = merge(&first, vec![Found::new(SHARED_RESOURCE_WARNING, "y")], 2);
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].condition_type, SHARED_RESOURCE_WARNING);

@@ -1,6 +1,7 @@
 //! What every reconcile shares: clients, caches, configuration, and the way to ask for a
 //! reconcile of an app (now or later).
 
+use crate::compare::Judging;
 use crate::config::ControllerConfig;
 use crate::depends::DependencyState;
 use crate::git::GitWatcher;
@@ -8,7 +9,6 @@ use crate::live::LiveCache;
 use crate::render::Renderer;
 use crate::writer::application_resource;
 use driftless_apply::ClusterClient;
-use crate::compare::Judging;
 use driftless_model::{HealthStatusCode, SyncStatusCode};
 use kube::api::DynamicObject;
 use kube::{Api, Client};
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{Semaphore, mpsc};
 
 /// A request to reconcile an app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +65,11 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Context {
     pub fn apps(&self) -> Api<DynamicObject> {
-        Api::namespaced_with(self.client.clone(), &self.config.app_namespace, &application_resource())
+        Api::namespaced_with(
+            self.client.clone(),
+            &self.config.app_namespace,
+            &application_resource(),
+        )
     }
 
     pub fn reconcile(&self, app: &str) {
@@ -85,6 +89,8 @@ impl Context {
 
     /// The sync and health of a dependency as last seen.
     pub fn dependency_state(&self, app: &str) -> DependencyState {
-        lock(&self.seen).get(app).map(|s| (s.sync.clone(), s.health.clone()))
+        lock(&self.seen)
+            .get(app)
+            .map(|s| (s.sync.clone(), s.health.clone()))
     }
 }

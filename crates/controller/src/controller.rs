@@ -3,15 +3,15 @@
 //! repository, an app it waits for) or the resync period passed. One app is never
 //! reconciled twice at once; requests that arrive meanwhile fold into one more run after.
 
+use crate::compare::Judging;
 use crate::config::ControllerConfig;
-use crate::context::{lock, AppSeen, Context, Trigger};
+use crate::context::{AppSeen, Context, Trigger, lock};
 use crate::depends;
 use crate::git::GitWatcher;
 use crate::live::LiveCache;
 use crate::reconcile::reconcile;
 use crate::render::Renderer;
 use driftless_apply::ClusterClient;
-use crate::compare::Judging;
 use driftless_diff::rules_from_config_map;
 use driftless_health::CustomChecks;
 use driftless_model::project::{AppProject, AppProjectSpec};
@@ -21,13 +21,13 @@ use driftless_source::{KubeSecrets, RepoCache};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{DynamicObject, PostParams};
-use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use rand::Rng;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -85,19 +85,25 @@ pub struct Controller {
 impl Controller {
     /// Connects (discovery), opens the caches, and reads health customizations from `argocd-cm`.
     pub async fn new(client: Client, config: ControllerConfig) -> Result<Self, ControllerError> {
-        let cluster = ClusterClient::connect(client.clone()).await.map_err(|e| ControllerError::Connect(e.to_string()))?;
-        let cache_error = |path: &std::path::Path, e: &dyn std::fmt::Display| ControllerError::Cache {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
+        let cluster = ClusterClient::connect(client.clone())
+            .await
+            .map_err(|e| ControllerError::Connect(e.to_string()))?;
+        let cache_error =
+            |path: &std::path::Path, e: &dyn std::fmt::Display| ControllerError::Cache {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            };
         let repo_dir = config.cache_dir.join("repos");
         let repos = Arc::new(RepoCache::new(&repo_dir).map_err(|e| cache_error(&repo_dir, &e))?);
         let render_dir = config.cache_dir.join("render");
-        let render_cache = RenderCache::open(&render_dir).map_err(|e| cache_error(&render_dir, &e))?;
+        let render_cache =
+            RenderCache::open(&render_dir).map_err(|e| cache_error(&render_dir, &e))?;
         let webhook = match config.webhook_listen {
-            Some(address) => Some(tokio::net::TcpListener::bind(address).await.map_err(|e| ControllerError::Webhook {
-                address: address.to_string(),
-                message: e.to_string(),
+            Some(address) => Some(tokio::net::TcpListener::bind(address).await.map_err(|e| {
+                ControllerError::Webhook {
+                    address: address.to_string(),
+                    message: e.to_string(),
+                }
             })?),
             None => None,
         };
@@ -106,7 +112,8 @@ impl Controller {
         let notify: crate::live::Notify = Arc::new(move |app: &str| {
             let _ = notify_tx.send(Trigger::Tracked(app.to_string()));
         });
-        let (mut judging, configured_id) = read_customizations(&client, &config.app_namespace).await;
+        let (mut judging, configured_id) =
+            read_customizations(&client, &config.app_namespace).await;
         let mut config = config;
         if config.installation_id.is_none() {
             config.installation_id = configured_id;
@@ -114,8 +121,19 @@ impl Controller {
         let salt: [u8; 32] = rand::rng().random();
         judging.salt = salt.to_vec();
         let ctx = Context {
-            live: LiveCache::new(client.clone(), config.tracking, config.installation_id.clone(), notify),
-            git: GitWatcher::new(repos.clone(), Some(KubeSecrets::new(client.clone(), config.app_namespace.clone()))),
+            live: LiveCache::new(
+                client.clone(),
+                config.tracking,
+                config.installation_id.clone(),
+                notify,
+            ),
+            git: GitWatcher::new(
+                repos.clone(),
+                Some(KubeSecrets::new(
+                    client.clone(),
+                    config.app_namespace.clone(),
+                )),
+            ),
             renderer: Arc::new(Renderer::new(repos, render_cache)),
             judging,
             written: Default::default(),
@@ -129,7 +147,11 @@ impl Controller {
             client,
             config,
         };
-        Ok(Self { ctx: Arc::new(ctx), triggers, webhook })
+        Ok(Self {
+            ctx: Arc::new(ctx),
+            triggers,
+            webhook,
+        })
     }
 
     pub fn handle(&self) -> Handle {
@@ -144,11 +166,19 @@ impl Controller {
     /// Runs until a background task ends (never, normally) or the future is dropped, which
     /// stops every task it started.
     pub async fn run(self) -> Result<(), ControllerError> {
-        let Controller { ctx, mut triggers, webhook } = self;
+        let Controller {
+            ctx,
+            mut triggers,
+            webhook,
+        } = self;
         let mut background: JoinSet<&'static str> = JoinSet::new();
         if let Some(election) = &ctx.config.leader_election {
             crate::leader::acquire(&ctx.client, &ctx.config.app_namespace, election).await?;
-            background.spawn(crate::leader::keep(ctx.client.clone(), ctx.config.app_namespace.clone(), election.clone()));
+            background.spawn(crate::leader::keep(
+                ctx.client.clone(),
+                ctx.config.app_namespace.clone(),
+                election.clone(),
+            ));
         }
         ensure_default_project(&ctx).await;
         background.spawn(watch_apps(ctx.clone()));
@@ -293,20 +323,28 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
         };
         match event {
             Ok(Event::Apply(object)) | Ok(Event::InitApply(object)) => {
-                let Some(name) = object.metadata.name.clone() else { continue };
+                let Some(name) = object.metadata.name.clone() else {
+                    continue;
+                };
                 let print = fingerprint(&object);
-                let typed: Option<Application> =
-                    serde_json::to_value(&object).ok().and_then(|v| serde_json::from_value(v).ok());
+                let typed: Option<Application> = serde_json::to_value(&object)
+                    .ok()
+                    .and_then(|v| serde_json::from_value(v).ok());
                 let seen = typed.as_ref().map(|app| {
                     let (sync, health) = depends::reported_state(app);
-                    AppSeen { sync, health, depends_on: depends::dependencies(app) }
+                    AppSeen {
+                        sync,
+                        health,
+                        depends_on: depends::dependencies(app),
+                    }
                 });
                 let state_changed = {
                     let mut all = lock(&ctx.seen);
                     let previous = all.get(&name).map(|s| (s.sync.clone(), s.health.clone()));
                     match &seen {
                         Some(seen) => {
-                            let changed = previous != Some((seen.sync.clone(), seen.health.clone()));
+                            let changed =
+                                previous != Some((seen.sync.clone(), seen.health.clone()));
                             all.insert(name.clone(), seen.clone());
                             changed
                         }
@@ -322,7 +360,9 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                 }
             }
             Ok(Event::Delete(object)) => {
-                let Some(name) = object.metadata.name.clone() else { continue };
+                let Some(name) = object.metadata.name.clone() else {
+                    continue;
+                };
                 fingerprints.remove(&name);
                 lock(&ctx.seen).remove(&name);
                 ctx.reconcile(&name);
@@ -361,7 +401,10 @@ async fn poll_git(ctx: Arc<Context>) -> &'static str {
 /// does; apps of project `default` work even if this fails.
 async fn ensure_default_project(ctx: &Context) {
     let api: Api<AppProject> = Api::namespaced(ctx.client.clone(), &ctx.config.app_namespace);
-    if matches!(api.get_opt(crate::validate::DEFAULT_PROJECT).await, Ok(Some(_))) {
+    if matches!(
+        api.get_opt(crate::validate::DEFAULT_PROJECT).await,
+        Ok(Some(_))
+    ) {
         return;
     }
     let everything = ApplicationDestination {
@@ -381,9 +424,13 @@ async fn ensure_default_project(ctx: &Context) {
     };
     let project = AppProject::new(crate::validate::DEFAULT_PROJECT, spec);
     match api.create(&PostParams::default(), &project).await {
-        Ok(_) => tracing::info!(namespace = %ctx.config.app_namespace, "created the default AppProject"),
+        Ok(_) => {
+            tracing::info!(namespace = %ctx.config.app_namespace, "created the default AppProject")
+        }
         Err(kube::Error::Api(status)) if status.code == 409 => {}
-        Err(error) => tracing::warn!(%error, "cannot create the default AppProject; it is assumed to permit everything"),
+        Err(error) => {
+            tracing::warn!(%error, "cannot create the default AppProject; it is assumed to permit everything")
+        }
     }
 }
 
@@ -391,7 +438,9 @@ async fn ensure_default_project(ctx: &Context) {
 /// ignoreDifferences (unreadable ones are reported and left out), and the installation ID.
 async fn read_customizations(client: &Client, namespace: &str) -> (Judging, Option<String>) {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
-    let Ok(Some(config)) = api.get_opt("argocd-cm").await else { return (Judging::default(), None) };
+    let Ok(Some(config)) = api.get_opt("argocd-cm").await else {
+        return (Judging::default(), None);
+    };
     let data = config.data.unwrap_or_default();
     let checks = CustomChecks::from_config_map_data(&data).unwrap_or_else(|error| {
         tracing::warn!(%error, "argocd-cm: health customizations ignored");
@@ -401,6 +450,16 @@ async fn read_customizations(client: &Client, namespace: &str) -> (Judging, Opti
         tracing::warn!(%error, "argocd-cm: ignoreDifferences customizations ignored");
         Vec::new()
     });
-    let installation = data.get("installationID").filter(|id| !id.is_empty()).cloned();
-    (Judging { checks, ignore, salt: Vec::new() }, installation)
+    let installation = data
+        .get("installationID")
+        .filter(|id| !id.is_empty())
+        .cloned();
+    (
+        Judging {
+            checks,
+            ignore,
+            salt: Vec::new(),
+        },
+        installation,
+    )
 }

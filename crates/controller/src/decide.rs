@@ -38,7 +38,10 @@ pub enum Decision {
     /// Continue the Running operation in `status.operationState`.
     Resume,
     /// Start this operation; `requested` when it came from `Application.operation`.
-    Start { operation: Box<Operation>, requested: bool },
+    Start {
+        operation: Box<Operation>,
+        requested: bool,
+    },
     /// `Application.operation` was already run: remove it.
     ClearOperation,
     /// Self-heal is due at this time (seconds): look again then.
@@ -58,7 +61,10 @@ pub fn decide(facts: Facts<'_>) -> Decision {
         if !facts.waiting_for.is_empty() {
             return Decision::Nothing;
         }
-        return Decision::Start { operation: Box::new(requested.clone()), requested: true };
+        return Decision::Start {
+            operation: Box::new(requested.clone()),
+            requested: true,
+        };
     }
     let Some(policy) = app.spec.sync_policy.as_ref().filter(|p| p.is_automated()) else {
         return Decision::Nothing;
@@ -75,9 +81,22 @@ pub fn decide(facts: Facts<'_>) -> Decision {
         if op.phase != OperationPhase::Succeeded || automated.self_heal != Some(true) {
             return Decision::Nothing;
         }
-        let finished = op.finished_at.as_ref().map(crate::time::secs_of).unwrap_or(0);
-        let previous = op.operation.sync.as_ref().and_then(|s| s.self_heal_attempts_count).unwrap_or(0);
-        let attempts = if facts.now - finished >= HEAL_COOLDOWN_SECS { 0 } else { previous };
+        let finished = op
+            .finished_at
+            .as_ref()
+            .map(crate::time::secs_of)
+            .unwrap_or(0);
+        let previous = op
+            .operation
+            .sync
+            .as_ref()
+            .and_then(|s| s.self_heal_attempts_count)
+            .unwrap_or(0);
+        let attempts = if facts.now - finished >= HEAL_COOLDOWN_SECS {
+            0
+        } else {
+            previous
+        };
         let due = finished + heal_delay(attempts);
         if facts.now < due {
             return Decision::HealAt(due);
@@ -87,18 +106,28 @@ pub fn decide(facts: Facts<'_>) -> Decision {
     let multi = app.spec.has_multiple_sources();
     let operation = Operation {
         sync: Some(SyncOperation {
-            revision: if multi { None } else { revisions.first().cloned() },
+            revision: if multi {
+                None
+            } else {
+                revisions.first().cloned()
+            },
             revisions: multi.then(|| revisions.to_vec()),
             prune: automated.prune,
             sync_options: policy.sync_options.clone(),
             self_heal_attempts_count: (heal_attempts > 0).then_some(heal_attempts),
             ..SyncOperation::default()
         }),
-        initiated_by: Some(OperationInitiator { automated: Some(true), ..OperationInitiator::default() }),
+        initiated_by: Some(OperationInitiator {
+            automated: Some(true),
+            ..OperationInitiator::default()
+        }),
         retry: policy.retry.clone(),
         ..Operation::default()
     };
-    Decision::Start { operation: Box::new(operation), requested: false }
+    Decision::Start {
+        operation: Box::new(operation),
+        requested: false,
+    }
 }
 
 /// The wait before self-heal number `attempts + 1`.
@@ -111,7 +140,9 @@ pub fn heal_delay(attempts: i64) -> i64 {
 }
 
 fn same_source(app: &Application, op: &driftless_model::OperationState) -> bool {
-    let Some(result) = &op.sync_result else { return true };
+    let Some(result) = &op.sync_result else {
+        return true;
+    };
     if app.spec.has_multiple_sources() {
         result.sources.is_none() || result.sources == app.spec.sources
     } else {
@@ -123,7 +154,7 @@ fn same_source(app: &Application, op: &driftless_model::OperationState) -> bool 
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-    use serde_json::{json, Value};
+    use serde_json::{Value, json};
 
     fn app(policy: Value, status: Value, operation: Option<Value>) -> Application {
         let mut v = json!({"metadata": {"name": "a"},
@@ -144,23 +175,44 @@ mod tests {
 
     fn decide_at(app: &Application, sync: SyncStatusCode, revision: &str, now: i64) -> Decision {
         let revisions = [revision.to_string()];
-        decide(Facts { app, compared: Some((&sync, &revisions)), waiting_for: &[], now })
+        decide(Facts {
+            app,
+            compared: Some((&sync, &revisions)),
+            waiting_for: &[],
+            now,
+        })
     }
 
     fn started_automatically(d: &Decision) -> Option<Option<i64>> {
         match d {
-            Decision::Start { operation, requested: false } => {
-                Some(operation.sync.as_ref().and_then(|s| s.self_heal_attempts_count))
-            }
+            Decision::Start {
+                operation,
+                requested: false,
+            } => Some(
+                operation
+                    .sync
+                    .as_ref()
+                    .and_then(|s| s.self_heal_attempts_count),
+            ),
             _ => None,
         }
     }
 
     #[test]
     fn automated_app_syncs_a_new_revision() {
-        let a = app(json!({"automated": {"prune": true}}), last_op("Succeeded", "old", "1970-01-01T00:00:10Z", None), None);
+        let a = app(
+            json!({"automated": {"prune": true}}),
+            last_op("Succeeded", "old", "1970-01-01T00:00:10Z", None),
+            None,
+        );
         let d = decide_at(&a, SyncStatusCode::OutOfSync, "new", 100);
-        let Decision::Start { operation, requested: false } = d else { panic!("expected an automated sync, got {d:?}") };
+        let Decision::Start {
+            operation,
+            requested: false,
+        } = d
+        else {
+            panic!("expected an automated sync, got {d:?}")
+        };
         let sync = operation.sync.unwrap();
         assert_eq!(sync.revision.as_deref(), Some("new"));
         assert_eq!(sync.prune, Some(true));
@@ -169,16 +221,29 @@ mod tests {
 
     #[test]
     fn without_self_heal_drift_is_only_shown() {
-        let a = app(json!({"automated": {}}), last_op("Succeeded", "rev", "1970-01-01T00:00:10Z", None), None);
-        assert_eq!(decide_at(&a, SyncStatusCode::OutOfSync, "rev", 1000), Decision::Nothing);
+        let a = app(
+            json!({"automated": {}}),
+            last_op("Succeeded", "rev", "1970-01-01T00:00:10Z", None),
+            None,
+        );
+        assert_eq!(
+            decide_at(&a, SyncStatusCode::OutOfSync, "rev", 1000),
+            Decision::Nothing
+        );
     }
 
     #[test]
     fn manual_apps_and_synced_apps_are_left_alone() {
         let manual = app(json!({}), json!({}), None);
-        assert_eq!(decide_at(&manual, SyncStatusCode::OutOfSync, "rev", 0), Decision::Nothing);
+        assert_eq!(
+            decide_at(&manual, SyncStatusCode::OutOfSync, "rev", 0),
+            Decision::Nothing
+        );
         let synced = app(json!({"automated": {}}), json!({}), None);
-        assert_eq!(decide_at(&synced, SyncStatusCode::Synced, "rev", 0), Decision::Nothing);
+        assert_eq!(
+            decide_at(&synced, SyncStatusCode::Synced, "rev", 0),
+            Decision::Nothing
+        );
     }
 
     #[test]
@@ -189,33 +254,85 @@ mod tests {
             None,
         );
         // finished at 100 s; one heal so far: the next waits 6 s.
-        assert_eq!(decide_at(&healed_once, SyncStatusCode::OutOfSync, "rev", 101), Decision::HealAt(106));
-        assert_eq!(started_automatically(&decide_at(&healed_once, SyncStatusCode::OutOfSync, "rev", 106)), Some(Some(2)));
+        assert_eq!(
+            decide_at(&healed_once, SyncStatusCode::OutOfSync, "rev", 101),
+            Decision::HealAt(106)
+        );
+        assert_eq!(
+            started_automatically(&decide_at(
+                &healed_once,
+                SyncStatusCode::OutOfSync,
+                "rev",
+                106
+            )),
+            Some(Some(2))
+        );
         // After a long quiet time the count starts again.
-        assert_eq!(started_automatically(&decide_at(&healed_once, SyncStatusCode::OutOfSync, "rev", 1000)), Some(Some(1)));
-        assert_eq!((0..7).map(heal_delay).collect::<Vec<_>>(), vec![2, 6, 18, 54, 162, 300, 300]);
+        assert_eq!(
+            started_automatically(&decide_at(
+                &healed_once,
+                SyncStatusCode::OutOfSync,
+                "rev",
+                1000
+            )),
+            Some(Some(1))
+        );
+        assert_eq!(
+            (0..7).map(heal_delay).collect::<Vec<_>>(),
+            vec![2, 6, 18, 54, 162, 300, 300]
+        );
     }
 
     #[test]
     fn a_failed_sync_to_the_same_revision_is_not_repeated() {
-        let a = app(json!({"automated": {"selfHeal": true}}), last_op("Failed", "rev", "1970-01-01T00:00:10Z", None), None);
-        assert_eq!(decide_at(&a, SyncStatusCode::OutOfSync, "rev", 1000), Decision::Nothing);
-        assert!(started_automatically(&decide_at(&a, SyncStatusCode::OutOfSync, "fixed", 1000)).is_some());
+        let a = app(
+            json!({"automated": {"selfHeal": true}}),
+            last_op("Failed", "rev", "1970-01-01T00:00:10Z", None),
+            None,
+        );
+        assert_eq!(
+            decide_at(&a, SyncStatusCode::OutOfSync, "rev", 1000),
+            Decision::Nothing
+        );
+        assert!(
+            started_automatically(&decide_at(&a, SyncStatusCode::OutOfSync, "fixed", 1000))
+                .is_some()
+        );
     }
 
     #[test]
     fn running_operations_resume_and_requested_ones_start_once() {
-        let running = app(json!({}), json!({"operationState": {"operation": {"sync": {}}, "phase": "Running",
-            "startedAt": "1970-01-01T00:00:00Z"}}), None);
-        assert_eq!(decide_at(&running, SyncStatusCode::OutOfSync, "rev", 0), Decision::Resume);
+        let running = app(
+            json!({}),
+            json!({"operationState": {"operation": {"sync": {}}, "phase": "Running",
+            "startedAt": "1970-01-01T00:00:00Z"}}),
+            None,
+        );
+        assert_eq!(
+            decide_at(&running, SyncStatusCode::OutOfSync, "rev", 0),
+            Decision::Resume
+        );
 
         let request = json!({"sync": {"prune": true}, "initiatedBy": {"username": "alice"}});
         let requested = app(json!({}), json!({}), Some(request.clone()));
-        assert!(matches!(decide_at(&requested, SyncStatusCode::Synced, "rev", 0), Decision::Start { requested: true, .. }));
+        assert!(matches!(
+            decide_at(&requested, SyncStatusCode::Synced, "rev", 0),
+            Decision::Start {
+                requested: true,
+                ..
+            }
+        ));
 
-        let done = app(json!({}), json!({"operationState": {"operation": request.clone(), "phase": "Succeeded",
-            "startedAt": "1970-01-01T00:00:00Z"}}), Some(request));
-        assert_eq!(decide_at(&done, SyncStatusCode::Synced, "rev", 0), Decision::ClearOperation);
+        let done = app(
+            json!({}),
+            json!({"operationState": {"operation": request.clone(), "phase": "Succeeded",
+            "startedAt": "1970-01-01T00:00:00Z"}}),
+            Some(request),
+        );
+        assert_eq!(
+            decide_at(&done, SyncStatusCode::Synced, "rev", 0),
+            Decision::ClearOperation
+        );
     }
 
     #[test]
@@ -224,8 +341,21 @@ mod tests {
         let revisions = ["rev".to_string()];
         let waiting = ["app-a".to_string()];
         let sync = SyncStatusCode::OutOfSync;
-        let d = decide(Facts { app: &a, compared: Some((&sync, &revisions)), waiting_for: &waiting, now: 0 });
+        let d = decide(Facts {
+            app: &a,
+            compared: Some((&sync, &revisions)),
+            waiting_for: &waiting,
+            now: 0,
+        });
         assert_eq!(d, Decision::Nothing);
-        assert_eq!(decide(Facts { app: &a, compared: None, waiting_for: &[], now: 0 }), Decision::Nothing);
+        assert_eq!(
+            decide(Facts {
+                app: &a,
+                compared: None,
+                waiting_for: &[],
+                now: 0
+            }),
+            Decision::Nothing
+        );
     }
 }

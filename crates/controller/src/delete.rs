@@ -7,10 +7,10 @@ use crate::context::Context;
 use crate::reconcile::read_live;
 use crate::time::now_secs;
 use crate::writer;
-use driftless_apply::{run_sync, SyncContext};
-use driftless_model::annotations::{FIELD_MANAGER, RESOURCES_FINALIZER};
+use driftless_apply::{SyncContext, run_sync};
 use driftless_model::Application;
-use driftless_plan::{plan_deletion, DeletePropagation, DeletionInput, RunPhase, SyncState};
+use driftless_model::annotations::{FIELD_MANAGER, RESOURCES_FINALIZER};
+use driftless_plan::{DeletePropagation, DeletionInput, RunPhase, SyncState, plan_deletion};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,14 +31,20 @@ pub fn resources_finalizer(finalizer: &str) -> Option<DeletePropagation> {
     }
 }
 
-pub async fn delete_app(ctx: &Arc<Context>, app: &Application) -> Result<Option<Duration>, DeleteError> {
+pub async fn delete_app(
+    ctx: &Arc<Context>,
+    app: &Application,
+) -> Result<Option<Duration>, DeleteError> {
     let name = app.metadata.name.clone().unwrap_or_default();
     let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
     let Some(propagation) = finalizers.iter().find_map(|f| resources_finalizer(f)) else {
         ctx.forget(&name);
         return Ok(None);
     };
-    let failed = |message: String| DeleteError::Objects { app: name.clone(), message };
+    let failed = |message: String| DeleteError::Objects {
+        app: name.clone(),
+        message,
+    };
     let live = read_live(ctx, app, &[]).await.map_err(failed)?;
     tracing::info!(app = %name, objects = live.len(), "deleting the application's objects");
     let policy = app.spec.sync_policy.clone().unwrap_or_default();
@@ -67,14 +73,28 @@ pub async fn delete_app(ctx: &Arc<Context>, app: &Application) -> Result<Option<
         wait_timeout: ctx.config.sync_timeout,
     };
     let mut state = SyncState::new();
-    let phase = run_sync(&ctx.cluster, &plan, &mut state, &sync_ctx, &mut |_| {}).await.map_err(|e| failed(e.to_string()))?;
+    let phase = run_sync(&ctx.cluster, &plan, &mut state, &sync_ctx, &mut |_| {})
+        .await
+        .map_err(|e| failed(e.to_string()))?;
     if phase != RunPhase::Succeeded {
         return Err(failed(state.message));
     }
-    let keep: Vec<String> = finalizers.iter().filter(|f| resources_finalizer(f).is_none()).cloned().collect();
-    writer::set_finalizers(&ctx.apps(), &name, &keep, app.metadata.resource_version.as_deref())
-        .await
-        .map_err(|source| DeleteError::Finalizer { app: name.clone(), source })?;
+    let keep: Vec<String> = finalizers
+        .iter()
+        .filter(|f| resources_finalizer(f).is_none())
+        .cloned()
+        .collect();
+    writer::set_finalizers(
+        &ctx.apps(),
+        &name,
+        &keep,
+        app.metadata.resource_version.as_deref(),
+    )
+    .await
+    .map_err(|source| DeleteError::Finalizer {
+        app: name.clone(),
+        source,
+    })?;
     ctx.forget(&name);
     Ok(None)
 }
@@ -85,9 +105,18 @@ mod tests {
 
     #[test]
     fn finalizer_names_choose_the_propagation() {
-        assert_eq!(resources_finalizer("resources-finalizer.argocd.argoproj.io"), Some(DeletePropagation::Foreground));
-        assert_eq!(resources_finalizer("resources-finalizer.argocd.argoproj.io/background"), Some(DeletePropagation::Background));
-        assert_eq!(resources_finalizer("resources-finalizer.argocd.argoproj.io/foreground"), Some(DeletePropagation::Foreground));
+        assert_eq!(
+            resources_finalizer("resources-finalizer.argocd.argoproj.io"),
+            Some(DeletePropagation::Foreground)
+        );
+        assert_eq!(
+            resources_finalizer("resources-finalizer.argocd.argoproj.io/background"),
+            Some(DeletePropagation::Background)
+        );
+        assert_eq!(
+            resources_finalizer("resources-finalizer.argocd.argoproj.io/foreground"),
+            Some(DeletePropagation::Foreground)
+        );
         assert_eq!(resources_finalizer("other.example/finalizer"), None);
     }
 }

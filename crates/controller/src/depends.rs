@@ -7,7 +7,13 @@ use std::collections::BTreeSet;
 
 /// The names in the app's `depends-on` annotation: trimmed, non-empty, unique, in order.
 pub fn dependencies(app: &Application) -> Vec<String> {
-    let text = app.metadata.annotations.as_ref().and_then(|a| a.get(DEPENDS_ON)).map(String::as_str).unwrap_or("");
+    let text = app
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(DEPENDS_ON))
+        .map(String::as_str)
+        .unwrap_or("");
     parse(text)
 }
 
@@ -25,7 +31,11 @@ pub type DependencyState = Option<(SyncStatusCode, HealthStatusCode)>;
 
 /// The dependencies that hold the app back, each with why (e.g. `app-a (OutOfSync, Progressing)`).
 /// An app naming itself is ignored.
-pub fn waiting_for(app_name: &str, names: &[String], state_of: impl Fn(&str) -> DependencyState) -> Vec<String> {
+pub fn waiting_for(
+    app_name: &str,
+    names: &[String],
+    state_of: impl Fn(&str) -> DependencyState,
+) -> Vec<String> {
     names
         .iter()
         .filter(|name| name.as_str() != app_name)
@@ -41,7 +51,10 @@ pub fn waiting_for(app_name: &str, names: &[String], state_of: impl Fn(&str) -> 
 pub fn reported_state(app: &Application) -> (SyncStatusCode, HealthStatusCode) {
     let status = app.status.clone().unwrap_or_default();
     let sync = status.sync.map(|s| s.status).unwrap_or_default();
-    let health = status.health.and_then(|h| h.status).unwrap_or(HealthStatusCode::Unknown);
+    let health = status
+        .health
+        .and_then(|h| h.status)
+        .unwrap_or(HealthStatusCode::Unknown);
     (sync, health)
 }
 
@@ -64,6 +77,9 @@ mod tests {
             "cache" => Some((SyncStatusCode::Synced, HealthStatusCode::Progressing)),
             _ => None,
         });
-        assert_eq!(waiting, vec!["cache (Synced, Progressing)", "queue (not found)"]);
+        assert_eq!(
+            waiting,
+            vec!["cache (Synced, Progressing)", "queue (not found)"]
+        );
     }
 }

@@ -5,7 +5,9 @@
 //! A repository's last check may have failed (unreachable, bad credentials): apps using it are
 //! told so and keep their last good state.
 
-use driftless_source::{cache_key, credentials_for, redact_url, KubeSecrets, RemoteRefs, RepoCache, RepoCredentials};
+use driftless_source::{
+    KubeSecrets, RemoteRefs, RepoCache, RepoCredentials, cache_key, credentials_for, redact_url,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -43,7 +45,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl GitWatcher {
     /// `secrets`: where Argo CD repository Secrets are read from (None: anonymous access only).
     pub fn new(cache: Arc<RepoCache>, secrets: Option<KubeSecrets>) -> Self {
-        Self { cache, secrets, repos: Mutex::new(HashMap::new()) }
+        Self {
+            cache,
+            secrets,
+            repos: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn cache(&self) -> &Arc<RepoCache> {
@@ -54,7 +60,11 @@ impl GitWatcher {
         lock(&self.repos)
             .entry(cache_key(url))
             .or_insert_with(|| {
-                Arc::new(Repo { url: url.to_string(), check: tokio::sync::Mutex::new(()), state: Mutex::new(RepoState::default()) })
+                Arc::new(Repo {
+                    url: url.to_string(),
+                    check: tokio::sync::Mutex::new(()),
+                    state: Mutex::new(RepoState::default()),
+                })
             })
             .clone()
     }
@@ -97,8 +107,14 @@ impl GitWatcher {
     /// One round: every repository some app uses is listed once; returns the apps whose
     /// repositories moved.
     pub async fn poll(&self) -> BTreeSet<String> {
-        let repos: Vec<Arc<Repo>> = lock(&self.repos).values().filter(|r| !lock(&r.state).users.is_empty()).cloned().collect();
-        let checks = repos.iter().map(|repo| async move { (repo, self.check(repo, false).await) });
+        let repos: Vec<Arc<Repo>> = lock(&self.repos)
+            .values()
+            .filter(|r| !lock(&r.state).users.is_empty())
+            .cloned()
+            .collect();
+        let checks = repos
+            .iter()
+            .map(|repo| async move { (repo, self.check(repo, false).await) });
         let mut moved = BTreeSet::new();
         for (repo, outcome) in futures::future::join_all(checks).await {
             if outcome {
@@ -112,8 +128,11 @@ impl GitWatcher {
     /// apps whose repositories moved.
     pub async fn check_urls(&self, urls: &[String]) -> BTreeSet<String> {
         let wanted: BTreeSet<String> = urls.iter().map(|u| cache_key(u)).collect();
-        let repos: Vec<Arc<Repo>> =
-            lock(&self.repos).iter().filter(|(key, _)| wanted.contains(*key)).map(|(_, r)| r.clone()).collect();
+        let repos: Vec<Arc<Repo>> = lock(&self.repos)
+            .iter()
+            .filter(|(key, _)| wanted.contains(*key))
+            .map(|(_, r)| r.clone())
+            .collect();
         let mut moved = BTreeSet::new();
         for repo in repos {
             if self.check(&repo, false).await {
@@ -137,7 +156,10 @@ impl GitWatcher {
         let listed = match listed {
             Ok(Ok(refs)) => Ok(refs),
             Ok(Err(e)) => Err(e.to_string()),
-            Err(e) => Err(format!("failed to list refs of {}: {e}", redact_url(&repo.url))),
+            Err(e) => Err(format!(
+                "failed to list refs of {}: {e}",
+                redact_url(&repo.url)
+            )),
         };
         let refs = match listed {
             Ok(refs) => refs,
@@ -179,7 +201,9 @@ impl GitWatcher {
     }
 
     async fn credentials(&self, url: &str) -> RepoCredentials {
-        let Some(secrets) = &self.secrets else { return RepoCredentials::anonymous() };
+        let Some(secrets) = &self.secrets else {
+            return RepoCredentials::anonymous();
+        };
         match credentials_for(secrets, url, None).await {
             Ok(creds) => creds,
             Err(error) => {
@@ -193,15 +217,22 @@ impl GitWatcher {
     /// a revision the cache does not have (a commit id of an old rollback, say).
     pub async fn resolve(&self, url: &str, revision: &str) -> Result<String, String> {
         let (cache, u, r) = (self.cache.clone(), url.to_string(), revision.to_string());
-        let local = tokio::task::spawn_blocking(move || cache.resolve(&u, &r)).await.map_err(|e| e.to_string())?;
+        let local = tokio::task::spawn_blocking(move || cache.resolve(&u, &r))
+            .await
+            .map_err(|e| e.to_string())?;
         if let Ok(commit) = local {
             return Ok(commit.to_string());
         }
         let creds = self.credentials(url).await;
         let (cache, u, r) = (self.cache.clone(), url.to_string(), revision.to_string());
-        let synced = tokio::task::spawn_blocking(move || cache.sync(&u, &creds, &r)).await.map_err(|e| e.to_string())?;
+        let synced = tokio::task::spawn_blocking(move || cache.sync(&u, &creds, &r))
+            .await
+            .map_err(|e| e.to_string())?;
         synced.map(|s| s.commit.to_string()).map_err(|e| {
-            format!("failed to resolve revision {revision:?} of {}: {e}", redact_url(url))
+            format!(
+                "failed to resolve revision {revision:?} of {}: {e}",
+                redact_url(url)
+            )
         })
     }
 
@@ -212,6 +243,9 @@ impl GitWatcher {
 
     /// Repositories in use and the apps using each (for diagnostics).
     pub fn users(&self) -> BTreeMap<String, BTreeSet<String>> {
-        lock(&self.repos).values().map(|r| (redact_url(&r.url), lock(&r.state).users.clone())).collect()
+        lock(&self.repos)
+            .values()
+            .map(|r| (redact_url(&r.url), lock(&r.state).users.clone()))
+            .collect()
     }
 }

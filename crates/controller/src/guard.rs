@@ -4,9 +4,9 @@
 //! block every sync of the app (automated and manual), warnings are reported as in `warn`.
 
 use crate::conditions::{self, Found};
-use driftless_guard::{check, Finding, Severity, Tree};
-use driftless_model::annotations::GUARD_MODE;
+use driftless_guard::{Finding, Severity, Tree, check};
 use driftless_model::AppProject;
+use driftless_model::annotations::GUARD_MODE;
 use serde_json::Value;
 
 /// Findings listed in one condition message, at most; the rest are counted.
@@ -20,7 +20,9 @@ pub enum GuardMode {
 
 /// The project's mode; anything but `enforce` (or no project) warns.
 pub fn mode_of(project: Option<&AppProject>) -> GuardMode {
-    let value = project.and_then(|p| p.metadata.annotations.as_ref()).and_then(|a| a.get(GUARD_MODE));
+    let value = project
+        .and_then(|p| p.metadata.annotations.as_ref())
+        .and_then(|a| a.get(GUARD_MODE));
     match value.map(|v| v.trim()) {
         Some("enforce") => GuardMode::Enforce,
         _ => GuardMode::Warn,
@@ -38,23 +40,33 @@ pub struct Verdict {
 /// Checks the rendered objects of `app` under `mode`.
 pub fn judge(app: &str, mode: GuardMode, desired: &[Value]) -> Verdict {
     let findings = check(&Tree::of_app(app, desired.iter().cloned()));
-    let (errors, warnings): (Vec<&Finding>, Vec<&Finding>) = findings.iter().partition(|f| f.severity == Severity::Error);
+    let (errors, warnings): (Vec<&Finding>, Vec<&Finding>) =
+        findings.iter().partition(|f| f.severity == Severity::Error);
     let mut verdict = Verdict::default();
     match mode {
         GuardMode::Warn => {
             let all: Vec<&Finding> = findings.iter().collect();
             if !all.is_empty() {
-                verdict.found.push(Found::new(conditions::GUARD_WARNING, summary(&all)));
+                verdict
+                    .found
+                    .push(Found::new(conditions::GUARD_WARNING, summary(&all)));
             }
         }
         GuardMode::Enforce => {
             if !errors.is_empty() {
-                let message = format!("sync blocked by the project's guard (enforce): {}", summary(&errors));
-                verdict.found.push(Found::new(conditions::GUARD_ERROR, message.clone()));
+                let message = format!(
+                    "sync blocked by the project's guard (enforce): {}",
+                    summary(&errors)
+                );
+                verdict
+                    .found
+                    .push(Found::new(conditions::GUARD_ERROR, message.clone()));
                 verdict.blocked = Some(message);
             }
             if !warnings.is_empty() {
-                verdict.found.push(Found::new(conditions::GUARD_WARNING, summary(&warnings)));
+                verdict
+                    .found
+                    .push(Found::new(conditions::GUARD_WARNING, summary(&warnings)));
             }
         }
     }
@@ -63,10 +75,17 @@ pub fn judge(app: &str, mode: GuardMode, desired: &[Value]) -> Verdict {
 
 /// `N finding(s): rule on object; …`, listing at most [`LISTED`].
 fn summary(findings: &[&Finding]) -> String {
-    let listed: Vec<String> =
-        findings.iter().take(LISTED).map(|f| format!("{} ({}) on {}", f.rule, f.severity, f.object)).collect();
+    let listed: Vec<String> = findings
+        .iter()
+        .take(LISTED)
+        .map(|f| format!("{} ({}) on {}", f.rule, f.severity, f.object))
+        .collect();
     let rest = findings.len().saturating_sub(LISTED);
-    let more = if rest > 0 { format!("; and {rest} more") } else { String::new() };
+    let more = if rest > 0 {
+        format!("; and {rest} more")
+    } else {
+        String::new()
+    };
     format!("{} finding(s): {}{more}", findings.len(), listed.join("; "))
 }
 
@@ -104,17 +123,32 @@ mod tests {
         assert!(warned.blocked.is_none());
         assert_eq!(warned.found.len(), 1);
         assert_eq!(warned.found[0].kind, conditions::GUARD_WARNING);
-        assert!(warned.found[0].message.contains("run-as-non-root"), "{}", warned.found[0].message);
+        assert!(
+            warned.found[0].message.contains("run-as-non-root"),
+            "{}",
+            warned.found[0].message
+        );
 
         let enforced = judge("shop", GuardMode::Enforce, &objects);
         let blocked = enforced.blocked.expect("a root container blocks the sync");
-        assert!(blocked.contains("run-as-non-root") && blocked.contains("apps/Deployment/shop/web"), "{blocked}");
-        assert!(enforced.found.iter().any(|f| f.kind == conditions::GUARD_ERROR));
+        assert!(
+            blocked.contains("run-as-non-root") && blocked.contains("apps/Deployment/shop/web"),
+            "{blocked}"
+        );
+        assert!(
+            enforced
+                .found
+                .iter()
+                .any(|f| f.kind == conditions::GUARD_ERROR)
+        );
     }
 
     #[test]
     fn a_clean_app_has_no_findings() {
         let clean = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}, "data": {"a": "b"}});
-        assert_eq!(judge("shop", GuardMode::Enforce, &[clean]), Verdict::default());
+        assert_eq!(
+            judge("shop", GuardMode::Enforce, &[clean]),
+            Verdict::default()
+        );
     }
 }

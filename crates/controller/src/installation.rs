@@ -10,7 +10,10 @@ pub const INSTALLATION_ID: &str = "argocd.argoproj.io/installation-id";
 
 /// The installation id an object carries, if any.
 pub fn installation_of(object: &Value) -> Option<&str> {
-    object.pointer("/metadata/annotations")?.get(INSTALLATION_ID)?.as_str()
+    object
+        .pointer("/metadata/annotations")?
+        .get(INSTALLATION_ID)?
+        .as_str()
 }
 
 /// Whether an object belongs to the installation `ours` (None: objects without an id).
@@ -22,8 +25,12 @@ pub fn belongs(object: &Value, ours: Option<&str>) -> bool {
 pub fn stamp(objects: &mut [Value], id: Option<&str>) {
     let Some(id) = id else { return };
     for object in objects.iter_mut() {
-        let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) else { continue };
-        let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+        let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new()));
         if !annotations.is_object() {
             *annotations = Value::Object(Map::new());
         }

@@ -13,16 +13,28 @@ use kube::{Api, Client};
 use std::time::Duration;
 
 /// Whether a Lease held by `holder`, last renewed at `renewed`, may be taken by `me` at `now`.
-pub fn may_take(holder: Option<&str>, renewed: Option<Timestamp>, duration_secs: i32, me: &str, now: Timestamp) -> bool {
+pub fn may_take(
+    holder: Option<&str>,
+    renewed: Option<Timestamp>,
+    duration_secs: i32,
+    me: &str,
+    now: Timestamp,
+) -> bool {
     match (holder.filter(|h| !h.is_empty()), renewed) {
         (None, _) | (_, None) => true,
         (Some(holder), _) if holder == me => true,
-        (Some(_), Some(renewed)) => renewed + SignedDuration::from_secs(i64::from(duration_secs.max(1))) < now,
+        (Some(_), Some(renewed)) => {
+            renewed + SignedDuration::from_secs(i64::from(duration_secs.max(1))) < now
+        }
     }
 }
 
 /// Waits until this replica holds the Lease.
-pub async fn acquire(client: &Client, namespace: &str, election: &LeaderElection) -> Result<(), ControllerError> {
+pub async fn acquire(
+    client: &Client,
+    namespace: &str,
+    election: &LeaderElection,
+) -> Result<(), ControllerError> {
     let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
     loop {
         match try_hold(&api, election).await {
@@ -67,11 +79,16 @@ fn retry_period(election: &LeaderElection) -> Duration {
 /// Takes or renews the Lease; Ok(false) when someone else holds it.
 async fn try_hold(api: &Api<Lease>, election: &LeaderElection) -> Result<bool, kube::Error> {
     let now = Timestamp::now();
-    let duration = i32::try_from(election.lease_duration.as_secs()).unwrap_or(i32::MAX).max(1);
+    let duration = i32::try_from(election.lease_duration.as_secs())
+        .unwrap_or(i32::MAX)
+        .max(1);
     let existing = api.get_opt(&election.lease_name).await?;
     let Some(mut lease) = existing else {
         let lease = Lease {
-            metadata: ObjectMeta { name: Some(election.lease_name.clone()), ..ObjectMeta::default() },
+            metadata: ObjectMeta {
+                name: Some(election.lease_name.clone()),
+                ..ObjectMeta::default()
+            },
             spec: Some(LeaseSpec {
                 holder_identity: Some(election.identity.clone()),
                 lease_duration_seconds: Some(duration),
@@ -91,7 +108,13 @@ async fn try_hold(api: &Api<Lease>, election: &LeaderElection) -> Result<bool, k
     let holder = spec.holder_identity.clone();
     let renewed = spec.renew_time.as_ref().map(|t| t.0);
     let held_duration = spec.lease_duration_seconds.unwrap_or(duration);
-    if !may_take(holder.as_deref(), renewed, held_duration, &election.identity, now) {
+    if !may_take(
+        holder.as_deref(),
+        renewed,
+        held_duration,
+        &election.identity,
+        now,
+    ) {
         return Ok(false);
     }
     if holder.as_deref() != Some(election.identity.as_str()) {
@@ -103,7 +126,10 @@ async fn try_hold(api: &Api<Lease>, election: &LeaderElection) -> Result<bool, k
     spec.lease_duration_seconds = Some(duration);
     lease.spec = Some(spec);
     // The resourceVersion read above makes this a compare-and-swap: a rival's write wins.
-    match api.replace(&election.lease_name, &PostParams::default(), &lease).await {
+    match api
+        .replace(&election.lease_name, &PostParams::default(), &lease)
+        .await
+    {
         Ok(_) => Ok(true),
         Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
         Err(error) => Err(error),

@@ -6,12 +6,12 @@
 //! Kinds are watched once some app desires or last reported an object of that kind. Objects of
 //! a kind no app ever named stay unseen (Argo CD watches every kind instead).
 
-use driftless_apply::{tracking, ClusterClient, TrackingMethod};
+use driftless_apply::{ClusterClient, TrackingMethod, tracking};
 use driftless_model::{GroupKind, ResourceKey};
 use futures::StreamExt;
 use kube::api::{ApiResource, DynamicObject, TypeMeta};
-use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -57,7 +57,10 @@ impl Index {
     }
 
     fn insert(&mut self, key: ResourceKey, entry: Entry) {
-        self.by_app.entry(entry.owner.clone()).or_default().insert(key.clone());
+        self.by_app
+            .entry(entry.owner.clone())
+            .or_default()
+            .insert(key.clone());
         self.objects.insert(key, entry);
     }
 }
@@ -90,7 +93,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl LiveCache {
-    pub fn new(client: Client, tracking: TrackingMethod, installation: Option<String>, notify: Notify) -> Self {
+    pub fn new(
+        client: Client,
+        tracking: TrackingMethod,
+        installation: Option<String>,
+        notify: Notify,
+    ) -> Self {
         Self {
             client,
             tracking,
@@ -104,10 +112,17 @@ impl LiveCache {
 
     /// Starts watching the kinds not watched yet and waits until each has been listed once.
     /// Kinds the API server does not serve (a CRD not installed yet) are skipped.
-    pub async fn ensure(&self, cluster: &ClusterClient, kinds: &BTreeSet<GroupKind>) -> Result<(), LiveError> {
+    pub async fn ensure(
+        &self,
+        cluster: &ClusterClient,
+        kinds: &BTreeSet<GroupKind>,
+    ) -> Result<(), LiveError> {
         let missing: Vec<&GroupKind> = {
             let watches = lock(&self.watches);
-            kinds.iter().filter(|gk| !watches.contains_key(*gk)).collect()
+            kinds
+                .iter()
+                .filter(|gk| !watches.contains_key(*gk))
+                .collect()
         };
         if missing.is_empty() {
             return self.wait_ready(kinds).await;
@@ -133,7 +148,10 @@ impl LiveCache {
                     info.resource.clone(),
                     gk.clone(),
                     self.index.clone(),
-                    Owners { method: self.tracking, installation: self.installation.clone() },
+                    Owners {
+                        method: self.tracking,
+                        installation: self.installation.clone(),
+                    },
                     self.notify.clone(),
                     ready_tx,
                 ));
@@ -156,7 +174,10 @@ impl LiveCache {
     async fn wait_ready(&self, kinds: &BTreeSet<GroupKind>) -> Result<(), LiveError> {
         let receivers: Vec<(GroupKind, tokio::sync::watch::Receiver<bool>)> = {
             let watches = lock(&self.watches);
-            kinds.iter().filter_map(|gk| watches.get(gk).map(|w| (gk.clone(), w.ready.clone()))).collect()
+            kinds
+                .iter()
+                .filter_map(|gk| watches.get(gk).map(|w| (gk.clone(), w.ready.clone())))
+                .collect()
         };
         for (gk, mut ready) in receivers {
             let waited = tokio::time::timeout(READY_TIMEOUT, ready.wait_for(|r| *r)).await;
@@ -170,8 +191,13 @@ impl LiveCache {
     /// The live objects `app` owns, among the kinds watched.
     pub fn tracked(&self, app: &str) -> Vec<Value> {
         let index = lock(&self.index);
-        let Some(keys) = index.by_app.get(app) else { return Vec::new() };
-        keys.iter().filter_map(|k| index.objects.get(k)).map(|e| (*e.object).clone()).collect()
+        let Some(keys) = index.by_app.get(app) else {
+            return Vec::new();
+        };
+        keys.iter()
+            .filter_map(|k| index.objects.get(k))
+            .map(|e| (*e.object).clone())
+            .collect()
     }
 
     /// The kinds being watched.
@@ -204,11 +230,24 @@ fn owned(object: DynamicObject, owners: &Owners) -> Option<(ResourceKey, Entry)>
     }
     let owner = tracking::owner(&value, owners.method)?;
     let key = ResourceKey::of(&value).ok()?;
-    if let Some(annotations) = value.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+    if let Some(annotations) = value
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
         annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
     }
-    let resource_version = value["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string();
-    Some((key, Entry { owner, resource_version, object: Arc::new(value) }))
+    let resource_version = value["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Some((
+        key,
+        Entry {
+            owner,
+            resource_version,
+            object: Arc::new(value),
+        },
+    ))
 }
 
 fn key_of(object: &DynamicObject) -> Option<ResourceKey> {
@@ -247,9 +286,14 @@ async fn watch_kind(
                         if let Some(seen) = listing.as_mut() {
                             seen.insert(key.clone());
                         }
-                        let previous = index.objects.get(&key).map(|e| (e.owner.clone(), e.resource_version.clone()));
+                        let previous = index
+                            .objects
+                            .get(&key)
+                            .map(|e| (e.owner.clone(), e.resource_version.clone()));
                         if previous.as_ref().map(|(_, rv)| rv) != Some(&entry.resource_version) {
-                            if let Some((old_owner, _)) = previous.filter(|(o, _)| *o != entry.owner) {
+                            if let Some((old_owner, _)) =
+                                previous.filter(|(o, _)| *o != entry.owner)
+                            {
                                 touched.push(old_owner);
                             }
                             touched.push(entry.owner.clone());

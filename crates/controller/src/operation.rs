@@ -18,7 +18,12 @@ pub const DEFAULT_HISTORY_LIMIT: i64 = 10;
 
 /// A new Running operation for `revisions` (what the sync will deploy, fixed from the start so
 /// that a resumed sync deploys the same commits).
-pub fn begin(app: &Application, operation: Operation, revisions: &[String], now: i64) -> OperationState {
+pub fn begin(
+    app: &Application,
+    operation: Operation,
+    revisions: &[String],
+    now: i64,
+) -> OperationState {
     let multi = app.spec.has_multiple_sources();
     OperationState {
         operation,
@@ -52,7 +57,9 @@ pub fn revisions_of(op: &OperationState) -> Vec<String> {
 
 /// The sync state saved by the last run of this operation, if any and readable.
 pub fn saved_state(op: &OperationState) -> Option<SyncState> {
-    op.extra.get(SAVED_STATE_FIELD).and_then(|v| serde_json::from_value(v.clone()).ok())
+    op.extra
+        .get(SAVED_STATE_FIELD)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
 }
 
 /// Records progress: the step results as Argo CD's `syncResult.resources`, and the state.
@@ -75,7 +82,12 @@ pub fn forget_state(op: &mut OperationState) {
 }
 
 /// Ends the operation. The saved state goes: a finished operation is never resumed.
-pub fn finish(op: &mut OperationState, phase: OperationPhase, message: impl Into<String>, now: i64) {
+pub fn finish(
+    op: &mut OperationState,
+    phase: OperationPhase,
+    message: impl Into<String>,
+    now: i64,
+) {
     op.phase = phase;
     op.message = Some(message.into()).filter(|m: &String| !m.is_empty());
     op.finished_at = Some(time_of(now));
@@ -88,16 +100,28 @@ pub fn results(plan: &Plan, state: &SyncState) -> Vec<ResourceResult> {
         .iter()
         .filter_map(|step| {
             let result = state.result(step)?;
-            let api_version = step.object.as_ref().and_then(|o| o["apiVersion"].as_str()).unwrap_or_default();
+            let api_version = step
+                .object
+                .as_ref()
+                .and_then(|o| o["apiVersion"].as_str())
+                .unwrap_or_default();
             Some(ResourceResult {
                 group: step.key.group.clone(),
-                version: api_version.rsplit('/').next().unwrap_or_default().to_string(),
+                version: api_version
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
                 kind: step.key.kind.clone(),
                 namespace: step.key.namespace.clone(),
                 name: step.key.name.clone(),
                 status: Some(result.status.clone()),
                 message: Some(result.message.clone()).filter(|m| !m.is_empty()),
-                hook_type: step.action.is_hook().then(|| hook_type(step.phase)).flatten(),
+                hook_type: step
+                    .action
+                    .is_hook()
+                    .then(|| hook_type(step.phase))
+                    .flatten(),
                 hook_phase: result.hook_phase.clone(),
                 sync_phase: step.phase.to_model(),
                 ..ResourceResult::default()
@@ -121,7 +145,11 @@ fn hook_type(phase: Phase) -> Option<HookType> {
 /// `status.history` with a successful operation appended, the oldest entries dropped beyond
 /// `spec.revisionHistoryLimit` (default 10).
 pub fn push_history(app: &Application, op: &OperationState, now: i64) -> Vec<RevisionHistory> {
-    let mut history = app.status.as_ref().and_then(|s| s.history.clone()).unwrap_or_default();
+    let mut history = app
+        .status
+        .as_ref()
+        .and_then(|s| s.history.clone())
+        .unwrap_or_default();
     let id = history.iter().map(|h| h.id).max().map_or(0, |max| max + 1);
     let result = op.sync_result.clone().unwrap_or_default();
     history.push(RevisionHistory {
@@ -135,8 +163,14 @@ pub fn push_history(app: &Application, op: &OperationState, now: i64) -> Vec<Rev
         initiated_by: op.operation.initiated_by.clone(),
         extra: Default::default(),
     });
-    let limit = app.spec.revision_history_limit.unwrap_or(DEFAULT_HISTORY_LIMIT).max(1);
-    let excess = history.len().saturating_sub(usize::try_from(limit).unwrap_or(usize::MAX));
+    let limit = app
+        .spec
+        .revision_history_limit
+        .unwrap_or(DEFAULT_HISTORY_LIMIT)
+        .max(1);
+    let excess = history
+        .len()
+        .saturating_sub(usize::try_from(limit).unwrap_or(usize::MAX));
     history.drain(..excess);
     history
 }
@@ -154,8 +188,8 @@ pub fn as_value(operation: &Operation) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use driftless_model::status::ResultCode;
     use driftless_model::ResourceKey;
+    use driftless_model::status::ResultCode;
     use driftless_plan::{Action, ApplyOptions, PlanKind, Step, StepResult};
     use pretty_assertions::assert_eq;
     use serde_json::json;
@@ -168,7 +202,10 @@ mod tests {
         if let Some(limit) = limit {
             spec["revisionHistoryLimit"] = json!(limit);
         }
-        serde_json::from_value(json!({"metadata": {"name": "a"}, "spec": spec, "status": {"history": entries}})).unwrap()
+        serde_json::from_value(
+            json!({"metadata": {"name": "a"}, "spec": spec, "status": {"history": entries}}),
+        )
+        .unwrap()
     }
 
     fn plan() -> Plan {
@@ -208,7 +245,8 @@ mod tests {
             },
         );
         record(&mut op, &plan(), &state);
-        let stored: OperationState = serde_json::from_value(serde_json::to_value(&op).unwrap()).unwrap();
+        let stored: OperationState =
+            serde_json::from_value(serde_json::to_value(&op).unwrap()).unwrap();
         assert_eq!(saved_state(&stored), Some(state));
         let resources = stored.sync_result.clone().unwrap().resources.unwrap();
         assert_eq!(resources[0].name, "web");
@@ -227,7 +265,10 @@ mod tests {
         let a = app(Some(3), 3);
         let op = begin(&a, Operation::default(), &["new".into()], 10);
         let history = push_history(&a, &op, 11);
-        let revisions: Vec<_> = history.iter().map(|h| h.revision.clone().unwrap()).collect();
+        let revisions: Vec<_> = history
+            .iter()
+            .map(|h| h.revision.clone().unwrap())
+            .collect();
         assert_eq!(revisions, vec!["r1", "r2", "new"]);
         assert_eq!(history.last().unwrap().id, 3);
         let default_limit = push_history(&app(None, 12), &op, 11);

@@ -2,12 +2,13 @@
 //! read the live cache, diff), write the status if it changed, then run whatever operation is
 //! due. A failure to compare is a condition on the app, never a reason to touch its objects.
 
-use crate::compare::{compare, Comparison};
+use crate::compare::{Comparison, compare};
 use crate::conditions::{self, Found};
 use crate::context::Context;
-use crate::decide::{decide, Decision, Facts};
+use crate::decide::{Decision, Facts, decide};
 use crate::depends;
-use crate::status::{digest, next_status, Outcome};
+use crate::status::{Outcome, digest, next_status};
+use crate::sync_loop::Drift;
 use crate::sync_run::{self, Prepared, Start};
 use crate::time::now_secs;
 use crate::validate::validate;
@@ -17,8 +18,7 @@ use driftless_model::annotations::REFRESH;
 use driftless_model::project::AppProjectSpec;
 use driftless_model::{AppProject, Application, GroupKind, ResourceKey};
 use kube::Api;
-use serde_json::{json, Value};
-use crate::sync_loop::Drift;
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,7 +54,14 @@ pub fn refresh_of(app: &Application) -> Option<Refresh> {
 /// Reconciles `name`; returns when to look again, if a time is due.
 pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration>, ReconcileError> {
     let api = ctx.apps();
-    let Some(object) = api.get_opt(name).await.map_err(|source| ReconcileError::Read { app: name.into(), source })? else {
+    let Some(object) = api
+        .get_opt(name)
+        .await
+        .map_err(|source| ReconcileError::Read {
+            app: name.into(),
+            source,
+        })?
+    else {
         ctx.forget(name);
         return Ok(None);
     };
@@ -66,7 +73,10 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             let conditions = json!([{"type": conditions::INVALID_SPEC_ERROR, "message": message}]);
             writer::write_conditions(&api, name, conditions)
                 .await
-                .map_err(|source| ReconcileError::Write { app: name.into(), source })?;
+                .map_err(|source| ReconcileError::Write {
+                    app: name.into(),
+                    source,
+                })?;
             return Ok(None);
         }
     };
@@ -80,17 +90,25 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     let compared = compare_app(ctx, &app, project.as_ref().map(|p| p.spec.clone()), refresh).await;
     drop(permit);
 
-    let waiting = depends::waiting_for(name, &depends::dependencies(&app), |dep| ctx.dependency_state(dep));
+    let waiting = depends::waiting_for(name, &depends::dependencies(&app), |dep| {
+        ctx.dependency_state(dep)
+    });
     let now = now_secs();
     let (outcome, mut found) = match &compared {
         Compared::Done(prepared, warnings) => (
-            Outcome::Compared { comparison: &prepared.comparison, revisions: &prepared.revisions },
+            Outcome::Compared {
+                comparison: &prepared.comparison,
+                revisions: &prepared.revisions,
+            },
             warnings.clone(),
         ),
         Compared::Failed(found) => (Outcome::NotCompared, vec![found.clone()]),
     };
     if !waiting.is_empty() {
-        found.push(Found::new(conditions::DEPENDENCY_WARNING, format!("waiting for {}", waiting.join(", "))));
+        found.push(Found::new(
+            conditions::DEPENDENCY_WARNING,
+            format!("waiting for {}", waiting.join(", ")),
+        ));
     }
     let prepared = match &compared {
         Compared::Done(prepared, _) => Some(prepared),
@@ -109,12 +127,25 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     let mut decision = decide(facts);
     let excluded = break_loops(ctx, name, now, &mut decision, prepared, &mut found);
     let mut status = next_status(&app, outcome, found, now);
-    let mut writer = StatusWriter::new(api.clone(), name, app.status.clone(), ctx.status_writes.clone());
+    let mut writer = StatusWriter::new(
+        api.clone(),
+        name,
+        app.status.clone(),
+        ctx.status_writes.clone(),
+    );
     let fingerprint = digest(&status);
     let already_written = crate::context::lock(&ctx.written).get(name) == Some(&fingerprint);
-    if !already_written && crate::status::comparable(&status) != crate::status::comparable(writer.current()) {
+    if !already_written
+        && crate::status::comparable(&status) != crate::status::comparable(writer.current())
+    {
         status.reconciled_at = Some(crate::time::time_of(now));
-        writer.write(&status).await.map_err(|source| ReconcileError::Write { app: name.into(), source })?;
+        writer
+            .write(&status)
+            .await
+            .map_err(|source| ReconcileError::Write {
+                app: name.into(),
+                source,
+            })?;
     }
     crate::context::lock(&ctx.written).insert(name.to_string(), fingerprint);
     if refresh.is_some()
@@ -125,16 +156,26 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
 
     match decision {
         Decision::Nothing => Ok(None),
-        Decision::HealAt(due) => Ok(Some(Duration::from_secs(u64::try_from(due - now).unwrap_or(0).max(1)))),
+        Decision::HealAt(due) => Ok(Some(Duration::from_secs(
+            u64::try_from(due - now).unwrap_or(0).max(1),
+        ))),
         Decision::ClearOperation => {
-            writer::clear_operation(&api, name).await.map_err(|source| ReconcileError::Write { app: name.into(), source })?;
+            writer::clear_operation(&api, name)
+                .await
+                .map_err(|source| ReconcileError::Write {
+                    app: name.into(),
+                    source,
+                })?;
             Ok(None)
         }
         Decision::Resume => {
             sync_run::run(ctx, &app, &mut writer, prepared, Start::Resume).await?;
             Ok(Some(Duration::ZERO))
         }
-        Decision::Start { operation, requested } => {
+        Decision::Start {
+            operation,
+            requested,
+        } => {
             if let Some(message) = verdict.blocked {
                 // Enforced guard errors: a requested sync ends in Error; automation waits.
                 if requested {
@@ -143,10 +184,21 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
                 return Ok(None);
             }
             if !requested {
-                ctx.sync_applies.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                ctx.sync_applies
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             let kept = prepared.map(|p| without(p, &excluded));
-            sync_run::run(ctx, &app, &mut writer, kept.as_ref(), Start::Fresh { operation, requested }).await?;
+            sync_run::run(
+                ctx,
+                &app,
+                &mut writer,
+                kept.as_ref(),
+                Start::Fresh {
+                    operation,
+                    requested,
+                },
+            )
+            .await?;
             Ok(Some(Duration::ZERO))
         }
     }
@@ -169,18 +221,38 @@ fn break_loops(
         state.follow(&p.revisions);
     }
     match (&*decision, prepared) {
-        (Decision::Start { requested: true, .. }, _) => state.clear(),
-        (Decision::Start { requested: false, .. }, Some(p)) => {
-            let live: BTreeMap<ResourceKey, &Value> =
-                p.live.iter().filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o))).collect();
+        (
+            Decision::Start {
+                requested: true, ..
+            },
+            _,
+        ) => state.clear(),
+        (
+            Decision::Start {
+                requested: false, ..
+            },
+            Some(p),
+        ) => {
+            let live: BTreeMap<ResourceKey, &Value> = p
+                .live
+                .iter()
+                .filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o)))
+                .collect();
             let drifted = p
                 .comparison
                 .changed_paths
                 .iter()
-                .filter_map(|(key, paths)| live.get(key).map(|o| Drift::of(key.clone(), o, paths.clone())))
+                .filter_map(|(key, paths)| {
+                    live.get(key)
+                        .map(|o| Drift::of(key.clone(), o, paths.clone()))
+                })
                 .collect();
             let excluded = state.record(drifted, ctx.config.loop_threshold, now);
-            if p.comparison.out_of_sync.iter().all(|k| excluded.contains(k)) {
+            if p.comparison
+                .out_of_sync
+                .iter()
+                .all(|k| excluded.contains(k))
+            {
                 *decision = Decision::Nothing;
             }
         }
@@ -199,8 +271,12 @@ fn without(prepared: &Prepared, excluded: &BTreeSet<ResourceKey>) -> Prepared {
     let keep = |o: &Value| ResourceKey::of(o).map_or(true, |k| !excluded.contains(&k));
     kept.desired.retain(keep);
     kept.live.retain(keep);
-    kept.comparison.out_of_sync.retain(|k| !excluded.contains(k));
-    kept.comparison.changed_paths.retain(|k, _| !excluded.contains(k));
+    kept.comparison
+        .out_of_sync
+        .retain(|k| !excluded.contains(k));
+    kept.comparison
+        .changed_paths
+        .retain(|k, _| !excluded.contains(k));
     kept
 }
 
@@ -211,7 +287,11 @@ enum Compared {
 
 async fn read_project(ctx: &Context, app: &Application) -> Option<AppProject> {
     let api: Api<AppProject> = Api::namespaced(ctx.client.clone(), &ctx.config.app_namespace);
-    let name = if app.spec.project.is_empty() { crate::validate::DEFAULT_PROJECT } else { &app.spec.project };
+    let name = if app.spec.project.is_empty() {
+        crate::validate::DEFAULT_PROJECT
+    } else {
+        &app.spec.project
+    };
     match api.get_opt(name).await {
         Ok(project) => project,
         Err(error) => {
@@ -221,7 +301,12 @@ async fn read_project(ctx: &Context, app: &Application) -> Option<AppProject> {
     }
 }
 
-async fn compare_app(ctx: &Arc<Context>, app: &Application, project: Option<AppProjectSpec>, refresh: Option<Refresh>) -> Compared {
+async fn compare_app(
+    ctx: &Arc<Context>,
+    app: &Application,
+    project: Option<AppProjectSpec>,
+    refresh: Option<Refresh>,
+) -> Compared {
     let name = app.metadata.name.clone().unwrap_or_default();
     if let Err(message) = validate(app, project.as_ref()) {
         return Compared::Failed(Found::new(conditions::INVALID_SPEC_ERROR, message));
@@ -248,46 +333,89 @@ async fn compare_app(ctx: &Arc<Context>, app: &Application, project: Option<AppP
 }
 
 /// Renders `app` at `revisions` and compares it with the live cache.
-pub async fn prepare(ctx: &Arc<Context>, app: &Application, revisions: Vec<String>, fresh: bool) -> Result<Prepared, String> {
+pub async fn prepare(
+    ctx: &Arc<Context>,
+    app: &Application,
+    revisions: Vec<String>,
+    fresh: bool,
+) -> Result<Prepared, String> {
     let name = app.metadata.name.clone().unwrap_or_default();
-    let mut desired = ctx.renderer.render(app, &revisions, ctx.cluster.catalog(), fresh).await?;
+    let mut desired = ctx
+        .renderer
+        .render(app, &revisions, ctx.cluster.catalog(), fresh)
+        .await?;
     crate::installation::stamp(&mut desired, ctx.config.installation_id.as_deref());
     let live = read_live(ctx, app, &desired).await?;
     let comparison: Comparison =
         compare(app, &desired, &live, &ctx.judging).map_err(|e| e.to_string())?;
     tracing::debug!(app = %name, sync = %comparison.sync, health = %comparison.health, "compared");
-    Ok(Prepared { revisions, desired, live, comparison })
+    Ok(Prepared {
+        revisions,
+        desired,
+        live,
+        comparison,
+    })
 }
 
 /// The live objects `app` tracks, from the cache, watching the kinds it needs first: those of
 /// its desired objects and those its status last listed (so objects gone from git are seen).
-pub async fn read_live(ctx: &Context, app: &Application, desired: &[Value]) -> Result<Vec<Value>, String> {
+pub async fn read_live(
+    ctx: &Context,
+    app: &Application,
+    desired: &[Value],
+) -> Result<Vec<Value>, String> {
     let name = app.metadata.name.clone().unwrap_or_default();
-    let mut kinds: BTreeSet<GroupKind> = desired.iter().filter_map(|o| ResourceKey::of(o).ok()).map(|k| k.group_kind()).collect();
+    let mut kinds: BTreeSet<GroupKind> = desired
+        .iter()
+        .filter_map(|o| ResourceKey::of(o).ok())
+        .map(|k| k.group_kind())
+        .collect();
     for resource in app.status.iter().flat_map(|s| s.resources.iter().flatten()) {
         if let Some(kind) = &resource.kind {
-            kinds.insert(GroupKind::new(resource.group.clone().unwrap_or_default(), kind.clone()));
+            kinds.insert(GroupKind::new(
+                resource.group.clone().unwrap_or_default(),
+                kind.clone(),
+            ));
         }
     }
-    ctx.live.ensure(&ctx.cluster, &kinds).await.map_err(|e| e.to_string())?;
+    ctx.live
+        .ensure(&ctx.cluster, &kinds)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(ctx.live.tracked(&name))
 }
 
 /// Desired objects that exist in the cluster but belong to another app.
 async fn shared_resource_warnings(ctx: &Context, app: &str, prepared: &Prepared) -> Vec<Found> {
-    let tracked: BTreeSet<ResourceKey> = prepared.live.iter().filter_map(|o| ResourceKey::of(o).ok()).collect();
+    let tracked: BTreeSet<ResourceKey> = prepared
+        .live
+        .iter()
+        .filter_map(|o| ResourceKey::of(o).ok())
+        .collect();
     let mut found = Vec::new();
     for object in &prepared.desired {
-        let Ok(key) = ResourceKey::of(object) else { continue };
-        if tracked.contains(&key) || !matches!(driftless_plan::hooks::role(object), driftless_plan::hooks::Role::Resource) {
+        let Ok(key) = ResourceKey::of(object) else {
+            continue;
+        };
+        if tracked.contains(&key)
+            || !matches!(
+                driftless_plan::hooks::role(object),
+                driftless_plan::hooks::Role::Resource
+            )
+        {
             continue;
         }
-        let Ok(Some(live)) = ctx.cluster.get(&key).await else { continue };
+        let Ok(Some(live)) = ctx.cluster.get(&key).await else {
+            continue;
+        };
         if let Some(owner) = tracking::owner(&live, ctx.config.tracking).filter(|o| o != app) {
             let namespace = &ctx.config.app_namespace;
             found.push(Found::new(
                 conditions::SHARED_RESOURCE_WARNING,
-                format!("{}/{} is part of applications {namespace}/{app} and {owner}", key.kind, key.name),
+                format!(
+                    "{}/{} is part of applications {namespace}/{app} and {owner}",
+                    key.kind, key.name
+                ),
             ));
         }
     }

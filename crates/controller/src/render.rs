@@ -3,7 +3,10 @@
 
 use driftless_apply::ApiCatalog;
 use driftless_model::{Application, GroupKind};
-use driftless_render::{render_application, CachedRepos, Engine, ProcessRunner, RenderCache, Scope, ScopeLookup, Toolbox, Tools};
+use driftless_render::{
+    CachedRepos, Engine, ProcessRunner, RenderCache, Scope, ScopeLookup, Toolbox, Tools,
+    render_application,
+};
 use driftless_source::RepoCache;
 use serde_json::Value;
 use std::sync::Arc;
@@ -13,7 +16,13 @@ pub struct CatalogScopes(pub ApiCatalog);
 
 impl ScopeLookup for CatalogScopes {
     fn scope(&self, kind: &GroupKind) -> Option<Scope> {
-        self.0.is_namespaced(kind).map(|ns| if ns { Scope::Namespaced } else { Scope::Cluster })
+        self.0.is_namespaced(kind).map(|ns| {
+            if ns {
+                Scope::Namespaced
+            } else {
+                Scope::Cluster
+            }
+        })
     }
 }
 
@@ -26,7 +35,12 @@ pub struct Renderer {
 
 impl Renderer {
     pub fn new(repos: Arc<RepoCache>, cache: RenderCache) -> Self {
-        Self { tools: Tools::discover(), runner: ProcessRunner::default(), cache, repos }
+        Self {
+            tools: Tools::discover(),
+            runner: ProcessRunner::default(),
+            cache,
+            repos,
+        }
     }
 
     /// The desired objects of `app` with every source pinned to `revisions` (one per source).
@@ -44,7 +58,10 @@ impl Renderer {
         let joined = tokio::task::spawn_blocking(move || {
             let scopes = CatalogScopes(catalog);
             let engine = Engine {
-                toolbox: Toolbox { tools: &this.tools, runner: &this.runner },
+                toolbox: Toolbox {
+                    tools: &this.tools,
+                    runner: &this.runner,
+                },
                 cache: if fresh { None } else { Some(&this.cache) },
                 discovery: Some(&scopes),
                 kube_version: None,

@@ -18,7 +18,9 @@ impl Default for Shard {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShardError {
-    #[error("failed to use shard {index} of {count}: the shard must be below the number of shards (at least 1)")]
+    #[error(
+        "failed to use shard {index} of {count}: the shard must be below the number of shards (at least 1)"
+    )]
     OutOfRange { index: u32, count: u32 },
 }
 
@@ -55,7 +57,11 @@ mod tests {
         let shards: Vec<Shard> = (0..3).map(|i| Shard::new(i, 3).unwrap()).collect();
         for n in 0..200 {
             let name = format!("app-{n}");
-            assert_eq!(shards.iter().filter(|s| s.owns("argocd", &name)).count(), 1, "{name}");
+            assert_eq!(
+                shards.iter().filter(|s| s.owns("argocd", &name)).count(),
+                1,
+                "{name}"
+            );
         }
     }
 
@@ -66,7 +72,10 @@ mod tests {
             acc
         });
         assert!(counts.iter().all(|c| *c > 60), "uneven spread {counts:?}");
-        assert_eq!(shard_of("argocd", "guestbook", 3), shard_of("argocd", "guestbook", 3));
+        assert_eq!(
+            shard_of("argocd", "guestbook", 3),
+            shard_of("argocd", "guestbook", 3)
+        );
         assert_eq!(shard_of("argocd", "guestbook", 1), 0);
     }
 

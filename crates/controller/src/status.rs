@@ -14,17 +14,29 @@ use sha2::{Digest, Sha256};
 /// What the reconcile learned about the app's objects.
 #[derive(Debug, Clone, Copy)]
 pub enum Outcome<'a> {
-    Compared { comparison: &'a Comparison, revisions: &'a [String] },
+    Compared {
+        comparison: &'a Comparison,
+        revisions: &'a [String],
+    },
     /// Nothing could be compared: keep the last good sync, health and resources.
     NotCompared,
 }
 
 /// The status to write after a reconcile. `found` are the conditions seen this time
 /// (errors and warnings); a SyncError for a failed last operation is added here.
-pub fn next_status(app: &Application, outcome: Outcome<'_>, mut found: Vec<Found>, now: i64) -> ApplicationStatus {
+pub fn next_status(
+    app: &Application,
+    outcome: Outcome<'_>,
+    mut found: Vec<Found>,
+    now: i64,
+) -> ApplicationStatus {
     let old = app.status.clone().unwrap_or_default();
     let mut status = old.clone();
-    if let Outcome::Compared { comparison, revisions } = outcome {
+    if let Outcome::Compared {
+        comparison,
+        revisions,
+    } = outcome
+    {
         let multi = app.spec.has_multiple_sources();
         status.sync = Some(SyncStatus {
             status: comparison.sync.clone(),
@@ -35,16 +47,23 @@ pub fn next_status(app: &Application, outcome: Outcome<'_>, mut found: Vec<Found
                 ignore_differences: app.spec.ignore_differences.clone(),
                 ..ComparedTo::default()
             }),
-            revision: if multi { None } else { revisions.first().cloned() },
+            revision: if multi {
+                None
+            } else {
+                revisions.first().cloned()
+            },
             revisions: multi.then(|| revisions.to_vec()),
             ..SyncStatus::default()
         });
-        let same_health = old.health.as_ref().and_then(|h| h.status.as_ref()) == Some(&comparison.health);
+        let same_health =
+            old.health.as_ref().and_then(|h| h.status.as_ref()) == Some(&comparison.health);
         status.health = Some(HealthStatus {
             status: Some(comparison.health.clone()),
             message: None,
             last_transition_time: if same_health {
-                old.health.as_ref().and_then(|h| h.last_transition_time.clone())
+                old.health
+                    .as_ref()
+                    .and_then(|h| h.last_transition_time.clone())
             } else {
                 Some(time_of(now))
             },
@@ -58,9 +77,16 @@ pub fn next_status(app: &Application, outcome: Outcome<'_>, mut found: Vec<Found
     if let Some(op) = &old.operation_state
         && matches!(op.phase, OperationPhase::Failed | OperationPhase::Error)
     {
-        let revision = op.sync_result.as_ref().map(|r| r.revision.clone()).unwrap_or_default();
+        let revision = op
+            .sync_result
+            .as_ref()
+            .map(|r| r.revision.clone())
+            .unwrap_or_default();
         let message = op.message.clone().unwrap_or_default();
-        found.push(Found::new(conditions::SYNC_ERROR, format!("Failed sync attempt to {revision}: {message}")));
+        found.push(Found::new(
+            conditions::SYNC_ERROR,
+            format!("Failed sync attempt to {revision}: {message}"),
+        ));
     }
     let merged = conditions::merge(old.conditions.as_deref().unwrap_or_default(), found, now);
     status.conditions = Some(merged).filter(|c| !c.is_empty());
@@ -131,14 +157,29 @@ mod tests {
     }
 
     fn comparison(sync: SyncStatusCode, health: HealthStatusCode) -> Comparison {
-        Comparison { sync, health, resources: vec![], out_of_sync: BTreeSet::new(), changed_paths: Default::default(), images: vec!["nginx:1".into()] }
+        Comparison {
+            sync,
+            health,
+            resources: vec![],
+            out_of_sync: BTreeSet::new(),
+            changed_paths: Default::default(),
+            images: vec!["nginx:1".into()],
+        }
     }
 
     #[test]
     fn compared_status_names_revision_source_and_health() {
         let c = comparison(SyncStatusCode::OutOfSync, HealthStatusCode::Progressing);
         let revs = ["abc".to_string()];
-        let s = next_status(&app(json!({})), Outcome::Compared { comparison: &c, revisions: &revs }, vec![], 50);
+        let s = next_status(
+            &app(json!({})),
+            Outcome::Compared {
+                comparison: &c,
+                revisions: &revs,
+            },
+            vec![],
+            50,
+        );
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["sync"]["status"], "OutOfSync");
         assert_eq!(v["sync"]["revision"], "abc");
@@ -153,9 +194,25 @@ mod tests {
         let c = comparison(SyncStatusCode::Synced, HealthStatusCode::Healthy);
         let revs = ["abc".to_string()];
         let warn = || vec![Found::new(SHARED_RESOURCE_WARNING, "x")];
-        let first = next_status(&app(json!({})), Outcome::Compared { comparison: &c, revisions: &revs }, warn(), 10);
+        let first = next_status(
+            &app(json!({})),
+            Outcome::Compared {
+                comparison: &c,
+                revisions: &revs,
+            },
+            warn(),
+            10,
+        );
         let stored = app(serde_json::to_value(&first).unwrap());
-        let second = next_status(&stored, Outcome::Compared { comparison: &c, revisions: &revs }, warn(), 99);
+        let second = next_status(
+            &stored,
+            Outcome::Compared {
+                comparison: &c,
+                revisions: &revs,
+            },
+            warn(),
+            99,
+        );
         assert_eq!(comparable(&first), comparable(&second));
         assert_eq!(digest(&first), digest(&second));
     }
@@ -164,9 +221,22 @@ mod tests {
     fn failed_comparison_keeps_the_last_good_state_and_says_why() {
         let c = comparison(SyncStatusCode::Synced, HealthStatusCode::Healthy);
         let revs = ["abc".to_string()];
-        let good = next_status(&app(json!({})), Outcome::Compared { comparison: &c, revisions: &revs }, vec![], 10);
+        let good = next_status(
+            &app(json!({})),
+            Outcome::Compared {
+                comparison: &c,
+                revisions: &revs,
+            },
+            vec![],
+            10,
+        );
         let stored = app(serde_json::to_value(&good).unwrap());
-        let failed = next_status(&stored, Outcome::NotCompared, vec![Found::new(COMPARISON_ERROR, "repo down")], 20);
+        let failed = next_status(
+            &stored,
+            Outcome::NotCompared,
+            vec![Found::new(COMPARISON_ERROR, "repo down")],
+            20,
+        );
         assert_eq!(failed.sync, good.sync);
         assert_eq!(failed.health, good.health);
         let conditions = failed.conditions.unwrap();
@@ -176,20 +246,28 @@ mod tests {
 
     #[test]
     fn a_failed_operation_is_a_sync_error() {
-        let stored = app(json!({"operationState": {"operation": {"sync": {}}, "phase": "Failed",
+        let stored = app(
+            json!({"operationState": {"operation": {"sync": {}}, "phase": "Failed",
             "message": "one or more objects failed to apply", "startedAt": "2024-01-01T00:00:00Z",
-            "syncResult": {"revision": "abc"}}}));
+            "syncResult": {"revision": "abc"}}}),
+        );
         let s = next_status(&stored, Outcome::NotCompared, vec![], 1);
         let conditions = s.conditions.unwrap();
         assert_eq!(conditions[0].condition_type, "SyncError");
-        assert_eq!(conditions[0].message, "Failed sync attempt to abc: one or more objects failed to apply");
+        assert_eq!(
+            conditions[0].message,
+            "Failed sync attempt to abc: one or more objects failed to apply"
+        );
     }
 
     #[test]
     fn merge_patch_nulls_removed_keys_and_replaces_lists() {
         let old = json!({"a": 1, "b": {"c": 2, "d": 3}, "l": [1, 2]});
         let new = json!({"a": 1, "b": {"c": 5}, "l": [1], "e": true});
-        assert_eq!(merge_patch(&old, &new), Some(json!({"b": {"c": 5, "d": null}, "l": [1], "e": true})));
+        assert_eq!(
+            merge_patch(&old, &new),
+            Some(json!({"b": {"c": 5, "d": null}, "l": [1], "e": true}))
+        );
         assert_eq!(merge_patch(&old, &old), None);
     }
 }

@@ -6,8 +6,8 @@
 //! The rest of the app keeps syncing. A new desired revision or a manual sync starts over.
 
 use crate::conditions::{self, Found};
-use driftless_model::annotations::FIELD_MANAGER;
 use driftless_model::ResourceKey;
+use driftless_model::annotations::FIELD_MANAGER;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -53,7 +53,11 @@ impl Drift {
     /// The drift of `live` at `paths`, with the managers read from its `managedFields`.
     pub fn of(key: ResourceKey, live: &Value, paths: Vec<String>) -> Self {
         let managers = other_managers(live, &paths);
-        Self { key, paths, managers }
+        Self {
+            key,
+            paths,
+            managers,
+        }
     }
 }
 
@@ -61,7 +65,10 @@ impl LoopState {
     /// Starts over when the desired revisions are not those counted so far.
     pub fn follow(&mut self, revisions: &[String]) {
         if self.revisions != revisions {
-            *self = Self { revisions: revisions.to_vec(), objects: BTreeMap::new() };
+            *self = Self {
+                revisions: revisions.to_vec(),
+                objects: BTreeMap::new(),
+            };
         }
     }
 
@@ -74,7 +81,12 @@ impl LoopState {
     /// the objects to leave out of it: those taken out before. An object whose count reaches
     /// `threshold` now is re-applied this once more and taken out from then on. A count
     /// starts over when other paths changed, or after a quiet time as long as self-heal's.
-    pub fn record(&mut self, drifted: Vec<Drift>, threshold: u32, now: i64) -> BTreeSet<ResourceKey> {
+    pub fn record(
+        &mut self,
+        drifted: Vec<Drift>,
+        threshold: u32,
+        now: i64,
+    ) -> BTreeSet<ResourceKey> {
         let before = self.excluded();
         for drift in drifted.into_iter().filter(|d| !d.paths.is_empty()) {
             let entry = self.objects.entry(drift.key).or_default();
@@ -84,12 +96,24 @@ impl LoopState {
             let paths: BTreeSet<String> = drift.paths.into_iter().collect();
             let again: Vec<String> = entry.paths.intersection(&paths).cloned().collect();
             let quiet = now - entry.last >= crate::decide::HEAL_COOLDOWN_SECS;
-            entry.applies = if again.is_empty() || quiet { 1 } else { entry.applies.saturating_add(1) };
+            entry.applies = if again.is_empty() || quiet {
+                1
+            } else {
+                entry.applies.saturating_add(1)
+            };
             entry.paths = paths;
             entry.last = now;
             if entry.applies >= threshold.max(1) {
-                let shown = if again.is_empty() { entry.paths.iter().cloned().collect() } else { again };
-                entry.broken = Some(Broken { applies: entry.applies, paths: shown, managers: drift.managers });
+                let shown = if again.is_empty() {
+                    entry.paths.iter().cloned().collect()
+                } else {
+                    again
+                };
+                entry.broken = Some(Broken {
+                    applies: entry.applies,
+                    paths: shown,
+                    managers: drift.managers,
+                });
             }
         }
         before
@@ -97,27 +121,44 @@ impl LoopState {
 
     /// Objects taken out of automated sync.
     pub fn excluded(&self) -> BTreeSet<ResourceKey> {
-        self.objects.iter().filter(|(_, r)| r.broken.is_some()).map(|(k, _)| k.clone()).collect()
+        self.objects
+            .iter()
+            .filter(|(_, r)| r.broken.is_some())
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// One `SyncLoop` condition per object taken out.
     pub fn conditions(&self) -> Vec<Found> {
         self.objects
             .iter()
-            .filter_map(|(key, r)| r.broken.as_ref().map(|b| Found::new(conditions::SYNC_LOOP, message(key, b))))
+            .filter_map(|(key, r)| {
+                r.broken
+                    .as_ref()
+                    .map(|b| Found::new(conditions::SYNC_LOOP, message(key, b)))
+            })
             .collect()
     }
 }
 
 fn message(key: &ResourceKey, broken: &Broken) -> String {
-    let mut paths = broken.paths.iter().take(PATHS_SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    let mut paths = broken
+        .paths
+        .iter()
+        .take(PATHS_SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if broken.paths.len() > PATHS_SHOWN {
         paths.push_str(&format!(" and {} more", broken.paths.len() - PATHS_SHOWN));
     }
     let by = if broken.managers.is_empty() {
         "no other field manager owns them".to_string()
     } else {
-        format!("also written by field manager {}", broken.managers.join(", "))
+        format!(
+            "also written by field manager {}",
+            broken.managers.join(", ")
+        )
     };
     format!(
         "{key} was re-applied {} times for the same revision but {paths} kept changing ({by}); \
@@ -129,13 +170,21 @@ fn message(key: &ResourceKey, broken: &Broken) -> String {
 /// Field managers other than driftless whose `fieldsV1` own one of `paths` (or a field under
 /// it) in `live`, sorted and unique.
 pub fn other_managers(live: &Value, paths: &[String]) -> Vec<String> {
-    let entries = live.pointer("/metadata/managedFields").and_then(Value::as_array);
+    let entries = live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array);
     let mut managers = BTreeSet::new();
     for entry in entries.into_iter().flatten() {
-        let Some(manager) = entry.get("manager").and_then(Value::as_str).filter(|m| *m != FIELD_MANAGER) else {
+        let Some(manager) = entry
+            .get("manager")
+            .and_then(Value::as_str)
+            .filter(|m| *m != FIELD_MANAGER)
+        else {
             continue;
         };
-        let Some(fields) = entry.get("fieldsV1") else { continue };
+        let Some(fields) = entry.get("fieldsV1") else {
+            continue;
+        };
         if paths.iter().any(|p| owns(fields, live, p)) {
             managers.insert(manager.to_string());
         }
@@ -149,17 +198,25 @@ fn owns(fields: &Value, object: &Value, path: &str) -> bool {
     let mut at = object;
     for raw in path.split('/').skip(1) {
         let segment = raw.replace("~1", "/").replace("~0", "~");
-        let Some(map) = node.as_object() else { return false };
+        let Some(map) = node.as_object() else {
+            return false;
+        };
         if map.is_empty() {
             // A leaf: the manager owns the whole value here.
             return true;
         }
         let next = match at {
             Value::Array(items) => {
-                let Ok(index) = segment.parse::<usize>() else { return false };
-                let Some(item) = items.get(index) else { return false };
+                let Ok(index) = segment.parse::<usize>() else {
+                    return false;
+                };
+                let Some(item) = items.get(index) else {
+                    return false;
+                };
                 at = item;
-                map.iter().find(|(k, _)| picks_item(k, index, item)).map(|(_, v)| v)
+                map.iter()
+                    .find(|(k, _)| picks_item(k, index, item))
+                    .map(|(_, v)| v)
             }
             _ => {
                 at = at.get(&segment).unwrap_or(&Value::Null);
@@ -175,8 +232,12 @@ fn owns(fields: &Value, object: &Value, path: &str) -> bool {
 /// Whether a fieldsV1 list key (`k:{…}`, `v:…`, `i:N`) picks `item` at `index`.
 fn picks_item(key: &str, index: usize, item: &Value) -> bool {
     if let Some(json) = key.strip_prefix("k:") {
-        let Ok(Value::Object(wanted)) = serde_json::from_str::<Value>(json) else { return false };
-        wanted.iter().all(|(name, value)| item.get(name) == Some(value))
+        let Ok(Value::Object(wanted)) = serde_json::from_str::<Value>(json) else {
+            return false;
+        };
+        wanted
+            .iter()
+            .all(|(name, value)| item.get(name) == Some(value))
     } else if let Some(json) = key.strip_prefix("v:") {
         serde_json::from_str::<Value>(json).is_ok_and(|v| v == *item)
     } else if let Some(i) = key.strip_prefix("i:") {
@@ -193,11 +254,20 @@ mod tests {
     use serde_json::json;
 
     fn key(name: &str) -> ResourceKey {
-        ResourceKey { group: "apps".into(), kind: "Deployment".into(), namespace: "shop".into(), name: name.into() }
+        ResourceKey {
+            group: "apps".into(),
+            kind: "Deployment".into(),
+            namespace: "shop".into(),
+            name: name.into(),
+        }
     }
 
     fn drift(name: &str, paths: &[&str]) -> Drift {
-        Drift { key: key(name), paths: paths.iter().map(|p| p.to_string()).collect(), managers: vec!["fighter".into()] }
+        Drift {
+            key: key(name),
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+            managers: vec!["fighter".into()],
+        }
     }
 
     fn live() -> Value {
@@ -215,16 +285,40 @@ mod tests {
         let mut state = LoopState::default();
         state.follow(&["rev".into()]);
         for at in 1..=3 {
-            assert!(state.conditions().is_empty(), "no loop reported before re-apply {at}");
-            assert!(state.record(vec![drift("web", &["/spec/replicas"])], 3, at).is_empty(), "re-apply {at} goes ahead");
+            assert!(
+                state.conditions().is_empty(),
+                "no loop reported before re-apply {at}"
+            );
+            assert!(
+                state
+                    .record(vec![drift("web", &["/spec/replicas"])], 3, at)
+                    .is_empty(),
+                "re-apply {at} goes ahead"
+            );
         }
-        let excluded = state.record(vec![drift("web", &["/spec/replicas"]), drift("other", &["/data/x"])], 3, 4);
-        assert_eq!(excluded, BTreeSet::from([key("web")]), "only the looping object is left out");
+        let excluded = state.record(
+            vec![
+                drift("web", &["/spec/replicas"]),
+                drift("other", &["/data/x"]),
+            ],
+            3,
+            4,
+        );
+        assert_eq!(
+            excluded,
+            BTreeSet::from([key("web")]),
+            "only the looping object is left out"
+        );
         let found = state.conditions();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].kind, conditions::SYNC_LOOP);
         let message = &found[0].message;
-        for part in ["apps/Deployment/shop/web", "/spec/replicas", "fighter", "3 times"] {
+        for part in [
+            "apps/Deployment/shop/web",
+            "/spec/replicas",
+            "fighter",
+            "3 times",
+        ] {
             assert!(message.contains(part), "{part} in {message}");
         }
     }
@@ -234,7 +328,10 @@ mod tests {
         let mut state = LoopState::default();
         state.follow(&["rev".into()]);
         for path in ["/a", "/b", "/c", "/d", "/e"] {
-            assert!(state.record(vec![drift("web", &[path])], 2, 1).is_empty(), "{path}");
+            assert!(
+                state.record(vec![drift("web", &[path])], 2, 1).is_empty(),
+                "{path}"
+            );
         }
         assert!(state.conditions().is_empty());
     }
@@ -271,9 +368,17 @@ mod tests {
     #[test]
     fn managers_are_read_from_managed_fields_leaving_driftless_out() {
         let object = live();
-        assert_eq!(other_managers(&object, &["/spec/replicas".into()]), ["fighter"]);
-        assert_eq!(other_managers(&object, &["/spec/template/spec/containers/1/image".into()]), ["sidecar"]);
-        assert!(other_managers(&object, &["/spec/template/spec/containers/0/image".into()]).is_empty());
+        assert_eq!(
+            other_managers(&object, &["/spec/replicas".into()]),
+            ["fighter"]
+        );
+        assert_eq!(
+            other_managers(&object, &["/spec/template/spec/containers/1/image".into()]),
+            ["sidecar"]
+        );
+        assert!(
+            other_managers(&object, &["/spec/template/spec/containers/0/image".into()]).is_empty()
+        );
         assert!(other_managers(&json!({"metadata": {}}), &["/spec".into()]).is_empty());
     }
 }

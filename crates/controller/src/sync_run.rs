@@ -9,10 +9,12 @@ use crate::context::Context;
 use crate::operation;
 use crate::time::{now_secs, secs_of};
 use crate::writer::{self, StatusWriter};
-use driftless_apply::{run_sync, ClusterError, SyncContext, SyncEvent};
+use driftless_apply::{ClusterError, SyncContext, SyncEvent, run_sync};
 use driftless_model::annotations::FIELD_MANAGER;
-use driftless_model::{Application, ApplicationStatus, Operation, OperationPhase, OperationState, ResourceKey};
-use driftless_plan::{plan_sync, Plan, PlanInput, ResourceSelector, RunPhase, SyncState};
+use driftless_model::{
+    Application, ApplicationStatus, Operation, OperationPhase, OperationState, ResourceKey,
+};
+use driftless_plan::{Plan, PlanInput, ResourceSelector, RunPhase, SyncState, plan_sync};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -28,7 +30,10 @@ pub struct Prepared {
 }
 
 pub enum Start {
-    Fresh { operation: Box<Operation>, requested: bool },
+    Fresh {
+        operation: Box<Operation>,
+        requested: bool,
+    },
     /// Continue the Running operation saved in the status.
     Resume,
 }
@@ -37,7 +42,9 @@ pub enum Start {
 pub enum SyncRunError {
     #[error("failed to record the operation of application {app}: {source}")]
     Write { app: String, source: kube::Error },
-    #[error("sync of application {app} was interrupted ({message}); it resumes from the saved state")]
+    #[error(
+        "sync of application {app} was interrupted ({message}); it resumes from the saved state"
+    )]
     Interrupted { app: String, message: String },
 }
 
@@ -57,14 +64,19 @@ impl Run<'_> {
             .write(&self.status)
             .await
             .map(|_| ())
-            .map_err(|source| SyncRunError::Write { app: self.name.clone(), source })
+            .map_err(|source| SyncRunError::Write {
+                app: self.name.clone(),
+                source,
+            })
     }
 
     async fn finish(&mut self, phase: OperationPhase, message: String) -> Result<(), SyncRunError> {
         let now = now_secs();
         tracing::info!(app = %self.name, %phase, %message, "operation finished");
         operation::finish(&mut self.op, phase.clone(), message, now);
-        if phase == OperationPhase::Succeeded && self.op.operation.sync.as_ref().and_then(|s| s.dry_run) != Some(true) {
+        if phase == OperationPhase::Succeeded
+            && self.op.operation.sync.as_ref().and_then(|s| s.dry_run) != Some(true)
+        {
             self.status.history = Some(operation::push_history(self.app, &self.op, now));
         }
         self.save().await
@@ -82,22 +94,40 @@ pub async fn run(
     let name = app.metadata.name.clone().unwrap_or_default();
     let status = writer.current().clone();
     let (op, requested, fresh) = match start {
-        Start::Fresh { operation, requested } => {
+        Start::Fresh {
+            operation,
+            requested,
+        } => {
             let operation = *operation;
             let revisions = match operation_revisions(ctx, app, &operation, prepared).await {
                 Ok(revisions) => revisions,
-                Err(message) => return refuse(ctx, app, writer, operation, requested, message).await,
+                Err(message) => {
+                    return refuse(ctx, app, writer, operation, requested, message).await;
+                }
             };
-            (operation::begin(app, operation, &revisions, now_secs()), requested, true)
+            (
+                operation::begin(app, operation, &revisions, now_secs()),
+                requested,
+                true,
+            )
         }
         Start::Resume => {
-            let Some(op) = status.operation_state.clone() else { return Ok(()) };
+            let Some(op) = status.operation_state.clone() else {
+                return Ok(());
+            };
             let requested = app.operation.as_ref() == Some(&op.operation);
             (op, requested, false)
         }
     };
     tracing::info!(app = %name, resumed = !fresh, revisions = ?operation::revisions_of(&op), "operation started");
-    let mut run = Run { ctx, app, name: name.clone(), writer, status, op };
+    let mut run = Run {
+        ctx,
+        app,
+        name: name.clone(),
+        writer,
+        status,
+        op,
+    };
     run.save().await?;
     drive(&mut run, prepared).await?;
     if requested {
@@ -121,7 +151,13 @@ pub async fn refuse(
     operation::finish(&mut op, OperationPhase::Error, message, now_secs());
     let mut status = writer.current().clone();
     status.operation_state = Some(op);
-    writer.write(&status).await.map_err(|source| SyncRunError::Write { app: name.clone(), source })?;
+    writer
+        .write(&status)
+        .await
+        .map_err(|source| SyncRunError::Write {
+            app: name.clone(),
+            source,
+        })?;
     if requested {
         clear(ctx, &name).await;
     }
@@ -155,7 +191,10 @@ async fn operation_revisions(
     }
     let mut revisions = Vec::new();
     for (index, source) in target.sources().iter().enumerate() {
-        let revision = named.get(index).cloned().unwrap_or_else(|| source.revision().to_string());
+        let revision = named
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| source.revision().to_string());
         ctx.git.ensure(&source.repo_url, false).await?;
         revisions.push(ctx.git.resolve(&source.repo_url, &revision).await?);
     }
@@ -184,17 +223,20 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
         let revisions = operation::revisions_of(&run.op);
         let target = effective_app(run.app, &run.op.operation);
         let fresh_prepared;
-        let reusable = prepared.filter(|p| first_attempt && p.revisions == revisions && target.spec == run.app.spec);
+        let reusable = prepared
+            .filter(|p| first_attempt && p.revisions == revisions && target.spec == run.app.spec);
         first_attempt = false;
         let prepared = match reusable {
             Some(p) => p,
-            None => match crate::reconcile::prepare(run.ctx, &target, revisions.clone(), false).await {
-                Ok(p) => {
-                    fresh_prepared = p;
-                    &fresh_prepared
+            None => {
+                match crate::reconcile::prepare(run.ctx, &target, revisions.clone(), false).await {
+                    Ok(p) => {
+                        fresh_prepared = p;
+                        &fresh_prepared
+                    }
+                    Err(message) => return run.finish(OperationPhase::Error, message).await,
                 }
-                Err(message) => return run.finish(OperationPhase::Error, message).await,
-            },
+            }
         };
         let input = match plan_input(&target, &run.op, prepared, &run.ctx.judging) {
             Ok(input) => input,
@@ -205,39 +247,71 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
             Err(error) => return run.finish(OperationPhase::Failed, error.to_string()).await,
         };
         if plan.dry_run {
-            return run.finish(OperationPhase::Succeeded, "dry run: nothing changed".into()).await;
+            return run
+                .finish(OperationPhase::Succeeded, "dry run: nothing changed".into())
+                .await;
         }
         let resumed = resume_from.is_some();
         let mut state = resume_from.take().unwrap_or_default();
-        let refusal = if resumed { None } else { refused(run, &plan, &input).await };
+        let refusal = if resumed {
+            None
+        } else {
+            refused(run, &plan, &input).await
+        };
         if let Some(message) = refusal {
             state.message = message;
         } else {
             match persisted_run(run, &plan, &mut state).await {
-                Ok(RunPhase::Succeeded) => return run.finish(OperationPhase::Succeeded, state.message.clone()).await,
-                Ok(RunPhase::Failed) if resumed && state.message.starts_with("failed to resume") => {
+                Ok(RunPhase::Succeeded) => {
+                    return run
+                        .finish(OperationPhase::Succeeded, state.message.clone())
+                        .await;
+                }
+                Ok(RunPhase::Failed)
+                    if resumed && state.message.starts_with("failed to resume") =>
+                {
                     // The plan changed under the saved state (objects already pruned, say): start over.
                     tracing::info!(app = %run.name, "saved sync state does not fit the plan any more; syncing from the start");
                     operation::forget_state(&mut run.op);
                     continue;
                 }
                 Ok(_) => {}
-                Err(ClusterError::Api { verb: "wait for", message, .. }) => state.message = message,
+                Err(ClusterError::Api {
+                    verb: "wait for",
+                    message,
+                    ..
+                }) => state.message = message,
                 Err(error) => {
                     run.save().await?;
-                    return Err(SyncRunError::Interrupted { app: run.name.clone(), message: error.to_string() });
+                    return Err(SyncRunError::Interrupted {
+                        app: run.name.clone(),
+                        message: error.to_string(),
+                    });
                 }
             }
         }
         // Failed: retry with backoff while the operation's retry strategy allows.
         let retries = run.op.retry_count.unwrap_or(0);
-        let retry = run.op.operation.retry.clone().filter(|r| r.allows_retry(retries));
+        let retry = run
+            .op
+            .operation
+            .retry
+            .clone()
+            .filter(|r| r.allows_retry(retries));
         let Some(retry) = retry else {
-            return run.finish(OperationPhase::Failed, state.message.clone()).await;
+            return run
+                .finish(OperationPhase::Failed, state.message.clone())
+                .await;
         };
-        let delay = retry.delay(u32::try_from(retries).unwrap_or(u32::MAX)).unwrap_or(Duration::from_secs(5));
+        let delay = retry
+            .delay(u32::try_from(retries).unwrap_or(u32::MAX))
+            .unwrap_or(Duration::from_secs(5));
         run.op.retry_count = Some(retries + 1);
-        run.op.message = Some(format!("Retrying attempt #{} in {delay:?}: {}", retries + 1, state.message));
+        run.op.message = Some(format!(
+            "Retrying attempt #{} in {delay:?}: {}",
+            retries + 1,
+            state.message
+        ));
         operation::forget_state(&mut run.op);
         run.save().await?;
         tokio::time::sleep(delay).await;
@@ -249,12 +323,25 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
 /// object fails the sync before anything changed, as Argo CD does).
 async fn refused(run: &Run<'_>, plan: &Plan, input: &PlanInput) -> Option<String> {
     let ctx = run.ctx;
-    let options = driftless_model::SyncOptions::parse(input.sync_options.iter().map(String::as_str));
+    let options =
+        driftless_model::SyncOptions::parse(input.sync_options.iter().map(String::as_str));
     if options.fail_on_shared_resource == Some(true) {
-        let tracked: BTreeSet<ResourceKey> = input.live.iter().filter_map(|o| ResourceKey::of(o).ok()).collect();
-        for step in plan.steps.iter().filter(|s| s.action.is_apply() && !tracked.contains(&s.key)) {
-            let Ok(Some(live)) = ctx.cluster.get(&step.key).await else { continue };
-            if let Some(owner) = driftless_apply::tracking::owner(&live, ctx.config.tracking).filter(|o| *o != run.name) {
+        let tracked: BTreeSet<ResourceKey> = input
+            .live
+            .iter()
+            .filter_map(|o| ResourceKey::of(o).ok())
+            .collect();
+        for step in plan
+            .steps
+            .iter()
+            .filter(|s| s.action.is_apply() && !tracked.contains(&s.key))
+        {
+            let Ok(Some(live)) = ctx.cluster.get(&step.key).await else {
+                continue;
+            };
+            if let Some(owner) = driftless_apply::tracking::owner(&live, ctx.config.tracking)
+                .filter(|o| *o != run.name)
+            {
                 return Some(format!(
                     "{} is part of applications {} and {owner} (FailOnSharedResource=true)",
                     step.key, run.name
@@ -267,8 +354,15 @@ async fn refused(run: &Run<'_>, plan: &Plan, input: &PlanInput) -> Option<String
     if rejected.is_empty() {
         return None;
     }
-    let list: Vec<String> = rejected.iter().map(|(key, message)| format!("{key}: {message}")).collect();
-    Some(format!("the API server rejected {} object(s) in a dry run; nothing was changed: {}", rejected.len(), list.join("; ")))
+    let list: Vec<String> = rejected
+        .iter()
+        .map(|(key, message)| format!("{key}: {message}"))
+        .collect();
+    Some(format!(
+        "the API server rejected {} object(s) in a dry run; nothing was changed: {}",
+        rejected.len(),
+        list.join("; ")
+    ))
 }
 
 fn sync_context<'a>(ctx: &'a Context, app: &'a str) -> SyncContext<'a> {
@@ -283,7 +377,13 @@ fn sync_context<'a>(ctx: &'a Context, app: &'a str) -> SyncContext<'a> {
 }
 
 /// With `RespectIgnoreDifferences=true`, ignored fields of objects that exist keep their live values.
-fn respect_ignored(app: &Application, desired: &[Value], live: &[Value], options: &[String], judging: &Judging) -> Result<Vec<Value>, String> {
+fn respect_ignored(
+    app: &Application,
+    desired: &[Value],
+    live: &[Value],
+    options: &[String],
+    judging: &Judging,
+) -> Result<Vec<Value>, String> {
     let parsed = driftless_model::SyncOptions::parse(options.iter().map(String::as_str));
     if parsed.respect_ignore_differences != Some(true) {
         return Ok(desired.to_vec());
@@ -291,17 +391,30 @@ fn respect_ignored(app: &Application, desired: &[Value], live: &[Value], options
     let mut rules = crate::compare::ignore_rules(app);
     rules.extend(judging.ignore.iter().cloned());
     let rules = driftless_diff::IgnoreRules::new(&rules).map_err(|e| e.to_string())?;
-    let live: BTreeMap<ResourceKey, &Value> = live.iter().filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o))).collect();
+    let live: BTreeMap<ResourceKey, &Value> = live
+        .iter()
+        .filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o)))
+        .collect();
     Ok(desired
         .iter()
-        .map(|want| match ResourceKey::of(want).ok().and_then(|k| live.get(&k).map(|l| (k, *l))) {
-            Some((key, have)) => driftless_diff::respect_ignored(&rules, &key, want, have),
-            None => want.clone(),
+        .map(|want| {
+            match ResourceKey::of(want)
+                .ok()
+                .and_then(|k| live.get(&k).map(|l| (k, *l)))
+            {
+                Some((key, have)) => driftless_diff::respect_ignored(&rules, &key, want, have),
+                None => want.clone(),
+            }
         })
         .collect())
 }
 
-fn plan_input(app: &Application, op: &OperationState, prepared: &Prepared, judging: &Judging) -> Result<PlanInput, String> {
+fn plan_input(
+    app: &Application,
+    op: &OperationState,
+    prepared: &Prepared,
+    judging: &Judging,
+) -> Result<PlanInput, String> {
     let policy = app.spec.sync_policy.clone().unwrap_or_default();
     let sync = op.operation.sync.clone().unwrap_or_default();
     let mut sync_options = policy.sync_options.clone().unwrap_or_default();
@@ -311,11 +424,19 @@ fn plan_input(app: &Application, op: &OperationState, prepared: &Prepared, judgi
         }
     }
     let strategy = sync.sync_strategy.clone().unwrap_or_default();
-    let force = [&strategy.apply, &strategy.hook].iter().any(|s| s.as_ref().and_then(|a| a.force) == Some(true));
+    let force = [&strategy.apply, &strategy.hook]
+        .iter()
+        .any(|s| s.as_ref().and_then(|a| a.force) == Some(true));
     if force && !sync_options.iter().any(|o| o == "Force=true") {
         sync_options.push("Force=true".into());
     }
-    let desired = respect_ignored(app, &prepared.desired, &prepared.live, &sync_options, judging)?;
+    let desired = respect_ignored(
+        app,
+        &prepared.desired,
+        &prepared.live,
+        &sync_options,
+        judging,
+    )?;
     Ok(PlanInput {
         app_name: app.metadata.name.clone().unwrap_or_default(),
         desired,
@@ -324,10 +445,19 @@ fn plan_input(app: &Application, op: &OperationState, prepared: &Prepared, judgi
         sync_options,
         prune: sync.prune.unwrap_or(false),
         prune_confirmed: false,
-        allow_empty: policy.automated.as_ref().and_then(|a| a.allow_empty).unwrap_or(false),
+        allow_empty: policy
+            .automated
+            .as_ref()
+            .and_then(|a| a.allow_empty)
+            .unwrap_or(false),
         dry_run: sync.dry_run.unwrap_or(false),
         skip_hooks: strategy.apply.is_some(),
-        resources: sync.resources.iter().flatten().map(ResourceSelector::from).collect(),
+        resources: sync
+            .resources
+            .iter()
+            .flatten()
+            .map(ResourceSelector::from)
+            .collect(),
         destination_namespace: app.spec.destination.namespace.clone().unwrap_or_default(),
         managed_namespace_metadata: policy.managed_namespace_metadata.clone(),
         revision: prepared.revisions.first().cloned().unwrap_or_default(),
@@ -336,7 +466,11 @@ fn plan_input(app: &Application, op: &OperationState, prepared: &Prepared, judgi
 }
 
 /// Runs the plan from `state`, writing the state to the status whenever it changes.
-async fn persisted_run(run: &mut Run<'_>, plan: &Plan, state: &mut SyncState) -> Result<RunPhase, ClusterError> {
+async fn persisted_run(
+    run: &mut Run<'_>,
+    plan: &Plan,
+    state: &mut SyncState,
+) -> Result<RunPhase, ClusterError> {
     let (tx, mut rx) = tokio::sync::watch::channel(state.clone());
     let ctx = run.ctx;
     let sync_ctx = sync_context(ctx, &run.name);

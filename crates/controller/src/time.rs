@@ -25,6 +25,9 @@ mod tests {
     #[test]
     fn seconds_round_trip_through_time() {
         assert_eq!(secs_of(&time_of(1_700_000_000)), 1_700_000_000);
-        assert_eq!(serde_json::to_value(time_of(0)).unwrap(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            serde_json::to_value(time_of(0)).unwrap(),
+            "1970-01-01T00:00:00Z"
+        );
     }
 }

@@ -22,15 +22,24 @@ pub fn validate(app: &Application, project: Option<&AppProjectSpec>) -> Result<(
         return Err(format!("source with path {path:?} has no repoURL"));
     }
     check_destination(&app.spec.destination)?;
-    let project_name = if app.spec.project.is_empty() { DEFAULT_PROJECT } else { app.spec.project.as_str() };
+    let project_name = if app.spec.project.is_empty() {
+        DEFAULT_PROJECT
+    } else {
+        app.spec.project.as_str()
+    };
     let Some(project) = project else {
         if project_name == DEFAULT_PROJECT {
             return Ok(());
         }
-        return Err(format!("application references project {project_name} which does not exist"));
+        return Err(format!(
+            "application references project {project_name} which does not exist"
+        ));
     };
     for source in sources {
-        if !permitted(project.source_repos.as_deref().unwrap_or_default(), &source.repo_url) {
+        if !permitted(
+            project.source_repos.as_deref().unwrap_or_default(),
+            &source.repo_url,
+        ) {
             return Err(format!(
                 "application repo {} is not permitted in project '{project_name}'",
                 driftless_source::redact_url(&source.repo_url)
@@ -41,14 +50,20 @@ pub fn validate(app: &Application, project: Option<&AppProjectSpec>) -> Result<(
     let namespace = destination.namespace.clone().unwrap_or_default();
     let allowed = project.destinations.iter().flatten().any(|d| {
         let cluster_ok = match (&destination.server, &destination.name) {
-            (Some(server), _) if !server.is_empty() => d.server.as_deref().is_some_and(|p| glob(p, server)),
+            (Some(server), _) if !server.is_empty() => {
+                d.server.as_deref().is_some_and(|p| glob(p, server))
+            }
             (_, Some(name)) => d.name.as_deref().is_some_and(|p| glob(p, name)),
             _ => false,
         };
         cluster_ok && d.namespace.as_deref().is_some_and(|p| glob(p, &namespace))
     });
     if !allowed {
-        let server = destination.server.clone().or(destination.name.clone()).unwrap_or_default();
+        let server = destination
+            .server
+            .clone()
+            .or(destination.name.clone())
+            .unwrap_or_default();
         return Err(format!(
             "application destination server '{server}' and namespace '{namespace}' do not match any of the allowed destinations in project '{project_name}'"
         ));
@@ -60,7 +75,9 @@ fn check_destination(destination: &ApplicationDestination) -> Result<(), String>
     let server = destination.server.as_deref().filter(|s| !s.is_empty());
     let name = destination.name.as_deref().filter(|s| !s.is_empty());
     match (server, name) {
-        (Some(_), Some(_)) => Err("application destination can't have both name and server defined".into()),
+        (Some(_), Some(_)) => {
+            Err("application destination can't have both name and server defined".into())
+        }
         (None, None) => Err("application destination server or name is required".into()),
         (Some(server), None) if server.trim_end_matches('/') == IN_CLUSTER_SERVER => Ok(()),
         (None, Some(IN_CLUSTER_NAME)) => Ok(()),
@@ -73,8 +90,14 @@ fn check_destination(destination: &ApplicationDestination) -> Result<(), String>
 
 /// Argo CD's allow list: a value is permitted when some pattern matches it and no `!pattern` does.
 fn permitted(patterns: &[String], value: &str) -> bool {
-    let denied = patterns.iter().filter_map(|p| p.strip_prefix('!')).any(|p| glob(p, value));
-    let allowed = patterns.iter().filter(|p| !p.starts_with('!')).any(|p| glob(p, value));
+    let denied = patterns
+        .iter()
+        .filter_map(|p| p.strip_prefix('!'))
+        .any(|p| glob(p, value));
+    let allowed = patterns
+        .iter()
+        .filter(|p| !p.starts_with('!'))
+        .any(|p| glob(p, value));
     allowed && !denied
 }
 
@@ -105,7 +128,7 @@ pub fn glob(pattern: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{json, Value};
+    use serde_json::{Value, json};
 
     fn app(spec: Value) -> Application {
         serde_json::from_value(json!({"metadata": {"name": "a"}, "spec": spec})).unwrap()
@@ -125,20 +148,35 @@ mod tests {
         assert_eq!(validate(&app(good()), None), Ok(()));
         let mut other = good();
         other["project"] = json!("team");
-        assert_eq!(validate(&app(other), None), Err("application references project team which does not exist".into()));
+        assert_eq!(
+            validate(&app(other), None),
+            Err("application references project team which does not exist".into())
+        );
     }
 
     #[test]
     fn bad_sources_and_destinations_are_reported() {
         let mut no_source = good();
         no_source.as_object_mut().unwrap().remove("source");
-        assert!(validate(&app(no_source), None).unwrap_err().contains("spec.source"));
+        assert!(
+            validate(&app(no_source), None)
+                .unwrap_err()
+                .contains("spec.source")
+        );
         let mut both = good();
         both["destination"]["name"] = json!("in-cluster");
-        assert!(validate(&app(both), None).unwrap_err().contains("both name and server"));
+        assert!(
+            validate(&app(both), None)
+                .unwrap_err()
+                .contains("both name and server")
+        );
         let mut remote = good();
         remote["destination"]["server"] = json!("https://10.0.0.9:6443");
-        assert!(validate(&app(remote), None).unwrap_err().contains("not supported yet"));
+        assert!(
+            validate(&app(remote), None)
+                .unwrap_err()
+                .contains("not supported yet")
+        );
         let mut by_name = good();
         by_name["destination"] = json!({"name": "in-cluster", "namespace": "shop"});
         assert_eq!(validate(&app(by_name), None), Ok(()));
@@ -155,8 +193,16 @@ mod tests {
         assert_eq!(validate(&app(ok.clone()), Some(&p)), Ok(()));
         let mut denied_repo = ok.clone();
         denied_repo["source"]["repoURL"] = json!("https://git.example/team/secret.git");
-        assert!(validate(&app(denied_repo), Some(&p)).unwrap_err().contains("not permitted"));
-        assert!(validate(&app(good()), Some(&p)).unwrap_err().contains("do not match any of the allowed destinations"));
+        assert!(
+            validate(&app(denied_repo), Some(&p))
+                .unwrap_err()
+                .contains("not permitted")
+        );
+        assert!(
+            validate(&app(good()), Some(&p))
+                .unwrap_err()
+                .contains("do not match any of the allowed destinations")
+        );
     }
 
     #[test]

@@ -36,7 +36,12 @@ pub fn repository_urls(payload: &Value) -> Vec<String> {
         .map(str::to_string)
         .collect();
     // Bitbucket Server lists its clone links.
-    for link in payload.pointer("/repository/links/clone").and_then(Value::as_array).into_iter().flatten() {
+    for link in payload
+        .pointer("/repository/links/clone")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(href) = link["href"].as_str() {
             urls.push(href.to_string());
         }
@@ -49,7 +54,9 @@ pub fn repository_urls(payload: &Value) -> Vec<String> {
 /// Serves webhooks on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, ctx: Arc<Context>) -> &'static str {
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         let ctx = ctx.clone();
         tokio::spawn(async move {
             if let Err(error) = handle(stream, &ctx).await {
@@ -69,12 +76,20 @@ async fn handle(mut stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
         .and_then(|(_, value)| value.trim().parse().ok())
         .unwrap_or(0);
     let mut parts = request.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let (method, path) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
     if method != "POST" || path.split('?').next() != Some("/api/webhook") {
         return respond(&mut stream, "404 Not Found", "{\"error\":\"not found\"}").await;
     }
     if length > MAX_BODY {
-        return respond(&mut stream, "413 Payload Too Large", "{\"error\":\"payload too large\"}").await;
+        return respond(
+            &mut stream,
+            "413 Payload Too Large",
+            "{\"error\":\"payload too large\"}",
+        )
+        .await;
     }
     while body.len() < length {
         let mut chunk = vec![0u8; (length - body.len()).min(64 * 1024)];
@@ -85,7 +100,12 @@ async fn handle(mut stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
         body.extend_from_slice(&chunk[..n]);
     }
     let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
-        return respond(&mut stream, "400 Bad Request", "{\"error\":\"the payload is not JSON\"}").await;
+        return respond(
+            &mut stream,
+            "400 Bad Request",
+            "{\"error\":\"the payload is not JSON\"}",
+        )
+        .await;
     };
     let urls = repository_urls(&payload);
     let apps = ctx.git.check_urls(&urls).await;
@@ -93,7 +113,12 @@ async fn handle(mut stream: TcpStream, ctx: &Context) -> std::io::Result<()> {
         ctx.reconcile(app);
     }
     tracing::info!(repositories = ?urls, apps = apps.len(), "webhook received");
-    respond(&mut stream, "200 OK", &format!("{{\"refreshed\":{}}}", apps.len())).await
+    respond(
+        &mut stream,
+        "200 OK",
+        &format!("{{\"refreshed\":{}}}", apps.len()),
+    )
+    .await
 }
 
 /// Reads up to the blank line; returns the head and whatever of the body came with it.
@@ -106,11 +131,17 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)>
             return Ok((head, buffer[end + 4..].to_vec()));
         }
         if buffer.len() > MAX_HEAD {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "request head too large"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "request head too large",
+            ));
         }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "connection closed",
+            ));
         }
         buffer.extend_from_slice(&chunk[..n]);
     }
@@ -131,15 +162,32 @@ mod tests {
     use pretty_assertions::assert_eq;
 
     fn fixture(name: &str) -> Value {
-        let path = format!("{}/testdata/webhook/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/testdata/webhook/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
     #[test]
     fn push_payloads_name_their_repository() {
         let cases = [
-            ("github", vec!["git@github.com:team/apps.git", "https://github.com/team/apps", "https://github.com/team/apps.git"]),
-            ("gitlab", vec!["git@gitlab.com:team/apps.git", "https://gitlab.com/team/apps", "https://gitlab.com/team/apps.git"]),
+            (
+                "github",
+                vec![
+                    "git@github.com:team/apps.git",
+                    "https://github.com/team/apps",
+                    "https://github.com/team/apps.git",
+                ],
+            ),
+            (
+                "gitlab",
+                vec![
+                    "git@gitlab.com:team/apps.git",
+                    "https://gitlab.com/team/apps",
+                    "https://gitlab.com/team/apps.git",
+                ],
+            ),
             ("bitbucket", vec!["https://bitbucket.org/team/apps"]),
         ];
         for (name, expected) in cases {

@@ -5,11 +5,11 @@
 
 use crate::status::merge_patch;
 use driftless_model::{Application, ApplicationStatus};
-use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
 use kube::Api;
-use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
+use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The field manager of the controller's own writes (server-side applies use `driftless`).
 pub const CONTROLLER_MANAGER: &str = "driftless-controller";
@@ -19,7 +19,10 @@ pub fn application_resource() -> ApiResource {
 }
 
 fn params() -> PatchParams {
-    PatchParams { field_manager: Some(CONTROLLER_MANAGER.into()), ..PatchParams::default() }
+    PatchParams {
+        field_manager: Some(CONTROLLER_MANAGER.into()),
+        ..PatchParams::default()
+    }
 }
 
 /// The status of one app as last read or written, and how to change it.
@@ -31,8 +34,18 @@ pub struct StatusWriter {
 }
 
 impl StatusWriter {
-    pub fn new(api: Api<DynamicObject>, name: &str, current: Option<ApplicationStatus>, writes: Arc<AtomicU64>) -> Self {
-        Self { api, name: name.to_string(), current: current.unwrap_or_default(), writes }
+    pub fn new(
+        api: Api<DynamicObject>,
+        name: &str,
+        current: Option<ApplicationStatus>,
+        writes: Arc<AtomicU64>,
+    ) -> Self {
+        Self {
+            api,
+            name: name.to_string(),
+            current: current.unwrap_or_default(),
+            writes,
+        }
     }
 
     pub fn current(&self) -> &ApplicationStatus {
@@ -43,8 +56,16 @@ impl StatusWriter {
     pub async fn write(&mut self, status: &ApplicationStatus) -> Result<bool, kube::Error> {
         let old = serde_json::to_value(&self.current).unwrap_or(Value::Null);
         let new = serde_json::to_value(status).unwrap_or(Value::Null);
-        let Some(patch) = merge_patch(&old, &new) else { return Ok(false) };
-        self.api.patch_status(&self.name, &params(), &Patch::Merge(json!({ "status": patch }))).await?;
+        let Some(patch) = merge_patch(&old, &new) else {
+            return Ok(false);
+        };
+        self.api
+            .patch_status(
+                &self.name,
+                &params(),
+                &Patch::Merge(json!({ "status": patch })),
+            )
+            .await?;
         self.writes.fetch_add(1, Ordering::Relaxed);
         self.current = status.clone();
         Ok(true)
@@ -53,13 +74,21 @@ impl StatusWriter {
 
 /// Removes `Application.operation` (the requested operation has run).
 pub async fn clear_operation(api: &Api<DynamicObject>, name: &str) -> Result<(), kube::Error> {
-    api.patch(name, &params(), &Patch::Merge(json!({"operation": null}))).await.map(|_| ())
+    api.patch(name, &params(), &Patch::Merge(json!({"operation": null})))
+        .await
+        .map(|_| ())
 }
 
 /// Removes one annotation (the refresh request, once served).
-pub async fn clear_annotation(api: &Api<DynamicObject>, name: &str, annotation: &str) -> Result<(), kube::Error> {
+pub async fn clear_annotation(
+    api: &Api<DynamicObject>,
+    name: &str,
+    annotation: &str,
+) -> Result<(), kube::Error> {
     let patch = json!({"metadata": {"annotations": {annotation: null}}});
-    api.patch(name, &params(), &Patch::Merge(patch)).await.map(|_| ())
+    api.patch(name, &params(), &Patch::Merge(patch))
+        .await
+        .map(|_| ())
 }
 
 /// Sets the finalizers to `keep`, provided the object was not changed since `resource_version`.
@@ -73,10 +102,22 @@ pub async fn set_finalizers(
     if let Some(rv) = resource_version {
         patch["metadata"]["resourceVersion"] = json!(rv);
     }
-    api.patch(name, &params(), &Patch::Merge(patch)).await.map(|_| ())
+    api.patch(name, &params(), &Patch::Merge(patch))
+        .await
+        .map(|_| ())
 }
 
 /// Writes only `status.conditions` (for an object that cannot even be read as an Application).
-pub async fn write_conditions(api: &Api<DynamicObject>, name: &str, conditions: Value) -> Result<(), kube::Error> {
-    api.patch_status(name, &params(), &Patch::Merge(json!({"status": {"conditions": conditions}}))).await.map(|_| ())
+pub async fn write_conditions(
+    api: &Api<DynamicObject>,
+    name: &str,
+    conditions: Value,
+) -> Result<(), kube::Error> {
+    api.patch_status(
+        name,
+        &params(),
+        &Patch::Merge(json!({"status": {"conditions": conditions}})),
+    )
+    .await
+    .map(|_| ())
 }

@@ -11,8 +11,11 @@ use std::time::Instant;
 const ROUNDS: u32 = 10_000;
 
 fn object(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/objects").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/objects")
+        .join(name);
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_norway::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
 
@@ -41,7 +44,9 @@ fn main() {
             group: "apps".into(),
             kind: "Deployment".into(),
             json_pointers: vec!["/spec/replicas".into()],
-            jq_path_expressions: vec![r#".spec.template.spec.containers[] | select(.name == "istio-proxy")"#.into()],
+            jq_path_expressions: vec![
+                r#".spec.template.spec.containers[] | select(.name == "istio-proxy")"#.into(),
+            ],
             managed_fields_managers: vec!["kube-controller-manager".into()],
             ..IgnoreRule::default()
         }],
@@ -51,7 +56,22 @@ fn main() {
 
     println!("{ROUNDS} rounds per scenario");
     bench("Synced, no rules", &plain, &desired, &live);
-    bench("OutOfSync (image), no rules, with diff text", &plain, &changed, &live);
-    bench("Synced, pointer + jq + managedFields rules", &with_rules, &desired, &live);
-    bench("OutOfSync, rules, with diff text", &with_rules, &changed, &live);
+    bench(
+        "OutOfSync (image), no rules, with diff text",
+        &plain,
+        &changed,
+        &live,
+    );
+    bench(
+        "Synced, pointer + jq + managedFields rules",
+        &with_rules,
+        &desired,
+        &live,
+    );
+    bench(
+        "OutOfSync, rules, with diff text",
+        &with_rules,
+        &changed,
+        &live,
+    );
 }

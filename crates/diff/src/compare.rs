@@ -25,7 +25,11 @@ pub struct Comparison {
 pub fn compare_desired_fields(desired: &Value, live: &Value) -> Comparison {
     let mut walker = Walker::default();
     let (desired_view, live_view) = walker.desired_fields(desired, live, false);
-    Comparison { changed_paths: walker.changed, desired_view, live_view }
+    Comparison {
+        changed_paths: walker.changed,
+        desired_view,
+        live_view,
+    }
 }
 
 /// Compares every field of a server-side dry-run result against live (both normalized).
@@ -98,7 +102,8 @@ impl Walker {
                     match l.get(i) {
                         Some(l_item) => {
                             self.path.push(Segment::Index(i));
-                            let (dv, lv) = self.desired_fields(d_item, l_item, quiet || lengths_differ);
+                            let (dv, lv) =
+                                self.desired_fields(d_item, l_item, quiet || lengths_differ);
                             self.path.pop();
                             d_view.push(dv);
                             l_view.push(lv);
@@ -135,7 +140,10 @@ impl Walker {
                     self.path.pop();
                 }
                 for (key, l_value) in l {
-                    if !p.contains_key(key) && !is_empty_or_zero(l_value) && !self.at_root_api_version(key) {
+                    if !p.contains_key(key)
+                        && !is_empty_or_zero(l_value)
+                        && !self.at_root_api_version(key)
+                    {
                         self.path.push(Segment::Key(key.clone()));
                         self.record();
                         self.path.pop();
@@ -177,7 +185,9 @@ pub fn scalars_equal(path: &[Segment], a: &Value, b: &Value) -> bool {
     }
     let same = match (a, b) {
         (Value::Number(x), Value::Number(y)) => numbers_equal(x, y),
-        (Value::Number(n), Value::String(s)) | (Value::String(s), Value::Number(n)) => string_is_number(s, n),
+        (Value::Number(n), Value::String(s)) | (Value::String(s), Value::Number(n)) => {
+            string_is_number(s, n)
+        }
         _ => false,
     };
     same || (is_quantity_path(path) && same_quantity(a, b))
@@ -201,7 +211,9 @@ fn string_is_number(s: &str, n: &Number) -> bool {
     if let (Ok(a), Some(b)) = (s.parse::<u64>(), n.as_u64()) {
         return a == b;
     }
-    let looks_numeric = s.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E'));
+    let looks_numeric = s
+        .bytes()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E'));
     looks_numeric && matches!((s.parse::<f64>(), n.as_f64()), (Ok(a), Some(b)) if a == b)
 }
 
@@ -215,7 +227,11 @@ mod tests {
         let desired = json!({"spec": {"replicas": 2, "paused": false, "labels": {}, "x": null}});
         let live = json!({"spec": {"replicas": 2, "progressDeadlineSeconds": 600}});
         let result = compare_desired_fields(&desired, &live);
-        assert!(result.changed_paths.is_empty(), "{:?}", result.changed_paths);
+        assert!(
+            result.changed_paths.is_empty(),
+            "{:?}",
+            result.changed_paths
+        );
         assert_eq!(result.live_view, json!({"spec": {"replicas": 2}}));
         assert_eq!(result.desired_view, json!({"spec": {"replicas": 2}}));
 
@@ -227,7 +243,10 @@ mod tests {
     #[test]
     fn lists_compare_by_position_and_a_length_change_is_one_difference() {
         let desired = json!({"args": ["a", "b"]});
-        assert_eq!(compare_desired_fields(&desired, &json!({"args": ["a", "c"]})).changed_paths, ["/args/1"]);
+        assert_eq!(
+            compare_desired_fields(&desired, &json!({"args": ["a", "c"]})).changed_paths,
+            ["/args/1"]
+        );
         let result = compare_desired_fields(&desired, &json!({"args": ["a", "b", "c"]}));
         assert_eq!(result.changed_paths, ["/args"]);
         assert_eq!(result.live_view, json!({"args": ["a", "b", "c"]}));
@@ -238,10 +257,17 @@ mod tests {
         let desired = json!({"spec": {"ports": [{"port": "80"}], "resources": {"limits": {"cpu": "1000m", "memory": "1073741824"}}}});
         let live = json!({"spec": {"ports": [{"port": 80}], "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}});
         let result = compare_desired_fields(&desired, &live);
-        assert!(result.changed_paths.is_empty(), "{:?}", result.changed_paths);
+        assert!(
+            result.changed_paths.is_empty(),
+            "{:?}",
+            result.changed_paths
+        );
         assert_eq!(result.desired_view, live);
         // A string that only looks like a quantity outside quantity fields stays a string.
-        let result = compare_desired_fields(&json!({"data": {"cpu": "1000m"}}), &json!({"data": {"cpu": "1"}}));
+        let result = compare_desired_fields(
+            &json!({"data": {"cpu": "1000m"}}),
+            &json!({"data": {"cpu": "1"}}),
+        );
         assert_eq!(result.changed_paths, ["/data/cpu"]);
     }
 

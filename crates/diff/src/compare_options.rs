@@ -35,7 +35,9 @@ impl CompareOptions {
             match option.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
                 None if option == "IgnoreExtraneous" => options.ignore_extraneous = true,
                 Some(("ServerSideDiff", v)) => options.server_side_diff = v.parse().ok(),
-                Some(("IncludeMutationWebhook", v)) => options.include_mutation_webhook = v == "true",
+                Some(("IncludeMutationWebhook", v)) => {
+                    options.include_mutation_webhook = v == "true"
+                }
                 _ => {}
             }
         }
@@ -58,9 +60,16 @@ mod tests {
     fn reads_comma_separated_options() {
         assert_eq!(
             CompareOptions::parse(" ServerSideDiff=true ,IgnoreExtraneous,Unknown=1"),
-            CompareOptions { ignore_extraneous: true, server_side_diff: Some(true), include_mutation_webhook: false }
+            CompareOptions {
+                ignore_extraneous: true,
+                server_side_diff: Some(true),
+                include_mutation_webhook: false
+            }
         );
-        assert_eq!(CompareOptions::parse("ServerSideDiff=false").server_side_diff, Some(false));
+        assert_eq!(
+            CompareOptions::parse("ServerSideDiff=false").server_side_diff,
+            Some(false)
+        );
         assert_eq!(CompareOptions::parse(""), CompareOptions::default());
     }
 
@@ -68,7 +77,9 @@ mod tests {
     fn ignore_extraneous_needs_the_annotation() {
         let annotated = json!({"metadata": {"annotations": {COMPARE_OPTIONS: "IgnoreExtraneous"}}});
         assert!(ignore_when_extraneous(&annotated));
-        assert!(!ignore_when_extraneous(&json!({"metadata": {"annotations": {COMPARE_OPTIONS: "ServerSideDiff=true"}}})));
+        assert!(!ignore_when_extraneous(
+            &json!({"metadata": {"annotations": {COMPARE_OPTIONS: "ServerSideDiff=true"}}})
+        ));
         assert!(!ignore_when_extraneous(&json!({"metadata": {}})));
     }
 }

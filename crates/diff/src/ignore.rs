@@ -70,9 +70,21 @@ impl IgnoreRules {
         let rules = rules
             .iter()
             .map(|rule| {
-                let pointers = rule.json_pointers.iter().map(|p| parse_pointer(p)).collect::<Result<_, _>>()?;
-                let jq = rule.jq_path_expressions.iter().map(|e| JqPath::compile(e)).collect::<Result<_, _>>()?;
-                Ok(PreparedRule { rule: rule.clone(), pointers, jq })
+                let pointers = rule
+                    .json_pointers
+                    .iter()
+                    .map(|p| parse_pointer(p))
+                    .collect::<Result<_, _>>()?;
+                let jq = rule
+                    .jq_path_expressions
+                    .iter()
+                    .map(|e| JqPath::compile(e))
+                    .collect::<Result<_, _>>()?;
+                Ok(PreparedRule {
+                    rule: rule.clone(),
+                    pointers,
+                    jq,
+                })
             })
             .collect::<Result<_, IgnoreError>>()?;
         Ok(Self { rules })
@@ -84,7 +96,12 @@ impl IgnoreRules {
     ///
     /// A jq expression that fails on an object (e.g. iterating a list the object does not
     /// have) removes nothing from it, as in Argo CD.
-    pub fn apply(&self, key: &ResourceKey, owners: &[&Value], sides: &mut [&mut Value]) -> Result<(), IgnoreError> {
+    pub fn apply(
+        &self,
+        key: &ResourceKey,
+        owners: &[&Value],
+        sides: &mut [&mut Value],
+    ) -> Result<(), IgnoreError> {
         let mut managers: Vec<&str> = Vec::new();
         for prepared in self.rules.iter().filter(|r| r.rule.matches(key)) {
             for side in sides.iter_mut() {
@@ -96,7 +113,13 @@ impl IgnoreRules {
                     let _ = jq.delete_from(side);
                 }
             }
-            managers.extend(prepared.rule.managed_fields_managers.iter().map(String::as_str));
+            managers.extend(
+                prepared
+                    .rule
+                    .managed_fields_managers
+                    .iter()
+                    .map(String::as_str),
+            );
         }
         if managers.is_empty() {
             return Ok(());
@@ -196,19 +219,56 @@ mod tests {
     #[test]
     fn rule_matches_on_group_kind_and_optional_name_and_namespace() {
         let key = ResourceKey::new("apps", "Deployment", "shop", "web");
-        let rule = IgnoreRule { group: "apps".into(), kind: "Deployment".into(), ..Default::default() };
+        let rule = IgnoreRule {
+            group: "apps".into(),
+            kind: "Deployment".into(),
+            ..Default::default()
+        };
         assert!(rule.matches(&key));
-        assert!(IgnoreRule { name: "web".into(), namespace: "shop".into(), ..rule.clone() }.matches(&key));
-        assert!(!IgnoreRule { name: "api".into(), ..rule.clone() }.matches(&key));
-        assert!(!IgnoreRule { group: String::new(), ..rule }.matches(&key));
+        assert!(
+            IgnoreRule {
+                name: "web".into(),
+                namespace: "shop".into(),
+                ..rule.clone()
+            }
+            .matches(&key)
+        );
+        assert!(
+            !IgnoreRule {
+                name: "api".into(),
+                ..rule.clone()
+            }
+            .matches(&key)
+        );
+        assert!(
+            !IgnoreRule {
+                group: String::new(),
+                ..rule
+            }
+            .matches(&key)
+        );
     }
 
     #[test]
     fn bad_pointer_or_jq_is_reported_when_preparing() {
-        let bad_pointer = IgnoreRule { kind: "*".into(), json_pointers: vec!["spec/replicas".into()], ..Default::default() };
-        assert!(matches!(IgnoreRules::new(&[bad_pointer]), Err(IgnoreError::Pointer(_))));
-        let bad_jq = IgnoreRule { kind: "*".into(), jq_path_expressions: vec![".a[".into()], ..Default::default() };
-        assert!(matches!(IgnoreRules::new(&[bad_jq]), Err(IgnoreError::Jq(_))));
+        let bad_pointer = IgnoreRule {
+            kind: "*".into(),
+            json_pointers: vec!["spec/replicas".into()],
+            ..Default::default()
+        };
+        assert!(matches!(
+            IgnoreRules::new(&[bad_pointer]),
+            Err(IgnoreError::Pointer(_))
+        ));
+        let bad_jq = IgnoreRule {
+            kind: "*".into(),
+            jq_path_expressions: vec![".a[".into()],
+            ..Default::default()
+        };
+        assert!(matches!(
+            IgnoreRules::new(&[bad_jq]),
+            Err(IgnoreError::Jq(_))
+        ));
     }
 
     #[test]

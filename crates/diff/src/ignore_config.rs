@@ -19,7 +19,9 @@ const LEGACY_KEY: &str = "resource.customizations";
 pub enum IgnoreConfigError {
     #[error("failed to read ConfigMap key {key:?}: {detail}")]
     Yaml { key: String, detail: String },
-    #[error("failed to read ConfigMap key {key:?}: expected <group>_<Kind>, <Kind> or all after the prefix")]
+    #[error(
+        "failed to read ConfigMap key {key:?}: expected <group>_<Kind>, <Kind> or all after the prefix"
+    )]
     GroupKind { key: String },
 }
 
@@ -40,7 +42,9 @@ struct LegacyCustomization {
 /// Reads the system-wide rules out of the ConfigMap's `data` entries; keys that are not
 /// about ignoreDifferences are skipped. Rules come out in key order, so the result does
 /// not depend on the order a map iterates in.
-pub fn rules_from_config_map<K, V>(data: impl IntoIterator<Item = (K, V)>) -> Result<Vec<IgnoreRule>, IgnoreConfigError>
+pub fn rules_from_config_map<K, V>(
+    data: impl IntoIterator<Item = (K, V)>,
+) -> Result<Vec<IgnoreRule>, IgnoreConfigError>
 where
     K: AsRef<str>,
     V: AsRef<str>,
@@ -51,7 +55,10 @@ where
     for (key, value) in &entries {
         let (key, value) = (key.as_ref(), value.as_ref());
         if let Some(group_kind) = key.strip_prefix(PREFIX) {
-            let (group, kind) = split_group_kind(group_kind).ok_or_else(|| IgnoreConfigError::GroupKind { key: key.to_owned() })?;
+            let (group, kind) =
+                split_group_kind(group_kind).ok_or_else(|| IgnoreConfigError::GroupKind {
+                    key: key.to_owned(),
+                })?;
             rules.push(rule_from_yaml(key, group, kind, value)?);
         } else if key == LEGACY_KEY {
             rules.extend(legacy_rules(key, value)?);
@@ -71,8 +78,14 @@ fn split_group_kind(group_kind: &str) -> Option<(&str, &str)> {
     }
 }
 
-fn rule_from_yaml(key: &str, group: &str, kind: &str, yaml: &str) -> Result<IgnoreRule, IgnoreConfigError> {
-    let parsed: Option<IgnoreDifferencesYaml> = serde_norway::from_str(yaml).map_err(|e| yaml_error(key, e))?;
+fn rule_from_yaml(
+    key: &str,
+    group: &str,
+    kind: &str,
+    yaml: &str,
+) -> Result<IgnoreRule, IgnoreConfigError> {
+    let parsed: Option<IgnoreDifferencesYaml> =
+        serde_norway::from_str(yaml).map_err(|e| yaml_error(key, e))?;
     Ok(to_rule(group, kind, parsed.unwrap_or_default()))
 }
 
@@ -92,7 +105,9 @@ fn legacy_rules(key: &str, yaml: &str) -> Result<Vec<IgnoreRule>, IgnoreConfigEr
         serde_norway::from_str(yaml).map_err(|e| yaml_error(key, e))?;
     let mut rules = Vec::new();
     for (group_kind, customization) in parsed.unwrap_or_default() {
-        let (group, kind) = group_kind.rsplit_once('/').unwrap_or(("", group_kind.as_str()));
+        let (group, kind) = group_kind
+            .rsplit_once('/')
+            .unwrap_or(("", group_kind.as_str()));
         let parsed = match customization.ignore_differences {
             None => continue,
             Some(serde_norway::Value::String(text)) => serde_norway::from_str(&text),
@@ -105,7 +120,10 @@ fn legacy_rules(key: &str, yaml: &str) -> Result<Vec<IgnoreRule>, IgnoreConfigEr
 }
 
 fn yaml_error(key: &str, error: serde_norway::Error) -> IgnoreConfigError {
-    IgnoreConfigError::Yaml { key: key.to_owned(), detail: error.to_string() }
+    IgnoreConfigError::Yaml {
+        key: key.to_owned(),
+        detail: error.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -115,19 +133,46 @@ mod tests {
     #[test]
     fn reads_group_kind_core_kind_and_all_keys() {
         let data = [
-            ("resource.customizations.ignoreDifferences.apps_Deployment", "jsonPointers:\n- /spec/replicas\n"),
-            ("resource.customizations.ignoreDifferences.Service", "jqPathExpressions:\n- .spec.clusterIP\n"),
-            ("resource.customizations.ignoreDifferences.all", "managedFieldsManagers:\n- kube-controller-manager\n"),
-            ("resource.customizations.health.apps_Deployment", "not: relevant"),
+            (
+                "resource.customizations.ignoreDifferences.apps_Deployment",
+                "jsonPointers:\n- /spec/replicas\n",
+            ),
+            (
+                "resource.customizations.ignoreDifferences.Service",
+                "jqPathExpressions:\n- .spec.clusterIP\n",
+            ),
+            (
+                "resource.customizations.ignoreDifferences.all",
+                "managedFieldsManagers:\n- kube-controller-manager\n",
+            ),
+            (
+                "resource.customizations.health.apps_Deployment",
+                "not: relevant",
+            ),
             ("url", "https://example.com"),
         ];
         let rules = rules_from_config_map(data).unwrap();
         assert_eq!(
             rules,
             vec![
-                IgnoreRule { group: "".into(), kind: "Service".into(), jq_path_expressions: vec![".spec.clusterIP".into()], ..Default::default() },
-                IgnoreRule { group: "*".into(), kind: "*".into(), managed_fields_managers: vec!["kube-controller-manager".into()], ..Default::default() },
-                IgnoreRule { group: "apps".into(), kind: "Deployment".into(), json_pointers: vec!["/spec/replicas".into()], ..Default::default() },
+                IgnoreRule {
+                    group: "".into(),
+                    kind: "Service".into(),
+                    jq_path_expressions: vec![".spec.clusterIP".into()],
+                    ..Default::default()
+                },
+                IgnoreRule {
+                    group: "*".into(),
+                    kind: "*".into(),
+                    managed_fields_managers: vec!["kube-controller-manager".into()],
+                    ..Default::default()
+                },
+                IgnoreRule {
+                    group: "apps".into(),
+                    kind: "Deployment".into(),
+                    json_pointers: vec!["/spec/replicas".into()],
+                    ..Default::default()
+                },
             ]
         );
     }
@@ -149,9 +194,19 @@ mod tests {
 
     #[test]
     fn malformed_entries_are_errors_naming_the_key() {
-        let err = rules_from_config_map([("resource.customizations.ignoreDifferences.a_b_c", "{}")]).unwrap_err();
+        let err =
+            rules_from_config_map([("resource.customizations.ignoreDifferences.a_b_c", "{}")])
+                .unwrap_err();
         assert!(matches!(err, IgnoreConfigError::GroupKind { .. }));
-        let err = rules_from_config_map([("resource.customizations.ignoreDifferences.Pod", "jsonPointers: 3")]).unwrap_err();
-        assert!(err.to_string().contains("resource.customizations.ignoreDifferences.Pod"), "{err}");
+        let err = rules_from_config_map([(
+            "resource.customizations.ignoreDifferences.Pod",
+            "jsonPointers: 3",
+        )])
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("resource.customizations.ignoreDifferences.Pod"),
+            "{err}"
+        );
     }
 }

@@ -45,18 +45,37 @@ impl JqPath {
     /// Parses and compiles `expr` with jaq's core, standard and JSON definitions.
     pub fn compile(expr: &str) -> Result<Self, JqError> {
         let program = format!("path({expr})");
-        let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
-        let funs = jaq_core::funs().chain(jaq_std::funs()).chain(jaq_json::funs());
+        let defs = jaq_core::defs()
+            .chain(jaq_std::defs())
+            .chain(jaq_json::defs());
+        let funs = jaq_core::funs()
+            .chain(jaq_std::funs())
+            .chain(jaq_json::funs());
         let arena = Arena::default();
         let loader = Loader::new(defs);
         let modules = loader
-            .load(&arena, File { code: program.as_str(), path: () })
-            .map_err(|errs| JqError::Parse { expr: expr.to_owned(), detail: describe(&errs) })?;
+            .load(
+                &arena,
+                File {
+                    code: program.as_str(),
+                    path: (),
+                },
+            )
+            .map_err(|errs| JqError::Parse {
+                expr: expr.to_owned(),
+                detail: describe(&errs),
+            })?;
         let filter = Compiler::default()
             .with_funs(funs)
             .compile(modules)
-            .map_err(|errs| JqError::Compile { expr: expr.to_owned(), detail: describe(&errs) })?;
-        Ok(Self { expr: expr.to_owned(), filter })
+            .map_err(|errs| JqError::Compile {
+                expr: expr.to_owned(),
+                detail: describe(&errs),
+            })?;
+        Ok(Self {
+            expr: expr.to_owned(),
+            filter,
+        })
     }
 
     /// The expression as written.
@@ -68,10 +87,17 @@ impl JqPath {
     pub fn paths(&self, doc: &Value) -> Result<Vec<Vec<Segment>>, JqError> {
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
         let mut paths = Vec::new();
-        for out in self.filter.id.run((ctx, to_jaq(doc))).map(jaq_core::unwrap_valr) {
+        for out in self
+            .filter
+            .id
+            .run((ctx, to_jaq(doc)))
+            .map(jaq_core::unwrap_valr)
+        {
             let out = out.map_err(|e| self.run_error(e.to_string()))?;
             if paths.len() == MAX_PATHS {
-                return Err(JqError::TooManyPaths { expr: self.expr.clone() });
+                return Err(JqError::TooManyPaths {
+                    expr: self.expr.clone(),
+                });
             }
             paths.push(self.resolve(doc, &out)?);
         }
@@ -90,7 +116,10 @@ impl JqPath {
     }
 
     fn run_error(&self, detail: String) -> JqError {
-        JqError::Run { expr: self.expr.clone(), detail }
+        JqError::Run {
+            expr: self.expr.clone(),
+            detail,
+        }
     }
 
     /// Turns a jq path (an array of keys and indices) into segments, resolving negative
@@ -103,15 +132,27 @@ impl JqPath {
         let mut out = Vec::with_capacity(items.len());
         for item in items.iter() {
             let segment = match item {
-                Val::TStr(bytes) | Val::BStr(bytes) => Segment::Key(String::from_utf8_lossy(bytes).into_owned()),
+                Val::TStr(bytes) | Val::BStr(bytes) => {
+                    Segment::Key(String::from_utf8_lossy(bytes).into_owned())
+                }
                 Val::Num(n) => {
-                    let i = n.as_isize().ok_or_else(|| self.run_error(format!("path index {item} is not an integer")))?;
+                    let i = n.as_isize().ok_or_else(|| {
+                        self.run_error(format!("path index {item} is not an integer"))
+                    })?;
                     let len = current.and_then(Value::as_array).map_or(0, Vec::len);
-                    let resolved = if i < 0 { len.checked_sub(i.unsigned_abs()) } else { Some(i.unsigned_abs()) };
+                    let resolved = if i < 0 {
+                        len.checked_sub(i.unsigned_abs())
+                    } else {
+                        Some(i.unsigned_abs())
+                    };
                     // An index before the start names nothing; jq ignores it too.
                     Segment::Index(resolved.unwrap_or(usize::MAX))
                 }
-                other => return Err(self.run_error(format!("path element {other} is not a key or an index"))),
+                other => {
+                    return Err(
+                        self.run_error(format!("path element {other} is not a key or an index"))
+                    );
+                }
             };
             current = match (&segment, current) {
                 (Segment::Key(k), Some(Value::Object(map))) => map.get(k.as_str()),
@@ -144,7 +185,11 @@ fn to_jaq(v: &Value) -> Val {
         }
         Value::String(s) => Val::from(s.clone()),
         Value::Array(items) => items.iter().map(to_jaq).collect(),
-        Value::Object(map) => Val::obj(map.iter().map(|(k, v)| (Val::from(k.clone()), to_jaq(v))).collect()),
+        Value::Object(map) => Val::obj(
+            map.iter()
+                .map(|(k, v)| (Val::from(k.clone()), to_jaq(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -165,7 +210,10 @@ mod tests {
     #[test]
     fn deletes_exactly_the_selected_list_items() {
         let mut doc = containers();
-        JqPath::compile(r#".spec.containers[] | select(.name == "istio-proxy")"#).unwrap().delete_from(&mut doc).unwrap();
+        JqPath::compile(r#".spec.containers[] | select(.name == "istio-proxy")"#)
+            .unwrap()
+            .delete_from(&mut doc)
+            .unwrap();
         assert_eq!(
             doc,
             json!({"spec": {"containers": [{"name": "app", "image": "app:1"}, {"name": "log", "image": "log:1"}]}})
@@ -174,19 +222,35 @@ mod tests {
 
     #[test]
     fn optional_iteration_and_negative_index_work() {
-        let mut doc = json!({"webhooks": [{"clientConfig": {"caBundle": "x", "url": "u"}}, {"name": "n"}]});
-        JqPath::compile(".webhooks[]?.clientConfig.caBundle").unwrap().delete_from(&mut doc).unwrap();
-        assert_eq!(doc, json!({"webhooks": [{"clientConfig": {"url": "u"}}, {"name": "n"}]}));
+        let mut doc =
+            json!({"webhooks": [{"clientConfig": {"caBundle": "x", "url": "u"}}, {"name": "n"}]});
+        JqPath::compile(".webhooks[]?.clientConfig.caBundle")
+            .unwrap()
+            .delete_from(&mut doc)
+            .unwrap();
+        assert_eq!(
+            doc,
+            json!({"webhooks": [{"clientConfig": {"url": "u"}}, {"name": "n"}]})
+        );
         let mut doc = containers();
-        JqPath::compile(".spec.containers[-1]").unwrap().delete_from(&mut doc).unwrap();
+        JqPath::compile(".spec.containers[-1]")
+            .unwrap()
+            .delete_from(&mut doc)
+            .unwrap();
         assert_eq!(doc["spec"]["containers"].as_array().map(Vec::len), Some(3));
         assert_eq!(doc["spec"]["containers"][2]["name"], "log");
     }
 
     #[test]
     fn bad_expressions_fail_to_compile_and_missing_fields_fail_to_run() {
-        assert!(matches!(JqPath::compile(".spec[ | select("), Err(JqError::Parse { .. })));
-        assert!(matches!(JqPath::compile("nosuchfunction(1)"), Err(JqError::Compile { .. })));
+        assert!(matches!(
+            JqPath::compile(".spec[ | select("),
+            Err(JqError::Parse { .. })
+        ));
+        assert!(matches!(
+            JqPath::compile("nosuchfunction(1)"),
+            Err(JqError::Compile { .. })
+        ));
         let jq = JqPath::compile(r#".spec.initContainers[] | select(.name == "x")"#).unwrap();
         let mut doc = json!({"spec": {}});
         assert!(matches!(jq.delete_from(&mut doc), Err(JqError::Run { .. })));

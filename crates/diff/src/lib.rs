@@ -80,9 +80,9 @@ mod mask;
 mod normalize;
 mod object_diff;
 pub mod pointer;
-pub mod respect;
 mod quantity;
 mod removed;
+pub mod respect;
 mod text;
 
 pub use compare_options::{CompareOptions, ignore_when_extraneous};

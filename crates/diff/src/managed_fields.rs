@@ -17,7 +17,9 @@ use serde_json::{Map, Value};
 /// Why a managedFields entry could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManagedFieldsError {
-    #[error("failed to read fieldsV1 of manager {manager:?}: key {key:?} is not f:, k:, v:, i: or .")]
+    #[error(
+        "failed to read fieldsV1 of manager {manager:?}: key {key:?} is not f:, k:, v:, i: or ."
+    )]
     UnknownKey { manager: String, key: String },
     #[error("failed to read fieldsV1 of manager {manager:?}: {key:?} does not hold valid JSON")]
     BadJson { manager: String, key: String },
@@ -50,7 +52,10 @@ impl OwnedFields {
     /// Parses a fieldsV1 tree; `manager` only names the entry in errors.
     pub fn parse(fields_v1: &Value, manager: &str) -> Result<Self, ManagedFieldsError> {
         let Value::Object(map) = fields_v1 else {
-            return Err(ManagedFieldsError::NotAMapping { manager: manager.to_owned(), key: String::new() });
+            return Err(ManagedFieldsError::NotAMapping {
+                manager: manager.to_owned(),
+                key: String::new(),
+            });
         };
         let mut node = OwnedFields::default();
         for (key, child) in map {
@@ -58,21 +63,35 @@ impl OwnedFields {
                 node.owns_self = true;
                 continue;
             }
-            let bad_json = || ManagedFieldsError::BadJson { manager: manager.to_owned(), key: key.clone() };
+            let bad_json = || ManagedFieldsError::BadJson {
+                manager: manager.to_owned(),
+                key: key.clone(),
+            };
             let element = match key.split_at_checked(2) {
                 Some(("f:", name)) => Element::Field(name.to_owned()),
                 Some(("k:", json)) => match serde_json::from_str(json) {
                     Ok(Value::Object(fields)) => Element::Key(fields),
                     _ => return Err(bad_json()),
                 },
-                Some(("v:", json)) => Element::Value(serde_json::from_str(json).map_err(|_| bad_json())?),
+                Some(("v:", json)) => {
+                    Element::Value(serde_json::from_str(json).map_err(|_| bad_json())?)
+                }
                 Some(("i:", index)) => Element::Index(index.parse().map_err(|_| bad_json())?),
-                _ => return Err(ManagedFieldsError::UnknownKey { manager: manager.to_owned(), key: key.clone() }),
+                _ => {
+                    return Err(ManagedFieldsError::UnknownKey {
+                        manager: manager.to_owned(),
+                        key: key.clone(),
+                    });
+                }
             };
             if !child.is_object() {
-                return Err(ManagedFieldsError::NotAMapping { manager: manager.to_owned(), key: key.clone() });
+                return Err(ManagedFieldsError::NotAMapping {
+                    manager: manager.to_owned(),
+                    key: key.clone(),
+                });
             }
-            node.children.push((element, OwnedFields::parse(child, manager)?));
+            node.children
+                .push((element, OwnedFields::parse(child, manager)?));
         }
         Ok(node)
     }
@@ -81,10 +100,14 @@ impl OwnedFields {
 /// The field trees of the `metadata.managedFields` entries of `object` whose manager is
 /// one of `managers` (any operation, any subresource).
 pub fn owned_by(object: &Value, managers: &[&str]) -> Result<Vec<OwnedFields>, ManagedFieldsError> {
-    let entries = object.pointer("/metadata/managedFields").and_then(Value::as_array);
+    let entries = object
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array);
     let mut out = Vec::new();
     for entry in entries.into_iter().flatten() {
-        let Some(manager) = entry.get("manager").and_then(Value::as_str) else { continue };
+        let Some(manager) = entry.get("manager").and_then(Value::as_str) else {
+            continue;
+        };
         if !managers.contains(&manager) {
             continue;
         }
@@ -100,7 +123,9 @@ pub fn remove_owned(value: &mut Value, owned: &OwnedFields) {
     match value {
         Value::Object(map) => {
             for (element, child) in &owned.children {
-                let Element::Field(name) = element else { continue };
+                let Element::Field(name) = element else {
+                    continue;
+                };
                 if child.is_leaf() {
                     map.shift_remove(name.as_str());
                 } else if let Some(field) = map.get_mut(name.as_str()) {
@@ -136,7 +161,9 @@ impl Element {
             Element::Index(i) => *i == index,
             Element::Value(v) => v == item,
             Element::Key(key) => {
-                let Value::Object(fields) = item else { return false };
+                let Value::Object(fields) = item else {
+                    return false;
+                };
                 key.iter().all(|(name, wanted)| match fields.get(name) {
                     Some(have) => crate::compare::scalars_equal(&[], have, wanted),
                     // Desired manifests often leave out a defaulted key field.
@@ -199,7 +226,10 @@ mod tests {
         ]}});
         let owned = owned_by(&live, &["hpa"]).unwrap();
         assert_eq!(owned.len(), 1);
-        assert_eq!(owned[0].children[0].1.children[0].0, Element::Field("paused".to_owned()));
+        assert_eq!(
+            owned[0].children[0].1.children[0].0,
+            Element::Field("paused".to_owned())
+        );
     }
 
     #[test]

@@ -54,7 +54,10 @@ impl SecretMasker {
                 }
             }
         }
-        if let Some(annotation) = object.pointer_mut(&format!("/metadata/annotations/{}", LAST_APPLIED.replace('/', "~1"))) {
+        if let Some(annotation) = object.pointer_mut(&format!(
+            "/metadata/annotations/{}",
+            LAST_APPLIED.replace('/', "~1")
+        )) {
             *annotation = Value::String(self.mask_value(annotation));
         }
     }
@@ -77,9 +80,15 @@ mod tests {
         let masker = SecretMasker::new(b"salt".to_vec());
         assert_eq!(masker.mask("hunter2"), masker.mask("hunter2"));
         assert_ne!(masker.mask("hunter2"), masker.mask("hunter3"));
-        assert_ne!(masker.mask("hunter2"), SecretMasker::new(b"other".to_vec()).mask("hunter2"));
+        assert_ne!(
+            masker.mask("hunter2"),
+            SecretMasker::new(b"other".to_vec()).mask("hunter2")
+        );
         let mask = masker.mask("hunter2");
-        assert!(mask.starts_with("++++++++") && mask.len() == 16 && !mask.contains("hunter2"), "{mask}");
+        assert!(
+            mask.starts_with("++++++++") && mask.len() == 16 && !mask.contains("hunter2"),
+            "{mask}"
+        );
     }
 
     #[test]
@@ -90,10 +99,14 @@ mod tests {
             "data": {"p": "cGFzcw=="}, "stringData": {"q": "pass"}});
         masker.mask_if_secret(&mut secret);
         let text = secret.to_string();
-        assert!(!text.contains("cGFzcw==") && !text.contains("pass"), "{text}");
+        assert!(
+            !text.contains("cGFzcw==") && !text.contains("pass"),
+            "{text}"
+        );
         assert_eq!(secret["data"]["p"], json!(masker.mask("cGFzcw==")));
 
-        let mut config_map = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"p": "visible"}});
+        let mut config_map =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"p": "visible"}});
         masker.mask_if_secret(&mut config_map);
         assert_eq!(config_map["data"]["p"], "visible");
     }

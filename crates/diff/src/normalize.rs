@@ -25,7 +25,9 @@ const SERVER_METADATA: &[&str] = &[
 /// selfLink, deletion fields) and the last-applied annotation; a core Secret
 /// gets its `stringData` base64-encoded into `data` (overriding the same keys).
 pub fn normalize(object: &Value) -> Value {
-    let Value::Object(map) = object else { return object.clone() };
+    let Value::Object(map) = object else {
+        return object.clone();
+    };
     // Copy field by field, skipping what is dropped: managedFields and status are often
     // most of a live object, and cloning them only to remove them is wasted work.
     let mut out = Map::with_capacity(map.len());
@@ -53,8 +55,11 @@ fn normalize_metadata(meta: &Map<String, Value>) -> Map<String, Value> {
             continue;
         }
         if let ("annotations", Value::Object(annotations)) = (key.as_str(), value) {
-            let kept: Map<String, Value> =
-                annotations.iter().filter(|(k, _)| *k != LAST_APPLIED).map(|(k, v)| (k.clone(), v.clone())).collect();
+            let kept: Map<String, Value> = annotations
+                .iter()
+                .filter(|(k, _)| *k != LAST_APPLIED)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             if !kept.is_empty() {
                 out.insert(key.clone(), Value::Object(kept));
             }
@@ -68,12 +73,19 @@ fn normalize_metadata(meta: &Map<String, Value>) -> Map<String, Value> {
 /// Whether an object is a Secret of the core group (`apiVersion: v1`).
 pub fn is_core_secret(object: &Map<String, Value>) -> bool {
     object.get("kind").and_then(Value::as_str) == Some("Secret")
-        && object.get("apiVersion").and_then(Value::as_str).is_some_and(|v| !v.contains('/'))
+        && object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.contains('/'))
 }
 
 fn fold_string_data(secret: &mut Map<String, Value>) {
-    let Some(Value::Object(string_data)) = secret.shift_remove("stringData") else { return };
-    let data = secret.entry("data").or_insert_with(|| Value::Object(Map::new()));
+    let Some(Value::Object(string_data)) = secret.shift_remove("stringData") else {
+        return;
+    };
+    let data = secret
+        .entry("data")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !data.is_object() {
         *data = Value::Object(Map::new());
     }
@@ -122,7 +134,8 @@ mod tests {
                 "data": {"a": "eA==", "b": "aHVudGVyMg=="}})
         );
         // A CRD that happens to be called Secret is left alone.
-        let other = json!({"apiVersion": "example.com/v1", "kind": "Secret", "stringData": {"b": "x"}});
+        let other =
+            json!({"apiVersion": "example.com/v1", "kind": "Secret", "stringData": {"b": "x"}});
         assert_eq!(normalize(&other), other);
     }
 }

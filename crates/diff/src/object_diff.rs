@@ -46,7 +46,9 @@ pub enum DiffError {
     #[error("failed to diff: {0}")]
     NotAnObject(#[from] KeyError),
     /// The keys, as `group/Kind/namespace/name`.
-    #[error("failed to diff: desired object {desired} and live object {live} are not the same object")]
+    #[error(
+        "failed to diff: desired object {desired} and live object {live} are not the same object"
+    )]
     DifferentObjects { desired: String, live: String },
     #[error(transparent)]
     Ignore(#[from] IgnoreError),
@@ -85,12 +87,17 @@ impl Differ {
 
     /// Offline diff: a live object is Synced when every field the desired manifest sets
     /// has the same value live, after normalization and ignoreDifferences (see the crate docs).
-    pub fn diff(&self, desired: Option<&Value>, live: Option<&Value>) -> Result<ObjectDiff, DiffError> {
+    pub fn diff(
+        &self,
+        desired: Option<&Value>,
+        live: Option<&Value>,
+    ) -> Result<ObjectDiff, DiffError> {
         let key = pair_key(desired, live)?;
         match (desired, live) {
             (Some(desired), Some(live_raw)) => {
                 let (mut desired, mut live) = (normalize(desired), normalize(live_raw));
-                self.rules.apply(&key, &[live_raw], &mut [&mut desired, &mut live])?;
+                self.rules
+                    .apply(&key, &[live_raw], &mut [&mut desired, &mut live])?;
                 let mut comparison = compare_desired_fields(&desired, &live);
                 if let Some(manager) = &self.field_manager {
                     for path in removed_from_desired(live_raw, &live, &desired, manager)? {
@@ -98,22 +105,48 @@ impl Differ {
                     }
                 }
                 if comparison.changed_paths.is_empty() {
-                    return Ok(ObjectDiff { key, status: SyncStatus::Synced, changed_paths: Vec::new(), text: None });
+                    return Ok(ObjectDiff {
+                        key,
+                        status: SyncStatus::Synced,
+                        changed_paths: Vec::new(),
+                        text: None,
+                    });
                 }
-                let text = self.text(&key, "live", Some(comparison.live_view), "desired", Some(comparison.desired_view));
-                Ok(ObjectDiff { key, status: SyncStatus::OutOfSync, changed_paths: comparison.changed_paths, text: Some(text) })
+                let text = self.text(
+                    &key,
+                    "live",
+                    Some(comparison.live_view),
+                    "desired",
+                    Some(comparison.desired_view),
+                );
+                Ok(ObjectDiff {
+                    key,
+                    status: SyncStatus::OutOfSync,
+                    changed_paths: comparison.changed_paths,
+                    text: Some(text),
+                })
             }
             (Some(desired), None) => {
                 let mut desired = normalize(desired);
                 self.rules.apply(&key, &[], &mut [&mut desired])?;
                 let text = self.text(&key, "live", None, "desired", Some(desired));
-                Ok(ObjectDiff { key, status: SyncStatus::Missing, changed_paths: Vec::new(), text: Some(text) })
+                Ok(ObjectDiff {
+                    key,
+                    status: SyncStatus::Missing,
+                    changed_paths: Vec::new(),
+                    text: Some(text),
+                })
             }
             (None, Some(live_raw)) => {
                 let mut live = normalize(live_raw);
                 self.rules.apply(&key, &[live_raw], &mut [&mut live])?;
                 let text = self.text(&key, "live", Some(live), "desired", None);
-                Ok(ObjectDiff { key, status: SyncStatus::Extraneous, changed_paths: Vec::new(), text: Some(text) })
+                Ok(ObjectDiff {
+                    key,
+                    status: SyncStatus::Extraneous,
+                    changed_paths: Vec::new(),
+                    text: Some(text),
+                })
             }
             (None, None) => Err(DiffError::NothingToCompare),
         }
@@ -122,20 +155,45 @@ impl Differ {
     /// Server-side diff: `predicted` is the result of a dry-run apply of the desired
     /// manifest (so it carries defaults and webhook mutations the offline rule cannot
     /// know); after the same normalization and ignoreDifferences, every field counts.
-    pub fn diff_server_side(&self, predicted: &Value, live: &Value) -> Result<ObjectDiff, DiffError> {
+    pub fn diff_server_side(
+        &self,
+        predicted: &Value,
+        live: &Value,
+    ) -> Result<ObjectDiff, DiffError> {
         let key = pair_key(Some(predicted), Some(live))?;
         let (mut predicted_n, mut live_n) = (normalize(predicted), normalize(live));
-        self.rules.apply(&key, &[live, predicted], &mut [&mut predicted_n, &mut live_n])?;
+        self.rules.apply(
+            &key,
+            &[live, predicted],
+            &mut [&mut predicted_n, &mut live_n],
+        )?;
         let changed_paths = compare_all_fields(&predicted_n, &live_n);
         if changed_paths.is_empty() {
-            return Ok(ObjectDiff { key, status: SyncStatus::Synced, changed_paths, text: None });
+            return Ok(ObjectDiff {
+                key,
+                status: SyncStatus::Synced,
+                changed_paths,
+                text: None,
+            });
         }
         let text = self.text(&key, "live", Some(live_n), "predicted", Some(predicted_n));
-        Ok(ObjectDiff { key, status: SyncStatus::OutOfSync, changed_paths, text: Some(text) })
+        Ok(ObjectDiff {
+            key,
+            status: SyncStatus::OutOfSync,
+            changed_paths,
+            text: Some(text),
+        })
     }
 
     /// Every diff text goes through here, so Secrets are always masked before printing.
-    fn text(&self, key: &ResourceKey, old_label: &str, mut old: Option<Value>, new_label: &str, mut new: Option<Value>) -> String {
+    fn text(
+        &self,
+        key: &ResourceKey,
+        old_label: &str,
+        mut old: Option<Value>,
+        new_label: &str,
+        mut new: Option<Value>,
+    ) -> String {
         if key.group.is_empty() && key.kind == "Secret" {
             for side in [&mut old, &mut new].into_iter().flatten() {
                 self.masker.mask_secret(side);
@@ -149,15 +207,19 @@ impl Differ {
 /// whose length differs), and shows its live value in the live view.
 fn add_removed(comparison: &mut Comparison, live: &Value, path: &[Segment]) {
     let pointer = format_pointer(path);
-    let covered = comparison
-        .changed_paths
-        .iter()
-        .any(|p| pointer == *p || pointer.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('/')));
+    let covered = comparison.changed_paths.iter().any(|p| {
+        pointer == *p
+            || pointer
+                .strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+    });
     if covered {
         return;
     }
     comparison.changed_paths.push(pointer);
-    let Some(value) = lookup(live, path) else { return };
+    let Some(value) = lookup(live, path) else {
+        return;
+    };
     let mut view = &mut comparison.live_view;
     for (depth, segment) in path.iter().enumerate() {
         let last = depth + 1 == path.len();
@@ -166,7 +228,9 @@ fn add_removed(comparison: &mut Comparison, live: &Value, path: &[Segment]) {
                 map.insert(k.clone(), value.clone());
                 return;
             }
-            (Value::Object(map), Segment::Key(k)) => map.entry(k.clone()).or_insert_with(|| Value::Object(Default::default())),
+            (Value::Object(map), Segment::Key(k)) => map
+                .entry(k.clone())
+                .or_insert_with(|| Value::Object(Default::default())),
             (Value::Array(items), Segment::Index(i)) if !last => match items.get_mut(*i) {
                 Some(item) => item,
                 None => return,
@@ -178,23 +242,34 @@ fn add_removed(comparison: &mut Comparison, live: &Value, path: &[Segment]) {
 }
 
 fn lookup<'a>(value: &'a Value, path: &[Segment]) -> Option<&'a Value> {
-    path.iter().try_fold(value, |v, segment| match (v, segment) {
-        (Value::Object(map), Segment::Key(k)) => map.get(k.as_str()),
-        (Value::Array(items), Segment::Index(i)) => items.get(*i),
-        _ => None,
-    })
+    path.iter()
+        .try_fold(value, |v, segment| match (v, segment) {
+            (Value::Object(map), Segment::Key(k)) => map.get(k.as_str()),
+            (Value::Array(items), Segment::Index(i)) => items.get(*i),
+            _ => None,
+        })
 }
 
 /// The key of the pair; live's when both are given, since a desired manifest may leave
 /// its namespace to the application's destination.
 fn pair_key(desired: Option<&Value>, live: Option<&Value>) -> Result<ResourceKey, DiffError> {
-    match (desired.map(ResourceKey::of).transpose()?, live.map(ResourceKey::of).transpose()?) {
+    match (
+        desired.map(ResourceKey::of).transpose()?,
+        live.map(ResourceKey::of).transpose()?,
+    ) {
         (Some(d), Some(l)) => {
             let same = d.group == l.group
                 && d.kind == l.kind
                 && d.name == l.name
                 && (d.namespace.is_empty() || d.namespace == l.namespace);
-            if same { Ok(l) } else { Err(DiffError::DifferentObjects { desired: d.to_string(), live: l.to_string() }) }
+            if same {
+                Ok(l)
+            } else {
+                Err(DiffError::DifferentObjects {
+                    desired: d.to_string(),
+                    live: l.to_string(),
+                })
+            }
         }
         (Some(key), None) | (None, Some(key)) => Ok(key),
         (None, None) => Err(DiffError::NothingToCompare),
@@ -220,9 +295,17 @@ mod tests {
                 {"manager": "driftless", "operation": "Apply", "fieldsV1": {"f:data": {"f:old": {}}}}]},
             "data": {"old": "value"}});
         let on = Differ::new(&[], b"t".to_vec()).unwrap();
-        assert_eq!(on.diff(Some(&desired), Some(&live)).unwrap().changed_paths, ["/data/old"]);
-        let off = Differ::new(&[], b"t".to_vec()).unwrap().with_field_manager(None);
-        assert_eq!(off.diff(Some(&desired), Some(&live)).unwrap().status, SyncStatus::Synced);
+        assert_eq!(
+            on.diff(Some(&desired), Some(&live)).unwrap().changed_paths,
+            ["/data/old"]
+        );
+        let off = Differ::new(&[], b"t".to_vec())
+            .unwrap()
+            .with_field_manager(None);
+        assert_eq!(
+            off.diff(Some(&desired), Some(&live)).unwrap().status,
+            SyncStatus::Synced
+        );
     }
 
     #[test]
@@ -230,9 +313,18 @@ mod tests {
         let differ = Differ::new(&[], b"t".to_vec()).unwrap();
         let a = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}});
         let b = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "n"}});
-        assert!(matches!(differ.diff(Some(&a), Some(&b)), Err(DiffError::DifferentObjects { .. })));
-        assert!(matches!(differ.diff(None, None), Err(DiffError::NothingToCompare)));
-        assert!(matches!(differ.diff(Some(&json!("x")), None), Err(DiffError::NotAnObject(_))));
+        assert!(matches!(
+            differ.diff(Some(&a), Some(&b)),
+            Err(DiffError::DifferentObjects { .. })
+        ));
+        assert!(matches!(
+            differ.diff(None, None),
+            Err(DiffError::NothingToCompare)
+        ));
+        assert!(matches!(
+            differ.diff(Some(&json!("x")), None),
+            Err(DiffError::NotAnObject(_))
+        ));
     }
 
     #[test]

@@ -26,8 +26,12 @@ pub fn parse_pointer(pointer: &str) -> Result<Vec<String>, PointerError> {
     if pointer.is_empty() {
         return Ok(Vec::new());
     }
-    let rest = pointer.strip_prefix('/').ok_or_else(|| PointerError::NoLeadingSlash(pointer.to_owned()))?;
-    rest.split('/').map(|token| unescape(token).ok_or_else(|| PointerError::BadEscape(pointer.to_owned()))).collect()
+    let rest = pointer
+        .strip_prefix('/')
+        .ok_or_else(|| PointerError::NoLeadingSlash(pointer.to_owned()))?;
+    rest.split('/')
+        .map(|token| unescape(token).ok_or_else(|| PointerError::BadEscape(pointer.to_owned())))
+        .collect()
 }
 
 fn unescape(token: &str) -> Option<String> {
@@ -66,7 +70,9 @@ pub fn format_pointer(path: &[Segment]) -> String {
 /// nothing is left alone, the way Argo CD skips a "remove" patch whose path is missing.
 /// Removing from a list shifts the later items down. The empty path removes nothing.
 pub fn remove_tokens(doc: &mut Value, tokens: &[String]) {
-    let Some((last, parents)) = tokens.split_last() else { return };
+    let Some((last, parents)) = tokens.split_last() else {
+        return;
+    };
     let mut current = doc;
     for token in parents {
         let next = match current {
@@ -94,7 +100,9 @@ pub fn remove_tokens(doc: &mut Value, tokens: &[String]) {
 
 /// Removes the value at a path of segments; see [`remove_tokens`].
 pub fn remove_path(doc: &mut Value, path: &[Segment]) {
-    let Some((last, parents)) = path.split_last() else { return };
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
     let mut current = doc;
     for segment in parents {
         let next = match (current, segment) {

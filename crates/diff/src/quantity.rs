@@ -40,10 +40,15 @@ pub fn is_quantity_path(path: &[Segment]) -> bool {
             Segment::Index(_) => None,
         })
         .collect();
-    if matches!(keys.first(), Some(&"metadata" | &"data" | &"stringData" | &"binaryData")) {
+    if matches!(
+        keys.first(),
+        Some(&"metadata" | &"data" | &"stringData" | &"binaryData")
+    ) {
         return false;
     }
-    let Some((&leaf, parents)) = keys.split_last() else { return false };
+    let Some((&leaf, parents)) = keys.split_last() else {
+        return false;
+    };
     if matches!(leaf, "sizeLimit" | "averageValue") {
         return true;
     }
@@ -68,7 +73,9 @@ fn parse(text: &str) -> Option<Quantity> {
         Some(b'+') => (false, &text[1..]),
         _ => (false, text),
     };
-    let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+    let number_len = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
     let (number, suffix) = rest.split_at(number_len);
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
@@ -76,7 +83,9 @@ fn parse(text: &str) -> Option<Quantity> {
     }
     let mut mantissa: u128 = 0;
     for digit in whole.bytes().chain(fraction.bytes()) {
-        mantissa = mantissa.checked_mul(10)?.checked_add(u128::from(digit - b'0'))?;
+        mantissa = mantissa
+            .checked_mul(10)?
+            .checked_add(u128::from(digit - b'0'))?;
     }
     let mut exp10 = -i32::try_from(fraction.len()).ok()?;
     match suffix {
@@ -111,13 +120,21 @@ fn parse(text: &str) -> Option<Quantity> {
         }
     }
     if mantissa == 0 {
-        return Some(Quantity { negative: false, mantissa: 0, exp10: 0 });
+        return Some(Quantity {
+            negative: false,
+            mantissa: 0,
+            exp10: 0,
+        });
     }
     while mantissa.is_multiple_of(10) {
         mantissa /= 10;
         exp10 += 1;
     }
-    Some(Quantity { negative, mantissa, exp10 })
+    Some(Quantity {
+        negative,
+        mantissa,
+        exp10,
+    })
 }
 
 #[cfg(test)]
@@ -152,7 +169,10 @@ mod tests {
             (json!("abc"), json!("abc")),
             (json!("1..0"), json!("1")),
             (json!("1Zi"), json!("1")),
-            (json!("99999999999999999999999999999999999999999Ei"), json!("1")),
+            (
+                json!("99999999999999999999999999999999999999999Ei"),
+                json!("1"),
+            ),
         ] {
             assert!(!same_quantity(&a, &b), "{a} should differ from {b}");
         }
@@ -160,10 +180,27 @@ mod tests {
 
     #[test]
     fn only_quantity_typed_paths_are_quantities() {
-        let path = |keys: &[&str]| -> Vec<Segment> { keys.iter().map(|k| Segment::Key((*k).to_owned())).collect() };
-        assert!(is_quantity_path(&path(&["spec", "containers", "resources", "limits", "cpu"])));
-        assert!(is_quantity_path(&path(&["spec", "hard", "requests.memory"])));
-        assert!(is_quantity_path(&path(&["spec", "volumes", "emptyDir", "sizeLimit"])));
+        let path = |keys: &[&str]| -> Vec<Segment> {
+            keys.iter().map(|k| Segment::Key((*k).to_owned())).collect()
+        };
+        assert!(is_quantity_path(&path(&[
+            "spec",
+            "containers",
+            "resources",
+            "limits",
+            "cpu"
+        ])));
+        assert!(is_quantity_path(&path(&[
+            "spec",
+            "hard",
+            "requests.memory"
+        ])));
+        assert!(is_quantity_path(&path(&[
+            "spec",
+            "volumes",
+            "emptyDir",
+            "sizeLimit"
+        ])));
         assert!(is_quantity_path(&path(&["spec", "limits", "max", "cpu"])));
         assert!(!is_quantity_path(&path(&["data", "limits", "cpu"])));
         assert!(!is_quantity_path(&path(&["spec", "default", "cpu"])));

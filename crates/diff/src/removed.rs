@@ -24,12 +24,18 @@ pub fn removed_from_desired(
     desired: &Value,
     manager: &str,
 ) -> Result<Vec<Vec<Segment>>, ManagedFieldsError> {
-    let entries = raw_live.pointer("/metadata/managedFields").and_then(Value::as_array);
+    let entries = raw_live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array);
     let mut ours = Vec::new();
     let mut others = HashSet::new();
     for entry in entries.into_iter().flatten() {
-        let Some(name) = entry.get("manager").and_then(Value::as_str) else { continue };
-        let Some(fields) = entry.get("fieldsV1") else { continue };
+        let Some(name) = entry.get("manager").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(fields) = entry.get("fieldsV1") else {
+            continue;
+        };
         let owned = OwnedFields::parse(fields, name)?;
         let applied = entry.get("operation").and_then(Value::as_str) == Some("Apply");
         if name == manager && applied {
@@ -39,7 +45,11 @@ pub fn removed_from_desired(
         }
     }
     let mut found = Vec::new();
-    let mut walk = Walk { others: &others, found: &mut found, path: Vec::new() };
+    let mut walk = Walk {
+        others: &others,
+        found: &mut found,
+        path: Vec::new(),
+    };
     for owned in &ours {
         walk.node(owned, live, Some(desired));
     }
@@ -70,8 +80,12 @@ impl Walk<'_> {
         for (element, child) in &owned.children {
             match (element, live) {
                 (Element::Field(name), Value::Object(live_map)) => {
-                    let Some(live_value) = live_map.get(name.as_str()) else { continue };
-                    let desired_value = desired.and_then(|d| d.get(name.as_str())).filter(|v| !v.is_null());
+                    let Some(live_value) = live_map.get(name.as_str()) else {
+                        continue;
+                    };
+                    let desired_value = desired
+                        .and_then(|d| d.get(name.as_str()))
+                        .filter(|v| !v.is_null());
                     self.path.push(Segment::Key(name.clone()));
                     if child.children.is_empty() {
                         self.report_if_gone(live_value, desired_value);
@@ -87,10 +101,16 @@ impl Walk<'_> {
                             continue;
                         }
                         let desired_item = desired_items
-                            .and_then(|items| items.iter().enumerate().find(|(j, item)| element.matches_item(*j, item)))
+                            .and_then(|items| {
+                                items
+                                    .iter()
+                                    .enumerate()
+                                    .find(|(j, item)| element.matches_item(*j, item))
+                            })
                             .map(|(_, item)| item);
                         self.path.push(Segment::Index(i));
-                        if (child.owns_self || child.children.is_empty()) && desired_item.is_none() {
+                        if (child.owns_self || child.children.is_empty()) && desired_item.is_none()
+                        {
                             self.report_if_gone(live_item, None);
                         } else {
                             self.node(child, live_item, desired_item);
@@ -105,11 +125,18 @@ impl Walk<'_> {
 }
 
 /// Concrete live paths of what `owned` names: its leaves, and list items it owns.
-fn collect_owned_paths(owned: &OwnedFields, live: &Value, path: &mut Vec<Segment>, out: &mut HashSet<Vec<Segment>>) {
+fn collect_owned_paths(
+    owned: &OwnedFields,
+    live: &Value,
+    path: &mut Vec<Segment>,
+    out: &mut HashSet<Vec<Segment>>,
+) {
     for (element, child) in &owned.children {
         match (element, live) {
             (Element::Field(name), Value::Object(map)) => {
-                let Some(value) = map.get(name.as_str()) else { continue };
+                let Some(value) = map.get(name.as_str()) else {
+                    continue;
+                };
                 path.push(Segment::Key(name.clone()));
                 if child.children.is_empty() {
                     out.insert(path.clone());
@@ -119,7 +146,11 @@ fn collect_owned_paths(owned: &OwnedFields, live: &Value, path: &mut Vec<Segment
                 path.pop();
             }
             (_, Value::Array(items)) => {
-                for (i, item) in items.iter().enumerate().filter(|(i, item)| element.matches_item(*i, item)) {
+                for (i, item) in items
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, item)| element.matches_item(*i, item))
+                {
                     path.push(Segment::Index(i));
                     if child.owns_self || child.children.is_empty() {
                         out.insert(path.clone());
@@ -138,7 +169,8 @@ fn is_tracking_metadata(path: &[Segment]) -> bool {
     match path {
         [meta, map, name] => {
             key(meta, "metadata")
-                && ((key(map, "annotations") && key(name, TRACKING_ID)) || (key(map, "labels") && key(name, INSTANCE_LABEL)))
+                && ((key(map, "annotations") && key(name, TRACKING_ID))
+                    || (key(map, "labels") && key(name, INSTANCE_LABEL)))
         }
         _ => false,
     }
@@ -166,14 +198,22 @@ mod tests {
     fn removed(desired: Value) -> Vec<String> {
         let raw = live();
         let live = crate::normalize::normalize(&raw);
-        removed_from_desired(&raw, &live, &desired, "driftless").unwrap().iter().map(|p| format_pointer(p)).collect()
+        removed_from_desired(&raw, &live, &desired, "driftless")
+            .unwrap()
+            .iter()
+            .map(|p| format_pointer(p))
+            .collect()
     }
 
     #[test]
     fn a_field_dropped_from_git_is_reported_unless_someone_else_owns_it() {
-        let desired = json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "web"}]}});
+        let desired =
+            json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "web"}]}});
         // labels/team is co-owned by kubectl-edit; paused is false (nothing to remove).
-        assert_eq!(removed(desired), ["/metadata/labels/app", "/spec/containers/0/args"]);
+        assert_eq!(
+            removed(desired),
+            ["/metadata/labels/app", "/spec/containers/0/args"]
+        );
     }
 
     #[test]

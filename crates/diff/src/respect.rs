@@ -13,7 +13,12 @@ use driftless_model::ResourceKey;
 use serde_json::{Map, Value};
 
 /// `desired` with every ignored field set to its live value (or removed where live has none).
-pub fn respect_ignored(rules: &IgnoreRules, key: &ResourceKey, desired: &Value, live: &Value) -> Value {
+pub fn respect_ignored(
+    rules: &IgnoreRules,
+    key: &ResourceKey,
+    desired: &Value,
+    live: &Value,
+) -> Value {
     let mut out = desired.clone();
     for path in rules.selected_paths(key, live) {
         if let (Some(value), Some(target)) = (get(live, &path), map_path(live, &out, &path)) {
@@ -21,7 +26,10 @@ pub fn respect_ignored(rules: &IgnoreRules, key: &ResourceKey, desired: &Value, 
         }
     }
     for path in rules.selected_paths(key, desired) {
-        if map_path(desired, live, &path).and_then(|p| get(live, &p)).is_none() {
+        if map_path(desired, live, &path)
+            .and_then(|p| get(live, &p))
+            .is_none()
+        {
             crate::pointer::remove_path(&mut out, &path);
         }
     }
@@ -48,7 +56,11 @@ fn map_path(from: &Value, to: &Value, path: &[Segment]) -> Option<Vec<Segment>> 
                 let item = a.and_then(|v| v.as_array()).and_then(|l| l.get(*i))?;
                 let target = b.and_then(Value::as_array)?;
                 match item.get("name").and_then(Value::as_str) {
-                    Some(name) => Segment::Index(target.iter().position(|t| t.get("name").and_then(Value::as_str) == Some(name))?),
+                    Some(name) => Segment::Index(
+                        target
+                            .iter()
+                            .position(|t| t.get("name").and_then(Value::as_str) == Some(name))?,
+                    ),
                     None if *i < target.len() => Segment::Index(*i),
                     None => return None,
                 }
@@ -135,7 +147,15 @@ mod tests {
         let live = json!({"spec": {"containers": [
             {"name": "proxy", "image": "proxy:9"}, {"name": "log", "image": "log:5"}, {"name": "app", "image": "app:1"}]}});
         let jq = ".spec.containers[] | select(.name == \"log\") | .image";
-        let out = respect_ignored(&rules(&[], &[jq, ".spec.containers[] | select(.name == \"proxy\")"]), &key(), &desired, &live);
+        let out = respect_ignored(
+            &rules(
+                &[],
+                &[jq, ".spec.containers[] | select(.name == \"proxy\")"],
+            ),
+            &key(),
+            &desired,
+            &live,
+        );
         assert_eq!(
             out,
             json!({"spec": {"containers": [{"name": "app", "image": "app:2"}, {"name": "log", "image": "log:5"}]}}),
@@ -147,7 +167,12 @@ mod tests {
     fn ignored_field_absent_live_is_not_applied() {
         let desired = json!({"metadata": {"annotations": {"owner": "git", "team": "a"}}});
         let live = json!({"metadata": {"annotations": {"team": "a"}}});
-        let out = respect_ignored(&rules(&["/metadata/annotations/owner"], &[]), &key(), &desired, &live);
+        let out = respect_ignored(
+            &rules(&["/metadata/annotations/owner"], &[]),
+            &key(),
+            &desired,
+            &live,
+        );
         assert_eq!(out, json!({"metadata": {"annotations": {"team": "a"}}}));
     }
 }

@@ -16,7 +16,13 @@ pub fn to_yaml(value: Option<&Value>) -> String {
 /// A unified diff of `old` → `new` with a `---`/`+++` header naming the object as
 /// `group/Kind/namespace/name` and which side is which (e.g. "live", "desired").
 /// Callers mask Secrets before calling; [`crate::Differ`] always does.
-pub fn unified_diff(key: &ResourceKey, old_label: &str, old: Option<&Value>, new_label: &str, new: Option<&Value>) -> String {
+pub fn unified_diff(
+    key: &ResourceKey,
+    old_label: &str,
+    old: Option<&Value>,
+    new_label: &str,
+    new: Option<&Value>,
+) -> String {
     let (old, new) = (to_yaml(old), to_yaml(new));
     TextDiff::from_lines(&old, &new)
         .unified_diff()
@@ -40,8 +46,16 @@ mod tests {
             "desired",
             Some(&json!({"spec": {"replicas": 2, "paused": false}})),
         );
-        assert!(text.starts_with("--- live apps/Deployment/shop/web\n+++ desired apps/Deployment/shop/web\n"), "{text}");
-        assert!(text.contains("-  replicas: 1\n") && text.contains("+  replicas: 2\n"), "{text}");
+        assert!(
+            text.starts_with(
+                "--- live apps/Deployment/shop/web\n+++ desired apps/Deployment/shop/web\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("-  replicas: 1\n") && text.contains("+  replicas: 2\n"),
+            "{text}"
+        );
         assert!(text.contains("   paused: false\n"), "{text}");
     }
 }

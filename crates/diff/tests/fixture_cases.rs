@@ -3,7 +3,10 @@
 //! Objects come from `testdata/objects/` with optional patches, or inline.
 
 use driftless_diff::pointer::parse_pointer;
-use driftless_diff::{Differ, IgnoreRule, ObjectDiff, SecretMasker, SyncStatus, ignore_when_extraneous, rules_from_config_map};
+use driftless_diff::{
+    Differ, IgnoreRule, ObjectDiff, SecretMasker, SyncStatus, ignore_when_extraneous,
+    rules_from_config_map,
+};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -84,7 +87,8 @@ fn testdata() -> PathBuf {
 }
 
 fn read_yaml(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_norway::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
 
@@ -132,10 +136,17 @@ fn set(doc: &mut Value, pointer: &str, value: Value) {
     match current {
         Value::Array(items) => {
             let i: usize = last.parse().expect("index");
-            if i == items.len() { items.push(value) } else { items[i] = value }
+            if i == items.len() {
+                items.push(value)
+            } else {
+                items[i] = value
+            }
         }
         other => {
-            other.as_object_mut().expect("map").insert(last.clone(), value);
+            other
+                .as_object_mut()
+                .expect("map")
+                .insert(last.clone(), value);
         }
     }
 }
@@ -160,8 +171,15 @@ fn run(case: &Case) -> ObjectDiff {
     match case.mode {
         Mode::Offline => differ.diff(case.desired.as_ref().map(load).as_ref(), live.as_ref()),
         Mode::ServerSide => {
-            let predicted = load(case.predicted.as_ref().expect("server-side case needs predicted"));
-            differ.diff_server_side(&predicted, live.as_ref().expect("server-side case needs live"))
+            let predicted = load(
+                case.predicted
+                    .as_ref()
+                    .expect("server-side case needs predicted"),
+            );
+            differ.diff_server_side(
+                &predicted,
+                live.as_ref().expect("server-side case needs live"),
+            )
         }
     }
     .expect("diff")
@@ -188,10 +206,16 @@ fn check(name: &str, case: &Case) -> Vec<String> {
     let diff = run(case);
     let status = format!("{:?}", diff.status);
     if status != case.expect.status {
-        failures.push(format!("status: expected {}, got {status}", case.expect.status));
+        failures.push(format!(
+            "status: expected {}, got {status}",
+            case.expect.status
+        ));
     }
     if diff.changed_paths != case.expect.changed_paths {
-        failures.push(format!("changed paths: expected {:?}, got {:?}", case.expect.changed_paths, diff.changed_paths));
+        failures.push(format!(
+            "changed paths: expected {:?}, got {:?}",
+            case.expect.changed_paths, diff.changed_paths
+        ));
     }
     if let Some(expected) = case.expect.ignore_extraneous {
         let live = load(case.live.as_ref().expect("ignoreExtraneous needs live"));
@@ -229,12 +253,20 @@ fn fixture_cases() {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 20, "expected the case table, found {} files", paths.len());
+    assert!(
+        paths.len() >= 20,
+        "expected the case table, found {} files",
+        paths.len()
+    );
     let mut failures = Vec::new();
     for path in &paths {
-        let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let text = std::fs::read_to_string(path).expect("read case");
-        let case: Case = serde_norway::from_str(&text).unwrap_or_else(|e| panic!("case {name}: {e}"));
+        let case: Case =
+            serde_norway::from_str(&text).unwrap_or_else(|e| panic!("case {name}: {e}"));
         failures.extend(check(&name, &case));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

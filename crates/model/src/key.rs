@@ -13,12 +13,18 @@ pub struct GroupKind {
 
 impl GroupKind {
     pub fn new(group: impl Into<String>, kind: impl Into<String>) -> Self {
-        Self { group: group.into(), kind: kind.into() }
+        Self {
+            group: group.into(),
+            kind: kind.into(),
+        }
     }
 
     /// The group of an `apiVersion` such as `apps/v1` (`apps`) or `v1` (core, empty).
     pub fn group_of_api_version(api_version: &str) -> &str {
-        api_version.rsplit_once('/').map(|(group, _)| group).unwrap_or("")
+        api_version
+            .rsplit_once('/')
+            .map(|(group, _)| group)
+            .unwrap_or("")
     }
 }
 
@@ -54,7 +60,12 @@ impl ResourceKey {
         namespace: impl Into<String>,
         name: impl Into<String>,
     ) -> Self {
-        Self { group: group.into(), kind: kind.into(), namespace: namespace.into(), name: name.into() }
+        Self {
+            group: group.into(),
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
     }
 
     /// Reads `apiVersion`, `kind`, `metadata.namespace` and `metadata.name` of an object.
@@ -66,9 +77,15 @@ impl ResourceKey {
         let api_version = text(map.get("apiVersion")).ok_or(KeyError::Missing("apiVersion"))?;
         let kind = text(map.get("kind")).ok_or(KeyError::Missing("kind"))?;
         let meta = map.get("metadata");
-        let name = text(meta.and_then(|m| m.get("name"))).ok_or(KeyError::Missing("metadata.name"))?;
+        let name =
+            text(meta.and_then(|m| m.get("name"))).ok_or(KeyError::Missing("metadata.name"))?;
         let namespace = text(meta.and_then(|m| m.get("namespace"))).unwrap_or("");
-        Ok(Self::new(GroupKind::group_of_api_version(api_version), kind, namespace, name))
+        Ok(Self::new(
+            GroupKind::group_of_api_version(api_version),
+            kind,
+            namespace,
+            name,
+        ))
     }
 
     pub fn group_kind(&self) -> GroupKind {
@@ -78,7 +95,11 @@ impl ResourceKey {
 
 impl fmt::Display for ResourceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}/{}", self.group, self.kind, self.namespace, self.name)
+        write!(
+            f,
+            "{}/{}/{}/{}",
+            self.group, self.kind, self.namespace, self.name
+        )
     }
 }
 
@@ -91,15 +112,24 @@ mod tests {
     fn key_of_namespaced_and_core_objects() {
         let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "namespace": "shop"}});
-        assert_eq!(ResourceKey::of(&deploy).unwrap().to_string(), "apps/Deployment/shop/web");
+        assert_eq!(
+            ResourceKey::of(&deploy).unwrap().to_string(),
+            "apps/Deployment/shop/web"
+        );
         let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}});
-        assert_eq!(ResourceKey::of(&ns).unwrap().to_string(), "/Namespace//shop");
+        assert_eq!(
+            ResourceKey::of(&ns).unwrap().to_string(),
+            "/Namespace//shop"
+        );
     }
 
     #[test]
     fn key_of_object_without_name_is_an_error() {
         let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}});
-        assert_eq!(ResourceKey::of(&obj), Err(KeyError::Missing("metadata.name")));
+        assert_eq!(
+            ResourceKey::of(&obj),
+            Err(KeyError::Missing("metadata.name"))
+        );
         assert_eq!(ResourceKey::of(&json!([1])), Err(KeyError::NotAnObject));
     }
 }

@@ -4,8 +4,8 @@
 
 use driftless_render::spec::{DirectoryOptions, HelmOptions, KustomizeOptions};
 use driftless_render::{
-    DirTree, Method, ProcessRunner, RecordingRunner, RenderCache, RenderParams, Toolbox, Tools, TreeSource,
-    render_at_commit,
+    DirTree, Method, ProcessRunner, RecordingRunner, RenderCache, RenderParams, Toolbox, Tools,
+    TreeSource, render_at_commit,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,7 +19,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut refs: BTreeMap<String, &dyn TreeSource> = BTreeMap::new();
     refs.insert("values".into(), &values);
     let cases = [
-        ("directory", RenderParams { path: "plain".into(), method: Method::Directory(DirectoryOptions { recurse: true, ..Default::default() }) }),
+        (
+            "directory",
+            RenderParams {
+                path: "plain".into(),
+                method: Method::Directory(DirectoryOptions {
+                    recurse: true,
+                    ..Default::default()
+                }),
+            },
+        ),
         (
             "helm",
             RenderParams {
@@ -36,15 +45,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "kustomize",
             RenderParams {
                 path: "kustomize/overlays/prod".into(),
-                method: Method::Kustomize(KustomizeOptions { name_prefix: Some("p-".into()), ..Default::default() }),
+                method: Method::Kustomize(KustomizeOptions {
+                    name_prefix: Some("p-".into()),
+                    ..Default::default()
+                }),
             },
         ),
     ];
     let runs = 10;
-    println!("{:<10} {:>12} {:>12} {:>6}", "source", "cold (ms)", "cached (ms)", "runs");
+    println!(
+        "{:<10} {:>12} {:>12} {:>6}",
+        "source", "cold (ms)", "cached (ms)", "runs"
+    );
     for (name, params) in &cases {
         let runner = RecordingRunner::new(ProcessRunner::default());
-        let toolbox = Toolbox { tools: &tools, runner: &runner };
+        let toolbox = Toolbox {
+            tools: &tools,
+            runner: &runner,
+        };
         let mut cold = Duration::ZERO;
         let mut warm = Duration::ZERO;
         for _ in 0..runs {
@@ -59,9 +77,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             assert!(!first.cache_hit && second.cache_hit);
         }
         let ms = |d: Duration| d.as_secs_f64() * 1000.0 / runs as f64;
-        println!("{:<10} {:>12.1} {:>12.1} {:>6}", name, ms(cold), ms(warm), runner.invocations().len());
+        println!(
+            "{:<10} {:>12.1} {:>12.1} {:>6}",
+            name,
+            ms(cold),
+            ms(warm),
+            runner.invocations().len()
+        );
     }
-    println!("(cached includes re-hashing the source paths: plain directories are hashed file by file;");
+    println!(
+        "(cached includes re-hashing the source paths: plain directories are hashed file by file;"
+    );
     println!(" with git sources the ids are tree ids read from the object store)");
     Ok(())
 }

@@ -10,7 +10,8 @@ use crate::paths;
 use crate::render::{RenderError, StepError};
 use crate::scope::ScopeLookup;
 use crate::spec::{
-    DirectoryOptions, HelmFileParameter, HelmOptions, HelmParameter, KustomizeOptions, Method, RenderParams, Replica,
+    DirectoryOptions, HelmFileParameter, HelmOptions, HelmParameter, KustomizeOptions, Method,
+    RenderParams, Replica,
 };
 use crate::tools::Toolbox;
 use crate::tree::TreeSource;
@@ -69,11 +70,15 @@ pub fn render_application(
     engine: Engine<'_>,
 ) -> Result<AppRender, RenderError> {
     let name = app.metadata.name.clone().unwrap_or_default();
-    let fail = |step: &str, message: String| RenderError::new(&name, step, StepError::Other(message));
+    let fail =
+        |step: &str, message: String| RenderError::new(&name, step, StepError::Other(message));
     let destination_namespace = app.spec.destination.namespace.clone().unwrap_or_default();
     let sources = app.sources();
     if sources.is_empty() {
-        return Err(fail("read source", "failed to find a source: spec.source and spec.sources are empty".into()));
+        return Err(fail(
+            "read source",
+            "failed to find a source: spec.source and spec.sources are empty".into(),
+        ));
     }
 
     let mut ref_trees = BTreeMap::new();
@@ -81,11 +86,19 @@ pub fn render_application(
         if let Some(reference) = source.reference.as_deref().filter(|r| !r.is_empty()) {
             let tree = resolver
                 .open(&source.repo_url, source.revision())
-                .map_err(|e| fail("read source", format!("failed to open ${reference} ({}): {e}", source.repo_url)))?;
+                .map_err(|e| {
+                    fail(
+                        "read source",
+                        format!("failed to open ${reference} ({}): {e}", source.repo_url),
+                    )
+                })?;
             ref_trees.insert(reference.to_string(), tree);
         }
     }
-    let refs: BTreeMap<String, &dyn TreeSource> = ref_trees.iter().map(|(k, v)| (k.clone(), v.as_ref())).collect();
+    let refs: BTreeMap<String, &dyn TreeSource> = ref_trees
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_ref()))
+        .collect();
 
     let mut manifests = Vec::new();
     let mut rendered = Vec::new();
@@ -95,9 +108,25 @@ pub fn render_application(
         }
         let main = resolver
             .open(&source.repo_url, source.revision())
-            .map_err(|e| fail("read source", format!("failed to open {} at {}: {e}", source.repo_url, source.revision())))?;
+            .map_err(|e| {
+                fail(
+                    "read source",
+                    format!(
+                        "failed to open {} at {}: {e}",
+                        source.repo_url,
+                        source.revision()
+                    ),
+                )
+            })?;
         let params = params_for(&name, &destination_namespace, source, main.as_ref(), engine)?;
-        let out = render_at_commit(engine.toolbox, engine.cache, &name, &params, main.as_ref(), &refs)?;
+        let out = render_at_commit(
+            engine.toolbox,
+            engine.cache,
+            &name,
+            &params,
+            main.as_ref(),
+            &refs,
+        )?;
         rendered.push(SourceRender {
             index,
             cache_hit: out.cache_hit,
@@ -107,7 +136,10 @@ pub fn render_application(
     }
     let objects = finalize::finalize(manifests, &destination_namespace, engine.discovery)
         .map_err(|e| RenderError::new(&name, "check objects", e))?;
-    Ok(AppRender { objects, sources: rendered })
+    Ok(AppRender {
+        objects,
+        sources: rendered,
+    })
 }
 
 /// The render parameters of one source, with Argo CD's defaults: the source type from
@@ -133,11 +165,22 @@ pub fn params_for(
         known => known,
     };
     let method = match kind {
-        SourceKind::Helm => Method::Helm(helm_options(app, destination_namespace, source.helm.as_ref(), engine)),
-        SourceKind::Kustomize => Method::Kustomize(kustomize_options(source.kustomize.as_ref()).map_err(fail)?),
-        SourceKind::Directory | SourceKind::Unknown => Method::Directory(directory_options(source.directory.as_ref())),
+        SourceKind::Helm => Method::Helm(helm_options(
+            app,
+            destination_namespace,
+            source.helm.as_ref(),
+            engine,
+        )),
+        SourceKind::Kustomize => {
+            Method::Kustomize(kustomize_options(source.kustomize.as_ref()).map_err(fail)?)
+        }
+        SourceKind::Directory | SourceKind::Unknown => {
+            Method::Directory(directory_options(source.directory.as_ref()))
+        }
         SourceKind::Plugin => {
-            return Err(fail("failed to render: config management plugins are not supported".into()));
+            return Err(fail(
+                "failed to render: config management plugins are not supported".into(),
+            ));
         }
     };
     Ok(RenderParams { path, method })
@@ -145,8 +188,11 @@ pub fn params_for(
 
 fn detect_kind(tree: &dyn TreeSource, path: &str) -> Result<SourceKind, String> {
     let exists = |file: &str| -> Result<bool, String> {
-        let joined = paths::join(path, file).ok_or_else(|| format!("failed to resolve path {path:?}"))?;
-        tree.tree_id(&joined).map(|id| id.is_some()).map_err(|e| e.to_string())
+        let joined =
+            paths::join(path, file).ok_or_else(|| format!("failed to resolve path {path:?}"))?;
+        tree.tree_id(&joined)
+            .map(|id| id.is_some())
+            .map_err(|e| e.to_string())
     };
     for file in KUSTOMIZATION_FILES {
         if exists(file)? {
@@ -160,11 +206,22 @@ fn detect_kind(tree: &dyn TreeSource, path: &str) -> Result<SourceKind, String> 
 }
 
 fn directory_options(directory: Option<&DirectorySource>) -> DirectoryOptions {
-    let Some(d) = directory else { return DirectoryOptions::default() };
-    DirectoryOptions { recurse: d.recurse.unwrap_or(false), include: d.include.clone(), exclude: d.exclude.clone() }
+    let Some(d) = directory else {
+        return DirectoryOptions::default();
+    };
+    DirectoryOptions {
+        recurse: d.recurse.unwrap_or(false),
+        include: d.include.clone(),
+        exclude: d.exclude.clone(),
+    }
 }
 
-fn helm_options(app: &str, destination_namespace: &str, helm: Option<&HelmSource>, engine: Engine<'_>) -> HelmOptions {
+fn helm_options(
+    app: &str,
+    destination_namespace: &str,
+    helm: Option<&HelmSource>,
+    engine: Engine<'_>,
+) -> HelmOptions {
     let default = HelmSource::default();
     let h = helm.unwrap_or(&default);
     let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
@@ -172,7 +229,11 @@ fn helm_options(app: &str, destination_namespace: &str, helm: Option<&HelmSource
         Some(object) if !object.is_null() => serde_norway::to_string(object).ok(),
         _ => non_empty(&h.values),
     };
-    let api_versions = h.api_versions.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| engine.api_versions.to_vec());
+    let api_versions = h
+        .api_versions
+        .clone()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| engine.api_versions.to_vec());
     HelmOptions {
         release_name: non_empty(&h.release_name).unwrap_or_else(|| app.to_string()),
         namespace: non_empty(&h.namespace).unwrap_or_else(|| destination_namespace.to_string()),
@@ -192,19 +253,25 @@ fn helm_options(app: &str, destination_namespace: &str, helm: Option<&HelmSource
             .file_parameters
             .iter()
             .flatten()
-            .map(|p| HelmFileParameter { name: p.name.clone().unwrap_or_default(), path: p.path.clone().unwrap_or_default() })
+            .map(|p| HelmFileParameter {
+                name: p.name.clone().unwrap_or_default(),
+                path: p.path.clone().unwrap_or_default(),
+            })
             .collect(),
         skip_crds: h.skip_crds.unwrap_or(false),
         skip_tests: h.skip_tests.unwrap_or(false),
         skip_schema_validation: h.skip_schema_validation.unwrap_or(false),
-        kube_version: non_empty(&h.kube_version).or_else(|| engine.kube_version.map(str::to_string)),
+        kube_version: non_empty(&h.kube_version)
+            .or_else(|| engine.kube_version.map(str::to_string)),
         api_versions,
         ignore_missing_value_files: h.ignore_missing_value_files.unwrap_or(false),
     }
 }
 
 fn kustomize_options(kustomize: Option<&KustomizeSource>) -> Result<KustomizeOptions, String> {
-    let Some(k) = kustomize else { return Ok(KustomizeOptions::default()) };
+    let Some(k) = kustomize else {
+        return Ok(KustomizeOptions::default());
+    };
     let extra_flag = |key: &str| k.extra.get(key).and_then(Value::as_bool).unwrap_or(false);
     let replicas = k
         .replicas
@@ -217,15 +284,25 @@ fn kustomize_options(kustomize: Option<&KustomizeSource>) -> Result<KustomizeOpt
                 Ok(Value::String(s)) => s.trim().parse::<i64>().ok(),
                 _ => None,
             }
-            .ok_or_else(|| format!("failed to read kustomize replicas count of {}: not a number", r.name))?;
-            Ok(Replica { name: r.name.clone(), count })
+            .ok_or_else(|| {
+                format!(
+                    "failed to read kustomize replicas count of {}: not a number",
+                    r.name
+                )
+            })?;
+            Ok(Replica {
+                name: r.name.clone(),
+                count,
+            })
         })
         .collect::<Result<Vec<_>, String>>()?;
     let patches = k
         .patches
         .iter()
         .flatten()
-        .map(|p| serde_json::to_value(p).map_err(|e| format!("failed to read a kustomize patch: {e}")))
+        .map(|p| {
+            serde_json::to_value(p).map_err(|e| format!("failed to read a kustomize patch: {e}"))
+        })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(KustomizeOptions {
         name_prefix: k.name_prefix.clone(),

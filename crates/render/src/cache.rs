@@ -39,19 +39,35 @@ pub struct CachedObject {
 
 impl CacheEntry {
     pub fn new(reads: Vec<TreeRead>, manifests: &[Manifest]) -> Self {
-        let objects =
-            manifests.iter().map(|m| CachedObject { object: m.object.clone(), origin: m.origin.clone() }).collect();
-        Self { format: FORMAT, reads, objects }
+        let objects = manifests
+            .iter()
+            .map(|m| CachedObject {
+                object: m.object.clone(),
+                origin: m.origin.clone(),
+            })
+            .collect();
+        Self {
+            format: FORMAT,
+            reads,
+            objects,
+        }
     }
 
     pub fn manifests(&self) -> Vec<Manifest> {
-        self.objects.iter().map(|o| Manifest { object: o.object.clone(), origin: o.origin.clone() }).collect()
+        self.objects
+            .iter()
+            .map(|o| Manifest {
+                object: o.object.clone(),
+                origin: o.origin.clone(),
+            })
+            .collect()
     }
 }
 
 /// The cache key of rendering `params` from a path whose tree id is `path_id`.
 pub fn cache_key(params: &RenderParams, tools: &str, path_id: &str) -> String {
-    let material = serde_json::json!({"format": FORMAT, "params": params, "tools": tools, "pathId": path_id});
+    let material =
+        serde_json::json!({"format": FORMAT, "params": params, "tools": tools, "pathId": path_id});
     hex::encode(Sha256::digest(material.to_string().as_bytes()))
 }
 
@@ -89,16 +105,23 @@ impl RenderCache {
     }
 
     pub fn put(&self, key: &str, entry: &CacheEntry) -> Result<(), CacheError> {
-        let bytes = serde_json::to_vec(entry).map_err(|e| CacheError::Io { path: key.into(), message: e.to_string() })?;
+        let bytes = serde_json::to_vec(entry).map_err(|e| CacheError::Io {
+            path: key.into(),
+            message: e.to_string(),
+        })?;
         let mut temp = tempfile::NamedTempFile::new_in(&self.dir).map_err(|e| io(&self.dir, &e))?;
         temp.write_all(&bytes).map_err(|e| io(temp.path(), &e))?;
-        temp.persist(self.file(key)).map_err(|e| io(&self.file(key), &e.error))?;
+        temp.persist(self.file(key))
+            .map_err(|e| io(&self.file(key), &e.error))?;
         Ok(())
     }
 }
 
 fn io(path: &Path, e: &std::io::Error) -> CacheError {
-    CacheError::Io { path: path.display().to_string(), message: e.to_string() }
+    CacheError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -111,19 +134,43 @@ mod tests {
     fn entries_round_trip_and_corrupt_ones_are_misses() {
         let dir = tempfile::tempdir().expect("temp");
         let cache = RenderCache::open(dir.path().join("nested")).expect("opens");
-        let params = RenderParams { path: "apps/a".into(), method: Method::Directory(DirectoryOptions::default()) };
+        let params = RenderParams {
+            path: "apps/a".into(),
+            method: Method::Directory(DirectoryOptions::default()),
+        };
         let key = cache_key(&params, "", "tree-1");
-        assert_ne!(key, cache_key(&params, "", "tree-2"), "the tree id is in the key");
+        assert_ne!(
+            key,
+            cache_key(&params, "", "tree-2"),
+            "the tree id is in the key"
+        );
         assert!(cache.get(&key).is_none());
         let manifests = vec![Manifest {
             object: serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
-            origin: Origin { file: "apps/a/c.yaml".into(), line: 1, template: None },
+            origin: Origin {
+                file: "apps/a/c.yaml".into(),
+                line: 1,
+                template: None,
+            },
         }];
-        let reads = vec![TreeRead { source: SourceId::Ref("values".into()), path: "v.yaml".into(), id: None }];
-        cache.put(&key, &CacheEntry::new(reads.clone(), &manifests)).expect("stores");
-        let entry = RenderCache::open(dir.path().join("nested")).expect("reopens").get(&key).expect("hit");
+        let reads = vec![TreeRead {
+            source: SourceId::Ref("values".into()),
+            path: "v.yaml".into(),
+            id: None,
+        }];
+        cache
+            .put(&key, &CacheEntry::new(reads.clone(), &manifests))
+            .expect("stores");
+        let entry = RenderCache::open(dir.path().join("nested"))
+            .expect("reopens")
+            .get(&key)
+            .expect("hit");
         assert_eq!((entry.manifests(), entry.reads), (manifests, reads));
-        std::fs::write(dir.path().join("nested").join(format!("{key}.json")), b"{not json").expect("corrupt");
+        std::fs::write(
+            dir.path().join("nested").join(format!("{key}.json")),
+            b"{not json",
+        )
+        .expect("corrupt");
         assert!(cache.get(&key).is_none(), "corrupt entry is a miss");
     }
 }

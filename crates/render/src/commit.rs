@@ -30,23 +30,44 @@ pub fn render_at_commit(
 ) -> Result<CommitRender, RenderError> {
     let step = params.method.step();
     let fail = |e: StepError| RenderError::new(app, step, e);
-    let path = paths::normalize(&params.path).ok_or_else(|| fail(StepError::MissingPath(params.path.clone())))?;
+    let path = paths::normalize(&params.path)
+        .ok_or_else(|| fail(StepError::MissingPath(params.path.clone())))?;
     let path_id = main
         .tree_id(&path)
-        .map_err(|e| RenderError::new(app, "read source", StepError::Other(format!("{}: {e}", main.describe()))))?
+        .map_err(|e| {
+            RenderError::new(
+                app,
+                "read source",
+                StepError::Other(format!("{}: {e}", main.describe())),
+            )
+        })?
         .ok_or_else(|| {
             RenderError::new(
                 app,
                 "read source",
-                StepError::Other(format!("failed to find path {:?} in {}", params.path, main.describe())),
+                StepError::Other(format!(
+                    "failed to find path {:?} in {}",
+                    params.path,
+                    main.describe()
+                )),
             )
         })?;
-    let key = cache_key(params, &toolbox.tools.fingerprint_for(&params.method), &path_id);
+    let key = cache_key(
+        params,
+        &toolbox.tools.fingerprint_for(&params.method),
+        &path_id,
+    );
     if let Some(entry) = cache.and_then(|c| c.get(&key))
         && still_current(&entry, main, refs)
     {
         tracing::debug!(app, key, "render cache hit");
-        return Ok(CommitRender { rendered: Rendered { manifests: entry.manifests(), remote: Vec::new() }, cache_hit: true });
+        return Ok(CommitRender {
+            rendered: Rendered {
+                manifests: entry.manifests(),
+                remote: Vec::new(),
+            },
+            cache_hit: true,
+        });
     }
     let mut ws = TreeWorkspace::new(main, refs).map_err(|e| fail(e.into()))?;
     let rendered = render_raw(toolbox, &mut ws, params).map_err(fail)?;
@@ -58,16 +79,24 @@ pub fn render_at_commit(
             tracing::warn!(app, error = %e, "failed to store render in cache");
         }
     }
-    Ok(CommitRender { rendered, cache_hit: false })
+    Ok(CommitRender {
+        rendered,
+        cache_hit: false,
+    })
 }
 
 /// True when every path the cached render read has the id it had then.
-fn still_current(entry: &CacheEntry, main: &dyn TreeSource, refs: &BTreeMap<String, &dyn TreeSource>) -> bool {
+fn still_current(
+    entry: &CacheEntry,
+    main: &dyn TreeSource,
+    refs: &BTreeMap<String, &dyn TreeSource>,
+) -> bool {
     entry.reads.iter().all(|read| {
         let tree = match &read.source {
             SourceId::Main => Some(main),
             SourceId::Ref(name) => refs.get(name).copied(),
         };
-        tree.and_then(|t| t.tree_id(&read.path).ok()).is_some_and(|id| id == read.id)
+        tree.and_then(|t| t.tree_id(&read.path).ok())
+            .is_some_and(|id| id == read.id)
     })
 }

@@ -34,7 +34,9 @@ pub fn read_directory(
     files.sort();
     let mut out = Vec::new();
     for relative in files {
-        let Some(format) = Format::of_path(&relative) else { continue };
+        let Some(format) = Format::of_path(&relative) else {
+            continue;
+        };
         if exclude.as_ref().is_some_and(|g| g.is_match(&relative)) {
             continue;
         }
@@ -42,7 +44,11 @@ pub fn read_directory(
             continue;
         }
         let path = dir.join(&relative);
-        let label = if label_prefix.is_empty() { relative.clone() } else { format!("{label_prefix}/{relative}") };
+        let label = if label_prefix.is_empty() {
+            relative.clone()
+        } else {
+            format!("{label_prefix}/{relative}")
+        };
         let real = path.canonicalize().map_err(|e| io(&path, &e))?;
         if !real.starts_with(&root) {
             return Err(DirectoryError::SymlinkOutside { path: label });
@@ -55,13 +61,26 @@ pub fn read_directory(
 
 /// Lists regular files (and symlinks to files) by relative path; directory symlinks are
 /// not followed, so a link cannot make the walk loop.
-fn list_files(dir: &Path, relative: &str, recurse: bool, out: &mut Vec<String>) -> Result<(), DirectoryError> {
-    let here = if relative.is_empty() { dir.to_path_buf() } else { dir.join(relative) };
+fn list_files(
+    dir: &Path,
+    relative: &str,
+    recurse: bool,
+    out: &mut Vec<String>,
+) -> Result<(), DirectoryError> {
+    let here = if relative.is_empty() {
+        dir.to_path_buf()
+    } else {
+        dir.join(relative)
+    };
     let entries = std::fs::read_dir(&here).map_err(|e| io(&here, &e))?;
     for entry in entries {
         let entry = entry.map_err(|e| io(&here, &e))?;
         let name = entry.file_name().to_string_lossy().to_string();
-        let child = if relative.is_empty() { name } else { format!("{relative}/{name}") };
+        let child = if relative.is_empty() {
+            name
+        } else {
+            format!("{relative}/{name}")
+        };
         let file_type = entry.file_type().map_err(|e| io(&entry.path(), &e))?;
         if file_type.is_dir() {
             if recurse {
@@ -75,12 +94,20 @@ fn list_files(dir: &Path, relative: &str, recurse: bool, out: &mut Vec<String>) 
 }
 
 fn compile(pattern: Option<&str>) -> Result<Option<GlobMatcher>, DirectoryError> {
-    let Some(pattern) = pattern.filter(|p| !p.is_empty()) else { return Ok(None) };
+    let Some(pattern) = pattern.filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
     Glob::new(pattern)
         .map(|g| Some(g.compile_matcher()))
-        .map_err(|e| DirectoryError::Glob { pattern: pattern.to_string(), message: e.to_string() })
+        .map_err(|e| DirectoryError::Glob {
+            pattern: pattern.to_string(),
+            message: e.to_string(),
+        })
 }
 
 fn io(path: &Path, e: &std::io::Error) -> DirectoryError {
-    DirectoryError::Io { path: path.display().to_string(), message: e.to_string() }
+    DirectoryError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }

@@ -28,31 +28,59 @@ impl TreeSource for GitTree {
     /// Directories by git tree id; files by a hash of their contents.
     fn tree_id(&self, path: &str) -> Result<Option<String>, TreeError> {
         let error = |e: &dyn std::fmt::Display| TreeError(e.to_string());
-        match self.repo.path_kind(self.commit, path).map_err(|e| error(&e))? {
+        match self
+            .repo
+            .path_kind(self.commit, path)
+            .map_err(|e| error(&e))?
+        {
             None => Ok(None),
-            Some(PathKind::Directory) => {
-                Ok(Some(self.repo.tree_id(self.commit, path).map_err(|e| error(&e))?.to_string()))
-            }
+            Some(PathKind::Directory) => Ok(Some(
+                self.repo
+                    .tree_id(self.commit, path)
+                    .map_err(|e| error(&e))?
+                    .to_string(),
+            )),
             Some(PathKind::File | PathKind::ExecutableFile) => {
-                let bytes = self.repo.read_file(self.commit, path).map_err(|e| error(&e))?;
-                Ok(Some(format!("file-sha256:{}", hex::encode(Sha256::digest(&bytes)))))
+                let bytes = self
+                    .repo
+                    .read_file(self.commit, path)
+                    .map_err(|e| error(&e))?;
+                Ok(Some(format!(
+                    "file-sha256:{}",
+                    hex::encode(Sha256::digest(&bytes))
+                )))
             }
-            Some(kind) => Err(TreeError(format!("failed to read {path:?}: a {kind:?} cannot be rendered from"))),
+            Some(kind) => Err(TreeError(format!(
+                "failed to read {path:?}: a {kind:?} cannot be rendered from"
+            ))),
         }
     }
 
     fn export(&self, path: &str, dest: &Path) -> Result<(), TreeError> {
         let error = |e: &dyn std::fmt::Display| TreeError(e.to_string());
-        match self.repo.path_kind(self.commit, path).map_err(|e| error(&e))? {
-            Some(PathKind::Directory) => self.repo.export(self.commit, path, dest).map(|_| ()).map_err(|e| error(&e)),
+        match self
+            .repo
+            .path_kind(self.commit, path)
+            .map_err(|e| error(&e))?
+        {
+            Some(PathKind::Directory) => self
+                .repo
+                .export(self.commit, path, dest)
+                .map(|_| ())
+                .map_err(|e| error(&e)),
             Some(PathKind::File | PathKind::ExecutableFile) => {
-                let bytes = self.repo.read_file(self.commit, path).map_err(|e| error(&e))?;
+                let bytes = self
+                    .repo
+                    .read_file(self.commit, path)
+                    .map_err(|e| error(&e))?;
                 if let Some(parent) = dest.parent() {
                     std::fs::create_dir_all(parent).map_err(|e| error(&e))?;
                 }
                 std::fs::write(dest, bytes).map_err(|e| error(&e))
             }
-            other => Err(TreeError(format!("failed to export {path:?}: found {other:?}"))),
+            other => Err(TreeError(format!(
+                "failed to export {path:?}: found {other:?}"
+            ))),
         }
     }
 

@@ -34,15 +34,19 @@ pub mod tree;
 pub mod workspace;
 mod yaml_value;
 
+pub use app::{
+    AppRender, DirResolver, Engine, RepoResolver, SourceRender, params_for, render_application,
+};
+pub use cache::{RenderCache, cache_key};
+pub use commit::{CommitRender, render_at_commit};
 pub use finalize::{DesiredObject, FinalizeError};
+pub use git_tree::{CachedRepos, GitTree};
 pub use manifest::{Manifest, ManifestError, Origin};
 pub use render::{RenderError, Rendered, StepError, render_dir, render_raw};
 pub use scope::{BuiltinScopes, Scope, ScopeLookup};
 pub use spec::{DirectoryOptions, HelmOptions, KustomizeOptions, Method, RenderParams};
-pub use tools::{Invocation, ProcessRunner, RecordingRunner, ToolError, ToolRunner, Toolbox, Tools};
-pub use workspace::{DirWorkspace, SourceId, Workspace};
-pub use cache::{RenderCache, cache_key};
-pub use commit::{CommitRender, render_at_commit};
+pub use tools::{
+    Invocation, ProcessRunner, RecordingRunner, ToolError, ToolRunner, Toolbox, Tools,
+};
 pub use tree::{DirTree, TreeError, TreeSource, TreeWorkspace};
-pub use app::{AppRender, DirResolver, Engine, RepoResolver, SourceRender, params_for, render_application};
-pub use git_tree::{CachedRepos, GitTree};
+pub use workspace::{DirWorkspace, SourceId, Workspace};

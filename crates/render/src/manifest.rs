@@ -16,7 +16,9 @@ pub struct Manifest {
 }
 
 /// Where an object was read: a file (or tool output) and the line its document starts on.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Origin {
     pub file: String,
     pub line: usize,
@@ -38,9 +40,20 @@ impl fmt::Display for Origin {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
     #[error("failed to parse {file} at line {line}, column {column}: {message}")]
-    Syntax { file: String, line: usize, column: usize, message: String },
-    #[error("failed to read {file}: the document at line {line} is not a Kubernetes object: {reason}")]
-    NotAnObject { file: String, line: usize, reason: String },
+    Syntax {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "failed to read {file}: the document at line {line} is not a Kubernetes object: {reason}"
+    )]
+    NotAnObject {
+        file: String,
+        line: usize,
+        reason: String,
+    },
     #[error("failed to read {file}: it is not UTF-8 (line {line})")]
     NotUtf8 { file: String, line: usize },
 }
@@ -67,10 +80,21 @@ impl Format {
 }
 
 /// Parses raw bytes of one file in the given format.
-pub fn parse_bytes(file: &str, bytes: &[u8], format: Format) -> Result<Vec<Manifest>, ManifestError> {
+pub fn parse_bytes(
+    file: &str,
+    bytes: &[u8],
+    format: Format,
+) -> Result<Vec<Manifest>, ManifestError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-        ManifestError::NotUtf8 { file: file.to_string(), line }
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        ManifestError::NotUtf8 {
+            file: file.to_string(),
+            line,
+        }
     })?;
     match format {
         Format::Yaml => parse_yaml_stream(file, text),
@@ -84,7 +108,11 @@ pub fn parse_yaml_stream(file: &str, text: &str) -> Result<Vec<Manifest>, Manife
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
     for chunk in split_documents(text) {
-        let origin = Origin { file: file.to_string(), line: chunk.first_line, template: helm_source(&chunk.text) };
+        let origin = Origin {
+            file: file.to_string(),
+            line: chunk.first_line,
+            template: helm_source(&chunk.text),
+        };
         let parsed: serde_norway::Value = serde_norway::from_str(&chunk.text)
             .map_err(|e| yaml_syntax_error(file, chunk.first_line, &e))?;
         let value = yaml_value::to_json(parsed).map_err(|e| not_an_object(&origin, &e))?;
@@ -97,14 +125,23 @@ pub fn parse_yaml_stream(file: &str, text: &str) -> Result<Vec<Manifest>, Manife
 /// or a Chart.yaml; an empty document is `null`.
 pub fn parse_yaml_value(file: &str, text: &str) -> Result<Value, ManifestError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let parsed: serde_norway::Value = serde_norway::from_str(text).map_err(|e| yaml_syntax_error(file, 1, &e))?;
-    yaml_value::to_json(parsed).map_err(|e| ManifestError::NotAnObject { file: file.to_string(), line: 1, reason: e.to_string() })
+    let parsed: serde_norway::Value =
+        serde_norway::from_str(text).map_err(|e| yaml_syntax_error(file, 1, &e))?;
+    yaml_value::to_json(parsed).map_err(|e| ManifestError::NotAnObject {
+        file: file.to_string(),
+        line: 1,
+        reason: e.to_string(),
+    })
 }
 
 /// Parses a JSON file holding one object, a `List`, or an array of objects.
 pub fn parse_json(file: &str, text: &str) -> Result<Vec<Manifest>, ManifestError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let origin = Origin { file: file.to_string(), line: 1, template: None };
+    let origin = Origin {
+        file: file.to_string(),
+        line: 1,
+        template: None,
+    };
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
@@ -142,7 +179,10 @@ fn split_documents(text: &str) -> Vec<Chunk> {
     for (index, line) in text.split_inclusive('\n').enumerate() {
         let marker = document_marker(line);
         if let Some(kind) = marker {
-            chunks.push(Chunk { text: std::mem::take(&mut current), first_line });
+            chunks.push(Chunk {
+                text: std::mem::take(&mut current),
+                first_line,
+            });
             first_line = index + 1;
             if kind == Marker::Start {
                 current.push_str("   ");
@@ -154,7 +194,10 @@ fn split_documents(text: &str) -> Vec<Chunk> {
             current.push_str(line);
         }
     }
-    chunks.push(Chunk { text: current, first_line });
+    chunks.push(Chunk {
+        text: current,
+        first_line,
+    });
     chunks
 }
 
@@ -187,24 +230,39 @@ fn helm_source(text: &str) -> Option<String> {
 }
 
 /// Adds a parsed document's objects: nothing for an empty document, the items of a `List`.
-fn collect_objects(value: Value, origin: &Origin, out: &mut Vec<Manifest>) -> Result<(), ManifestError> {
+fn collect_objects(
+    value: Value,
+    origin: &Origin,
+    out: &mut Vec<Manifest>,
+) -> Result<(), ManifestError> {
     match value {
         Value::Null => Ok(()),
         Value::Object(mut map) => {
-            let is_list = map.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
-                && map.get("items").is_some_and(|items| items.is_array() || items.is_null());
+            let is_list = map
+                .get("kind")
+                .and_then(Value::as_str)
+                .is_some_and(|k| k.ends_with("List"))
+                && map
+                    .get("items")
+                    .is_some_and(|items| items.is_array() || items.is_null());
             if is_list {
                 if let Some(Value::Array(items)) = map.remove("items") {
                     for item in items {
                         check_object(&item, origin)?;
-                        out.push(Manifest { object: item, origin: origin.clone() });
+                        out.push(Manifest {
+                            object: item,
+                            origin: origin.clone(),
+                        });
                     }
                 }
                 return Ok(());
             }
             let object = Value::Object(map);
             check_object(&object, origin)?;
-            out.push(Manifest { object, origin: origin.clone() });
+            out.push(Manifest {
+                object,
+                origin: origin.clone(),
+            });
             Ok(())
         }
         Value::Array(_) => Err(not_an_object(origin, "it is a list, not a mapping")),
@@ -237,7 +295,11 @@ fn check_object(object: &Value, origin: &Origin) -> Result<(), ManifestError> {
 }
 
 fn not_an_object(origin: &Origin, reason: &(impl fmt::Display + ?Sized)) -> ManifestError {
-    ManifestError::NotAnObject { file: origin.file.clone(), line: origin.line, reason: reason.to_string() }
+    ManifestError::NotAnObject {
+        file: origin.file.clone(),
+        line: origin.line,
+        reason: reason.to_string(),
+    }
 }
 
 /// serde_norway locates errors within the chunk; chunks keep their lines, so only the
@@ -249,8 +311,16 @@ fn yaml_syntax_error(file: &str, first_line: usize, e: &serde_norway::Error) -> 
     };
     let message = shift_lines(&e.to_string(), first_line - 1);
     let own_suffix = format!(" at line {line} column {column}");
-    let message = message.strip_suffix(&own_suffix).unwrap_or(&message).to_string();
-    ManifestError::Syntax { file: file.to_string(), line, column, message }
+    let message = message
+        .strip_suffix(&own_suffix)
+        .unwrap_or(&message)
+        .to_string();
+    ManifestError::Syntax {
+        file: file.to_string(),
+        line,
+        column,
+        message,
+    }
 }
 
 /// Adds `offset` to every "line N" in a parser message.

@@ -13,7 +13,9 @@ pub fn to_yaml(objects: &[DesiredObject]) -> Result<String, OutputError> {
     let mut out = String::new();
     for object in objects {
         out.push_str("---\n");
-        out.push_str(&serde_norway::to_string(&object.object).map_err(|e| OutputError(e.to_string()))?);
+        out.push_str(
+            &serde_norway::to_string(&object.object).map_err(|e| OutputError(e.to_string()))?,
+        );
     }
     Ok(out)
 }
@@ -38,10 +40,17 @@ mod tests {
         let objects = vec![DesiredObject {
             key: ResourceKey::new("", "ConfigMap", "n", "c"),
             object: object.clone(),
-            origin: Origin { file: "x.yaml".into(), line: 1, template: None },
+            origin: Origin {
+                file: "x.yaml".into(),
+                line: 1,
+                template: None,
+            },
         }];
         let yaml = to_yaml(&objects).expect("yaml");
-        assert_eq!(parse_yaml_stream("out", &yaml).expect("reads")[0].object, object);
+        assert_eq!(
+            parse_yaml_stream("out", &yaml).expect("reads")[0].object,
+            object
+        );
         let list = to_json(&objects).expect("json");
         assert_eq!(parse_json("out", &list).expect("reads")[0].object, object);
     }

@@ -26,7 +26,11 @@ pub fn join(base: &str, rel: &str) -> Option<String> {
 
 /// True when `path` is `dir` itself or lies below it.
 pub fn is_within(path: &str, dir: &str) -> bool {
-    dir.is_empty() || path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+    dir.is_empty()
+        || path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// The parent directory of a normalized path (`""` for top-level entries).
@@ -41,8 +45,14 @@ mod tests {
     #[test]
     fn joins_and_normalizes_within_the_root() {
         assert_eq!(join("apps/web", "../base").as_deref(), Some("apps/base"));
-        assert_eq!(join("apps/web", "./x/../y.yaml").as_deref(), Some("apps/web/y.yaml"));
-        assert_eq!(join("apps", "/shared/v.yaml").as_deref(), Some("shared/v.yaml"));
+        assert_eq!(
+            join("apps/web", "./x/../y.yaml").as_deref(),
+            Some("apps/web/y.yaml")
+        );
+        assert_eq!(
+            join("apps", "/shared/v.yaml").as_deref(),
+            Some("shared/v.yaml")
+        );
         assert_eq!(join("", ".").as_deref(), Some(""));
         assert_eq!(join("apps", "../../etc/passwd"), None);
         assert!(is_within("apps/web/x", "apps/web"));

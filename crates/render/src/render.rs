@@ -50,26 +50,43 @@ pub enum StepError {
 
 impl RenderError {
     pub fn new(app: &str, step: &str, source: impl Into<StepError>) -> Self {
-        Self { app: app.to_string(), step: step.to_string(), source: Box::new(source.into()) }
+        Self {
+            app: app.to_string(),
+            step: step.to_string(),
+            source: Box::new(source.into()),
+        }
     }
 }
 
 /// Runs the source's render method; the files come from `ws`.
-pub fn render_raw(toolbox: Toolbox<'_>, ws: &mut dyn Workspace, params: &RenderParams) -> Result<Rendered, StepError> {
-    let path = crate::paths::normalize(&params.path).ok_or_else(|| StepError::MissingPath(params.path.clone()))?;
+pub fn render_raw(
+    toolbox: Toolbox<'_>,
+    ws: &mut dyn Workspace,
+    params: &RenderParams,
+) -> Result<Rendered, StepError> {
+    let path = crate::paths::normalize(&params.path)
+        .ok_or_else(|| StepError::MissingPath(params.path.clone()))?;
     match &params.method {
         Method::Directory(options) => {
-            let dir = ws.ensure(&SourceId::Main, &path)?.ok_or_else(|| StepError::MissingPath(params.path.clone()))?;
+            let dir = ws
+                .ensure(&SourceId::Main, &path)?
+                .ok_or_else(|| StepError::MissingPath(params.path.clone()))?;
             if !dir.is_dir() {
                 return Err(StepError::MissingPath(params.path.clone()));
             }
             let root = ws.root(&SourceId::Main)?;
             let manifests = directory::read_directory(&dir, &root, &path, options)?;
-            Ok(Rendered { manifests, remote: Vec::new() })
+            Ok(Rendered {
+                manifests,
+                remote: Vec::new(),
+            })
         }
         Method::Kustomize(options) => {
             let out = kustomize::render(toolbox, ws, &path, options)?;
-            Ok(Rendered { manifests: out.manifests, remote: out.remote })
+            Ok(Rendered {
+                manifests: out.manifests,
+                remote: out.remote,
+            })
         }
         Method::Helm(options) => {
             let (manifests, remote) = helm::render(toolbox, ws, &path, options)?;
@@ -95,7 +112,8 @@ pub fn render_dir(
         ws = ws.with_ref(name, *root);
     }
     let step = params.method.step();
-    let rendered = render_raw(toolbox, &mut ws, params).map_err(|e| RenderError::new(app, step, e))?;
+    let rendered =
+        render_raw(toolbox, &mut ws, params).map_err(|e| RenderError::new(app, step, e))?;
     finalize::finalize(rendered.manifests, destination_namespace, discovery)
         .map_err(|e| RenderError::new(app, "check objects", e))
 }

@@ -28,12 +28,24 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
     ("apiextensions.k8s.io", "CustomResourceDefinition"),
     ("apiregistration.k8s.io", "APIService"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
     ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
     ("admissionregistration.k8s.io", "MutatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingAdmissionPolicyBinding",
+    ),
     ("storage.k8s.io", "StorageClass"),
     ("storage.k8s.io", "CSIDriver"),
     ("storage.k8s.io", "CSINode"),
@@ -85,7 +97,10 @@ pub struct BuiltinScopes;
 
 impl ScopeLookup for BuiltinScopes {
     fn scope(&self, kind: &GroupKind) -> Option<Scope> {
-        if CLUSTER_SCOPED.iter().any(|(g, k)| *g == kind.group && *k == kind.kind) {
+        if CLUSTER_SCOPED
+            .iter()
+            .any(|(g, k)| *g == kind.group && *k == kind.kind)
+        {
             Some(Scope::Cluster)
         } else if NAMESPACED_GROUPS.contains(&kind.group.as_str()) {
             Some(Scope::Namespaced)
@@ -103,7 +118,10 @@ pub struct RenderScopes<'a> {
 }
 
 impl<'a> RenderScopes<'a> {
-    pub fn new<'o>(objects: impl IntoIterator<Item = &'o Value>, extra: Option<&'a dyn ScopeLookup>) -> Self {
+    pub fn new<'o>(
+        objects: impl IntoIterator<Item = &'o Value>,
+        extra: Option<&'a dyn ScopeLookup>,
+    ) -> Self {
         let crds = objects.into_iter().filter_map(crd_scope).collect();
         Self { crds, extra }
     }
@@ -154,11 +172,26 @@ mod tests {
         let scopes = RenderScopes::new([&crd], Some(&Discovery));
         let gk = GroupKind::new;
         assert_eq!(scopes.scope(&gk("", "Namespace")), Scope::Cluster);
-        assert_eq!(scopes.scope(&gk("rbac.authorization.k8s.io", "ClusterRole")), Scope::Cluster);
-        assert_eq!(scopes.scope(&gk("rbac.authorization.k8s.io", "Role")), Scope::Namespaced);
-        assert_eq!(scopes.scope(&gk("argoproj.io", "Application")), Scope::Namespaced);
-        assert_eq!(scopes.scope(&gk("example.com", "ClusterWidget")), Scope::Cluster);
+        assert_eq!(
+            scopes.scope(&gk("rbac.authorization.k8s.io", "ClusterRole")),
+            Scope::Cluster
+        );
+        assert_eq!(
+            scopes.scope(&gk("rbac.authorization.k8s.io", "Role")),
+            Scope::Namespaced
+        );
+        assert_eq!(
+            scopes.scope(&gk("argoproj.io", "Application")),
+            Scope::Namespaced
+        );
+        assert_eq!(
+            scopes.scope(&gk("example.com", "ClusterWidget")),
+            Scope::Cluster
+        );
         assert_eq!(scopes.scope(&gk("example.com", "Gadget")), Scope::Cluster);
-        assert_eq!(scopes.scope(&gk("example.com", "Unknown")), Scope::Namespaced);
+        assert_eq!(
+            scopes.scope(&gk("example.com", "Unknown")),
+            Scope::Namespaced
+        );
     }
 }

@@ -33,9 +33,16 @@ pub enum ToolError {
     #[error("failed to finish {program} within {seconds}s: killed")]
     Timeout { program: String, seconds: u64 },
     #[error("{program} exited with {status}: {stderr}")]
-    Failed { program: String, status: String, stderr: String },
+    Failed {
+        program: String,
+        status: String,
+        stderr: String,
+    },
     #[error("failed to find {tool}: {hint}")]
-    NotFound { tool: &'static str, hint: &'static str },
+    NotFound {
+        tool: &'static str,
+        hint: &'static str,
+    },
 }
 
 /// Runs a tool and returns its stdout; a non-zero exit is an error carrying stderr.
@@ -51,7 +58,9 @@ pub struct ProcessRunner {
 
 impl Default for ProcessRunner {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(90) }
+        Self {
+            timeout: Duration::from_secs(90),
+        }
     }
 }
 
@@ -65,7 +74,10 @@ impl ToolRunner for ProcessRunner {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| ToolError::Spawn { program: program.clone(), message: e.to_string() })?;
+            .map_err(|e| ToolError::Spawn {
+                program: program.clone(),
+                message: e.to_string(),
+            })?;
         // Drain both pipes on threads so a chatty tool cannot block on a full pipe.
         let stdout = drain(child.stdout.take());
         let stderr = drain(child.stderr.take());
@@ -76,18 +88,32 @@ impl ToolRunner for ProcessRunner {
                 Ok(None) if started.elapsed() >= self.timeout => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(ToolError::Timeout { program, seconds: self.timeout.as_secs() });
+                    return Err(ToolError::Timeout {
+                        program,
+                        seconds: self.timeout.as_secs(),
+                    });
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => return Err(ToolError::Spawn { program, message: e.to_string() }),
+                Err(e) => {
+                    return Err(ToolError::Spawn {
+                        program,
+                        message: e.to_string(),
+                    });
+                }
             }
         };
         let stdout = stdout.join().unwrap_or_default();
-        let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).trim().to_string();
+        let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default())
+            .trim()
+            .to_string();
         if status.success() {
             Ok(stdout)
         } else {
-            Err(ToolError::Failed { program, status: status.to_string(), stderr })
+            Err(ToolError::Failed {
+                program,
+                status: status.to_string(),
+                stderr,
+            })
         }
     }
 }
@@ -111,7 +137,10 @@ pub struct RecordingRunner<R> {
 
 impl<R> RecordingRunner<R> {
     pub fn new(inner: R) -> Self {
-        Self { inner, log: Mutex::new(Vec::new()) }
+        Self {
+            inner,
+            log: Mutex::new(Vec::new()),
+        }
     }
 
     pub fn invocations(&self) -> Vec<Invocation> {
@@ -173,7 +202,11 @@ impl Tools {
         let kustomize = env_path("DRIFTLESS_KUSTOMIZE")
             .or_else(|| on_path("kustomize"))
             .map(Kustomize::Standalone)
-            .or_else(|| env_path("DRIFTLESS_KUBECTL").or_else(|| on_path("kubectl")).map(Kustomize::Kubectl));
+            .or_else(|| {
+                env_path("DRIFTLESS_KUBECTL")
+                    .or_else(|| on_path("kubectl"))
+                    .map(Kustomize::Kubectl)
+            });
         Self { helm, kustomize }
     }
 
@@ -197,8 +230,16 @@ impl Tools {
         use crate::spec::Method;
         match method {
             Method::Directory(_) => String::new(),
-            Method::Helm(_) => Tools { helm: self.helm.clone(), kustomize: None }.fingerprint(),
-            Method::Kustomize(_) => Tools { helm: None, kustomize: self.kustomize.clone() }.fingerprint(),
+            Method::Helm(_) => Tools {
+                helm: self.helm.clone(),
+                kustomize: None,
+            }
+            .fingerprint(),
+            Method::Kustomize(_) => Tools {
+                helm: None,
+                kustomize: self.kustomize.clone(),
+            }
+            .fingerprint(),
         }
     }
 
@@ -224,22 +265,32 @@ impl Tools {
             Some(Kustomize::Kubectl(p)) => format!("kubectl:{}", describe(Some(p))),
             None => "none".into(),
         };
-        format!("helm={};kustomize={}", describe(self.helm.as_deref()), kustomize)
+        format!(
+            "helm={};kustomize={}",
+            describe(self.helm.as_deref()),
+            kustomize
+        )
     }
 }
 
 fn env_path(var: &str) -> Option<PathBuf> {
-    std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    std::fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 /// The tools and the runner that runs them, handed to each render step.

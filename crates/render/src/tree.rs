@@ -39,23 +39,41 @@ pub struct TreeWorkspace<'a> {
 }
 
 impl<'a> TreeWorkspace<'a> {
-    pub fn new(main: &'a dyn TreeSource, refs: &BTreeMap<String, &'a dyn TreeSource>) -> Result<Self, WorkspaceError> {
+    pub fn new(
+        main: &'a dyn TreeSource,
+        refs: &BTreeMap<String, &'a dyn TreeSource>,
+    ) -> Result<Self, WorkspaceError> {
         let mut sources: BTreeMap<SourceId, &'a dyn TreeSource> = BTreeMap::new();
         sources.insert(SourceId::Main, main);
         for (name, tree) in refs {
             sources.insert(SourceId::Ref(name.clone()), *tree);
         }
-        let dir = tempfile::Builder::new().prefix("driftless-render-").tempdir().map_err(|e| WorkspaceError::Tree {
-            source_id: SourceId::Main,
-            path: String::new(),
-            message: format!("failed to make a temp dir: {e}"),
-        })?;
-        Ok(Self { sources, dir, exported: BTreeMap::new(), reads: BTreeMap::new() })
+        let dir = tempfile::Builder::new()
+            .prefix("driftless-render-")
+            .tempdir()
+            .map_err(|e| WorkspaceError::Tree {
+                source_id: SourceId::Main,
+                path: String::new(),
+                message: format!("failed to make a temp dir: {e}"),
+            })?;
+        Ok(Self {
+            sources,
+            dir,
+            exported: BTreeMap::new(),
+            reads: BTreeMap::new(),
+        })
     }
 
     /// Every path read so far, with its id.
     pub fn reads(&self) -> Vec<TreeRead> {
-        self.reads.iter().map(|((source, path), id)| TreeRead { source: source.clone(), path: path.clone(), id: id.clone() }).collect()
+        self.reads
+            .iter()
+            .map(|((source, path), id)| TreeRead {
+                source: source.clone(),
+                path: path.clone(),
+                id: id.clone(),
+            })
+            .collect()
     }
 
     /// Records `path` of `source` as read, with its current id, without exporting it.
@@ -66,24 +84,36 @@ impl<'a> TreeWorkspace<'a> {
 
 impl Workspace for TreeWorkspace<'_> {
     fn ensure(&mut self, source: &SourceId, path: &str) -> Result<Option<PathBuf>, WorkspaceError> {
-        let normalized = paths::normalize(path).ok_or_else(|| WorkspaceError::OutsideRepo(path.to_string()))?;
+        let normalized =
+            paths::normalize(path).ok_or_else(|| WorkspaceError::OutsideRepo(path.to_string()))?;
         let tree = *self.sources.get(source).ok_or_else(|| unknown(source))?;
         let target = on_disk(&self.root(source)?, &normalized);
         let exported = self.exported.entry(source.clone()).or_default();
-        if exported.iter().any(|dir| paths::is_within(&normalized, dir)) {
+        if exported
+            .iter()
+            .any(|dir| paths::is_within(&normalized, dir))
+        {
             // Inside an exported tree: its id already covers this path.
             return Ok(target.exists().then_some(target));
         }
-        let tree_error =
-            |e: TreeError| WorkspaceError::Tree { source_id: source.clone(), path: normalized.clone(), message: e.0 };
+        let tree_error = |e: TreeError| WorkspaceError::Tree {
+            source_id: source.clone(),
+            path: normalized.clone(),
+            message: e.0,
+        };
         let id = tree.tree_id(&normalized).map_err(tree_error)?;
-        self.reads.insert((source.clone(), normalized.clone()), id.clone());
+        self.reads
+            .insert((source.clone(), normalized.clone()), id.clone());
         if id.is_none() {
             return Ok(None);
         }
         // A parent exported later replaces what was exported below it.
         if target.exists() {
-            let _ = if target.is_dir() { std::fs::remove_dir_all(&target) } else { std::fs::remove_file(&target) };
+            let _ = if target.is_dir() {
+                std::fs::remove_dir_all(&target)
+            } else {
+                std::fs::remove_file(&target)
+            };
         }
         tree.export(&normalized, &target).map_err(tree_error)?;
         exported.retain(|p| !paths::is_within(p, &normalized));
@@ -94,9 +124,11 @@ impl Workspace for TreeWorkspace<'_> {
     fn root(&self, source: &SourceId) -> Result<PathBuf, WorkspaceError> {
         match source {
             SourceId::Main => Ok(self.dir.path().join("main")),
-            SourceId::Ref(name) if self.sources.contains_key(source) => {
-                Ok(self.dir.path().join("refs").join(hex::encode(name.as_bytes())))
-            }
+            SourceId::Ref(name) if self.sources.contains_key(source) => Ok(self
+                .dir
+                .path()
+                .join("refs")
+                .join(hex::encode(name.as_bytes()))),
             SourceId::Ref(_) => Err(unknown(source)),
         }
     }
@@ -121,7 +153,8 @@ impl DirTree {
 
 impl TreeSource for DirTree {
     fn tree_id(&self, path: &str) -> Result<Option<String>, TreeError> {
-        let normalized = paths::normalize(path).ok_or_else(|| TreeError(format!("{path:?} leaves the directory")))?;
+        let normalized = paths::normalize(path)
+            .ok_or_else(|| TreeError(format!("{path:?} leaves the directory")))?;
         let target = on_disk(&self.root, &normalized);
         if !target.exists() {
             return Ok(None);
@@ -132,8 +165,10 @@ impl TreeSource for DirTree {
     }
 
     fn export(&self, path: &str, dest: &Path) -> Result<(), TreeError> {
-        let normalized = paths::normalize(path).ok_or_else(|| TreeError(format!("{path:?} leaves the directory")))?;
-        crate::kustomize::copy_tree(&on_disk(&self.root, &normalized), dest).map_err(|e| TreeError(e.to_string()))
+        let normalized = paths::normalize(path)
+            .ok_or_else(|| TreeError(format!("{path:?} leaves the directory")))?;
+        crate::kustomize::copy_tree(&on_disk(&self.root, &normalized), dest)
+            .map_err(|e| TreeError(e.to_string()))
     }
 
     fn describe(&self) -> String {
@@ -144,7 +179,10 @@ impl TreeSource for DirTree {
 fn hash_path(path: &Path, hasher: &mut Sha256) -> Result<(), TreeError> {
     let io = |e: std::io::Error| TreeError(format!("failed to read {}: {e}", path.display()));
     if path.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(path).map_err(io)?.filter_map(Result::ok).collect();
+        let mut entries: Vec<_> = std::fs::read_dir(path)
+            .map_err(io)?
+            .filter_map(Result::ok)
+            .collect();
         entries.sort_by_key(|e| e.file_name());
         hasher.update(b"tree\0");
         for entry in entries {

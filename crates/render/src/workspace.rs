@@ -31,7 +31,11 @@ pub enum WorkspaceError {
     #[error("failed to resolve path {0:?}: it leaves the repository")]
     OutsideRepo(String),
     #[error("failed to read {path} from {source_id}: {message}")]
-    Tree { source_id: SourceId, path: String, message: String },
+    Tree {
+        source_id: SourceId,
+        path: String,
+        message: String,
+    },
 }
 
 pub trait Workspace {
@@ -59,14 +63,16 @@ impl DirWorkspace {
 
     /// Adds the root of a `ref` source (`$name/...` in value files).
     pub fn with_ref(mut self, name: &str, root: impl Into<PathBuf>) -> Self {
-        self.roots.insert(SourceId::Ref(name.to_string()), root.into());
+        self.roots
+            .insert(SourceId::Ref(name.to_string()), root.into());
         self
     }
 }
 
 impl Workspace for DirWorkspace {
     fn ensure(&mut self, source: &SourceId, path: &str) -> Result<Option<PathBuf>, WorkspaceError> {
-        let normalized = paths::normalize(path).ok_or_else(|| WorkspaceError::OutsideRepo(path.to_string()))?;
+        let normalized =
+            paths::normalize(path).ok_or_else(|| WorkspaceError::OutsideRepo(path.to_string()))?;
         let on_disk = on_disk(&self.root(source)?, &normalized);
         Ok(on_disk.exists().then_some(on_disk))
     }
@@ -92,5 +98,9 @@ pub(crate) fn unknown(source: &SourceId) -> WorkspaceError {
 
 /// The file for a normalized repository path under `root`.
 pub fn on_disk(root: &Path, normalized: &str) -> PathBuf {
-    if normalized.is_empty() { root.to_path_buf() } else { root.join(normalized) }
+    if normalized.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(normalized)
+    }
 }

@@ -17,7 +17,9 @@ pub enum ConvertError {
 }
 
 pub fn to_json(mut value: Yaml) -> Result<Value, ConvertError> {
-    value.apply_merge().map_err(|e| ConvertError::Merge(e.to_string()))?;
+    value
+        .apply_merge()
+        .map_err(|e| ConvertError::Merge(e.to_string()))?;
     convert(value)
 }
 
@@ -27,7 +29,9 @@ fn convert(value: Yaml) -> Result<Value, ConvertError> {
         Yaml::Bool(b) => Value::Bool(b),
         Yaml::Number(n) => number(&n)?,
         Yaml::String(s) => Value::String(s),
-        Yaml::Sequence(items) => Value::Array(items.into_iter().map(convert).collect::<Result<_, _>>()?),
+        Yaml::Sequence(items) => {
+            Value::Array(items.into_iter().map(convert).collect::<Result<_, _>>()?)
+        }
         Yaml::Mapping(mapping) => {
             let mut map = Map::new();
             for (key, value) in mapping {

@@ -5,7 +5,9 @@ mod common;
 
 use common::*;
 use driftless_model::Application;
-use driftless_render::{CachedRepos, Engine, ProcessRunner, RecordingRunner, RenderCache, Toolbox, render_application};
+use driftless_render::{
+    CachedRepos, Engine, ProcessRunner, RecordingRunner, RenderCache, Toolbox, render_application,
+};
 use driftless_source::{RepoCache, RepoCredentials};
 use pretty_assertions::assert_eq;
 
@@ -18,15 +20,26 @@ struct Repos {
 fn repos() -> Repos {
     let apps = GitRepo::new();
     copy_dir(&repo().join("charts/web"), &apps.path().join("apps/a"));
-    copy_dir(&repo().join("kustomize/base"), &apps.path().join("apps/base"));
+    copy_dir(
+        &repo().join("kustomize/base"),
+        &apps.path().join("apps/base"),
+    );
     copy_dir(&repo().join("plain"), &apps.path().join("plain"));
     std::fs::create_dir_all(apps.path().join("apps/b")).expect("mkdir");
-    std::fs::write(apps.path().join("apps/b/kustomization.yaml"), "resources:\n  - ../base\n").expect("write");
+    std::fs::write(
+        apps.path().join("apps/b/kustomization.yaml"),
+        "resources:\n  - ../base\n",
+    )
+    .expect("write");
     apps.commit("apps");
     let values = GitRepo::new();
     copy_dir(&testdata().join("values-repo"), values.path());
     values.commit("values");
-    Repos { apps, values, git_cache: tempfile::tempdir().expect("temp") }
+    Repos {
+        apps,
+        values,
+        git_cache: tempfile::tempdir().expect("temp"),
+    }
 }
 
 fn url(repo: &GitRepo) -> String {
@@ -35,14 +48,18 @@ fn url(repo: &GitRepo) -> String {
 
 fn application(file: &str, repos: &Repos) -> Application {
     let text = std::fs::read_to_string(testdata().join("apps").join(file)).expect("fixture");
-    let text = text.replace("APPS_URL", &url(&repos.apps)).replace("VALUES_URL", &url(&repos.values));
+    let text = text
+        .replace("APPS_URL", &url(&repos.apps))
+        .replace("VALUES_URL", &url(&repos.values));
     serde_norway::from_str(&text).expect("Application parses")
 }
 
 fn git_cache(repos: &Repos) -> RepoCache {
     let cache = RepoCache::new(repos.git_cache.path()).expect("repo cache");
     for repo in [&repos.apps, &repos.values] {
-        cache.sync(&url(repo), &RepoCredentials::anonymous(), "main").expect("sync");
+        cache
+            .sync(&url(repo), &RepoCredentials::anonymous(), "main")
+            .expect("sync");
     }
     cache
 }
@@ -57,7 +74,10 @@ fn multi_source_application_renders_from_git_and_then_from_cache() {
     let tools = tools();
     let runner = RecordingRunner::new(ProcessRunner::default());
     let engine = Engine {
-        toolbox: Toolbox { tools: &tools, runner: &runner },
+        toolbox: Toolbox {
+            tools: &tools,
+            runner: &runner,
+        },
         cache: Some(&render_cache),
         discovery: None,
         kube_version: None,
@@ -65,16 +85,29 @@ fn multi_source_application_renders_from_git_and_then_from_cache() {
     };
     let out = render_application(&app, &CachedRepos { cache: &git }, engine).expect("renders");
     let objects: Vec<_> = out.objects.iter().map(|o| o.object.clone()).collect();
-    assert_eq!(out.sources.iter().map(|s| (s.index, s.cache_hit)).collect::<Vec<_>>(), [(0, false), (2, false)]);
+    assert_eq!(
+        out.sources
+            .iter()
+            .map(|s| (s.index, s.cache_hit))
+            .collect::<Vec<_>>(),
+        [(0, false), (2, false)]
+    );
     assert_eq!(runner.invocations().len(), 2);
 
     let deployment = find(&objects, "Deployment", "web-web");
     assert_eq!(deployment["spec"]["replicas"], 4, "helm parameter");
     assert_eq!(deployment["metadata"]["namespace"], "shop");
-    assert_eq!(find(&objects, "Service", "web-web")["spec"]["ports"][0]["port"], 8080, "$values from the ref source");
+    assert_eq!(
+        find(&objects, "Service", "web-web")["spec"]["ports"][0]["port"],
+        8080,
+        "$values from the ref source"
+    );
     let api = find(&objects, "Deployment", "b-api");
     assert_eq!(api["spec"]["replicas"], 6, "string replica count");
-    assert_eq!(api["spec"]["template"]["spec"]["containers"][0]["image"], "registry.example.com/api:3.0");
+    assert_eq!(
+        api["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example.com/api:3.0"
+    );
     let keys: Vec<String> = out.objects.iter().map(|o| o.key.to_string()).collect();
     let mut sorted = keys.clone();
     sorted.sort();
@@ -95,7 +128,10 @@ fn source_type_is_detected_from_the_files() {
     let tools = tools();
     let runner = RecordingRunner::new(ProcessRunner::default());
     let engine = Engine {
-        toolbox: Toolbox { tools: &tools, runner: &runner },
+        toolbox: Toolbox {
+            tools: &tools,
+            runner: &runner,
+        },
         cache: None,
         discovery: None,
         kube_version: Some("1.31.0"),
@@ -103,11 +139,21 @@ fn source_type_is_detected_from_the_files() {
     };
     let out = render_application(&app, &CachedRepos { cache: &git }, engine).expect("renders");
     let objects: Vec<_> = out.objects.iter().map(|o| o.object.clone()).collect();
-    let programs: Vec<String> = runner.invocations().iter().map(|i| i.args[0].clone()).collect();
+    let programs: Vec<String> = runner
+        .invocations()
+        .iter()
+        .map(|i| i.args[0].clone())
+        .collect();
     assert_eq!(programs.len(), 2, "helm and kustomize ran: {programs:?}");
     let web = find(&objects, "Deployment", "detected-web");
-    assert_eq!(web["metadata"]["namespace"], "team", "release name is the app name");
-    assert_eq!(web["metadata"]["labels"]["kube-minor"], "31", "cluster version passed to helm");
+    assert_eq!(
+        web["metadata"]["namespace"], "team",
+        "release name is the app name"
+    );
+    assert_eq!(
+        web["metadata"]["labels"]["kube-minor"], "31",
+        "cluster version passed to helm"
+    );
     find(&objects, "Deployment", "api");
     find(&objects, "ConfigMap", "plain-settings");
 }
@@ -119,7 +165,10 @@ fn unknown_revision_and_chart_repositories_are_errors() {
     let tools = tools();
     let runner = RecordingRunner::new(ProcessRunner::default());
     let engine = Engine {
-        toolbox: Toolbox { tools: &tools, runner: &runner },
+        toolbox: Toolbox {
+            tools: &tools,
+            runner: &runner,
+        },
         cache: None,
         discovery: None,
         kube_version: None,
@@ -129,13 +178,23 @@ fn unknown_revision_and_chart_repositories_are_errors() {
     if let Some(sources) = app.spec.sources.as_mut() {
         sources[0].target_revision = Some("no-such-branch".into());
     }
-    let err = render_application(&app, &CachedRepos { cache: &git }, engine).expect_err("unknown revision").to_string();
-    assert!(err.contains("app detected") && err.contains("no-such-branch"), "{err}");
+    let err = render_application(&app, &CachedRepos { cache: &git }, engine)
+        .expect_err("unknown revision")
+        .to_string();
+    assert!(
+        err.contains("app detected") && err.contains("no-such-branch"),
+        "{err}"
+    );
 
     let mut app = application("detected.yaml", &repos);
     if let Some(sources) = app.spec.sources.as_mut() {
         sources[0].chart = Some("redis".into());
     }
-    let err = render_application(&app, &CachedRepos { cache: &git }, engine).expect_err("chart repo").to_string();
-    assert!(err.contains("redis") && err.contains("not supported"), "{err}");
+    let err = render_application(&app, &CachedRepos { cache: &git }, engine)
+        .expect_err("chart repo")
+        .to_string();
+    assert!(
+        err.contains("redis") && err.contains("not supported"),
+        "{err}"
+    );
 }

@@ -5,12 +5,17 @@ mod common;
 use common::*;
 use driftless_render::helm::hooks::map_helm_hooks;
 use driftless_render::spec::{HelmFileParameter, HelmParameter};
-use driftless_render::{HelmOptions, Method, ProcessRunner, RecordingRunner, RenderParams, Toolbox, render_dir};
+use driftless_render::{
+    HelmOptions, Method, ProcessRunner, RecordingRunner, RenderParams, Toolbox, render_dir,
+};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 
 fn params(options: HelmOptions) -> RenderParams {
-    RenderParams { path: "charts/web".into(), method: Method::Helm(options) }
+    RenderParams {
+        path: "charts/web".into(),
+        method: Method::Helm(options),
+    }
 }
 
 fn full_options() -> HelmOptions {
@@ -20,21 +25,38 @@ fn full_options() -> HelmOptions {
         values: Some("greeting: from valuesObject\n".into()),
         value_files: vec!["values-prod.yaml".into(), "$values/env/prod.yaml".into()],
         parameters: vec![
-            HelmParameter { name: "image.tag".into(), value: "2".into(), force_string: true },
-            HelmParameter { name: "hosts".into(), value: "{a,b}".into(), force_string: false },
+            HelmParameter {
+                name: "image.tag".into(),
+                value: "2".into(),
+                force_string: true,
+            },
+            HelmParameter {
+                name: "hosts".into(),
+                value: "{a,b}".into(),
+                force_string: false,
+            },
         ],
-        file_parameters: vec![HelmFileParameter { name: "config".into(), path: "config.txt".into() }],
+        file_parameters: vec![HelmFileParameter {
+            name: "config".into(),
+            path: "config.txt".into(),
+        }],
         kube_version: Some("1.30.0".into()),
         api_versions: vec!["monitoring.coreos.com/v1".into()],
         ..HelmOptions::default()
     }
 }
 
-fn render(options: HelmOptions, runner: &RecordingRunner<ProcessRunner>) -> Result<Vec<Value>, String> {
+fn render(
+    options: HelmOptions,
+    runner: &RecordingRunner<ProcessRunner>,
+) -> Result<Vec<Value>, String> {
     let tools = tools();
     let values_repo = testdata().join("values-repo");
     render_dir(
-        Toolbox { tools: &tools, runner },
+        Toolbox {
+            tools: &tools,
+            runner,
+        },
         "shop-web",
         &repo(),
         &[("values", values_repo.as_path())],
@@ -61,11 +83,28 @@ fn every_helm_option_matches_helm_template_by_hand() {
     let by_hand = run(
         &helm(),
         &[
-            "template", "shop-web", ".", "--namespace", "shop", "--kube-version", "1.30.0",
-            "--values", "values-prod.yaml", "--values", &prod.display().to_string(),
-            "--values", &values_object.path().display().to_string(),
-            "--set-string", "image.tag=2", "--set", "hosts={a,b}", "--set-file", "config=config.txt",
-            "--api-versions", "monitoring.coreos.com/v1", "--include-crds",
+            "template",
+            "shop-web",
+            ".",
+            "--namespace",
+            "shop",
+            "--kube-version",
+            "1.30.0",
+            "--values",
+            "values-prod.yaml",
+            "--values",
+            &prod.display().to_string(),
+            "--values",
+            &values_object.path().display().to_string(),
+            "--set-string",
+            "image.tag=2",
+            "--set",
+            "hosts={a,b}",
+            "--set-file",
+            "config=config.txt",
+            "--api-versions",
+            "monitoring.coreos.com/v1",
+            "--include-crds",
         ],
         &chart,
     );
@@ -86,44 +125,108 @@ fn every_helm_option_matches_helm_template_by_hand() {
 
     // What each option did, as a user would check it.
     let settings = find(&rendered, "ConfigMap", "shop-web-settings");
-    assert_eq!(settings["data"]["greeting"], "from valuesObject", "valuesObject wins over value files");
-    assert_eq!(settings["data"]["tagType"], "string", "forceString parameter is --set-string");
-    assert_eq!(settings["data"]["hosts"], "a;b", "list parameter kept as a list");
-    assert_eq!(settings["data"]["config"], "line one\nline two\n", "fileParameters is --set-file");
+    assert_eq!(
+        settings["data"]["greeting"], "from valuesObject",
+        "valuesObject wins over value files"
+    );
+    assert_eq!(
+        settings["data"]["tagType"], "string",
+        "forceString parameter is --set-string"
+    );
+    assert_eq!(
+        settings["data"]["hosts"], "a;b",
+        "list parameter kept as a list"
+    );
+    assert_eq!(
+        settings["data"]["config"], "line one\nline two\n",
+        "fileParameters is --set-file"
+    );
     assert_eq!(settings["data"]["release"], "shop-web");
-    assert_eq!(settings["metadata"]["namespace"], "shop", "destination namespace set");
+    assert_eq!(
+        settings["metadata"]["namespace"], "shop",
+        "destination namespace set"
+    );
     let deployment = find(&rendered, "Deployment", "shop-web-web");
-    assert_eq!(deployment["spec"]["replicas"], 3, "values-prod.yaml applied");
-    assert_eq!(deployment["metadata"]["labels"]["kube-minor"], "30", "kubeVersion passed");
-    assert_eq!(deployment["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:2");
+    assert_eq!(
+        deployment["spec"]["replicas"], 3,
+        "values-prod.yaml applied"
+    );
+    assert_eq!(
+        deployment["metadata"]["labels"]["kube-minor"], "30",
+        "kubeVersion passed"
+    );
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:2"
+    );
     let service = find(&rendered, "Service", "shop-web-web");
-    assert_eq!(service["spec"]["ports"][0]["port"], 8080, "$values/env/prod.yaml from the ref source");
+    assert_eq!(
+        service["spec"]["ports"][0]["port"], 8080,
+        "$values/env/prod.yaml from the ref source"
+    );
     find(&rendered, "ServiceMonitor", "shop-web-web"); // apiVersions passed
     find(&rendered, "ConfigMap", "shop-web-sub"); // vendored subchart rendered offline
-    find(&rendered, "CustomResourceDefinition", "clusterwidgets.example.com"); // --include-crds
+    find(
+        &rendered,
+        "CustomResourceDefinition",
+        "clusterwidgets.example.com",
+    ); // --include-crds
     let widget = find(&rendered, "ClusterWidget", "shop-web-widget");
-    assert!(widget["metadata"].get("namespace").is_none(), "CRD in the render says Cluster scope");
+    assert!(
+        widget["metadata"].get("namespace").is_none(),
+        "CRD in the render says Cluster scope"
+    );
     let hook = find(&rendered, "Job", "shop-web-migrate");
     let annotations = &hook["metadata"]["annotations"];
     assert_eq!(annotations["argocd.argoproj.io/hook"], "PreSync");
-    assert_eq!(annotations["argocd.argoproj.io/hook-delete-policy"], "BeforeHookCreation,HookSucceeded");
+    assert_eq!(
+        annotations["argocd.argoproj.io/hook-delete-policy"],
+        "BeforeHookCreation,HookSucceeded"
+    );
     assert_eq!(annotations["argocd.argoproj.io/sync-wave"], "-1");
     let test_pod = find(&rendered, "Pod", "shop-web-test");
-    assert_eq!(test_pod["metadata"]["annotations"]["argocd.argoproj.io/hook"], "Skip");
+    assert_eq!(
+        test_pod["metadata"]["annotations"]["argocd.argoproj.io/hook"],
+        "Skip"
+    );
 }
 
 #[test]
 fn defaults_skip_crds_and_skip_tests() {
     let runner = RecordingRunner::new(ProcessRunner::default());
-    let options = HelmOptions { release_name: "web".into(), namespace: "shop".into(), ..HelmOptions::default() };
+    let options = HelmOptions {
+        release_name: "web".into(),
+        namespace: "shop".into(),
+        ..HelmOptions::default()
+    };
     let plain = render(options.clone(), &runner).expect("renders");
     let deployment = find(&plain, "Deployment", "web-web");
     assert_eq!(deployment["spec"]["replicas"], 1, "chart defaults");
-    assert!(!plain.iter().any(|o| o["kind"] == "ServiceMonitor"), "no API versions given");
-    find(&plain, "CustomResourceDefinition", "clusterwidgets.example.com");
+    assert!(
+        !plain.iter().any(|o| o["kind"] == "ServiceMonitor"),
+        "no API versions given"
+    );
+    find(
+        &plain,
+        "CustomResourceDefinition",
+        "clusterwidgets.example.com",
+    );
 
-    let skipped = render(HelmOptions { skip_crds: true, skip_tests: true, ..options }, &runner).expect("renders");
-    assert!(!skipped.iter().any(|o| o["kind"] == "CustomResourceDefinition"), "skipCrds");
+    let skipped = render(
+        HelmOptions {
+            skip_crds: true,
+            skip_tests: true,
+            ..options
+        },
+        &runner,
+    )
+    .expect("renders");
+    assert!(
+        !skipped
+            .iter()
+            .any(|o| o["kind"] == "CustomResourceDefinition"),
+        "skipCrds"
+    );
     assert!(!skipped.iter().any(|o| o["kind"] == "Pod"), "skipTests");
     let args: Vec<Vec<String>> = runner.invocations().into_iter().map(|i| i.args).collect();
     assert!(args[0].contains(&"--include-crds".to_string()));
@@ -135,13 +238,28 @@ fn missing_value_file_is_an_error_unless_ignored() {
     let runner = RecordingRunner::new(ProcessRunner::default());
     let options = HelmOptions {
         release_name: "web".into(),
-        value_files: vec!["values-missing.yaml".into(), "$values/env/missing.yaml".into()],
+        value_files: vec![
+            "values-missing.yaml".into(),
+            "$values/env/missing.yaml".into(),
+        ],
         ..HelmOptions::default()
     };
     let err = render(options.clone(), &runner).expect_err("missing file");
-    assert!(err.contains("shop-web") && err.contains("helm template") && err.contains("values-missing.yaml"), "{err}");
+    assert!(
+        err.contains("shop-web")
+            && err.contains("helm template")
+            && err.contains("values-missing.yaml"),
+        "{err}"
+    );
     assert!(runner.invocations().is_empty(), "helm is not run");
-    let objects = render(HelmOptions { ignore_missing_value_files: true, ..options }, &runner).expect("renders");
+    let objects = render(
+        HelmOptions {
+            ignore_missing_value_files: true,
+            ..options
+        },
+        &runner,
+    )
+    .expect("renders");
     find(&objects, "Deployment", "web-web");
 }
 
@@ -150,12 +268,22 @@ fn failing_helm_template_reports_app_step_and_helm_message() {
     let runner = RecordingRunner::new(ProcessRunner::default());
     let options = HelmOptions {
         release_name: "web".into(),
-        parameters: vec![HelmParameter { name: "greeting".into(), value: "null".into(), force_string: false }],
+        parameters: vec![HelmParameter {
+            name: "greeting".into(),
+            value: "null".into(),
+            force_string: false,
+        }],
         ..HelmOptions::default()
     };
     let err = render(options, &runner).expect_err("required value missing");
-    assert!(err.starts_with("failed to render app shop-web: helm template:"), "{err}");
-    assert!(err.contains("greeting is required"), "helm's own message: {err}");
+    assert!(
+        err.starts_with("failed to render app shop-web: helm template:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("greeting is required"),
+        "helm's own message: {err}"
+    );
 }
 
 #[test]
@@ -171,11 +299,17 @@ fn unknown_ref_and_missing_chart_are_errors() {
 
     let tools = tools();
     let err = render_dir(
-        Toolbox { tools: &tools, runner: &runner },
+        Toolbox {
+            tools: &tools,
+            runner: &runner,
+        },
         "app",
         &repo(),
         &[],
-        &RenderParams { path: "plain".into(), method: Method::Helm(HelmOptions::default()) },
+        &RenderParams {
+            path: "plain".into(),
+            method: Method::Helm(HelmOptions::default()),
+        },
         "shop",
         None,
     )

@@ -61,11 +61,15 @@ impl Drop for TestNamespace {
         // client on a runtime of its own, without waiting for the contents to be finalized.
         let name = self.name.clone();
         let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(rt) = rt {
                 rt.block_on(async {
                     if let Ok(client) = client().await {
-                        let _ = Api::<Namespace>::all(client).delete(&name, &DeleteParams::background()).await;
+                        let _ = Api::<Namespace>::all(client)
+                            .delete(&name, &DeleteParams::background())
+                            .await;
                     }
                 });
             }

@@ -19,23 +19,38 @@ pub async fn install_argo_crds(client: &Client, driftless_bin: &str) -> Result<(
     );
     let text = String::from_utf8(output.stdout)?;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for doc in text.split("\n---").filter(|d| !d.trim().trim_start_matches("---").trim().is_empty()) {
-        let crd: CustomResourceDefinition =
-            serde_norway::from_str(doc.trim_start_matches("---")).context("failed to parse a printed CRD")?;
-        let name = crd.metadata.name.clone().context("a printed CRD has no name")?;
-        crds.patch(&name, &PatchParams::apply("driftless-test").force(), &Patch::Apply(&crd))
-            .await
-            .with_context(|| format!("the API server rejected CRD {name}"))?;
-        wait_until(Duration::from_secs(30), &format!("CRD {name} to be Established"), || async {
-            let c = crds.get(&name).await?;
-            let established = c
-                .status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True");
-            Ok(established.then_some(()))
-        })
+    for doc in text
+        .split("\n---")
+        .filter(|d| !d.trim().trim_start_matches("---").trim().is_empty())
+    {
+        let crd: CustomResourceDefinition = serde_norway::from_str(doc.trim_start_matches("---"))
+            .context("failed to parse a printed CRD")?;
+        let name = crd
+            .metadata
+            .name
+            .clone()
+            .context("a printed CRD has no name")?;
+        crds.patch(
+            &name,
+            &PatchParams::apply("driftless-test").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .with_context(|| format!("the API server rejected CRD {name}"))?;
+        wait_until(
+            Duration::from_secs(30),
+            &format!("CRD {name} to be Established"),
+            || async {
+                let c = crds.get(&name).await?;
+                let established = c
+                    .status
+                    .and_then(|s| s.conditions)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True");
+                Ok(established.then_some(()))
+            },
+        )
         .await?;
     }
     Ok(())

@@ -5,6 +5,6 @@ mod cluster;
 mod crds;
 mod wait;
 
-pub use cluster::{client, TestNamespace};
+pub use cluster::{TestNamespace, client};
 pub use crds::install_argo_crds;
 pub use wait::wait_until;

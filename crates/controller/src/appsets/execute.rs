@@ -4,11 +4,11 @@
 //! `preserveResourcesOnDeletion` says their resources stay. A failure on one Application is
 //! reported and the others still go ahead, as Argo CD does.
 
-use super::owned::{apply_body, without_resources_finalizers, APPSET_MANAGER};
+use super::owned::{APPSET_MANAGER, apply_body, without_resources_finalizers};
 use driftless_appset::Plan;
-use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::Api;
-use serde_json::{json, Value};
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// One Application the plan could not be carried out for.
@@ -31,7 +31,12 @@ pub struct Done {
 
 /// Carries out `plan` for ApplicationSet `appset`. `foreign`: Applications controlled by
 /// something else (name → owner), which are never taken over.
-pub async fn carry_out(api: &Api<DynamicObject>, appset: &str, plan: &Plan, foreign: &BTreeMap<String, String>) -> Done {
+pub async fn carry_out(
+    api: &Api<DynamicObject>,
+    appset: &str,
+    plan: &Plan,
+    foreign: &BTreeMap<String, String>,
+) -> Done {
     let mut done = Done::default();
     for app in &plan.create {
         let name = name_of(app);
@@ -44,7 +49,11 @@ pub async fn carry_out(api: &Api<DynamicObject>, appset: &str, plan: &Plan, fore
         }
         match apply(api, app).await {
             Ok(()) => {
-                tracing::info!(applicationset = appset, application = name, "created application");
+                tracing::info!(
+                    applicationset = appset,
+                    application = name,
+                    "created application"
+                );
                 done.created += 1;
             }
             Err(error) => done.failures.push(Failure {
@@ -57,7 +66,11 @@ pub async fn carry_out(api: &Api<DynamicObject>, appset: &str, plan: &Plan, fore
         let name = name_of(app);
         match apply(api, app).await {
             Ok(()) => {
-                tracing::info!(applicationset = appset, application = name, "updated application");
+                tracing::info!(
+                    applicationset = appset,
+                    application = name,
+                    "updated application"
+                );
                 done.updated += 1;
             }
             Err(error) => done.failures.push(Failure {
@@ -92,17 +105,28 @@ fn name_of(app: &Value) -> &str {
 
 async fn apply(api: &Api<DynamicObject>, app: &Value) -> Result<(), kube::Error> {
     let params = PatchParams::apply(APPSET_MANAGER).force();
-    api.patch(name_of(app), &params, &Patch::Apply(apply_body(app))).await.map(|_| ())
+    api.patch(name_of(app), &params, &Patch::Apply(apply_body(app)))
+        .await
+        .map(|_| ())
 }
 
-async fn delete(api: &Api<DynamicObject>, name: &str, keep_resources: bool) -> Result<(), kube::Error> {
+async fn delete(
+    api: &Api<DynamicObject>,
+    name: &str,
+    keep_resources: bool,
+) -> Result<(), kube::Error> {
     if keep_resources {
-        let Some(live) = api.get_opt(name).await? else { return Ok(()) };
+        let Some(live) = api.get_opt(name).await? else {
+            return Ok(());
+        };
         let live = serde_json::to_value(&live).unwrap_or(Value::Null);
         if let Some(kept) = without_resources_finalizers(&live) {
             // The resourceVersion makes this fail rather than drop a finalizer added meanwhile.
             let patch = json!({"metadata": {"finalizers": kept, "resourceVersion": live["metadata"]["resourceVersion"]}});
-            let params = PatchParams { field_manager: Some(APPSET_MANAGER.into()), ..PatchParams::default() };
+            let params = PatchParams {
+                field_manager: Some(APPSET_MANAGER.into()),
+                ..PatchParams::default()
+            };
             api.patch(name, &params, &Patch::Merge(patch)).await?;
         }
     }

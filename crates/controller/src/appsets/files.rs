@@ -6,7 +6,7 @@
 //! in `spawn_blocking`.
 
 use driftless_appset::{GitError, GitFiles, RepoCacheFiles};
-use driftless_source::{cache_key, RepoCache};
+use driftless_source::{RepoCache, cache_key};
 use std::collections::BTreeSet;
 
 pub struct SharedCacheFiles<'a> {
@@ -26,7 +26,11 @@ impl<'a> SharedCacheFiles<'a> {
     }
 
     fn pick(&self, repo_url: &str) -> &RepoCacheFiles<'a> {
-        if self.polled.contains(&cache_key(repo_url)) { &self.offline } else { &self.online }
+        if self.polled.contains(&cache_key(repo_url)) {
+            &self.offline
+        } else {
+            &self.online
+        }
     }
 }
 
@@ -35,7 +39,12 @@ impl GitFiles for SharedCacheFiles<'_> {
         self.pick(repo_url).dirs(repo_url, revision)
     }
 
-    fn files(&self, repo_url: &str, revision: &str, glob: &str) -> Result<Vec<(String, Vec<u8>)>, GitError> {
+    fn files(
+        &self,
+        repo_url: &str,
+        revision: &str,
+        glob: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, GitError> {
         self.pick(repo_url).files(repo_url, revision, glob)
     }
 }

@@ -15,7 +15,8 @@ pub fn git_user(appset: &str) -> String {
 
 /// The ApplicationSet a repository user stands for, if it stands for one.
 pub fn appset_of_user(user: &str) -> Option<&str> {
-    user.strip_prefix(USER_PREFIX).filter(|name| !name.is_empty())
+    user.strip_prefix(USER_PREFIX)
+        .filter(|name| !name.is_empty())
 }
 
 /// One git generator: which top-level generator holds it, and what it reads.
@@ -39,16 +40,28 @@ pub fn git_sources(generators: &Value) -> Vec<GitSource> {
 }
 
 fn visit(generator: &Value, index: usize, found: &mut Vec<GitSource>) {
-    if let Some(repo_url) = generator["git"]["repoURL"].as_str().filter(|u| !u.is_empty() && !u.contains("{{")) {
+    if let Some(repo_url) = generator["git"]["repoURL"]
+        .as_str()
+        .filter(|u| !u.is_empty() && !u.contains("{{"))
+    {
         let revision = generator["git"]["revision"].as_str().unwrap_or("HEAD");
         found.push(GitSource {
             generator: index,
             repo_url: repo_url.to_string(),
-            revision: if revision.is_empty() { "HEAD" } else { revision }.to_string(),
+            revision: if revision.is_empty() {
+                "HEAD"
+            } else {
+                revision
+            }
+            .to_string(),
         });
     }
     for combining in ["matrix", "merge"] {
-        for child in generator[combining]["generators"].as_array().into_iter().flatten() {
+        for child in generator[combining]["generators"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             visit(child, index, found);
         }
     }
@@ -67,13 +80,21 @@ pub fn repo_urls(sources: &[GitSource]) -> Vec<String> {
 
 /// Whether a clusters generator is used anywhere (then the cluster Secrets are read).
 pub fn uses_clusters(generators: &Value) -> bool {
-    generators.as_array().into_iter().flatten().any(uses_clusters_in)
+    generators
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(uses_clusters_in)
 }
 
 fn uses_clusters_in(generator: &Value) -> bool {
     generator.get("clusters").is_some_and(|c| !c.is_null())
         || ["matrix", "merge"].iter().any(|combining| {
-            generator[*combining]["generators"].as_array().into_iter().flatten().any(uses_clusters_in)
+            generator[*combining]["generators"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(uses_clusters_in)
         })
 }
 
@@ -102,8 +123,10 @@ mod tests {
             {"merge": {"generators": [{"git": {"repoURL": "https://example.com/ns.git", "revision": ""}}]}},
         ]);
         let sources = git_sources(&generators);
-        let described: Vec<(usize, &str, &str)> =
-            sources.iter().map(|s| (s.generator, s.repo_url.as_str(), s.revision.as_str())).collect();
+        let described: Vec<(usize, &str, &str)> = sources
+            .iter()
+            .map(|s| (s.generator, s.repo_url.as_str(), s.revision.as_str()))
+            .collect();
         assert_eq!(
             described,
             vec![
@@ -112,13 +135,18 @@ mod tests {
                 (3, "https://example.com/ns.git", "HEAD"),
             ]
         );
-        assert_eq!(repo_urls(&sources), vec!["https://example.com/ns.git", "https://example.com/apps.git"]);
+        assert_eq!(
+            repo_urls(&sources),
+            vec!["https://example.com/ns.git", "https://example.com/apps.git"]
+        );
     }
 
     #[test]
     fn cluster_secrets_are_needed_only_for_a_clusters_generator() {
         assert!(!uses_clusters(&json!([{"list": {"elements": []}}])));
         assert!(uses_clusters(&json!([{"clusters": {}}])));
-        assert!(uses_clusters(&json!([{"matrix": {"generators": [{"list": {}}, {"clusters": {"selector": {}}}]}}])));
+        assert!(uses_clusters(
+            &json!([{"matrix": {"generators": [{"list": {}}, {"clusters": {"selector": {}}}]}}])
+        ));
     }
 }

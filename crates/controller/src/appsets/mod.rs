@@ -22,10 +22,10 @@ pub mod reconcile;
 pub mod status;
 pub mod watch;
 
-use crate::context::{lock, Context};
+use crate::context::{Context, lock};
 use driftless_model::ApplicationSet;
-use kube::api::{ApiResource, DynamicObject};
 use kube::Api;
+use kube::api::{ApiResource, DynamicObject};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,7 +42,11 @@ pub struct AppSets {
 
 impl AppSets {
     pub fn api(&self) -> Api<DynamicObject> {
-        Api::namespaced_with(self.ctx.client.clone(), &self.ctx.config.app_namespace, &appset_resource())
+        Api::namespaced_with(
+            self.ctx.client.clone(),
+            &self.ctx.config.app_namespace,
+            &appset_resource(),
+        )
     }
 
     /// Asks for a reconcile of ApplicationSet `name`.
@@ -86,7 +90,11 @@ impl Router {
 /// and the loop; each returns only if it fails for good). Call it once leadership is held.
 pub(crate) fn start(ctx: &Arc<Context>, background: &mut JoinSet<&'static str>) -> Router {
     let (tx, rx) = mpsc::unbounded_channel();
-    let sets = Arc::new(AppSets { ctx: ctx.clone(), triggers: tx.clone(), written: Mutex::new(HashMap::new()) });
+    let sets = Arc::new(AppSets {
+        ctx: ctx.clone(),
+        triggers: tx.clone(),
+        written: Mutex::new(HashMap::new()),
+    });
     background.spawn(watch::watch_appsets(sets.clone()));
     background.spawn(watch::watch_owned_apps(sets.clone()));
     background.spawn(queue::run(sets, rx));
@@ -104,6 +112,9 @@ mod tests {
         assert_eq!(router.route("web".into()), Some("web".into()));
         assert_eq!(router.route(keys::git_user("namespaces")), None);
         assert_eq!(received.try_recv().ok(), Some("namespaces".into()));
-        assert!(received.try_recv().is_err(), "an app name is not sent to the appset reconciler");
+        assert!(
+            received.try_recv().is_err(),
+            "an app name is not sent to the appset reconciler"
+        );
     }
 }

@@ -10,25 +10,34 @@ pub const APPSET_MANAGER: &str = "driftless-appset";
 
 /// The controlling owner of an object: (kind, name, uid).
 pub fn controller_of(object: &Value) -> Option<(String, String, String)> {
-    object["metadata"]["ownerReferences"].as_array()?.iter().find_map(|owner| {
-        if owner["controller"].as_bool() != Some(true) {
-            return None;
-        }
-        Some((
-            owner["kind"].as_str()?.to_string(),
-            owner["name"].as_str()?.to_string(),
-            owner["uid"].as_str().unwrap_or_default().to_string(),
-        ))
-    })
+    object["metadata"]["ownerReferences"]
+        .as_array()?
+        .iter()
+        .find_map(|owner| {
+            if owner["controller"].as_bool() != Some(true) {
+                return None;
+            }
+            Some((
+                owner["kind"].as_str()?.to_string(),
+                owner["name"].as_str()?.to_string(),
+                owner["uid"].as_str().unwrap_or_default().to_string(),
+            ))
+        })
 }
 
 /// The ApplicationSet controlling an Application, by name.
 pub fn owner_appset(app: &Value) -> Option<String> {
-    let controlled_by_appset = app["metadata"]["ownerReferences"].as_array()?.iter().find(|owner| {
-        owner["controller"].as_bool() == Some(true)
-            && owner["kind"] == "ApplicationSet"
-            && owner["apiVersion"].as_str().is_some_and(|v| v.split('/').next() == Some(GROUP))
-    })?;
+    let controlled_by_appset =
+        app["metadata"]["ownerReferences"]
+            .as_array()?
+            .iter()
+            .find(|owner| {
+                owner["controller"].as_bool() == Some(true)
+                    && owner["kind"] == "ApplicationSet"
+                    && owner["apiVersion"]
+                        .as_str()
+                        .is_some_and(|v| v.split('/').next() == Some(GROUP))
+            })?;
     controlled_by_appset["name"].as_str().map(str::to_string)
 }
 
@@ -44,11 +53,15 @@ pub struct Existing {
 pub fn split(all: &[Value], appset_uid: &str) -> Existing {
     let mut existing = Existing::default();
     for app in all {
-        let Some(name) = app["metadata"]["name"].as_str() else { continue };
+        let Some(name) = app["metadata"]["name"].as_str() else {
+            continue;
+        };
         match controller_of(app) {
             Some((_, _, uid)) if uid == appset_uid => existing.owned.push(app.clone()),
             Some((kind, owner, _)) => {
-                existing.foreign.insert(name.to_string(), format!("{kind} {owner}"));
+                existing
+                    .foreign
+                    .insert(name.to_string(), format!("{kind} {owner}"));
             }
             None => {}
         }
@@ -61,7 +74,14 @@ pub fn split(all: &[Value], appset_uid: &str) -> Existing {
 /// (re-applying a live operation could start a sync the Application controller just ended).
 pub fn apply_body(app: &Value) -> Value {
     let mut metadata = Map::new();
-    for key in ["name", "namespace", "labels", "annotations", "finalizers", "ownerReferences"] {
+    for key in [
+        "name",
+        "namespace",
+        "labels",
+        "annotations",
+        "finalizers",
+        "ownerReferences",
+    ] {
         if let Some(value) = app["metadata"].get(key).filter(|v| !v.is_null()) {
             metadata.insert(key.to_string(), value.clone());
         }
@@ -78,9 +98,12 @@ pub fn apply_body(app: &Value) -> Value {
 /// compare equal to the stored object.
 fn without_nulls(value: Value) -> Value {
     match value {
-        Value::Object(map) => {
-            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, without_nulls(v))).collect())
-        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
         Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
         other => other,
     }
@@ -94,7 +117,11 @@ pub fn without_resources_finalizers(app: &Value) -> Option<Vec<String>> {
         .iter()
         .filter_map(|f| f.as_str().map(str::to_string))
         .collect();
-    let kept: Vec<String> = finalizers.iter().filter(|f| !is_resources_finalizer(f)).cloned().collect();
+    let kept: Vec<String> = finalizers
+        .iter()
+        .filter(|f| !is_resources_finalizer(f))
+        .cloned()
+        .collect();
     (kept.len() != finalizers.len()).then_some(kept)
 }
 
@@ -117,17 +144,30 @@ mod tests {
             app("mine", json!([appset_owner("set", "u1")])),
             app("other-set", json!([appset_owner("other", "u2")])),
             app("plain", Value::Null),
-            app("not-controller", json!([{"kind": "ApplicationSet", "name": "set", "uid": "u1"}])),
+            app(
+                "not-controller",
+                json!([{"kind": "ApplicationSet", "name": "set", "uid": "u1"}]),
+            ),
         ];
         let existing = split(&all, "u1");
-        let owned: Vec<&str> = existing.owned.iter().filter_map(|a| a["metadata"]["name"].as_str()).collect();
+        let owned: Vec<&str> = existing
+            .owned
+            .iter()
+            .filter_map(|a| a["metadata"]["name"].as_str())
+            .collect();
         assert_eq!(owned, vec!["mine"]);
-        assert_eq!(existing.foreign, BTreeMap::from([("other-set".to_string(), "ApplicationSet other".to_string())]));
+        assert_eq!(
+            existing.foreign,
+            BTreeMap::from([("other-set".to_string(), "ApplicationSet other".to_string())])
+        );
     }
 
     #[test]
     fn the_owner_appset_is_the_controlling_argo_owner_only() {
-        assert_eq!(owner_appset(&app("a", json!([appset_owner("set", "u1")]))), Some("set".into()));
+        assert_eq!(
+            owner_appset(&app("a", json!([appset_owner("set", "u1")]))),
+            Some("set".into())
+        );
         let foreign_group = json!([{"apiVersion": "example.com/v1", "kind": "ApplicationSet", "name": "x", "controller": true}]);
         assert_eq!(owner_appset(&app("a", foreign_group)), None);
         assert_eq!(owner_appset(&app("a", Value::Null)), None);
@@ -159,8 +199,16 @@ mod tests {
     fn orphaning_removes_every_resources_finalizer_and_keeps_the_others() {
         let with = json!({"metadata": {"finalizers": [
             "resources-finalizer.argocd.argoproj.io/background", "example.com/keep", "resources-finalizer.argocd.argoproj.io"]}});
-        assert_eq!(without_resources_finalizers(&with), Some(vec!["example.com/keep".to_string()]));
-        assert_eq!(without_resources_finalizers(&json!({"metadata": {"finalizers": ["example.com/keep"]}})), None);
+        assert_eq!(
+            without_resources_finalizers(&with),
+            Some(vec!["example.com/keep".to_string()])
+        );
+        assert_eq!(
+            without_resources_finalizers(
+                &json!({"metadata": {"finalizers": ["example.com/keep"]}})
+            ),
+            None
+        );
         assert_eq!(without_resources_finalizers(&json!({"metadata": {}})), None);
     }
 }

@@ -1,8 +1,8 @@
 //! The ApplicationSet loop: one reconcile per ApplicationSet at a time; requests arriving
 //! meanwhile fold into one more run after it; a failed reconcile is tried again later.
 
-use super::reconcile::reconcile;
 use super::AppSets;
+use super::reconcile::reconcile;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +13,10 @@ use tokio::time::Instant;
 /// Wait before reconciling again an ApplicationSet whose reconcile failed.
 const ERROR_BACKOFF: Duration = Duration::from_secs(5);
 
-pub async fn run(sets: Arc<AppSets>, mut requests: mpsc::UnboundedReceiver<String>) -> &'static str {
+pub async fn run(
+    sets: Arc<AppSets>,
+    mut requests: mpsc::UnboundedReceiver<String>,
+) -> &'static str {
     let mut queue = Queue::default();
     loop {
         tokio::select! {
@@ -80,7 +83,12 @@ impl Queue {
         }
     }
 
-    fn done(&mut self, sets: &Arc<AppSets>, name: String, outcome: Result<Option<Duration>, String>) {
+    fn done(
+        &mut self,
+        sets: &Arc<AppSets>,
+        name: String,
+        outcome: Result<Option<Duration>, String>,
+    ) {
         self.active.remove(&name);
         match outcome {
             Ok(Some(delay)) => self.request_at(name.clone(), Instant::now() + delay),

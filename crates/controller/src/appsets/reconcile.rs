@@ -6,24 +6,26 @@
 //! becomes a condition. The plan exists only after a successful generation, so "could not
 //! read the repository" never reads as "the file is gone".
 
+use super::AppSets;
 use super::execute::carry_out;
 use super::files::SharedCacheFiles;
 use super::keys::{self, GitSource};
 use super::owned::{self, APPSET_MANAGER};
 use super::status::{next_status, status_patch};
-use super::AppSets;
 use crate::context::lock;
 use crate::time::{now_secs, time_of};
-use driftless_appset::status::{apply_error_conditions, error_conditions, resources, success_conditions};
+use driftless_appset::status::{
+    apply_error_conditions, error_conditions, resources, success_conditions,
+};
 use driftless_appset::{AppSetError, GeneratorError, GitError, Inputs, Reconciled};
+use driftless_model::ApplicationSet;
 use driftless_model::annotations::{SECRET_TYPE, SECRET_TYPE_CLUSTER};
 use driftless_model::appset::ApplicationSetStatus;
-use driftless_model::ApplicationSet;
 use driftless_source::redact_url;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{DynamicObject, ListParams, Patch, PatchParams};
 use kube::Api;
-use serde_json::{json, Value};
+use kube::api::{DynamicObject, ListParams, Patch, PatchParams};
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,9 +40,15 @@ pub enum AppSetReconcileError {
     #[error("failed to read ApplicationSet {name}: {source}")]
     Read { name: String, source: kube::Error },
     #[error("failed to list the Applications of namespace {namespace}: {source}")]
-    ListApps { namespace: String, source: kube::Error },
+    ListApps {
+        namespace: String,
+        source: kube::Error,
+    },
     #[error("failed to list the cluster Secrets of namespace {namespace}: {source}")]
-    ListSecrets { namespace: String, source: kube::Error },
+    ListSecrets {
+        namespace: String,
+        source: kube::Error,
+    },
     #[error("failed to write the status of ApplicationSet {name}: {source}")]
     WriteStatus { name: String, source: kube::Error },
     #[error("failed to generate the Applications of ApplicationSet {name}: {message}")]
@@ -48,9 +56,18 @@ pub enum AppSetReconcileError {
 }
 
 /// Reconciles ApplicationSet `name`; returns when to look again, if a time is due.
-pub async fn reconcile(sets: &Arc<AppSets>, name: &str) -> Result<Option<Duration>, AppSetReconcileError> {
+pub async fn reconcile(
+    sets: &Arc<AppSets>,
+    name: &str,
+) -> Result<Option<Duration>, AppSetReconcileError> {
     let api = sets.api();
-    let object = api.get_opt(name).await.map_err(|source| AppSetReconcileError::Read { name: name.into(), source })?;
+    let object = api
+        .get_opt(name)
+        .await
+        .map_err(|source| AppSetReconcileError::Read {
+            name: name.into(),
+            source,
+        })?;
     let Some(object) = object else {
         sets.forget(name);
         return Ok(None);
@@ -64,7 +81,8 @@ pub async fn reconcile(sets: &Arc<AppSets>, name: &str) -> Result<Option<Duratio
     let appset: ApplicationSet = match serde_json::from_value(raw.clone()) {
         Ok(appset) => appset,
         Err(error) => {
-            let previous: ApplicationSetStatus = serde_json::from_value(raw["status"].clone()).unwrap_or_default();
+            let previous: ApplicationSetStatus =
+                serde_json::from_value(raw["status"].clone()).unwrap_or_default();
             let conditions = error_conditions(&AppSetError::Spec(error.to_string()));
             let resources = previous.resources.clone().unwrap_or_default();
             let next = next_status(&previous, conditions, resources, &time_of(now_secs()));
@@ -73,14 +91,21 @@ pub async fn reconcile(sets: &Arc<AppSets>, name: &str) -> Result<Option<Duratio
         }
     };
     let previous = appset.status.clone().unwrap_or_default();
-    let refresh = appset.metadata.annotations.as_ref().is_some_and(|a| a.contains_key(REFRESH_ANNOTATION));
+    let refresh = appset
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(REFRESH_ANNOTATION));
     let generators = serde_json::to_value(&appset.spec.generators).unwrap_or(Value::Null);
     let sources = keys::git_sources(&generators);
     let urls = keys::repo_urls(&sources);
     sets.ctx.git.register(&keys::git_user(name), &urls);
 
     let all_apps = list_apps(sets).await?;
-    let existing = owned::split(&all_apps, appset.metadata.uid.as_deref().unwrap_or_default());
+    let existing = owned::split(
+        &all_apps,
+        appset.metadata.uid.as_deref().unwrap_or_default(),
+    );
     let generated = match check_repositories(sets, &sources, refresh).await {
         Ok(()) => generate(sets, &appset, &generators, &urls, &existing.owned).await?,
         Err(error) => Err(error),
@@ -88,7 +113,11 @@ pub async fn reconcile(sets: &Arc<AppSets>, name: &str) -> Result<Option<Duratio
     let (conditions, listed, retry) = match generated {
         Err(error) => {
             tracing::warn!(applicationset = name, %error, "generation failed; no application changed");
-            (error_conditions(&error), resources(&existing.owned, &existing.owned), None)
+            (
+                error_conditions(&error),
+                resources(&existing.owned, &existing.owned),
+                None,
+            )
         }
         Ok(Reconciled { generated, plan }) => {
             let done = carry_out(&sets.ctx.apps(), name, &plan, &existing.foreign).await;
@@ -96,9 +125,18 @@ pub async fn reconcile(sets: &Arc<AppSets>, name: &str) -> Result<Option<Duratio
             match done.failures.first() {
                 None => (success_conditions(), listed, None),
                 Some(first) => {
-                    let message = done.failures.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; ");
+                    let message = done
+                        .failures
+                        .iter()
+                        .map(|f| f.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ");
                     tracing::warn!(applicationset = name, %message, "some applications could not be written");
-                    (apply_error_conditions(first.reason, &message), listed, Some(APPLY_RETRY))
+                    (
+                        apply_error_conditions(first.reason, &message),
+                        listed,
+                        Some(APPLY_RETRY),
+                    )
                 }
             }
         }
@@ -107,7 +145,10 @@ pub async fn reconcile(sets: &Arc<AppSets>, name: &str) -> Result<Option<Duratio
     write_status(sets, &api, name, &previous, &next).await?;
     if refresh {
         let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: null}}});
-        let params = PatchParams { field_manager: Some(APPSET_MANAGER.into()), ..PatchParams::default() };
+        let params = PatchParams {
+            field_manager: Some(APPSET_MANAGER.into()),
+            ..PatchParams::default()
+        };
         if let Err(error) = api.patch(name, &params, &Patch::Merge(patch)).await {
             tracing::warn!(applicationset = name, %error, "cannot remove the refresh annotation");
         }
@@ -116,16 +157,29 @@ pub async fn reconcile(sets: &Arc<AppSets>, name: &str) -> Result<Option<Duratio
 }
 
 async fn list_apps(sets: &AppSets) -> Result<Vec<Value>, AppSetReconcileError> {
-    let listed = sets.ctx.apps().list(&ListParams::default()).await.map_err(|source| AppSetReconcileError::ListApps {
-        namespace: sets.ctx.config.app_namespace.clone(),
-        source,
-    })?;
-    Ok(listed.items.iter().map(|app| serde_json::to_value(app).unwrap_or(Value::Null)).collect())
+    let listed = sets
+        .ctx
+        .apps()
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| AppSetReconcileError::ListApps {
+            namespace: sets.ctx.config.app_namespace.clone(),
+            source,
+        })?;
+    Ok(listed
+        .items
+        .iter()
+        .map(|app| serde_json::to_value(app).unwrap_or(Value::Null))
+        .collect())
 }
 
 /// Makes sure each repository was checked by the shared polling (again now, on a refresh),
 /// and fails with the generator's error if its last check failed.
-async fn check_repositories(sets: &AppSets, sources: &[GitSource], refresh: bool) -> Result<(), AppSetError> {
+async fn check_repositories(
+    sets: &AppSets,
+    sources: &[GitSource],
+    refresh: bool,
+) -> Result<(), AppSetError> {
     let mut checked: Vec<&str> = Vec::new();
     for source in sources {
         if checked.contains(&source.repo_url.as_str()) {
@@ -133,8 +187,15 @@ async fn check_repositories(sets: &AppSets, sources: &[GitSource], refresh: bool
         }
         checked.push(&source.repo_url);
         if let Err(message) = sets.ctx.git.ensure(&source.repo_url, refresh).await {
-            let error = GitError { repo_url: redact_url(&source.repo_url), revision: source.revision.clone(), message };
-            return Err(AppSetError::Generator { index: source.generator, source: GeneratorError::Git(error) });
+            let error = GitError {
+                repo_url: redact_url(&source.repo_url),
+                revision: source.revision.clone(),
+                message,
+            };
+            return Err(AppSetError::Generator {
+                index: source.generator,
+                source: GeneratorError::Git(error),
+            });
         }
     }
     Ok(())
@@ -149,14 +210,28 @@ async fn generate(
     owned: &[Value],
 ) -> Result<Result<Reconciled, AppSetError>, AppSetReconcileError> {
     let name = appset.metadata.name.clone().unwrap_or_default();
-    let cluster_secrets = if keys::uses_clusters(generators) { cluster_secrets(sets).await? } else { Vec::new() };
+    let cluster_secrets = if keys::uses_clusters(generators) {
+        cluster_secrets(sets).await?
+    } else {
+        Vec::new()
+    };
     let cache = sets.ctx.git.cache().clone();
     let (appset, polled, owned) = (appset.clone(), polled.to_vec(), owned.to_vec());
     let task = tokio::task::spawn_blocking(move || {
         let git = SharedCacheFiles::new(&cache, &polled);
-        driftless_appset::reconcile(&appset, Inputs { git: &git, cluster_secrets: &cluster_secrets }, &owned)
+        driftless_appset::reconcile(
+            &appset,
+            Inputs {
+                git: &git,
+                cluster_secrets: &cluster_secrets,
+            },
+            &owned,
+        )
     });
-    task.await.map_err(|e| AppSetReconcileError::Generate { name, message: e.to_string() })
+    task.await.map_err(|e| AppSetReconcileError::Generate {
+        name,
+        message: e.to_string(),
+    })
 }
 
 /// Argo CD cluster Secrets of the app namespace, for the clusters generator.
@@ -164,7 +239,10 @@ async fn cluster_secrets(sets: &AppSets) -> Result<Vec<Secret>, AppSetReconcileE
     let namespace = sets.ctx.config.app_namespace.clone();
     let api: Api<Secret> = Api::namespaced(sets.ctx.client.clone(), &namespace);
     let selector = ListParams::default().labels(&format!("{SECRET_TYPE}={SECRET_TYPE_CLUSTER}"));
-    let listed = api.list(&selector).await.map_err(|source| AppSetReconcileError::ListSecrets { namespace, source })?;
+    let listed = api
+        .list(&selector)
+        .await
+        .map_err(|source| AppSetReconcileError::ListSecrets { namespace, source })?;
     Ok(listed.items)
 }
 
@@ -177,15 +255,23 @@ async fn write_status(
     previous: &ApplicationSetStatus,
     next: &ApplicationSetStatus,
 ) -> Result<(), AppSetReconcileError> {
-    let Some(patch) = status_patch(previous, next) else { return Ok(()) };
+    let Some(patch) = status_patch(previous, next) else {
+        return Ok(());
+    };
     let next_value = serde_json::to_value(next).unwrap_or(Value::Null);
     if lock(&sets.written).get(name) == Some(&next_value) {
         return Ok(());
     }
-    let params = PatchParams { field_manager: Some(APPSET_MANAGER.into()), ..PatchParams::default() };
+    let params = PatchParams {
+        field_manager: Some(APPSET_MANAGER.into()),
+        ..PatchParams::default()
+    };
     api.patch_status(name, &params, &Patch::Merge(json!({ "status": patch })))
         .await
-        .map_err(|source| AppSetReconcileError::WriteStatus { name: name.into(), source })?;
+        .map_err(|source| AppSetReconcileError::WriteStatus {
+            name: name.into(),
+            source,
+        })?;
     lock(&sets.written).insert(name.to_string(), next_value);
     Ok(())
 }

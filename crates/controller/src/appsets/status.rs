@@ -18,7 +18,9 @@ pub fn next_status(
     let before = previous.conditions.clone().unwrap_or_default();
     let count = i64::try_from(resources.len()).unwrap_or(i64::MAX);
     ApplicationSetStatus {
-        conditions: Some(driftless_appset::status::with_transition_times(&before, conditions, now)),
+        conditions: Some(driftless_appset::status::with_transition_times(
+            &before, conditions, now,
+        )),
         resources: (!resources.is_empty()).then_some(resources),
         resources_count: Some(count),
         ..previous.clone()
@@ -51,38 +53,85 @@ pub fn status_patch(previous: &ApplicationSetStatus, next: &ApplicationSetStatus
 mod tests {
     use super::*;
     use crate::time::time_of;
-    use driftless_appset::status::{success_conditions, ERROR_OCCURRED};
+    use driftless_appset::status::{ERROR_OCCURRED, success_conditions};
     use pretty_assertions::assert_eq;
     use serde_json::json;
 
     fn resource(name: &str) -> ResourceStatus {
-        ResourceStatus { name: Some(name.into()), kind: Some("Application".into()), ..Default::default() }
+        ResourceStatus {
+            name: Some(name.into()),
+            kind: Some("Application".into()),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn the_same_outcome_later_writes_nothing() {
-        let first = next_status(&ApplicationSetStatus::default(), success_conditions(), vec![resource("a")], &time_of(100));
-        let again = next_status(&first, success_conditions(), vec![resource("a")], &time_of(200));
+        let first = next_status(
+            &ApplicationSetStatus::default(),
+            success_conditions(),
+            vec![resource("a")],
+            &time_of(100),
+        );
+        let again = next_status(
+            &first,
+            success_conditions(),
+            vec![resource("a")],
+            &time_of(200),
+        );
         assert_eq!(status_patch(&first, &again), None);
     }
 
     #[test]
     fn a_new_error_changes_the_conditions_and_their_transition_times() {
-        let ok = next_status(&ApplicationSetStatus::default(), success_conditions(), vec![resource("a")], &time_of(100));
-        let error = driftless_appset::AppSetError::DuplicateName { appset: "set".into(), name: "a".into() };
-        let failed = next_status(&ok, driftless_appset::status::error_conditions(&error), vec![resource("a")], &time_of(200));
+        let ok = next_status(
+            &ApplicationSetStatus::default(),
+            success_conditions(),
+            vec![resource("a")],
+            &time_of(100),
+        );
+        let error = driftless_appset::AppSetError::DuplicateName {
+            appset: "set".into(),
+            name: "a".into(),
+        };
+        let failed = next_status(
+            &ok,
+            driftless_appset::status::error_conditions(&error),
+            vec![resource("a")],
+            &time_of(200),
+        );
         let patch = status_patch(&ok, &failed).unwrap();
-        assert_eq!(patch.as_object().unwrap().keys().collect::<Vec<_>>(), vec!["conditions"]);
-        let occurred = failed.conditions.unwrap().into_iter().find(|c| c.condition_type == ERROR_OCCURRED).unwrap();
+        assert_eq!(
+            patch.as_object().unwrap().keys().collect::<Vec<_>>(),
+            vec!["conditions"]
+        );
+        let occurred = failed
+            .conditions
+            .unwrap()
+            .into_iter()
+            .find(|c| c.condition_type == ERROR_OCCURRED)
+            .unwrap();
         assert_eq!(occurred.status, "True");
-        assert!(occurred.message.contains("duplicate name: a"), "{}", occurred.message);
+        assert!(
+            occurred.message.contains("duplicate name: a"),
+            "{}",
+            occurred.message
+        );
         assert_eq!(occurred.last_transition_time, Some(time_of(200)));
     }
 
     #[test]
     fn resources_that_went_away_are_removed_with_null() {
-        let two = next_status(&ApplicationSetStatus::default(), success_conditions(), vec![resource("a")], &time_of(1));
+        let two = next_status(
+            &ApplicationSetStatus::default(),
+            success_conditions(),
+            vec![resource("a")],
+            &time_of(1),
+        );
         let none = next_status(&two, success_conditions(), vec![], &time_of(2));
-        assert_eq!(status_patch(&two, &none), Some(json!({"resources": null, "resourcesCount": 0})));
+        assert_eq!(
+            status_patch(&two, &none),
+            Some(json!({"resources": null, "resourcesCount": 0}))
+        );
     }
 }

@@ -2,12 +2,12 @@
 //! to an Application it owns (spec drift, deletion, or a new sync or health to report), and
 //! the periodic resync. Git moves arrive through the shared ref polling.
 
-use super::owned::owner_appset;
 use super::AppSets;
+use super::owned::owner_appset;
 use futures::StreamExt;
 use kube::api::DynamicObject;
-use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,7 +15,14 @@ use std::sync::Arc;
 /// What of an ApplicationSet, when it changes, calls for a reconcile: not its status.
 pub fn appset_fingerprint(appset: &Value) -> String {
     let meta = &appset["metadata"];
-    json!([meta["uid"], meta["generation"], meta["labels"], meta["annotations"], meta["deletionTimestamp"]]).to_string()
+    json!([
+        meta["uid"],
+        meta["generation"],
+        meta["labels"],
+        meta["annotations"],
+        meta["deletionTimestamp"]
+    ])
+    .to_string()
 }
 
 /// What of an owned Application the ApplicationSet reacts to: what it writes (to put it back
@@ -60,7 +67,9 @@ pub async fn watch_appsets(sets: Arc<AppSets>) -> &'static str {
         };
         match event {
             Ok(Event::Apply(object)) | Ok(Event::InitApply(object)) => {
-                let Some(name) = object.metadata.name.clone() else { continue };
+                let Some(name) = object.metadata.name.clone() else {
+                    continue;
+                };
                 let print = appset_fingerprint(&as_value(&object));
                 if fingerprints.get(&name) != Some(&print) {
                     fingerprints.insert(name.clone(), print);
@@ -68,7 +77,9 @@ pub async fn watch_appsets(sets: Arc<AppSets>) -> &'static str {
                 }
             }
             Ok(Event::Delete(object)) => {
-                let Some(name) = object.metadata.name.clone() else { continue };
+                let Some(name) = object.metadata.name.clone() else {
+                    continue;
+                };
                 fingerprints.remove(&name);
                 sets.request(&name);
             }
@@ -86,7 +97,9 @@ pub async fn watch_owned_apps(sets: Arc<AppSets>) -> &'static str {
     while let Some(event) = stream.next().await {
         match event {
             Ok(Event::Apply(object)) | Ok(Event::InitApply(object)) => {
-                let Some(name) = object.metadata.name.clone() else { continue };
+                let Some(name) = object.metadata.name.clone() else {
+                    continue;
+                };
                 let app = as_value(&object);
                 let now = (owner_appset(&app), app_fingerprint(&app));
                 let before = seen.insert(name, now.clone());
@@ -103,14 +116,18 @@ pub async fn watch_owned_apps(sets: Arc<AppSets>) -> &'static str {
                 }
             }
             Ok(Event::Delete(object)) => {
-                let Some(name) = object.metadata.name.clone() else { continue };
+                let Some(name) = object.metadata.name.clone() else {
+                    continue;
+                };
                 seen.remove(&name);
                 if let Some(owner) = owner_appset(&as_value(&object)) {
                     sets.request(&owner);
                 }
             }
             Ok(Event::Init) | Ok(Event::InitDone) => {}
-            Err(error) => tracing::debug!(%error, "application watch (for applicationsets) interrupted; retrying"),
+            Err(error) => {
+                tracing::debug!(%error, "application watch (for applicationsets) interrupted; retrying")
+            }
         }
     }
     "application watch for applicationsets"
@@ -122,10 +139,14 @@ mod tests {
 
     #[test]
     fn our_own_status_writes_do_not_wake_the_appset() {
-        let before = json!({"metadata": {"uid": "u", "generation": 2}, "status": {"conditions": []}});
+        let before =
+            json!({"metadata": {"uid": "u", "generation": 2}, "status": {"conditions": []}});
         let after_status = json!({"metadata": {"uid": "u", "generation": 2}, "status": {"conditions": [{"type": "ErrorOccurred"}]}});
         let after_spec = json!({"metadata": {"uid": "u", "generation": 3}});
-        assert_eq!(appset_fingerprint(&before), appset_fingerprint(&after_status));
+        assert_eq!(
+            appset_fingerprint(&before),
+            appset_fingerprint(&after_status)
+        );
         assert_ne!(appset_fingerprint(&before), appset_fingerprint(&after_spec));
     }
 
@@ -133,8 +154,10 @@ mod tests {
     fn an_owned_app_wakes_the_appset_on_drift_and_on_new_sync_or_health_only() {
         let app = json!({"metadata": {"generation": 1}, "status": {"sync": {"status": "OutOfSync"}, "reconciledAt": "t1"}});
         let touched = json!({"metadata": {"generation": 1}, "status": {"sync": {"status": "OutOfSync"}, "reconciledAt": "t2"}});
-        let synced = json!({"metadata": {"generation": 1}, "status": {"sync": {"status": "Synced"}}});
-        let edited = json!({"metadata": {"generation": 2}, "status": {"sync": {"status": "OutOfSync"}}});
+        let synced =
+            json!({"metadata": {"generation": 1}, "status": {"sync": {"status": "Synced"}}});
+        let edited =
+            json!({"metadata": {"generation": 2}, "status": {"sync": {"status": "OutOfSync"}}});
         assert_eq!(app_fingerprint(&app), app_fingerprint(&touched));
         assert_ne!(app_fingerprint(&app), app_fingerprint(&synced));
         assert_ne!(app_fingerprint(&app), app_fingerprint(&edited));

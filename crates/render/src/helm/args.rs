@@ -12,7 +12,11 @@ pub struct ResolvedFiles {
 }
 
 pub fn template_args(options: &HelmOptions, chart: &str, files: &ResolvedFiles) -> Vec<String> {
-    let mut args = vec!["template".to_string(), options.release_name.clone(), chart.to_string()];
+    let mut args = vec![
+        "template".to_string(),
+        options.release_name.clone(),
+        chart.to_string(),
+    ];
     let mut flag = |name: &str, value: String| {
         args.push(name.to_string());
         args.push(value);
@@ -27,7 +31,11 @@ pub fn template_args(options: &HelmOptions, chart: &str, files: &ResolvedFiles) 
         flag("--values", file.clone());
     }
     for p in &options.parameters {
-        let name = if p.force_string { "--set-string" } else { "--set" };
+        let name = if p.force_string {
+            "--set-string"
+        } else {
+            "--set"
+        };
         flag(name, format!("{}={}", p.name, clean_set_value(&p.value)));
     }
     for (name, path) in &files.set_files {
@@ -80,8 +88,16 @@ mod tests {
             kube_version: Some("1.30.0".into()),
             api_versions: vec!["monitoring.coreos.com/v1".into()],
             parameters: vec![
-                HelmParameter { name: "image.tag".into(), value: "1.2".into(), force_string: true },
-                HelmParameter { name: "hosts".into(), value: "a,b".into(), force_string: false },
+                HelmParameter {
+                    name: "image.tag".into(),
+                    value: "1.2".into(),
+                    force_string: true,
+                },
+                HelmParameter {
+                    name: "hosts".into(),
+                    value: "a,b".into(),
+                    force_string: false,
+                },
             ],
             skip_crds: true,
             ..HelmOptions::default()
@@ -93,17 +109,35 @@ mod tests {
         assert_eq!(
             template_args(&options, ".", &files),
             [
-                "template", "web", ".", "--namespace", "shop", "--kube-version", "1.30.0",
-                "--values", "/w/values-prod.yaml", "--values", "/tmp/values.yaml",
-                "--set-string", "image.tag=1.2", "--set", "hosts=a\\,b", "--set-file", "config=/w/config.txt",
-                "--api-versions", "monitoring.coreos.com/v1",
+                "template",
+                "web",
+                ".",
+                "--namespace",
+                "shop",
+                "--kube-version",
+                "1.30.0",
+                "--values",
+                "/w/values-prod.yaml",
+                "--values",
+                "/tmp/values.yaml",
+                "--set-string",
+                "image.tag=1.2",
+                "--set",
+                "hosts=a\\,b",
+                "--set-file",
+                "config=/w/config.txt",
+                "--api-versions",
+                "monitoring.coreos.com/v1",
             ]
         );
     }
 
     #[test]
     fn includes_crds_unless_skipped_and_keeps_lists() {
-        let options = HelmOptions { release_name: "r".into(), ..HelmOptions::default() };
+        let options = HelmOptions {
+            release_name: "r".into(),
+            ..HelmOptions::default()
+        };
         let args = template_args(&options, "c", &ResolvedFiles::default());
         assert_eq!(args, ["template", "r", "c", "--include-crds"]);
         assert_eq!(clean_set_value("{a,b}"), "{a,b}");

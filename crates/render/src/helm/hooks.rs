@@ -19,7 +19,8 @@ pub fn map_helm_hooks(object: &mut Value) {
     else {
         return;
     };
-    let text = |a: &Map<String, Value>, key: &str| a.get(key).and_then(Value::as_str).map(str::to_string);
+    let text =
+        |a: &Map<String, Value>, key: &str| a.get(key).and_then(Value::as_str).map(str::to_string);
 
     if let Some(helm_hook) = text(annotations, HELM_HOOK)
         && !annotations.contains_key(HOOK)
@@ -36,13 +37,18 @@ pub fn map_helm_hooks(object: &mut Value) {
                 phases.push(phase);
             }
         }
-        let phases = if phases.is_empty() { "Skip".to_string() } else { phases.join(",") };
+        let phases = if phases.is_empty() {
+            "Skip".to_string()
+        } else {
+            phases.join(",")
+        };
         annotations.insert(HOOK.into(), Value::String(phases));
     }
 
     if let Some(helm_policies) = text(annotations, HELM_HOOK_DELETE_POLICY) {
-        let mut policies: Vec<String> =
-            text(annotations, HOOK_DELETE_POLICY).map(|p| csv(&p).map(str::to_string).collect()).unwrap_or_default();
+        let mut policies: Vec<String> = text(annotations, HOOK_DELETE_POLICY)
+            .map(|p| csv(&p).map(str::to_string).collect())
+            .unwrap_or_default();
         for value in csv(&helm_policies) {
             let policy = match value {
                 "before-hook-creation" => "BeforeHookCreation",
@@ -97,8 +103,14 @@ mod tests {
                 json!({"helm.sh/hook": "post-install, pre-upgrade"}),
                 json!({"helm.sh/hook": "post-install, pre-upgrade", "argocd.argoproj.io/hook": "PostSync,PreSync"}),
             ),
-            (json!({"helm.sh/hook": "test"}), json!({"helm.sh/hook": "test", "argocd.argoproj.io/hook": "Skip"})),
-            (json!({"helm.sh/hook": "crd-install"}), json!({"helm.sh/hook": "crd-install"})),
+            (
+                json!({"helm.sh/hook": "test"}),
+                json!({"helm.sh/hook": "test", "argocd.argoproj.io/hook": "Skip"}),
+            ),
+            (
+                json!({"helm.sh/hook": "crd-install"}),
+                json!({"helm.sh/hook": "crd-install"}),
+            ),
             // an Argo CD hook wins; its own wave stays
             (
                 json!({"helm.sh/hook": "post-install", "argocd.argoproj.io/hook": "Sync",
@@ -106,7 +118,10 @@ mod tests {
                 json!({"helm.sh/hook": "post-install", "argocd.argoproj.io/hook": "Sync",
                        "helm.sh/hook-weight": "3", "argocd.argoproj.io/sync-wave": "1"}),
             ),
-            (json!({"helm.sh/hook-weight": "x"}), json!({"helm.sh/hook-weight": "x"})),
+            (
+                json!({"helm.sh/hook-weight": "x"}),
+                json!({"helm.sh/hook-weight": "x"}),
+            ),
         ];
         for (input, expected) in cases {
             let mut object = annotated(input.clone());
@@ -117,7 +132,8 @@ mod tests {
 
     #[test]
     fn objects_without_annotations_are_untouched() {
-        let mut object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        let mut object =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
         let before = object.clone();
         map_helm_hooks(&mut object);
         assert_eq!(object, before);

@@ -46,7 +46,9 @@ pub fn render(
 ) -> Result<(Vec<Manifest>, Vec<String>), HelmError> {
     let helm = toolbox.tools.helm()?;
     let mut remote = Vec::new();
-    let chart = ws.ensure(&SourceId::Main, app_path)?.ok_or_else(|| HelmError::MissingPath(app_path.to_string()))?;
+    let chart = ws
+        .ensure(&SourceId::Main, app_path)?
+        .ok_or_else(|| HelmError::MissingPath(app_path.to_string()))?;
     if !chart.join("Chart.yaml").is_file() {
         return Err(HelmError::NotAChart(app_path.to_string()));
     }
@@ -72,16 +74,26 @@ pub fn render(
         files.values.push(file.display().to_string());
     }
     for parameter in &options.file_parameters {
-        let path = resolve(ws, app_path, &parameter.path)?.ok_or_else(|| HelmError::MissingFileParameter {
-            name: parameter.name.clone(),
-            file: parameter.path.clone(),
+        let path = resolve(ws, app_path, &parameter.path)?.ok_or_else(|| {
+            HelmError::MissingFileParameter {
+                name: parameter.name.clone(),
+                file: parameter.path.clone(),
+            }
         })?;
-        files.set_files.push((parameter.name.clone(), path.display().to_string()));
+        files
+            .set_files
+            .push((parameter.name.clone(), path.display().to_string()));
     }
-    let invocation =
-        Invocation { program: helm.to_path_buf(), args: args::template_args(options, ".", &files), cwd: chart };
+    let invocation = Invocation {
+        program: helm.to_path_buf(),
+        args: args::template_args(options, ".", &files),
+        cwd: chart,
+    };
     let stdout = toolbox.runner.run(&invocation)?;
-    let label = format!("helm template {}", if app_path.is_empty() { "." } else { app_path });
+    let label = format!(
+        "helm template {}",
+        if app_path.is_empty() { "." } else { app_path }
+    );
     let mut manifests = manifest::parse_yaml_stream(&label, &String::from_utf8_lossy(&stdout))?;
     for m in &mut manifests {
         hooks::map_helm_hooks(&mut m.object);
@@ -91,16 +103,24 @@ pub fn render(
 
 /// A value file or file parameter on disk: `$<ref>/<path>` in the `ref` source, else
 /// relative to the chart (a leading `/` means the repository root), never outside it.
-fn resolve(ws: &mut dyn Workspace, app_path: &str, file: &str) -> Result<Option<PathBuf>, HelmError> {
+fn resolve(
+    ws: &mut dyn Workspace,
+    app_path: &str,
+    file: &str,
+) -> Result<Option<PathBuf>, HelmError> {
     if let Some(rest) = file.strip_prefix('$') {
-        let (name, path) = rest.split_once('/').ok_or_else(|| HelmError::BadRefPath(file.to_string()))?;
+        let (name, path) = rest
+            .split_once('/')
+            .ok_or_else(|| HelmError::BadRefPath(file.to_string()))?;
         if name.is_empty() {
             return Err(HelmError::BadRefPath(file.to_string()));
         }
-        let path = paths::normalize(path).ok_or_else(|| HelmError::OutsideRepo(file.to_string()))?;
+        let path =
+            paths::normalize(path).ok_or_else(|| HelmError::OutsideRepo(file.to_string()))?;
         return Ok(ws.ensure(&SourceId::Ref(name.to_string()), &path)?);
     }
-    let path = paths::join(app_path, file).ok_or_else(|| HelmError::OutsideRepo(file.to_string()))?;
+    let path =
+        paths::join(app_path, file).ok_or_else(|| HelmError::OutsideRepo(file.to_string()))?;
     Ok(ws.ensure(&SourceId::Main, &path)?)
 }
 

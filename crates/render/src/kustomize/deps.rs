@@ -18,7 +18,8 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-pub const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Deps {
@@ -30,17 +31,26 @@ pub struct Deps {
 
 /// The kustomization file of a directory on disk, if it has one.
 pub fn kustomization_file(dir: &Path) -> Option<PathBuf> {
-    KUSTOMIZATION_FILES.iter().map(|name| dir.join(name)).find(|p| p.is_file())
+    KUSTOMIZATION_FILES
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file())
 }
 
 pub fn read_kustomization(file: &Path, label: &str) -> Result<Value, KustomizeError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| KustomizeError::Io { path: label.to_string(), message: e.to_string() })?;
+    let text = std::fs::read_to_string(file).map_err(|e| KustomizeError::Io {
+        path: label.to_string(),
+        message: e.to_string(),
+    })?;
     Ok(manifest::parse_yaml_value(label, &text)?)
 }
 
 /// Walks from `dir`; `root_override` stands for the (edited) kustomization of `dir` itself.
-pub fn walk(ws: &mut dyn Workspace, dir: &str, root_override: Option<&Value>) -> Result<Deps, KustomizeError> {
+pub fn walk(
+    ws: &mut dyn Workspace,
+    dir: &str,
+    root_override: Option<&Value>,
+) -> Result<Deps, KustomizeError> {
     let mut deps = Deps::default();
     let mut seen = BTreeSet::new();
     visit(ws, dir, root_override, &mut seen, &mut deps)?;
@@ -57,14 +67,23 @@ fn visit(
     if !seen.insert(dir.to_string()) {
         return Ok(());
     }
-    let Some(on_disk) = ws.ensure(&SourceId::Main, dir)? else { return Ok(()) };
+    let Some(on_disk) = ws.ensure(&SourceId::Main, dir)? else {
+        return Ok(());
+    };
     deps.paths.insert(dir.to_string());
     let owned;
     let kustomization = match override_value {
         Some(value) => value,
         None => {
-            let Some(file) = kustomization_file(&on_disk) else { return Ok(()) };
-            let label = format!("{dir}/{}", file.file_name().and_then(|n| n.to_str()).unwrap_or_default());
+            let Some(file) = kustomization_file(&on_disk) else {
+                return Ok(());
+            };
+            let label = format!(
+                "{dir}/{}",
+                file.file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+            );
             owned = read_kustomization(&file, &label)?;
             &owned
         }
@@ -74,8 +93,10 @@ fn visit(
             deps.remote.push(reference);
             continue;
         }
-        let path = paths::join(dir, &reference)
-            .ok_or_else(|| KustomizeError::OutsideRepo { path: dir.to_string(), reference: reference.clone() })?;
+        let path = paths::join(dir, &reference).ok_or_else(|| KustomizeError::OutsideRepo {
+            path: dir.to_string(),
+            reference: reference.clone(),
+        })?;
         match ws.ensure(&SourceId::Main, &path)? {
             // Missing: kustomize itself reports it, with its own message.
             None => {}
@@ -99,8 +120,15 @@ pub fn references(k: &Value) -> Vec<String> {
         }
     };
     for key in [
-        "resources", "bases", "components", "crds", "configurations", "generators", "transformers",
-        "validators", "patchesStrategicMerge",
+        "resources",
+        "bases",
+        "components",
+        "crds",
+        "configurations",
+        "generators",
+        "transformers",
+        "validators",
+        "patchesStrategicMerge",
     ] {
         strings(key, &mut out);
     }
@@ -111,16 +139,30 @@ pub fn references(k: &Value) -> Vec<String> {
             }
         }
     }
-    if let Some(path) = k.get("openapi").and_then(|o| o.get("path")).and_then(Value::as_str) {
+    if let Some(path) = k
+        .get("openapi")
+        .and_then(|o| o.get("path"))
+        .and_then(Value::as_str)
+    {
         out.push(path.to_string());
     }
     for key in ["configMapGenerator", "secretGenerator"] {
         for generator in k.get(key).and_then(Value::as_array).into_iter().flatten() {
             for field in ["files", "envs"] {
-                for file in generator.get(field).and_then(Value::as_array).into_iter().flatten() {
+                for file in generator
+                    .get(field)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(file) = file.as_str() {
                         // `key=path` names the data key; the file is after the `=`.
-                        out.push(file.split_once('=').map(|(_, p)| p).unwrap_or(file).to_string());
+                        out.push(
+                            file.split_once('=')
+                                .map(|(_, p)| p)
+                                .unwrap_or(file)
+                                .to_string(),
+                        );
                     }
                 }
             }
@@ -136,5 +178,7 @@ pub fn references(k: &Value) -> Vec<String> {
 fn is_remote(reference: &str) -> bool {
     reference.contains("://")
         || reference.starts_with("git@")
-        || ["github.com/", "gitlab.com/", "bitbucket.org/"].iter().any(|host| reference.starts_with(host))
+        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
+            .iter()
+            .any(|host| reference.starts_with(host))
 }

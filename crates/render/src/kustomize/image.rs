@@ -32,7 +32,12 @@ pub fn parse(arg: &str) -> Result<ImageOverride, ImageError> {
         Some(key) => (key.to_string(), name.to_string()),
         None => (name.to_string(), String::new()),
     };
-    Ok(ImageOverride { name, new_name, new_tag: tag.to_string(), digest: digest.to_string() })
+    Ok(ImageOverride {
+        name,
+        new_name,
+        new_tag: tag.to_string(),
+        digest: digest.to_string(),
+    })
 }
 
 /// Splits `registry:5000/app:tag@sha256:…` into name, tag and digest; a `:` before the
@@ -64,9 +69,20 @@ pub fn set_images(existing: Option<&Value>, overrides: &[ImageOverride]) -> Valu
         given.insert(o.name.clone(), o.clone());
     }
     for entry in existing.and_then(Value::as_array).into_iter().flatten() {
-        let Some(map) = entry.as_object() else { continue };
-        let name = map.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-        let field = |key: &str| map.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+        let Some(map) = entry.as_object() else {
+            continue;
+        };
+        let name = map
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let field = |key: &str| {
+            map.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         if let Some(o) = given.get_mut(&name) {
             if o.new_name == KEEP {
                 o.new_name = field("newName");
@@ -84,7 +100,11 @@ pub fn set_images(existing: Option<&Value>, overrides: &[ImageOverride]) -> Valu
     for (name, o) in given {
         let mut map = Map::new();
         map.insert("name".into(), Value::String(name.clone()));
-        for (key, value) in [("newName", &o.new_name), ("newTag", &o.new_tag), ("digest", &o.digest)] {
+        for (key, value) in [
+            ("newName", &o.new_name),
+            ("newTag", &o.new_tag),
+            ("digest", &o.digest),
+        ] {
             if !value.is_empty() && value != KEEP {
                 map.insert(key.into(), Value::String(value.clone()));
             }
@@ -99,7 +119,12 @@ mod tests {
     use super::*;
 
     fn o(name: &str, new_name: &str, new_tag: &str, digest: &str) -> ImageOverride {
-        ImageOverride { name: name.into(), new_name: new_name.into(), new_tag: new_tag.into(), digest: digest.into() }
+        ImageOverride {
+            name: name.into(),
+            new_name: new_name.into(),
+            new_tag: new_tag.into(),
+            digest: digest.into(),
+        }
     }
 
     /// Cases checked against `kustomize edit set image` v5.5.0.
@@ -107,7 +132,10 @@ mod tests {
     fn parses_like_kustomize_edit_set_image() {
         let cases = [
             ("nginx:1.25", o("nginx", "", "1.25", "")),
-            ("nginx=registry:5000/nginx:2.0", o("nginx", "registry:5000/nginx", "2.0", "")),
+            (
+                "nginx=registry:5000/nginx:2.0",
+                o("nginx", "registry:5000/nginx", "2.0", ""),
+            ),
             ("app@sha256:abc", o("app", "", "", "sha256:abc")),
             ("n=m:t@sha256:x", o("n", "m", "t", "sha256:x")),
             ("img:tag@sha256:ddd", o("img", "", "tag", "sha256:ddd")),

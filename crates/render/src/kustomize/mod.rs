@@ -16,9 +16,13 @@ use std::path::Path;
 pub enum KustomizeError {
     #[error("failed to find path {0:?} in the repository")]
     MissingPath(String),
-    #[error("failed to find a kustomization file (kustomization.yaml, kustomization.yml or Kustomization) in {0:?}")]
+    #[error(
+        "failed to find a kustomization file (kustomization.yaml, kustomization.yml or Kustomization) in {0:?}"
+    )]
     NoKustomization(String),
-    #[error("failed to add component {0:?}: it does not exist (set ignoreMissingComponents to skip it)")]
+    #[error(
+        "failed to add component {0:?}: it does not exist (set ignoreMissingComponents to skip it)"
+    )]
     MissingComponent(String),
     #[error("failed to follow {reference:?} from {path:?}: it leaves the repository")]
     OutsideRepo { path: String, reference: String },
@@ -47,9 +51,16 @@ pub fn render(
     options: &KustomizeOptions,
 ) -> Result<KustomizeOutput, KustomizeError> {
     let kustomize = toolbox.tools.kustomize()?;
-    let dir = ws.ensure(&SourceId::Main, app_path)?.ok_or_else(|| KustomizeError::MissingPath(app_path.to_string()))?;
-    let file = deps::kustomization_file(&dir).ok_or_else(|| KustomizeError::NoKustomization(app_path.to_string()))?;
-    let file_name = file.file_name().and_then(|n| n.to_str()).unwrap_or("kustomization.yaml").to_string();
+    let dir = ws
+        .ensure(&SourceId::Main, app_path)?
+        .ok_or_else(|| KustomizeError::MissingPath(app_path.to_string()))?;
+    let file = deps::kustomization_file(&dir)
+        .ok_or_else(|| KustomizeError::NoKustomization(app_path.to_string()))?;
+    let file_name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("kustomization.yaml")
+        .to_string();
     let edited = if options.has_edits() {
         let original = deps::read_kustomization(&file, &format!("{app_path}/{file_name}"))?;
         let components = present_components(ws, app_path, options)?;
@@ -75,17 +86,29 @@ pub fn render(
                 }
                 on_disk(scratch.path(), app_path)
             };
-            let text = serde_norway::to_string(kustomization)
-                .map_err(|e| KustomizeError::Io { path: file_name.clone(), message: e.to_string() })?;
+            let text = serde_norway::to_string(kustomization).map_err(|e| KustomizeError::Io {
+                path: file_name.clone(),
+                message: e.to_string(),
+            })?;
             std::fs::write(target.join(&file_name), text).map_err(|e| io(&file_name, &e))?;
             target
         }
     };
     let (program, args) = kustomize.build(&build_dir);
-    let stdout = toolbox.runner.run(&Invocation { program, args, cwd: build_dir.clone() })?;
+    let stdout = toolbox.runner.run(&Invocation {
+        program,
+        args,
+        cwd: build_dir.clone(),
+    })?;
     let text = String::from_utf8_lossy(&stdout);
-    let label = format!("kustomize build {}", if app_path.is_empty() { "." } else { app_path });
-    Ok(KustomizeOutput { manifests: manifest::parse_yaml_stream(&label, &text)?, remote: found.remote })
+    let label = format!(
+        "kustomize build {}",
+        if app_path.is_empty() { "." } else { app_path }
+    );
+    Ok(KustomizeOutput {
+        manifests: manifest::parse_yaml_stream(&label, &text)?,
+        remote: found.remote,
+    })
 }
 
 /// Argo CD adds components that exist; a missing one is an error unless
@@ -124,10 +147,15 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<(), KustomizeError> {
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io(&parent.display().to_string(), &e))?;
         }
-        std::fs::copy(from, to).map(|_| ()).map_err(|e| io(&from.display().to_string(), &e))
+        std::fs::copy(from, to)
+            .map(|_| ())
+            .map_err(|e| io(&from.display().to_string(), &e))
     }
 }
 
 fn io(path: &str, e: &std::io::Error) -> KustomizeError {
-    KustomizeError::Io { path: path.to_string(), message: e.to_string() }
+    KustomizeError::Io {
+        path: path.to_string(),
+        message: e.to_string(),
+    }
 }

@@ -11,14 +11,21 @@ fn manifest_cases_parse_as_expected() {
     let mut cases = 0;
     for entry in std::fs::read_dir(&dir).expect("testdata/manifests exists") {
         let path = entry.expect("dir entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         if name.ends_with(".expected.json") {
             continue;
         }
-        let Some(format) = Format::of_path(&name) else { continue };
+        let Some(format) = Format::of_path(&name) else {
+            continue;
+        };
         let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&name);
         let expected: Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join(format!("{stem}.expected.json"))).expect("expected file"),
+            &std::fs::read_to_string(dir.join(format!("{stem}.expected.json")))
+                .expect("expected file"),
         )
         .expect("expected file is JSON");
         let bytes = std::fs::read(&path).expect("case file");
@@ -26,13 +33,21 @@ fn manifest_cases_parse_as_expected() {
         if let Some(error) = expected.get("error") {
             let err = result.expect_err(&format!("{name} should fail"));
             let line = match &err {
-                ManifestError::Syntax { line, .. } | ManifestError::NotAnObject { line, .. } => *line,
+                ManifestError::Syntax { line, .. } | ManifestError::NotAnObject { line, .. } => {
+                    *line
+                }
                 ManifestError::NotUtf8 { line, .. } => *line,
             };
             assert_eq!(Some(line as u64), error["line"].as_u64(), "{name}: {err}");
             let phrase = error["contains"].as_str().unwrap_or_default();
-            assert!(err.to_string().contains(phrase), "{name}: {err} lacks {phrase:?}");
-            assert!(err.to_string().contains(&name), "{name}: error names the file: {err}");
+            assert!(
+                err.to_string().contains(phrase),
+                "{name}: {err} lacks {phrase:?}"
+            );
+            assert!(
+                err.to_string().contains(&name),
+                "{name}: error names the file: {err}"
+            );
         } else {
             let got: Vec<Value> = result
                 .unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -50,21 +65,37 @@ fn manifest_cases_parse_as_expected() {
 fn helm_source_comment_is_kept_as_template() {
     let text = "---\n# Source: web/templates/svc.yaml\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n";
     let docs = parse_yaml_stream("helm template", text).expect("parses");
-    assert_eq!(docs[0].origin.template.as_deref(), Some("web/templates/svc.yaml"));
-    assert_eq!(docs[0].origin.to_string(), "helm template:1 (web/templates/svc.yaml)");
+    assert_eq!(
+        docs[0].origin.template.as_deref(),
+        Some("web/templates/svc.yaml")
+    );
+    assert_eq!(
+        docs[0].origin.to_string(),
+        "helm template:1 (web/templates/svc.yaml)"
+    );
 }
 
 #[test]
 fn invalid_utf8_reports_the_line() {
     let err = parse_bytes("x.yaml", b"a: 1\nb: \xff\n", Format::Yaml).expect_err("not UTF-8");
-    assert_eq!(err, ManifestError::NotUtf8 { file: "x.yaml".into(), line: 2 });
+    assert_eq!(
+        err,
+        ManifestError::NotUtf8 {
+            file: "x.yaml".into(),
+            line: 2
+        }
+    );
 }
 
 #[test]
 fn alias_bombs_and_deep_nesting_are_errors_not_hangs() {
     let mut bomb = String::from("a: &a [x,x,x,x,x,x,x,x,x,x]\n");
     for i in 0..9 {
-        let prev = if i == 0 { "a".to_string() } else { format!("l{}", i - 1) };
+        let prev = if i == 0 {
+            "a".to_string()
+        } else {
+            format!("l{}", i - 1)
+        };
         bomb.push_str(&format!("l{i}: &l{i} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
     }
     assert!(parse_yaml_stream("bomb.yaml", &bomb).is_err());
@@ -100,15 +131,33 @@ fn mutated_inputs_never_panic() {
         .collect();
     seeds.push(Vec::new());
     let tokens: [&[u8]; 16] = [
-        b"---\n", b"...\n", b": ", b"- ", b"&a ", b"*a", b"<<: ", b"!!binary ", b"{", b"]", b"\"", b"'",
-        b"|\n", b"\t", b"\xff", b"kind: List\nitems:\n",
+        b"---\n",
+        b"...\n",
+        b": ",
+        b"- ",
+        b"&a ",
+        b"*a",
+        b"<<: ",
+        b"!!binary ",
+        b"{",
+        b"]",
+        b"\"",
+        b"'",
+        b"|\n",
+        b"\t",
+        b"\xff",
+        b"kind: List\nitems:\n",
     ];
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     let (mut parsed, mut rejected) = (0, 0);
     for round in 0..600 {
         let mut input = seeds[round % seeds.len()].clone();
         for _ in 0..1 + rng.below(3) {
-            let at = if input.is_empty() { 0 } else { rng.below(input.len() + 1) };
+            let at = if input.is_empty() {
+                0
+            } else {
+                rng.below(input.len() + 1)
+            };
             match rng.below(4) {
                 0 if !input.is_empty() && at < input.len() => input[at] = rng.next() as u8,
                 1 if at < input.len() => {
@@ -129,5 +178,8 @@ fn mutated_inputs_never_panic() {
         }
     }
     // Both paths were exercised: some mutants still parse, others are rejected.
-    assert!(parsed > 30 && rejected > 30, "parsed {parsed}, rejected {rejected}");
+    assert!(
+        parsed > 30 && rejected > 30,
+        "parsed {parsed}, rejected {rejected}"
+    );
 }

@@ -4,7 +4,7 @@
 
 use driftless_render::manifest::parse_yaml_stream;
 use driftless_render::tools::Kustomize;
-use driftless_render::{TreeError, TreeSource, Tools};
+use driftless_render::{Tools, TreeError, TreeSource};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,11 +26,17 @@ pub fn helm() -> PathBuf {
     let versions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hack/versions.env");
     let text = std::fs::read_to_string(&versions).unwrap_or_default();
     let version = |name: &str| {
-        text.lines().find_map(|l| l.strip_prefix(&format!("{name}="))).unwrap_or_default().trim().to_string()
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
     };
     let cache = std::env::var_os("DRIFTLESS_CACHE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/driftless"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/driftless")
+        });
     let candidate = cache
         .join(format!(
             "k8s-{}-etcd-{}-kwok-{}-helm-{}",
@@ -50,14 +56,29 @@ pub fn helm() -> PathBuf {
 
 pub fn tools() -> Tools {
     let discovered = Tools::discover();
-    let kustomize = discovered.kustomize.expect("kustomize not found: put kustomize or kubectl on PATH");
-    Tools { helm: Some(helm()), kustomize: Some(kustomize) }
+    let kustomize = discovered
+        .kustomize
+        .expect("kustomize not found: put kustomize or kubectl on PATH");
+    Tools {
+        helm: Some(helm()),
+        kustomize: Some(kustomize),
+    }
 }
 
 /// Runs a command and returns stdout, failing the test with stderr.
 pub fn run(program: &Path, args: &[&str], cwd: &Path) -> String {
-    let out = Command::new(program).args(args).current_dir(cwd).output().expect("tool starts");
-    assert!(out.status.success(), "{} {:?}: {}", program.display(), args, String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("tool starts");
+    assert!(
+        out.status.success(),
+        "{} {:?}: {}",
+        program.display(),
+        args,
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
@@ -71,22 +92,42 @@ pub fn kustomize_by_hand(tools: &Tools, dir: &Path) -> String {
 
 /// Objects of a YAML stream, sorted by identity, for comparing renders.
 pub fn objects(text: &str) -> Vec<Value> {
-    let mut objects: Vec<Value> =
-        parse_yaml_stream("by hand", text).expect("tool output parses").into_iter().map(|m| m.object).collect();
+    let mut objects: Vec<Value> = parse_yaml_stream("by hand", text)
+        .expect("tool output parses")
+        .into_iter()
+        .map(|m| m.object)
+        .collect();
     objects.sort_by_key(identity);
     objects
 }
 
 pub fn identity(object: &Value) -> String {
-    let text = |p: &str| object.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
-    format!("{}/{}/{}/{}", text("/apiVersion"), text("/kind"), text("/metadata/namespace"), text("/metadata/name"))
+    let text = |p: &str| {
+        object
+            .pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    format!(
+        "{}/{}/{}/{}",
+        text("/apiVersion"),
+        text("/kind"),
+        text("/metadata/namespace"),
+        text("/metadata/name")
+    )
 }
 
 pub fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
     objects
         .iter()
         .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
-        .unwrap_or_else(|| panic!("no {kind} {name} in {:#?}", objects.iter().map(identity).collect::<Vec<_>>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {kind} {name} in {:#?}",
+                objects.iter().map(identity).collect::<Vec<_>>()
+            )
+        })
 }
 
 /// Copies a directory tree (test setup).
@@ -110,7 +151,9 @@ pub struct GitRepo {
 
 impl GitRepo {
     pub fn new() -> Self {
-        let repo = Self { dir: tempfile::tempdir().expect("temp dir") };
+        let repo = Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
         repo.git(&["init", "-q", "-b", "main"]);
         repo
     }
@@ -121,12 +164,23 @@ impl GitRepo {
 
     pub fn git(&self, args: &[&str]) -> String {
         let out = Command::new("git")
-            .args(["-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"])
+            .args([
+                "-c",
+                "user.name=test",
+                "-c",
+                "user.email=test@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
             .args(args)
             .current_dir(self.path())
             .output()
             .expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
@@ -138,7 +192,10 @@ impl GitRepo {
     }
 
     pub fn at(&self, commit: &str) -> GitCliTree {
-        GitCliTree { repo: self.path().to_path_buf(), commit: commit.to_string() }
+        GitCliTree {
+            repo: self.path().to_path_buf(),
+            commit: commit.to_string(),
+        }
     }
 }
 
@@ -150,18 +207,29 @@ pub struct GitCliTree {
 
 impl GitCliTree {
     fn spec(&self, path: &str) -> String {
-        if path.is_empty() { format!("{}^{{tree}}", self.commit) } else { format!("{}:{}", self.commit, path) }
+        if path.is_empty() {
+            format!("{}^{{tree}}", self.commit)
+        } else {
+            format!("{}:{}", self.commit, path)
+        }
     }
 
     fn git(&self, args: &[&str]) -> Result<std::process::Output, TreeError> {
-        Command::new("git").args(args).current_dir(&self.repo).output().map_err(|e| TreeError(e.to_string()))
+        Command::new("git")
+            .args(args)
+            .current_dir(&self.repo)
+            .output()
+            .map_err(|e| TreeError(e.to_string()))
     }
 }
 
 impl TreeSource for GitCliTree {
     fn tree_id(&self, path: &str) -> Result<Option<String>, TreeError> {
         let out = self.git(&["rev-parse", "--verify", "--quiet", &self.spec(path)])?;
-        Ok(out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string()))
+        Ok(out
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string()))
     }
 
     fn export(&self, path: &str, dest: &Path) -> Result<(), TreeError> {
@@ -182,9 +250,17 @@ impl TreeSource for GitCliTree {
             .spawn()
             .map_err(|e| TreeError(e.to_string()))?;
         use std::io::Write;
-        tar.stdin.take().ok_or_else(|| TreeError("no stdin".into()))?.write_all(&archive.stdout).map_err(|e| TreeError(e.to_string()))?;
+        tar.stdin
+            .take()
+            .ok_or_else(|| TreeError("no stdin".into()))?
+            .write_all(&archive.stdout)
+            .map_err(|e| TreeError(e.to_string()))?;
         let status = tar.wait().map_err(|e| TreeError(e.to_string()))?;
-        if status.success() { Ok(()) } else { Err(TreeError(format!("tar failed for {spec}"))) }
+        if status.success() {
+            Ok(())
+        } else {
+            Err(TreeError(format!("tar failed for {spec}")))
+        }
     }
 
     fn describe(&self) -> String {

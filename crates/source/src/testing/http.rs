@@ -66,7 +66,10 @@ impl GitHttpServerBuilder {
     }
 
     pub fn start(self) -> std::io::Result<GitHttpServer> {
-        let listener = TcpListener::bind(self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))))?;
+        let listener = TcpListener::bind(
+            self.listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0))),
+        )?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             config: self,
