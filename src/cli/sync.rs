@@ -77,7 +77,6 @@ async fn make_plan(
     let name = c.app.metadata.name.clone().unwrap_or_default();
     let policy = c.app.spec.sync_policy.clone().unwrap_or_default();
     let sync_options = policy.sync_options.clone().unwrap_or_default();
-    check_shared(cluster, c, &name, &sync_options, args).await?;
     let desired = respect_ignore_differences(c, &sync_options)?;
     let input = PlanInput {
         app_name: name.clone(),
@@ -105,7 +104,9 @@ async fn make_plan(
             .unwrap_or(0),
         ..PlanInput::default()
     };
-    plan_sync(&input).map_err(|e| CommandError::Failed(format!("app {name}: {e}")))
+    let plan = plan_sync(&input).map_err(|e| CommandError::Failed(format!("app {name}: {e}")))?;
+    check_shared(cluster, c, &plan, &name, &input.sync_options, args).await?;
+    Ok(plan)
 }
 
 /// With `RespectIgnoreDifferences=true`, ignored fields keep their live values when applied.
@@ -121,23 +122,9 @@ fn respect_ignore_differences(
     rules.extend(c.customizations.ignore.iter().cloned());
     let rules = driftless_diff::IgnoreRules::new(&rules)
         .map_err(|e| CommandError::Failed(e.to_string()))?;
-    let live: std::collections::BTreeMap<ResourceKey, &serde_json::Value> = c
-        .live
-        .iter()
-        .filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o)))
-        .collect();
-    Ok(c.desired
-        .iter()
-        .map(|want| {
-            match ResourceKey::of(want)
-                .ok()
-                .and_then(|k| live.get(&k).map(|l| (k, *l)))
-            {
-                Some((key, have)) => driftless_diff::respect_ignored(&rules, &key, want, have),
-                None => want.clone(),
-            }
-        })
-        .collect())
+    Ok(driftless_diff::respect_ignored_all(
+        &rules, &c.desired, &c.live,
+    ))
 }
 
 /// Objects in git that another app already tracks: reported, and with
@@ -145,6 +132,7 @@ fn respect_ignore_differences(
 async fn check_shared(
     cluster: &ClusterClient,
     c: &Comparison,
+    plan: &Plan,
     app: &str,
     options: &[String],
     args: &SyncArgs,
@@ -152,32 +140,16 @@ async fn check_shared(
     let fail = driftless_model::SyncOptions::parse(options.iter().map(String::as_str))
         .fail_on_shared_resource
         .unwrap_or(false);
-    let tracked: BTreeSet<ResourceKey> = c
-        .live
-        .iter()
-        .filter_map(|o| ResourceKey::of(o).ok())
-        .collect();
-    for obj in &c.desired {
-        let Ok(key) = ResourceKey::of(obj) else {
-            continue;
-        };
-        if tracked.contains(&key) {
-            continue;
+    let shared =
+        driftless_apply::shared_resources(cluster, plan, &c.live, app, args.cluster.tracking).await;
+    for (key, owner) in shared {
+        let message = format!("{key} is part of applications {app} and {owner}");
+        if fail {
+            return Err(CommandError::Failed(format!(
+                "app {app}: shared resource: {message} (FailOnSharedResource=true)"
+            )));
         }
-        let Ok(Some(live)) = cluster.get(&key).await else {
-            continue;
-        };
-        if let Some(owner) =
-            driftless_apply::tracking::owner(&live, args.cluster.tracking).filter(|o| o != app)
-        {
-            let message = format!("{key} is part of applications {app} and {owner}");
-            if fail {
-                return Err(CommandError::Failed(format!(
-                    "app {app}: shared resource: {message} (FailOnSharedResource=true)"
-                )));
-            }
-            eprintln!("warning: SharedResourceWarning: {message}");
-        }
+        eprintln!("warning: SharedResourceWarning: {message}");
     }
     Ok(())
 }

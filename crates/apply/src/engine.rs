@@ -326,3 +326,32 @@ impl CreatedBy for ResourceKey {
         })
     }
 }
+
+/// Objects the plan applies that are live but tracked by another app, with that app's name:
+/// a warning, or with `FailOnSharedResource=true` a reason not to sync at all.
+pub async fn shared_resources(
+    cluster: &ClusterClient,
+    plan: &Plan,
+    tracked: &[Value],
+    app: &str,
+    method: TrackingMethod,
+) -> Vec<(ResourceKey, String)> {
+    let ours: std::collections::BTreeSet<ResourceKey> = tracked
+        .iter()
+        .filter_map(|o| ResourceKey::of(o).ok())
+        .collect();
+    let mut shared = Vec::new();
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.action.is_apply() && !ours.contains(&s.key))
+    {
+        let Ok(Some(live)) = cluster.get(&step.key).await else {
+            continue;
+        };
+        if let Some(owner) = tracking::owner(&live, method).filter(|o| o != app) {
+            shared.push((step.key.clone(), owner));
+        }
+    }
+    shared
+}

@@ -12,5 +12,5 @@ pub mod tracking;
 
 pub use catalog::{ApiCatalog, CatalogError};
 pub use cluster::{ClusterClient, ClusterError};
-pub use engine::{SyncContext, SyncEvent, dry_run_plan, run_sync};
+pub use engine::{SyncContext, SyncEvent, dry_run_plan, run_sync, shared_resources};
 pub use tracking::TrackingMethod;

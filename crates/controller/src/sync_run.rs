@@ -11,12 +11,9 @@ use crate::time::{now_secs, secs_of};
 use crate::writer::{self, StatusWriter};
 use driftless_apply::{ClusterError, SyncContext, SyncEvent, run_sync};
 use driftless_model::annotations::FIELD_MANAGER;
-use driftless_model::{
-    Application, ApplicationStatus, Operation, OperationPhase, OperationState, ResourceKey,
-};
+use driftless_model::{Application, ApplicationStatus, Operation, OperationPhase, OperationState};
 use driftless_plan::{Plan, PlanInput, ResourceSelector, RunPhase, SyncState, plan_sync};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -326,27 +323,19 @@ async fn refused(run: &Run<'_>, plan: &Plan, input: &PlanInput) -> Option<String
     let options =
         driftless_model::SyncOptions::parse(input.sync_options.iter().map(String::as_str));
     if options.fail_on_shared_resource == Some(true) {
-        let tracked: BTreeSet<ResourceKey> = input
-            .live
-            .iter()
-            .filter_map(|o| ResourceKey::of(o).ok())
-            .collect();
-        for step in plan
-            .steps
-            .iter()
-            .filter(|s| s.action.is_apply() && !tracked.contains(&s.key))
-        {
-            let Ok(Some(live)) = ctx.cluster.get(&step.key).await else {
-                continue;
-            };
-            if let Some(owner) = driftless_apply::tracking::owner(&live, ctx.config.tracking)
-                .filter(|o| *o != run.name)
-            {
-                return Some(format!(
-                    "{} is part of applications {} and {owner} (FailOnSharedResource=true)",
-                    step.key, run.name
-                ));
-            }
+        let shared = driftless_apply::shared_resources(
+            &ctx.cluster,
+            plan,
+            &input.live,
+            &run.name,
+            ctx.config.tracking,
+        )
+        .await;
+        if let Some((key, owner)) = shared.first() {
+            return Some(format!(
+                "{key} is part of applications {} and {owner} (FailOnSharedResource=true)",
+                run.name
+            ));
         }
     }
     let sync_ctx = sync_context(ctx, &run.name);
@@ -391,22 +380,7 @@ fn respect_ignored(
     let mut rules = crate::compare::ignore_rules(app);
     rules.extend(judging.ignore.iter().cloned());
     let rules = driftless_diff::IgnoreRules::new(&rules).map_err(|e| e.to_string())?;
-    let live: BTreeMap<ResourceKey, &Value> = live
-        .iter()
-        .filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o)))
-        .collect();
-    Ok(desired
-        .iter()
-        .map(|want| {
-            match ResourceKey::of(want)
-                .ok()
-                .and_then(|k| live.get(&k).map(|l| (k, *l)))
-            {
-                Some((key, have)) => driftless_diff::respect_ignored(&rules, &key, want, have),
-                None => want.clone(),
-            }
-        })
-        .collect())
+    Ok(driftless_diff::respect_ignored_all(&rules, desired, live))
 }
 
 fn plan_input(

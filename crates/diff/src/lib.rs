@@ -92,4 +92,4 @@ pub use managed_fields::ManagedFieldsError;
 pub use mask::SecretMasker;
 pub use normalize::normalize;
 pub use object_diff::{DiffError, Differ, ObjectDiff, SyncStatus};
-pub use respect::respect_ignored;
+pub use respect::{respect_ignored, respect_ignored_all};

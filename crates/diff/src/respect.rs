@@ -36,6 +36,27 @@ pub fn respect_ignored(
     out
 }
 
+/// [`respect_ignored`] over a whole render: each desired object with a live counterpart keeps
+/// the live values of its ignored fields; objects not yet live are returned as they are.
+pub fn respect_ignored_all(rules: &IgnoreRules, desired: &[Value], live: &[Value]) -> Vec<Value> {
+    let live: std::collections::BTreeMap<ResourceKey, &Value> = live
+        .iter()
+        .filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o)))
+        .collect();
+    desired
+        .iter()
+        .map(|want| {
+            match ResourceKey::of(want)
+                .ok()
+                .and_then(|k| live.get(&k).map(|l| (k, *l)))
+            {
+                Some((key, have)) => respect_ignored(rules, &key, want, have),
+                None => want.clone(),
+            }
+        })
+        .collect()
+}
+
 fn get<'a>(doc: &'a Value, path: &[Segment]) -> Option<&'a Value> {
     path.iter().try_fold(doc, |node, seg| match (seg, node) {
         (Segment::Key(k), Value::Object(map)) => map.get(k),
