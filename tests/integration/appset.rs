@@ -746,3 +746,63 @@ fn the_appset_reads_polled_repositories_from_the_cache_alone() -> anyhow::Result
     assert_eq!(unpolled.files(&url, "HEAD", "namespaces/*.yaml")?.len(), 2);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_of_clusters_and_list_and_merge_by_key_generate_the_expected_applications()
+-> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::Secret;
+    use kube::api::PostParams;
+    let mut env = Env::new("appset-matrix").await?;
+    env.repo.write("apps/a/cm.yaml", config_map("a"));
+    env.repo.commit("an app");
+    let ns = env.ns.name.clone();
+    // Two clusters registered the way Argo CD stores them; only one is selected.
+    for (name, stage) in [("east", "staging"), ("west", "prod")] {
+        let secret: Secret = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": format!("cluster-{name}"),
+                "labels": {"argocd.argoproj.io/secret-type": "cluster", "stage": stage}},
+            "stringData": {"name": name, "server": format!("https://{name}.example.invalid"), "config": "{}"}}))?;
+        env.ns
+            .api::<Secret>()
+            .create(&PostParams::default(), &secret)
+            .await?;
+    }
+    env.start(FAST_POLL).await?;
+    let url = env.repo.file_url();
+    let matrix = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {{name: fleet, namespace: {ns}}}\nspec:\n\
+         \x20 goTemplate: true\n  generators:\n  - matrix:\n      generators:\n\
+         \x20     - clusters: {{selector: {{matchLabels: {{stage: staging}}}}}}\n\
+         \x20     - list: {{elements: [{{svc: api}}, {{svc: web}}]}}\n\
+         \x20 template:\n    metadata: {{name: '{ns}-{{{{.name}}}}-{{{{.svc}}}}'}}\n    spec:\n      project: default\n\
+         \x20     source: {{repoURL: {url}, targetRevision: HEAD, path: apps/a}}\n\
+         \x20     destination: {{server: '{{{{.server}}}}', namespace: '{{{{.svc}}}}'}}\n"
+    );
+    env.apply_appset(&matrix).await?;
+    let (api, web) = (format!("{ns}-east-api"), format!("{ns}-east-web"));
+    env.wait_apps(&[api.clone(), web.clone()]).await?;
+    let app = env.app(&api).await?.unwrap_or_default();
+    assert_eq!(
+        app["spec"]["destination"]["server"],
+        "https://east.example.invalid"
+    );
+    assert_eq!(app["spec"]["destination"]["namespace"], "api");
+
+    // Merge: the second list overrides the first's `color` for the element with the same `svc`.
+    let merge = format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata: {{name: colors, namespace: {ns}}}\nspec:\n\
+         \x20 generators:\n  - merge:\n      mergeKeys: [svc]\n      generators:\n\
+         \x20     - list: {{elements: [{{svc: db, color: red}}, {{svc: cache, color: red}}]}}\n\
+         \x20     - list: {{elements: [{{svc: db, color: blue}}]}}\n\
+         \x20 template:\n    metadata: {{name: '{ns}-{{{{svc}}}}', labels: {{color: '{{{{color}}}}'}}}}\n    spec:\n\
+         \x20     project: default\n      source: {{repoURL: {url}, targetRevision: HEAD, path: apps/a}}\n\
+         \x20     destination: {{server: https://kubernetes.default.svc, namespace: {ns}}}\n"
+    );
+    env.apply_appset(&merge).await?;
+    let (db, cache) = (format!("{ns}-db"), format!("{ns}-cache"));
+    env.wait_app(&db, "merged color", |a| label(a, "color") == "blue")
+        .await?;
+    env.wait_app(&cache, "its own color", |a| label(a, "color") == "red")
+        .await?;
+    Ok(())
+}
