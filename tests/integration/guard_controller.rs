@@ -427,3 +427,73 @@ async fn an_enforcing_project_blocks_a_root_deployment_and_a_warning_project_syn
     assert!(env.deployments().get_opt("strict-web").await?.is_some());
     Ok(())
 }
+
+/// The invalidation trap: a chart that draws a random value on every render. The render cache
+/// keeps one revision's render, so the trap only fires when something renders again, as a hard
+/// refresh does; each one then re-applies a new value. The breaker stops it at the threshold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_with_rand_alpha_num_hard_refreshed_again_and_again_is_taken_out_of_automated_sync()
+-> anyhow::Result<()> {
+    let env = Env::start("guard-rand").await?;
+    env.repo.write(
+        "charts/token/Chart.yaml",
+        "apiVersion: v2\nname: token\nversion: 0.1.0\n",
+    );
+    env.repo.write(
+        "charts/token/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: token\ndata:\n  token: {{ randAlphaNum 16 | quote }}\n",
+    );
+    env.repo.commit("a chart that generates a token");
+    let name = env.name("token");
+    env.apply(&application(
+        &name,
+        &env.ns.name,
+        "default",
+        &env.repo.file_url(),
+        "charts/token",
+    ))
+    .await?;
+    env.wait_app(&name, "Synced", |a| sync_of(a) == "Synced")
+        .await?;
+
+    // Someone (or a script) keeps asking for a hard refresh.
+    let apps = env.resource("Application");
+    let refresher = {
+        let (apps, name) = (apps.clone(), name.clone());
+        tokio::spawn(async move {
+            loop {
+                let patch = Patch::Merge(
+                    json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}}),
+                );
+                let _ = apps.patch(&name, &PatchParams::default(), &patch).await;
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+            }
+        })
+    };
+    let looped = env
+        .wait_app(&name, "a SyncLoop condition", |a| {
+            condition(a, "SyncLoop").is_some()
+        })
+        .await;
+    // Once out of automated sync, further hard refreshes re-apply nothing.
+    let configmaps: Api<k8s_openapi::api::core::v1::ConfigMap> = env.ns.api();
+    let token = |cm: k8s_openapi::api::core::v1::ConfigMap| {
+        cm.data.unwrap_or_default().get("token").cloned()
+    };
+    let before = token(configmaps.get("token").await?);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let after = token(configmaps.get("token").await?);
+    refresher.abort();
+    let app = looped?;
+    assert_eq!(
+        before, after,
+        "the live token stopped changing while hard refreshes went on"
+    );
+    let message = condition(&app, "SyncLoop").unwrap_or_default();
+    assert!(
+        message.contains("/ConfigMap/") && message.contains("token"),
+        "names the object: {message}"
+    );
+    assert!(message.contains("/data/token"), "names the path: {message}");
+    Ok(())
+}
