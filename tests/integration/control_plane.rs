@@ -140,21 +140,7 @@ async fn custom_resource_definition_is_established_and_stores_objects() -> anyho
     let crds: Api<CustomResourceDefinition> = Api::all(ns.client.clone());
     crds.create(&PostParams::default(), &crd).await?;
     let result = async {
-        wait_until(
-            Duration::from_secs(30),
-            "the CRD to be Established",
-            || async {
-                let c = crds.get(&crd_name).await?;
-                let established = c
-                    .status
-                    .and_then(|s| s.conditions)
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|c| c.type_ == "Established" && c.status == "True");
-                Ok(established.then_some(()))
-            },
-        )
-        .await?;
+        driftless_testkit::wait_established(&crds, &crd_name).await?;
         let gvk = GroupVersionKind::gvk(&group, "v1", "Widget");
         let widgets: Api<DynamicObject> =
             Api::namespaced_with(ns.client.clone(), &ns.name, &ApiResource::from_gvk(&gvk));

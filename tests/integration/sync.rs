@@ -359,12 +359,7 @@ async fn a_lua_health_check_from_argocd_cm_decides_a_custom_resource_health() ->
     let crds: Api<CustomResourceDefinition> = Api::all(fixture_ns.client.clone());
     crds.create(&PostParams::default(), &crd).await?;
     let result = async {
-        wait_until(Duration::from_secs(30), "the Gadget CRD to be established", || async {
-            let c = crds.get(&format!("gadgets.{group}")).await?;
-            let ok = c.status.and_then(|s| s.conditions).unwrap_or_default().iter().any(|c| c.type_ == "Established" && c.status == "True");
-            Ok(ok.then_some(()))
-        })
-        .await?;
+        driftless_testkit::wait_established(&crds, &format!("gadgets.{group}")).await?;
         let gadget = |name: &str, color: &str| format!("apiVersion: {group}/v1\nkind: Gadget\nmetadata: {{name: {name}}}\nspec: {{color: {color}}}\n");
         let (red, green) = (gadget("red", "red"), gadget("green", "green"));
         let app = AppFixture::new("lua", &[("red.yaml", &red), ("green.yaml", &green)], "").await?;

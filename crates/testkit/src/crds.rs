@@ -37,21 +37,26 @@ pub async fn install_argo_crds(client: &Client, driftless_bin: &str) -> Result<(
         )
         .await
         .with_context(|| format!("the API server rejected CRD {name}"))?;
-        wait_until(
-            Duration::from_secs(30),
-            &format!("CRD {name} to be Established"),
-            || async {
-                let c = crds.get(&name).await?;
-                let established = c
-                    .status
-                    .and_then(|s| s.conditions)
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|c| c.type_ == "Established" && c.status == "True");
-                Ok(established.then_some(()))
-            },
-        )
-        .await?;
+        wait_established(&crds, &name).await?;
     }
     Ok(())
+}
+
+/// Waits until the CRD `name` is Established (its API is served).
+pub async fn wait_established(crds: &Api<CustomResourceDefinition>, name: &str) -> Result<()> {
+    wait_until(
+        Duration::from_secs(30),
+        &format!("CRD {name} to be Established"),
+        || async {
+            let c = crds.get(name).await?;
+            let established = c
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            Ok(established.then_some(()))
+        },
+    )
+    .await
 }

@@ -6,5 +6,5 @@ mod crds;
 mod wait;
 
 pub use cluster::{TestNamespace, client};
-pub use crds::install_argo_crds;
+pub use crds::{install_argo_crds, wait_established};
 pub use wait::wait_until;
