@@ -183,40 +183,21 @@ impl Drop for Env {
             task.abort();
         }
         let name = self.ns.name.clone();
-        let done = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                let Ok(client) = driftless_testkit::client().await else {
-                    return;
-                };
-                let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
-                let apps: Api<DynamicObject> =
-                    Api::namespaced_with(client.clone(), &name, &ApiResource::from_gvk(&gvk));
-                if let Ok(list) = apps.list(&ListParams::default()).await {
-                    for app in list.items.into_iter().filter_map(|a| a.metadata.name) {
-                        let patch = Patch::Merge(json!({"metadata": {"finalizers": null}}));
-                        let _ = apps.patch(&app, &PatchParams::default(), &patch).await;
-                    }
+        driftless_testkit::run_detached(move |client| async move {
+            driftless_testkit::strip_application_finalizers(client.clone(), &name).await;
+            // Namespaces the generated Applications made are named after the test's.
+            let namespaces: Api<Namespace> = Api::all(client);
+            if let Ok(list) = namespaces.list(&ListParams::default()).await {
+                let generated = list
+                    .items
+                    .into_iter()
+                    .filter_map(|n| n.metadata.name)
+                    .filter(|n| n.starts_with(&format!("{name}-")));
+                for ns in generated {
+                    let _ = namespaces.delete(&ns, &DeleteParams::background()).await;
                 }
-                let namespaces: Api<Namespace> = Api::all(client);
-                if let Ok(list) = namespaces.list(&ListParams::default()).await {
-                    let generated = list
-                        .items
-                        .into_iter()
-                        .filter_map(|n| n.metadata.name)
-                        .filter(|n| n.starts_with(&format!("{name}-")));
-                    for ns in generated {
-                        let _ = namespaces.delete(&ns, &DeleteParams::background()).await;
-                    }
-                }
-            });
+            }
         });
-        let _ = done.join();
     }
 }
 

@@ -8,7 +8,7 @@ use driftless_testkit::{TestNamespace, install_argo_crds, wait_until};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -166,32 +166,9 @@ impl Drop for Gitops {
         // Applications keep the resources finalizer; with no controller left, strip it so the
         // namespace can go.
         let name = self.ns.name.clone();
-        let done = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                let Ok(client) = driftless_testkit::client().await else {
-                    return;
-                };
-                let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
-                let apps: Api<DynamicObject> =
-                    Api::namespaced_with(client, &name, &ApiResource::from_gvk(&gvk));
-                let Ok(list) = apps.list(&ListParams::default()).await else {
-                    return;
-                };
-                for app in list.items {
-                    if let Some(app_name) = app.metadata.name {
-                        let patch = Patch::Merge(json!({"metadata": {"finalizers": null}}));
-                        let _ = apps.patch(&app_name, &PatchParams::default(), &patch).await;
-                    }
-                }
-            });
+        driftless_testkit::run_detached(move |client| async move {
+            driftless_testkit::strip_application_finalizers(client, &name).await;
         });
-        let _ = done.join();
     }
 }
 

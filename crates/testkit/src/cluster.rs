@@ -56,24 +56,12 @@ impl TestNamespace {
 
 impl Drop for TestNamespace {
     fn drop(&mut self) {
-        // Drop cannot be async, and the test's runtime is blocked here, so the test's client
-        // (whose connection task lives on that runtime) cannot be used: delete with a fresh
-        // client on a runtime of its own, without waiting for the contents to be finalized.
+        // Deleted in the background: the test does not wait for the contents to be finalized.
         let name = self.name.clone();
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            if let Ok(rt) = rt {
-                rt.block_on(async {
-                    if let Ok(client) = client().await {
-                        let _ = Api::<Namespace>::all(client)
-                            .delete(&name, &DeleteParams::background())
-                            .await;
-                    }
-                });
-            }
+        crate::run_detached(move |client| async move {
+            let _ = Api::<Namespace>::all(client)
+                .delete(&name, &DeleteParams::background())
+                .await;
         });
-        let _ = done.join();
     }
 }

@@ -1,10 +1,12 @@
 //! Helpers for tests: the cluster named by `KUBECONFIG`, a temporary namespace per test,
 //! and waiting for a condition with a deadline.
 
+mod cleanup;
 mod cluster;
 mod crds;
 mod wait;
 
+pub use cleanup::{run_detached, strip_application_finalizers};
 pub use cluster::{TestNamespace, client};
 pub use crds::{install_argo_crds, wait_established};
 pub use wait::wait_until;
