@@ -39,11 +39,11 @@ test-unit: tools
 	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" && $(CARGO) test --workspace --exclude driftless
 
 ifeq ($(TEST_KUBECONFIG),)
-test-integration: tools build
+test-integration: tools
 	hack/cluster up
 	$(LOCAL_ENV) && $(CARGO) test -p driftless
 else
-test-integration: tools build
+test-integration: tools
 	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" KUBECONFIG="$(TEST_KUBECONFIG)" && $(CARGO) test -p driftless
 endif
 
