@@ -24,6 +24,7 @@ cluster-up: tools
 
 cluster-down:
 	hack/cluster down
+	hack/second-cluster down
 
 cluster-status:
 	hack/cluster status
@@ -38,13 +39,18 @@ build-release:
 test-unit: tools
 	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" && $(CARGO) test --workspace --exclude driftless
 
+# Multi-cluster tests deploy to a second local control plane (hack/second-cluster), also with
+# TEST_KUBECONFIG, so they never touch a cluster you did not start for them.
+SECOND_ENV = eval "$$(hack/second-cluster env)"
 ifeq ($(TEST_KUBECONFIG),)
 test-integration: tools
 	hack/cluster up
-	$(LOCAL_ENV) && $(CARGO) test -p driftless
+	hack/second-cluster up
+	$(LOCAL_ENV) && $(SECOND_ENV) && $(CARGO) test -p driftless
 else
 test-integration: tools
-	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" KUBECONFIG="$(TEST_KUBECONFIG)" && $(CARGO) test -p driftless
+	hack/second-cluster up
+	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" KUBECONFIG="$(TEST_KUBECONFIG)" && $(SECOND_ENV) && $(CARGO) test -p driftless
 endif
 
 test: test-unit test-integration

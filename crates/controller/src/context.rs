@@ -4,11 +4,10 @@
 use crate::compare::Judging;
 use crate::config::ControllerConfig;
 use crate::depends::DependencyState;
+use crate::destinations::Destinations;
 use crate::git::GitWatcher;
-use crate::live::LiveCache;
 use crate::render::Renderer;
 use crate::writer::application_resource;
-use driftless_apply::ClusterClient;
 use driftless_model::{HealthStatusCode, SyncStatusCode};
 use kube::api::DynamicObject;
 use kube::{Api, Client};
@@ -37,10 +36,11 @@ pub struct AppSeen {
 }
 
 pub struct Context {
+    /// The cluster driftless runs in: Applications, projects, Secrets, leases.
     pub client: Client,
-    pub cluster: ClusterClient,
     pub config: ControllerConfig,
-    pub live: LiveCache,
+    /// The clusters apps deploy to, each with its discovery and live cache.
+    pub destinations: Destinations,
     pub git: GitWatcher,
     pub renderer: Arc<Renderer>,
     /// Health customizations, system-wide ignoreDifferences and the Secret mask salt.

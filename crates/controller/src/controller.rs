@@ -8,7 +8,6 @@ use crate::config::ControllerConfig;
 use crate::context::{AppSeen, Context, Trigger, lock};
 use crate::depends;
 use crate::git::GitWatcher;
-use crate::live::LiveCache;
 use crate::reconcile::reconcile;
 use crate::render::Renderer;
 use driftless_apply::ClusterClient;
@@ -72,7 +71,7 @@ impl Handle {
 
     /// Objects held by the live cache (tracked objects only).
     pub fn live_objects(&self) -> usize {
-        self.0.live.len()
+        self.0.destinations.live_objects()
     }
 }
 
@@ -121,8 +120,10 @@ impl Controller {
         let salt: [u8; 32] = rand::rng().random();
         judging.salt = salt.to_vec();
         let ctx = Context {
-            live: LiveCache::new(
+            destinations: crate::destinations::Destinations::new(
                 client.clone(),
+                cluster,
+                config.app_namespace.clone(),
                 config.tracking,
                 config.installation_id.clone(),
                 notify,
@@ -143,7 +144,6 @@ impl Controller {
             compare_slots: tokio::sync::Semaphore::new(config.workers.max(1)),
             triggers: tx,
             status_writes: Arc::new(AtomicU64::new(0)),
-            cluster,
             client,
             config,
         };

@@ -45,7 +45,12 @@ pub async fn delete_app(
         app: name.clone(),
         message,
     };
-    let live = read_live(ctx, app, &[]).await.map_err(failed)?;
+    let target = ctx
+        .destinations
+        .resolve(&app.spec.destination)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let live = read_live(&target, app, &[]).await.map_err(failed)?;
     tracing::info!(app = %name, objects = live.len(), "deleting the application's objects");
     let policy = app.spec.sync_policy.clone().unwrap_or_default();
     let input = DeletionInput {
@@ -73,7 +78,7 @@ pub async fn delete_app(
         wait_timeout: ctx.config.sync_timeout,
     };
     let mut state = SyncState::new();
-    let phase = run_sync(&ctx.cluster, &plan, &mut state, &sync_ctx, &mut |_| {})
+    let phase = run_sync(&target.cluster, &plan, &mut state, &sync_ctx, &mut |_| {})
         .await
         .map_err(|e| failed(e.to_string()))?;
     if phase != RunPhase::Succeeded {

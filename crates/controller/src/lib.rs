@@ -10,18 +10,20 @@
 //! - [`decide`]: resume, start a requested sync, auto-sync, self-heal with backoff, or nothing;
 //! - [`operation`]: `operationState` with the resumable sync state, and history;
 //! - [`depends`]: `driftless.dev/depends-on` readiness; [`validate`]: spec and project checks;
+//!   [`clusters`]: destination clusters from Argo CD cluster Secrets;
 //!   [`shard`]: which replica owns an app; [`conditions`];
 //! - [`sync_loop`]: the sync-loop breaker; [`guard`]: the AppProject's guard mode (warn/enforce).
 //!
 //! Edges: [`git`] (one ref check per repository per poll, one fetch per move, and at once on a
-//! [`webhook`]), [`live`] (one
-//! watch per kind in use, objects indexed by owning app), [`render`], [`writer`], and the loop
+//! [`webhook`]), [`live`] (one watch per kind in use, objects indexed by owning app),
+//! [`destinations`] (a connection and live cache per destination cluster), [`render`], [`writer`], and the loop
 //! in [`controller`] with [`reconcile`], [`sync_run`], [`delete`] and [`leader`].
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod app_health;
 pub mod appsets;
+pub mod clusters;
 pub mod compare;
 pub mod conditions;
 pub mod config;
@@ -30,6 +32,7 @@ pub mod controller;
 pub mod decide;
 pub mod delete;
 pub mod depends;
+pub mod destinations;
 pub mod git;
 pub mod guard;
 pub mod installation;

@@ -7,11 +7,12 @@ use crate::conditions::{self, Found};
 use crate::context::Context;
 use crate::decide::{Decision, Facts, decide};
 use crate::depends;
+use crate::destinations::{DestinationError, Target};
 use crate::status::{Outcome, digest, next_status};
 use crate::sync_loop::Drift;
 use crate::sync_run::{self, Prepared, Start};
 use crate::time::now_secs;
-use crate::validate::validate;
+use crate::validate::{destination_permitted, validate};
 use crate::writer::{self, StatusWriter};
 use driftless_apply::tracking;
 use driftless_model::annotations::REFRESH;
@@ -311,6 +312,22 @@ async fn compare_app(
     if let Err(message) = validate(app, project.as_ref()) {
         return Compared::Failed(Found::new(conditions::INVALID_SPEC_ERROR, message));
     }
+    let target = match ctx.destinations.resolve(&app.spec.destination).await {
+        Ok(target) => target,
+        Err(DestinationError::Lookup(error)) => {
+            return Compared::Failed(Found::new(
+                conditions::INVALID_SPEC_ERROR,
+                error.to_string(),
+            ));
+        }
+        Err(error) => {
+            return Compared::Failed(Found::new(conditions::COMPARISON_ERROR, error.to_string()));
+        }
+    };
+    if let Err(message) = destination_permitted(app, project.as_ref(), &target.name, &target.server)
+    {
+        return Compared::Failed(Found::new(conditions::INVALID_SPEC_ERROR, message));
+    }
     let urls: Vec<String> = app.sources().iter().map(|s| s.repo_url.clone()).collect();
     ctx.git.register(&name, &urls);
     let mut revisions = Vec::new();
@@ -323,7 +340,7 @@ async fn compare_app(
             Err(error) => return Compared::Failed(Found::new(conditions::COMPARISON_ERROR, error)),
         }
     }
-    match prepare(ctx, app, revisions, refresh == Some(Refresh::Hard)).await {
+    match prepare_on(ctx, target, app, revisions, refresh == Some(Refresh::Hard)).await {
         Ok(prepared) => {
             let warnings = shared_resource_warnings(ctx, &name, &prepared).await;
             Compared::Done(prepared, warnings)
@@ -332,9 +349,24 @@ async fn compare_app(
     }
 }
 
-/// Renders `app` at `revisions` and compares it with the live cache.
+/// Renders `app` at `revisions` and compares it with the live cache of its destination.
 pub async fn prepare(
     ctx: &Arc<Context>,
+    app: &Application,
+    revisions: Vec<String>,
+    fresh: bool,
+) -> Result<Prepared, String> {
+    let target = ctx
+        .destinations
+        .resolve(&app.spec.destination)
+        .await
+        .map_err(|e| e.to_string())?;
+    prepare_on(ctx, target, app, revisions, fresh).await
+}
+
+async fn prepare_on(
+    ctx: &Arc<Context>,
+    target: Arc<Target>,
     app: &Application,
     revisions: Vec<String>,
     fresh: bool,
@@ -342,14 +374,15 @@ pub async fn prepare(
     let name = app.metadata.name.clone().unwrap_or_default();
     let mut desired = ctx
         .renderer
-        .render(app, &revisions, ctx.cluster.catalog(), fresh)
+        .render(app, &revisions, target.cluster.catalog(), fresh)
         .await?;
     crate::installation::stamp(&mut desired, ctx.config.installation_id.as_deref());
-    let live = read_live(ctx, app, &desired).await?;
+    let live = read_live(&target, app, &desired).await?;
     let comparison: Comparison =
         compare(app, &desired, &live, &ctx.judging).map_err(|e| e.to_string())?;
     tracing::debug!(app = %name, sync = %comparison.sync, health = %comparison.health, "compared");
     Ok(Prepared {
+        target,
         revisions,
         desired,
         live,
@@ -360,7 +393,7 @@ pub async fn prepare(
 /// The live objects `app` tracks, from the cache, watching the kinds it needs first: those of
 /// its desired objects and those its status last listed (so objects gone from git are seen).
 pub async fn read_live(
-    ctx: &Context,
+    target: &Target,
     app: &Application,
     desired: &[Value],
 ) -> Result<Vec<Value>, String> {
@@ -378,11 +411,12 @@ pub async fn read_live(
             ));
         }
     }
-    ctx.live
-        .ensure(&ctx.cluster, &kinds)
+    target
+        .live
+        .ensure(&target.cluster, &kinds)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(ctx.live.tracked(&name))
+    Ok(target.live.tracked(&name))
 }
 
 /// Desired objects that exist in the cluster but belong to another app.
@@ -405,7 +439,7 @@ async fn shared_resource_warnings(ctx: &Context, app: &str, prepared: &Prepared)
         {
             continue;
         }
-        let Ok(Some(live)) = ctx.cluster.get(&key).await else {
+        let Ok(Some(live)) = prepared.target.cluster.get(&key).await else {
             continue;
         };
         if let Some(owner) = tracking::owner(&live, ctx.config.tracking).filter(|o| o != app) {

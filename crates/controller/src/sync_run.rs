@@ -9,7 +9,7 @@ use crate::context::Context;
 use crate::operation;
 use crate::time::{now_secs, secs_of};
 use crate::writer::{self, StatusWriter};
-use driftless_apply::{ClusterError, SyncContext, SyncEvent, run_sync};
+use driftless_apply::{ClusterClient, ClusterError, SyncContext, SyncEvent, run_sync};
 use driftless_model::annotations::FIELD_MANAGER;
 use driftless_model::{Application, ApplicationStatus, Operation, OperationPhase, OperationState};
 use driftless_plan::{Plan, PlanInput, ResourceSelector, RunPhase, SyncState, plan_sync};
@@ -20,6 +20,8 @@ use std::time::Duration;
 /// A comparison ready to sync from.
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// The cluster it was compared against, and the sync applies to.
+    pub target: Arc<crate::destinations::Target>,
     pub revisions: Vec<String>,
     pub desired: Vec<Value>,
     pub live: Vec<Value>,
@@ -253,12 +255,12 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
         let refusal = if resumed {
             None
         } else {
-            refused(run, &plan, &input).await
+            refused(run, &prepared.target.cluster, &plan, &input).await
         };
         if let Some(message) = refusal {
             state.message = message;
         } else {
-            match persisted_run(run, &plan, &mut state).await {
+            match persisted_run(run, &prepared.target.cluster, &plan, &mut state).await {
                 Ok(RunPhase::Succeeded) => {
                     return run
                         .finish(OperationPhase::Succeeded, state.message.clone())
@@ -318,13 +320,18 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
 /// Why a sync must not start at all: objects owned by another app with
 /// `FailOnSharedResource=true`, or objects the API server rejects in a dry run (so that one bad
 /// object fails the sync before anything changed, as Argo CD does).
-async fn refused(run: &Run<'_>, plan: &Plan, input: &PlanInput) -> Option<String> {
+async fn refused(
+    run: &Run<'_>,
+    cluster: &ClusterClient,
+    plan: &Plan,
+    input: &PlanInput,
+) -> Option<String> {
     let ctx = run.ctx;
     let options =
         driftless_model::SyncOptions::parse(input.sync_options.iter().map(String::as_str));
     if options.fail_on_shared_resource == Some(true) {
         let shared = driftless_apply::shared_resources(
-            &ctx.cluster,
+            cluster,
             plan,
             &input.live,
             &run.name,
@@ -339,7 +346,7 @@ async fn refused(run: &Run<'_>, plan: &Plan, input: &PlanInput) -> Option<String
         }
     }
     let sync_ctx = sync_context(ctx, &run.name);
-    let rejected = driftless_apply::dry_run_plan(&ctx.cluster, plan, &sync_ctx).await;
+    let rejected = driftless_apply::dry_run_plan(cluster, plan, &sync_ctx).await;
     if rejected.is_empty() {
         return None;
     }
@@ -442,6 +449,7 @@ fn plan_input(
 /// Runs the plan from `state`, writing the state to the status whenever it changes.
 async fn persisted_run(
     run: &mut Run<'_>,
+    cluster: &ClusterClient,
     plan: &Plan,
     state: &mut SyncState,
 ) -> Result<RunPhase, ClusterError> {
@@ -459,7 +467,7 @@ async fn persisted_run(
             }
             SyncEvent::Waiting { pending } => tracing::debug!(app = %app_name, ?pending, "waiting"),
         };
-        run_sync(&ctx.cluster, plan, state, &sync_ctx, &mut on_event).await
+        run_sync(cluster, plan, state, &sync_ctx, &mut on_event).await
     };
     let op = &mut run.op;
     let status = &mut run.status;

@@ -1,6 +1,7 @@
-//! Is the Application's spec usable (pure)? Sources present, one destination this controller
-//! can reach (the cluster it runs in), and a project that exists and permits the source
-//! repositories and the destination. A failure becomes an `InvalidSpecError` condition.
+//! Is the Application's spec usable (pure)? Sources present, one destination (a server or a
+//! name), and a project that exists and permits the source repositories and, once the
+//! destination is resolved to a cluster, that cluster and namespace. A failure becomes an
+//! `InvalidSpecError` condition.
 
 use driftless_model::project::AppProjectSpec;
 use driftless_model::{Application, ApplicationDestination};
@@ -22,11 +23,7 @@ pub fn validate(app: &Application, project: Option<&AppProjectSpec>) -> Result<(
         return Err(format!("source with path {path:?} has no repoURL"));
     }
     check_destination(&app.spec.destination)?;
-    let project_name = if app.spec.project.is_empty() {
-        DEFAULT_PROJECT
-    } else {
-        app.spec.project.as_str()
-    };
+    let project_name = project_name(app);
     let Some(project) = project else {
         if project_name == DEFAULT_PROJECT {
             return Ok(());
@@ -46,29 +43,41 @@ pub fn validate(app: &Application, project: Option<&AppProjectSpec>) -> Result<(
             ));
         }
     }
-    let destination = &app.spec.destination;
-    let namespace = destination.namespace.clone().unwrap_or_default();
+    Ok(())
+}
+
+/// Whether the project lets `app` deploy to the cluster its destination resolved to
+/// (`cluster_name`, `cluster_server`): a project destination may name either, as in Argo CD.
+pub fn destination_permitted(
+    app: &Application,
+    project: Option<&AppProjectSpec>,
+    cluster_name: &str,
+    cluster_server: &str,
+) -> Result<(), String> {
+    let Some(project) = project else {
+        return Ok(());
+    };
+    let project_name = project_name(app);
+    let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
     let allowed = project.destinations.iter().flatten().any(|d| {
-        let cluster_ok = match (&destination.server, &destination.name) {
-            (Some(server), _) if !server.is_empty() => {
-                d.server.as_deref().is_some_and(|p| glob(p, server))
-            }
-            (_, Some(name)) => d.name.as_deref().is_some_and(|p| glob(p, name)),
-            _ => false,
-        };
-        cluster_ok && d.namespace.as_deref().is_some_and(|p| glob(p, &namespace))
+        let server_ok = d.server.as_deref().is_some_and(|p| glob(p, cluster_server));
+        let name_ok = d.name.as_deref().is_some_and(|p| glob(p, cluster_name));
+        (server_ok || name_ok) && d.namespace.as_deref().is_some_and(|p| glob(p, &namespace))
     });
     if !allowed {
-        let server = destination
-            .server
-            .clone()
-            .or(destination.name.clone())
-            .unwrap_or_default();
         return Err(format!(
-            "application destination server '{server}' and namespace '{namespace}' do not match any of the allowed destinations in project '{project_name}'"
+            "application destination server '{cluster_server}' and namespace '{namespace}' do not match any of the allowed destinations in project '{project_name}'"
         ));
     }
     Ok(())
+}
+
+fn project_name(app: &Application) -> &str {
+    if app.spec.project.is_empty() {
+        DEFAULT_PROJECT
+    } else {
+        app.spec.project.as_str()
+    }
 }
 
 fn check_destination(destination: &ApplicationDestination) -> Result<(), String> {
@@ -79,12 +88,7 @@ fn check_destination(destination: &ApplicationDestination) -> Result<(), String>
             Err("application destination can't have both name and server defined".into())
         }
         (None, None) => Err("application destination server or name is required".into()),
-        (Some(server), None) if server.trim_end_matches('/') == IN_CLUSTER_SERVER => Ok(()),
-        (None, Some(IN_CLUSTER_NAME)) => Ok(()),
-        (server, name) => Err(format!(
-            "cluster {} is not known: driftless deploys to the cluster it runs in only ({IN_CLUSTER_SERVER} or name {IN_CLUSTER_NAME}); other clusters are not supported yet",
-            server.or(name).unwrap_or_default()
-        )),
+        _ => Ok(()),
     }
 }
 
@@ -170,12 +174,12 @@ mod tests {
                 .unwrap_err()
                 .contains("both name and server")
         );
-        let mut remote = good();
-        remote["destination"]["server"] = json!("https://10.0.0.9:6443");
+        let mut neither = good();
+        neither["destination"] = json!({"namespace": "shop"});
         assert!(
-            validate(&app(remote), None)
+            validate(&app(neither), None)
                 .unwrap_err()
-                .contains("not supported yet")
+                .contains("server or name is required")
         );
         let mut by_name = good();
         by_name["destination"] = json!({"name": "in-cluster", "namespace": "shop"});
@@ -198,11 +202,38 @@ mod tests {
                 .unwrap_err()
                 .contains("not permitted")
         );
+        let local = |a: &Application| {
+            destination_permitted(a, Some(&p), IN_CLUSTER_NAME, IN_CLUSTER_SERVER)
+        };
+        assert_eq!(local(&app(ok.clone())), Ok(()));
         assert!(
-            validate(&app(good()), Some(&p))
+            local(&app(good()))
                 .unwrap_err()
                 .contains("do not match any of the allowed destinations")
         );
+    }
+
+    #[test]
+    fn project_destinations_match_the_resolved_cluster_by_name_or_server() {
+        let p = project(json!({
+            "sourceRepos": ["*"],
+            "destinations": [{"name": "staging", "namespace": "*"},
+                             {"server": "https://10.0.0.1:*", "namespace": "ops"}]
+        }));
+        let mut remote = good();
+        remote["destination"] = json!({"name": "staging", "namespace": "shop"});
+        let remote = app(remote);
+        assert_eq!(
+            destination_permitted(&remote, Some(&p), "staging", "https://10.0.0.9:6443"),
+            Ok(())
+        );
+        let mut ops = good();
+        ops["destination"] = json!({"server": "https://10.0.0.1:6443", "namespace": "ops"});
+        assert_eq!(
+            destination_permitted(&app(ops), Some(&p), "prod", "https://10.0.0.1:6443"),
+            Ok(())
+        );
+        assert!(destination_permitted(&remote, Some(&p), "prod", "https://10.0.0.1:6443").is_err());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-use crate::cluster::client;
+use crate::cluster::{TestCluster, client_of};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
 use kube::{Api, Client};
 use std::future::Future;
@@ -11,6 +11,15 @@ where
     F: FnOnce(Client) -> Fut + Send + 'static,
     Fut: Future<Output = ()>,
 {
+    run_detached_on(TestCluster::Main, work);
+}
+
+/// [`run_detached`] with a client of `cluster`.
+pub fn run_detached_on<F, Fut>(cluster: TestCluster, work: F)
+where
+    F: FnOnce(Client) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
     let done = std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -19,7 +28,7 @@ where
             return;
         };
         rt.block_on(async {
-            if let Ok(client) = client().await {
+            if let Ok(client) = client_of(cluster).await {
                 work(client).await;
             }
         });

@@ -6,7 +6,7 @@ mod cluster;
 mod crds;
 mod wait;
 
-pub use cleanup::{run_detached, strip_application_finalizers};
-pub use cluster::{TestNamespace, client};
+pub use cleanup::{run_detached, run_detached_on, strip_application_finalizers};
+pub use cluster::{TestCluster, TestNamespace, client, client_of};
 pub use crds::{install_argo_crds, wait_established};
 pub use wait::wait_until;

@@ -1,0 +1,205 @@
+//! The clusters Applications deploy to. The local one is connected at start; another is
+//! connected the first time an app names it (from its cluster Secret, see [`crate::clusters`])
+//! and shared by every app that names it, with its own discovery and live cache. A Secret
+//! that changes (rotated token, new CA) replaces the connection; one that cannot connect is
+//! tried again on the app's next reconcile.
+
+use crate::clusters::{self, ClusterLookupError, Resolved};
+use crate::live::{LiveCache, Notify};
+use driftless_apply::{ClusterClient, TrackingMethod};
+use driftless_model::ApplicationDestination;
+use driftless_model::annotations::{SECRET_TYPE, SECRET_TYPE_CLUSTER};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::ListParams;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client, Config};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long connecting to a cluster (discovery included) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DestinationError {
+    /// The spec names a cluster that is not there: the app's spec is at fault.
+    #[error(transparent)]
+    Lookup(#[from] ClusterLookupError),
+    #[error("failed to list cluster secrets in {namespace}: {source}")]
+    List {
+        namespace: String,
+        source: kube::Error,
+    },
+    #[error("failed to connect to cluster {name} ({server}): {message}")]
+    Connect {
+        name: String,
+        server: String,
+        message: String,
+    },
+}
+
+/// One cluster to deploy to.
+pub struct Target {
+    pub name: String,
+    pub server: String,
+    pub cluster: ClusterClient,
+    pub live: LiveCache,
+    fingerprint: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("name", &self.name)
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Target {
+    pub fn is_local(&self) -> bool {
+        self.fingerprint.is_empty()
+    }
+}
+
+pub struct Destinations {
+    control: Client,
+    namespace: String,
+    tracking: TrackingMethod,
+    installation: Option<String>,
+    notify: Notify,
+    local: Arc<Target>,
+    /// By server address.
+    remote: tokio::sync::Mutex<HashMap<String, Arc<Target>>>,
+}
+
+impl Destinations {
+    /// `control` reaches the cluster driftless runs in, where Applications and Secrets live.
+    pub fn new(
+        control: Client,
+        cluster: ClusterClient,
+        namespace: String,
+        tracking: TrackingMethod,
+        installation: Option<String>,
+        notify: Notify,
+    ) -> Self {
+        let (name, server) = clusters::name_and_server(&Resolved::Local);
+        let local = Arc::new(Target {
+            name,
+            server,
+            live: LiveCache::new(
+                control.clone(),
+                tracking,
+                installation.clone(),
+                notify.clone(),
+            ),
+            cluster,
+            fingerprint: String::new(),
+        });
+        Self {
+            control,
+            namespace,
+            tracking,
+            installation,
+            notify,
+            local,
+            remote: Default::default(),
+        }
+    }
+
+    pub fn local(&self) -> &Arc<Target> {
+        &self.local
+    }
+
+    /// Objects held by every live cache.
+    pub fn live_objects(&self) -> usize {
+        let remote = self
+            .remote
+            .try_lock()
+            .map(|r| r.values().map(|t| t.live.len()).sum())
+            .unwrap_or(0);
+        self.local.live.len() + remote
+    }
+
+    /// The cluster `destination` names, connected.
+    pub async fn resolve(
+        &self,
+        destination: &ApplicationDestination,
+    ) -> Result<Arc<Target>, DestinationError> {
+        let secrets = if names_local(destination) {
+            Vec::new()
+        } else {
+            self.cluster_secrets().await?
+        };
+        let entry = match clusters::resolve(destination, &secrets)? {
+            Resolved::Local => return Ok(self.local.clone()),
+            Resolved::Remote(entry) => entry,
+        };
+        // Held while connecting, so two apps never connect to one cluster at once.
+        let mut remote = self.remote.lock().await;
+        if let Some(target) = remote.get(&entry.server)
+            && target.fingerprint == entry.fingerprint
+        {
+            return Ok(target.clone());
+        }
+        let connect_error = |message: String| DestinationError::Connect {
+            name: entry.name.clone(),
+            server: entry.server.clone(),
+            message,
+        };
+        let client = tokio::time::timeout(CONNECT_TIMEOUT, connect(&entry))
+            .await
+            .map_err(|_| connect_error(format!("no answer within {CONNECT_TIMEOUT:?}")))??;
+        let cluster = tokio::time::timeout(CONNECT_TIMEOUT, ClusterClient::connect(client.clone()))
+            .await
+            .map_err(|_| connect_error(format!("no answer within {CONNECT_TIMEOUT:?}")))?
+            .map_err(|e| connect_error(e.to_string()))?;
+        tracing::info!(cluster = %entry.name, server = %entry.server, "connected to a destination cluster");
+        let target = Arc::new(Target {
+            name: entry.name.clone(),
+            server: entry.server.clone(),
+            live: LiveCache::new(
+                client,
+                self.tracking,
+                self.installation.clone(),
+                self.notify.clone(),
+            ),
+            cluster,
+            fingerprint: entry.fingerprint.clone(),
+        });
+        remote.insert(entry.server.clone(), target.clone());
+        Ok(target)
+    }
+
+    async fn cluster_secrets(&self) -> Result<Vec<Secret>, DestinationError> {
+        let api: Api<Secret> = Api::namespaced(self.control.clone(), &self.namespace);
+        let selector =
+            ListParams::default().labels(&format!("{SECRET_TYPE}={SECRET_TYPE_CLUSTER}"));
+        api.list(&selector)
+            .await
+            .map(|l| l.items)
+            .map_err(|source| DestinationError::List {
+                namespace: self.namespace.clone(),
+                source,
+            })
+    }
+}
+
+/// The common case needs no Secret lookup.
+fn names_local(destination: &ApplicationDestination) -> bool {
+    matches!(clusters::resolve(destination, &[]), Ok(Resolved::Local))
+}
+
+async fn connect(entry: &clusters::ClusterEntry) -> Result<Client, DestinationError> {
+    let failed = |message: String| DestinationError::Connect {
+        name: entry.name.clone(),
+        server: entry.server.clone(),
+        message,
+    };
+    let kubeconfig: Kubeconfig = serde_json::from_value(clusters::kubeconfig(entry)?)
+        .map_err(|_| failed("the cluster secret makes no valid client config".into()))?;
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    Client::try_from(config).map_err(|e| failed(e.to_string()))
+}
