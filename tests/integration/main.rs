@@ -10,6 +10,7 @@ mod crds;
 mod gitops;
 mod guard_controller;
 mod multicluster;
+mod orphans;
 mod platform;
 mod render_cli;
 mod sync;

@@ -44,6 +44,8 @@ pub struct Target {
     pub server: String,
     pub cluster: ClusterClient,
     pub live: LiveCache,
+    /// Namespace listings for orphan detection.
+    pub inventories: crate::inventory::Inventories,
     fingerprint: String,
 }
 
@@ -53,12 +55,6 @@ impl std::fmt::Debug for Target {
             .field("name", &self.name)
             .field("server", &self.server)
             .finish_non_exhaustive()
-    }
-}
-
-impl Target {
-    pub fn is_local(&self) -> bool {
-        self.fingerprint.is_empty()
     }
 }
 
@@ -94,6 +90,7 @@ impl Destinations {
                 notify.clone(),
             ),
             cluster,
+            inventories: Default::default(),
             fingerprint: String::new(),
         });
         Self {
@@ -165,6 +162,7 @@ impl Destinations {
                 self.notify.clone(),
             ),
             cluster,
+            inventories: Default::default(),
             fingerprint: entry.fingerprint.clone(),
         });
         remote.insert(entry.server.clone(), target.clone());

@@ -10,13 +10,15 @@
 //! - [`decide`]: resume, start a requested sync, auto-sync, self-heal with backoff, or nothing;
 //! - [`operation`]: `operationState` with the resumable sync state, and history;
 //! - [`depends`]: `driftless.dev/depends-on` readiness; [`validate`]: spec and project checks;
-//!   [`clusters`]: destination clusters from Argo CD cluster Secrets;
+//!   [`clusters`]: destination clusters from Argo CD cluster Secrets; [`orphans`]: objects
+//!   in an app's namespace that no app tracks;
 //!   [`shard`]: which replica owns an app; [`conditions`];
 //! - [`sync_loop`]: the sync-loop breaker; [`guard`]: the AppProject's guard mode (warn/enforce).
 //!
 //! Edges: [`git`] (one ref check per repository per poll, one fetch per move, and at once on a
 //! [`webhook`]), [`live`] (one watch per kind in use, objects indexed by owning app),
-//! [`destinations`] (a connection and live cache per destination cluster), [`render`], [`writer`], and the loop
+//! [`destinations`] (a connection and live cache per destination cluster), [`inventory`]
+//! (namespace listings for orphans), [`render`], [`writer`], and the loop
 //! in [`controller`] with [`reconcile`], [`sync_run`], [`delete`] and [`leader`].
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -36,9 +38,11 @@ pub mod destinations;
 pub mod git;
 pub mod guard;
 pub mod installation;
+pub mod inventory;
 pub mod leader;
 pub mod live;
 pub mod operation;
+pub mod orphans;
 pub mod reconcile;
 pub mod render;
 pub mod shard;

@@ -342,7 +342,8 @@ async fn compare_app(
     }
     match prepare_on(ctx, target, app, revisions, refresh == Some(Refresh::Hard)).await {
         Ok(prepared) => {
-            let warnings = shared_resource_warnings(ctx, &name, &prepared).await;
+            let mut warnings = shared_resource_warnings(ctx, &name, &prepared).await;
+            warnings.extend(orphan_warning(ctx, app, project.as_ref(), &prepared, refresh).await);
             Compared::Done(prepared, warnings)
         }
         Err(message) => Compared::Failed(Found::new(conditions::COMPARISON_ERROR, message)),
@@ -417,6 +418,39 @@ pub async fn read_live(
         .await
         .map_err(|e| e.to_string())?;
     Ok(target.live.tracked(&name))
+}
+
+/// `OrphanedResourceWarning` when the project monitors orphans and the app's namespace has some.
+async fn orphan_warning(
+    ctx: &Context,
+    app: &Application,
+    project: Option<&AppProjectSpec>,
+    prepared: &Prepared,
+    refresh: Option<Refresh>,
+) -> Option<Found> {
+    let project = project?;
+    let settings = project.orphaned_resources.as_ref()?;
+    let namespace = app
+        .spec
+        .destination
+        .namespace
+        .as_deref()
+        .filter(|n| !n.is_empty())?;
+    let objects = match crate::inventory::namespace_objects(
+        &prepared.target,
+        namespace,
+        refresh.is_some(),
+    )
+    .await
+    {
+        Ok(objects) => objects,
+        Err(error) => {
+            tracing::warn!(app = ?app.metadata.name, %error, "cannot look for orphaned resources");
+            return None;
+        }
+    };
+    let orphans = crate::orphans::find(&objects, settings, project, ctx.config.tracking);
+    crate::orphans::warning(settings, &orphans)
 }
 
 /// Desired objects that exist in the cluster but belong to another app.
