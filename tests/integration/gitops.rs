@@ -64,6 +64,19 @@ impl Gitops {
         Handle,
         Option<std::net::SocketAddr>,
     )> {
+        self.spawn_on(self.ns.client.clone(), adjust).await
+    }
+
+    /// [`Gitops::spawn`] with the controller talking to the API server through `client`.
+    pub(crate) async fn spawn_on(
+        &mut self,
+        client: kube::Client,
+        adjust: impl FnOnce(&mut ControllerConfig),
+    ) -> anyhow::Result<(
+        tokio::task::AbortHandle,
+        Handle,
+        Option<std::net::SocketAddr>,
+    )> {
         let mut config = ControllerConfig::new(self.ns.name.clone(), self.cache.path());
         config.poll_interval = Duration::from_secs(1);
         config.resync_interval = Duration::from_secs(30);
@@ -71,7 +84,7 @@ impl Gitops {
         // Tests run side by side on one cluster, each with its own controller.
         config.installation_id = Some(self.ns.name.clone());
         adjust(&mut config);
-        let controller = Controller::new(self.ns.client.clone(), config).await?;
+        let controller = Controller::new(client, config).await?;
         let (handle, webhook) = (controller.handle(), controller.webhook_address());
         let task = tokio::spawn(async move {
             if let Err(error) = controller.run().await {

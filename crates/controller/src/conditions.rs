@@ -9,6 +9,7 @@ pub const SYNC_ERROR: &str = "SyncError";
 pub const INVALID_SPEC_ERROR: &str = "InvalidSpecError";
 pub const SHARED_RESOURCE_WARNING: &str = "SharedResourceWarning";
 pub const ORPHANED_RESOURCE_WARNING: &str = "OrphanedResourceWarning";
+pub const DELETION_ERROR: &str = "DeletionError";
 /// driftless' own: the app waits for the apps named in `driftless.dev/depends-on`.
 pub const DEPENDENCY_WARNING: &str = "DependencyWarning";
 /// driftless' own: objects left out of automated sync because they kept being changed back.

@@ -2,17 +2,27 @@
 //! objects are deleted first (foreground; `…/background` for background propagation), child
 //! Applications included, which cascades down an App-of-Apps tree; then the finalizer is
 //! removed. Without it the Application goes and its objects stay (orphaned).
+//!
+//! The revision last deployed is rendered again for its `PreDelete` hooks (run, and waited
+//! for, before anything is deleted) and `PostDelete` hooks (after). If that render fails,
+//! nothing is deleted: a `DeletionError` condition says why and the deletion is tried again.
 
+use crate::conditions;
 use crate::context::Context;
+use crate::destinations::Target;
 use crate::reconcile::read_live;
 use crate::time::now_secs;
 use crate::writer;
 use driftless_apply::{SyncContext, run_sync};
-use driftless_model::Application;
 use driftless_model::annotations::{FIELD_MANAGER, RESOURCES_FINALIZER};
+use driftless_model::{Application, ApplicationStatus};
 use driftless_plan::{DeletePropagation, DeletionInput, RunPhase, SyncState, plan_deletion};
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Wait before trying a failed deletion again.
+const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeleteError {
@@ -31,15 +41,34 @@ pub fn resources_finalizer(finalizer: &str) -> Option<DeletePropagation> {
     }
 }
 
+/// Deletes `app`'s objects (when its finalizer asks) and lets it go; a failure is reported
+/// on the app as a `DeletionError` and tried again later.
 pub async fn delete_app(
     ctx: &Arc<Context>,
     app: &Application,
 ) -> Result<Option<Duration>, DeleteError> {
+    match delete_objects(ctx, app).await {
+        Ok(()) => Ok(None),
+        Err(error @ DeleteError::Objects { .. }) => {
+            let name = app.metadata.name.clone().unwrap_or_default();
+            tracing::warn!(app = %name, %error, "deletion failed; trying again");
+            let condition =
+                json!([{"type": conditions::DELETION_ERROR, "message": error.to_string()}]);
+            if let Err(write) = writer::write_conditions(&ctx.apps(), &name, condition).await {
+                tracing::debug!(app = %name, error = %write, "cannot report the deletion error");
+            }
+            Ok(Some(RETRY_AFTER))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), DeleteError> {
     let name = app.metadata.name.clone().unwrap_or_default();
     let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
     let Some(propagation) = finalizers.iter().find_map(|f| resources_finalizer(f)) else {
         ctx.forget(&name);
-        return Ok(None);
+        return Ok(());
     };
     let failed = |message: String| DeleteError::Objects {
         app: name.clone(),
@@ -50,13 +79,17 @@ pub async fn delete_app(
         .resolve(&app.spec.destination)
         .await
         .map_err(|e| failed(e.to_string()))?;
-    let live = read_live(&target, app, &[]).await.map_err(failed)?;
+    let hooks_from = deployed_objects(ctx, &target, app).await.map_err(|e| {
+        failed(format!(
+            "failed to render the deployed revision for its deletion hooks: {e}"
+        ))
+    })?;
+    let live = read_live(&target, app, &hooks_from).await.map_err(failed)?;
     tracing::info!(app = %name, objects = live.len(), "deleting the application's objects");
     let policy = app.spec.sync_policy.clone().unwrap_or_default();
     let input = DeletionInput {
         app_name: name.clone(),
-        // Deletion hooks would need a render; without one, none run.
-        desired: Vec::new(),
+        desired: hooks_from,
         live,
         sync_options: policy.sync_options.clone().unwrap_or_default(),
         delete_confirmed: false,
@@ -101,12 +134,76 @@ pub async fn delete_app(
         source,
     })?;
     ctx.forget(&name);
-    Ok(None)
+    Ok(())
+}
+
+/// What the app last deployed, rendered again (empty for an app never deployed).
+async fn deployed_objects(
+    ctx: &Arc<Context>,
+    target: &Target,
+    app: &Application,
+) -> Result<Vec<Value>, String> {
+    let revisions = deployed_revisions(app.status.as_ref());
+    if revisions.is_empty() {
+        return Ok(Vec::new());
+    }
+    for source in app.sources() {
+        ctx.git.ensure(&source.repo_url, false).await?;
+    }
+    let mut desired = ctx
+        .renderer
+        .render(app, &revisions, target.cluster.catalog(), false)
+        .await?;
+    crate::installation::stamp(&mut desired, ctx.config.installation_id.as_deref());
+    Ok(desired)
+}
+
+/// The commits of the last deploy in the history, else of the last comparison.
+fn deployed_revisions(status: Option<&ApplicationStatus>) -> Vec<String> {
+    let Some(status) = status else {
+        return Vec::new();
+    };
+    let from = |revisions: &Option<Vec<String>>, revision: &Option<String>| {
+        revisions
+            .clone()
+            .filter(|r| !r.is_empty())
+            .or_else(|| revision.clone().filter(|r| !r.is_empty()).map(|r| vec![r]))
+    };
+    let last_deploy = status
+        .history
+        .iter()
+        .flatten()
+        .max_by_key(|h| h.id)
+        .and_then(|h| from(&h.revisions, &h.revision));
+    last_deploy
+        .or_else(|| {
+            status
+                .sync
+                .as_ref()
+                .and_then(|s| from(&s.revisions, &s.revision))
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hooks_come_from_the_last_deploy_else_the_last_comparison() {
+        let status = |value: Value| -> ApplicationStatus { serde_json::from_value(value).unwrap() };
+        let deployed = status(json!({
+            "sync": {"status": "OutOfSync", "revision": "c3"},
+            "history": [
+                {"id": 1, "deployedAt": "2026-01-01T00:00:00Z", "revision": "c1"},
+                {"id": 2, "deployedAt": "2026-01-02T00:00:00Z", "revisions": ["c2", "d2"]}
+            ]
+        }));
+        assert_eq!(deployed_revisions(Some(&deployed)), ["c2", "d2"]);
+        let compared = status(json!({"sync": {"status": "OutOfSync", "revision": "c3"}}));
+        assert_eq!(deployed_revisions(Some(&compared)), ["c3"]);
+        assert!(deployed_revisions(None).is_empty());
+    }
 
     #[test]
     fn finalizer_names_choose_the_propagation() {

@@ -4,9 +4,11 @@
 mod cleanup;
 mod cluster;
 mod crds;
+mod outage;
 mod wait;
 
 pub use cleanup::{run_detached, run_detached_on, strip_application_finalizers};
 pub use cluster::{TestCluster, TestNamespace, client, client_of};
 pub use crds::{install_argo_crds, wait_established};
+pub use outage::Outage;
 pub use wait::wait_until;

@@ -1,0 +1,83 @@
+//! PreDelete and PostDelete hooks: they do not run on a sync; when an Application with the
+//! resources finalizer is deleted, the PreDelete Job runs to completion before the app's objects
+//! go, the PostDelete Job after, and only then does the Application go.
+
+use crate::gitops::*;
+use driftless_testkit::wait_until;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
+use kube::api::DeleteParams;
+
+fn hook_job(name: &str, hook: &str) -> String {
+    format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  annotations:\n    argocd.argoproj.io/hook: {hook}\n\
+         spec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: run, image: \"busybox:1.36\", command: [\"true\"]}}]\n"
+    )
+}
+
+fn succeeded(job: &Job) -> bool {
+    job.status
+        .as_ref()
+        .and_then(|s| s.succeeded)
+        .is_some_and(|n| n > 0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletion_hooks_run_around_the_deletion_of_an_apps_objects() -> anyhow::Result<()> {
+    let mut env = Gitops::new("delhooks").await?;
+    let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
+    env.repo.write(
+        "site/data.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: data}\ndata: {rows: \"42\"}\n",
+    );
+    env.repo
+        .write("site/backup.yaml", hook_job("backup", "PreDelete"));
+    env.repo
+        .write("site/farewell.yaml", hook_job("farewell", "PostDelete"));
+    env.repo.commit("an app with deletion hooks");
+    env.start().await?;
+    let name = env.name("site");
+    env.apply_app(&application(&name, &ns, &url, "site", AUTOMATED, CASCADE))
+        .await?;
+    env.wait_synced_healthy(&name).await?;
+    let jobs: Api<Job> = env.ns.api();
+    let cms: Api<ConfigMap> = env.ns.api();
+    assert!(cms.get_opt("data").await?.is_some());
+    for job in ["backup", "farewell"] {
+        assert!(
+            jobs.get_opt(job).await?.is_none(),
+            "deletion hook {job} did not run on a sync"
+        );
+    }
+
+    // `kubectl delete application`.
+    env.apps().delete(&name, &DeleteParams::default()).await?;
+    wait_until(TIMEOUT, "the application gone", || async {
+        Ok(env.app(&name).await?.is_none().then_some(()))
+    })
+    .await?;
+    assert!(
+        cms.get_opt("data").await?.is_none(),
+        "the app's objects are deleted"
+    );
+    let backup = jobs
+        .get_opt("backup")
+        .await?
+        .expect("the PreDelete hook ran");
+    let farewell = jobs
+        .get_opt("farewell")
+        .await?
+        .expect("the PostDelete hook ran");
+    assert!(succeeded(&backup), "PreDelete ran to completion");
+    assert!(
+        succeeded(&farewell),
+        "the app went only after its PostDelete hook completed"
+    );
+    let created = |job: &Job| job.metadata.creation_timestamp.clone();
+    assert!(
+        created(&backup) <= created(&farewell),
+        "PreDelete before PostDelete"
+    );
+    Ok(())
+}
