@@ -303,7 +303,8 @@ fn fingerprint(object: &DynamicObject) -> String {
 }
 
 async fn watch_apps(ctx: Arc<Context>) -> &'static str {
-    let stream = watcher::watcher(ctx.apps(), watcher::Config::default()).default_backoff();
+    let stream = watcher::watcher(ctx.apps(), watcher::Config::default())
+        .backoff(crate::watch_backoff::WatchBackoff::default());
     futures::pin_mut!(stream);
     let mut fingerprints: HashMap<String, String> = HashMap::new();
     let mut resync = tokio::time::interval(ctx.config.resync_interval);

@@ -51,6 +51,7 @@ pub mod sync_loop;
 pub mod sync_run;
 pub mod time;
 pub mod validate;
+pub mod watch_backoff;
 pub mod webhook;
 pub mod writer;
 

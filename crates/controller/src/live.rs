@@ -264,7 +264,8 @@ async fn watch_kind(
     notify: Notify,
     ready: tokio::sync::watch::Sender<bool>,
 ) {
-    let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+    let stream = watcher::watcher(api, watcher::Config::default())
+        .backoff(crate::watch_backoff::WatchBackoff::default());
     futures::pin_mut!(stream);
     let mut listing: Option<HashSet<ResourceKey>> = None;
     while let Some(event) = stream.next().await {

@@ -29,6 +29,8 @@ struct Repeats {
     applies: u32,
     /// When the last re-apply was counted (seconds).
     last: i64,
+    /// The live object's resourceVersion at the last re-apply counted.
+    version: String,
     broken: Option<Broken>,
 }
 
@@ -47,16 +49,24 @@ pub struct Drift {
     pub paths: Vec<String>,
     /// Field managers other than driftless that own some of `paths` in the live object.
     pub managers: Vec<String>,
+    /// The live object's resourceVersion.
+    pub version: String,
 }
 
 impl Drift {
     /// The drift of `live` at `paths`, with the managers read from its `managedFields`.
     pub fn of(key: ResourceKey, live: &Value, paths: Vec<String>) -> Self {
         let managers = other_managers(live, &paths);
+        let version = live
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         Self {
             key,
             paths,
             managers,
+            version,
         }
     }
 }
@@ -90,9 +100,14 @@ impl LoopState {
         let before = self.excluded();
         for drift in drifted.into_iter().filter(|d| !d.paths.is_empty()) {
             let entry = self.objects.entry(drift.key).or_default();
-            if entry.broken.is_some() {
+            // The live object has not changed since the last re-apply: the view of it is behind
+            // (a watch catching up after an outage), nothing moved it away; not a loop.
+            if entry.broken.is_some()
+                || (!drift.version.is_empty() && drift.version == entry.version)
+            {
                 continue;
             }
+            entry.version = drift.version;
             let paths: BTreeSet<String> = drift.paths.into_iter().collect();
             let again: Vec<String> = entry.paths.intersection(&paths).cloned().collect();
             let quiet = now - entry.last >= crate::decide::HEAL_COOLDOWN_SECS;
@@ -262,11 +277,15 @@ mod tests {
         }
     }
 
+    /// A drift of a live object that changed since the last one (a new resourceVersion).
     fn drift(name: &str, paths: &[&str]) -> Drift {
+        static VERSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let version = VERSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Drift {
             key: key(name),
             paths: paths.iter().map(|p| p.to_string()).collect(),
             managers: vec!["fighter".into()],
+            version: version.to_string(),
         }
     }
 
@@ -321,6 +340,18 @@ mod tests {
         ] {
             assert!(message.contains(part), "{part} in {message}");
         }
+    }
+
+    #[test]
+    fn re_applies_against_an_unchanged_live_object_are_not_a_loop() {
+        // After an outage the live cache can lag: the same stale object is seen again and again.
+        let mut state = LoopState::default();
+        state.follow(&["rev".into()]);
+        let stale = drift("web", &["/spec/replicas"]);
+        for at in 1..=5 {
+            assert!(state.record(vec![stale.clone()], 3, at).is_empty());
+        }
+        assert!(state.conditions().is_empty());
     }
 
     #[test]
