@@ -37,7 +37,7 @@ build-release:
 
 # Unit tests need no cluster; render's tests run the real helm and kustomize.
 test-unit: tools
-	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" && $(CARGO) test --workspace --exclude driftless
+	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" && $(CARGO) test --workspace
 
 # Multi-cluster tests deploy to a second local control plane (hack/second-cluster), also with
 # TEST_KUBECONFIG, so they never touch a cluster you did not start for them.
@@ -46,11 +46,11 @@ ifeq ($(TEST_KUBECONFIG),)
 test-integration: tools
 	hack/cluster up
 	hack/second-cluster up
-	$(LOCAL_ENV) && $(SECOND_ENV) && $(CARGO) test -p driftless
+	$(LOCAL_ENV) && $(SECOND_ENV) && $(CARGO) test --workspace --test integration
 else
 test-integration: tools
 	hack/second-cluster up
-	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" KUBECONFIG="$(TEST_KUBECONFIG)" && $(SECOND_ENV) && $(CARGO) test -p driftless
+	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" KUBECONFIG="$(TEST_KUBECONFIG)" && $(SECOND_ENV) && $(CARGO) test --workspace --test integration
 endif
 
 test: test-unit test-integration

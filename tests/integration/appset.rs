@@ -5,115 +5,58 @@
 //! user would check: the generated Applications, the ApplicationSet's status, and the objects
 //! the Applications sync.
 
-use driftless_controller::{Controller, ControllerConfig};
+use crate::gitops::{Gitops, TIMEOUT};
 use driftless_source::testing::ScratchRepo;
-use driftless_testkit::{TestNamespace, install_argo_crds, wait_until};
+use driftless_testkit::wait_until;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ResourceQuota};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Api;
-use kube::api::{
-    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
-};
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-const TIMEOUT: Duration = Duration::from_secs(120);
 /// The poll interval of most tests; the namespace flow runs with `serve`'s default instead.
 const FAST_POLL: Duration = Duration::from_secs(1);
 const DEFAULT_POLL: Duration = Duration::from_secs(3);
 const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 
-/// A test namespace that is the controller's app namespace, a git repository, and the
-/// controller. On drop: the controller stops, the Applications' finalizers go, and any
-/// namespace the test generated (named after the test namespace) is deleted.
+/// The controller harness, plus: on drop, any namespace the test generated (named after the
+/// test namespace) is deleted.
 struct Env {
-    repo: ScratchRepo,
-    cache: tempfile::TempDir,
-    controller: Option<tokio::task::AbortHandle>,
-    ns: TestNamespace,
+    gitops: Gitops,
+}
+
+impl std::ops::Deref for Env {
+    type Target = Gitops;
+
+    fn deref(&self) -> &Gitops {
+        &self.gitops
+    }
 }
 
 impl Env {
     async fn new(prefix: &str) -> anyhow::Result<Self> {
-        // RUST_LOG=driftless_controller=debug shows what the controller does (with --nocapture).
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-        let ns = TestNamespace::new(prefix).await?;
-        install_argo_crds(&ns.client, env!("CARGO_BIN_EXE_driftless")).await?;
         Ok(Self {
-            repo: ScratchRepo::new(),
-            cache: tempfile::tempdir()?,
-            controller: None,
-            ns,
+            gitops: Gitops::new(prefix).await?,
         })
-    }
-
-    /// A name unique to this test (Applications, ConfigMaps' owners, generated namespaces).
-    fn name(&self, short: &str) -> String {
-        format!("{}-{short}", self.ns.name)
     }
 
     /// Starts the controller polling git every `poll`.
     async fn start(&mut self, poll: Duration) -> anyhow::Result<()> {
-        let mut config = ControllerConfig::new(self.ns.name.clone(), self.cache.path());
-        config.poll_interval = poll;
-        // Long enough that only the git polling can bring a commit in within a test.
-        config.resync_interval = Duration::from_secs(600);
-        config.sync_poll = Duration::from_millis(500);
-        let controller = Controller::new(self.ns.client.clone(), config).await?;
-        let task = tokio::spawn(async move {
-            if let Err(error) = controller.run().await {
-                eprintln!("controller stopped: {error}");
-            }
-        });
-        self.controller = Some(task.abort_handle());
-        Ok(())
-    }
-
-    fn api(&self, kind: &str) -> Api<DynamicObject> {
-        let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", kind);
-        Api::namespaced_with(
-            self.ns.client.clone(),
-            &self.ns.name,
-            &ApiResource::from_gvk(&gvk),
-        )
-    }
-
-    /// `kubectl apply -f` of an ApplicationSet.
-    async fn apply_appset(&self, manifest: &str) -> anyhow::Result<()> {
-        let value: Value = serde_norway::from_str(manifest)?;
-        let name = value["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        self.api("ApplicationSet")
-            .patch(
-                &name,
-                &PatchParams::apply("kubectl").force(),
-                &Patch::Apply(&value),
-            )
+        self.gitops
+            .start_with(|config| {
+                config.poll_interval = poll;
+                // Long enough that only the git polling can bring a commit in within a test.
+                config.resync_interval = Duration::from_secs(600);
+            })
             .await?;
         Ok(())
-    }
-
-    async fn get(&self, kind: &str, name: &str) -> anyhow::Result<Option<Value>> {
-        Ok(self
-            .api(kind)
-            .get_opt(name)
-            .await?
-            .map(|o| serde_json::to_value(o).unwrap_or_default()))
-    }
-
-    async fn app(&self, name: &str) -> anyhow::Result<Option<Value>> {
-        self.get("Application", name).await
     }
 
     /// Names of the Applications in the namespace, sorted.
     async fn app_names(&self) -> anyhow::Result<Vec<String>> {
         let mut names: Vec<String> = self
-            .api("Application")
+            .apps()
             .list(&ListParams::default())
             .await?
             .items
@@ -154,18 +97,6 @@ impl Env {
         }
     }
 
-    async fn wait_app(
-        &self,
-        name: &str,
-        what: &str,
-        check: impl Fn(&Value) -> bool,
-    ) -> anyhow::Result<Value> {
-        wait_until(TIMEOUT, &format!("app {name}: {what}"), || async {
-            Ok(self.app(name).await?.filter(|a| check(a)))
-        })
-        .await
-    }
-
     async fn wait_apps(&self, expected: &[String]) -> anyhow::Result<()> {
         let mut expected = expected.to_vec();
         expected.sort();
@@ -179,12 +110,8 @@ impl Env {
 
 impl Drop for Env {
     fn drop(&mut self) {
-        if let Some(task) = self.controller.take() {
-            task.abort();
-        }
         let name = self.ns.name.clone();
         driftless_testkit::run_detached(move |client| async move {
-            driftless_testkit::strip_application_finalizers(client.clone(), &name).await;
             // Namespaces the generated Applications made are named after the test's.
             let namespaces: Api<Namespace> = Api::all(client);
             if let Ok(list) = namespaces.list(&ListParams::default()).await {
@@ -293,7 +220,7 @@ async fn a_committed_namespace_file_becomes_a_namespace_and_its_removal_deletes_
          \x20     destination: {{server: https://kubernetes.default.svc, namespace: '{{{{name}}}}'}}\n\
          \x20     syncPolicy:\n        automated: {{prune: true, selfHeal: true}}\n"
     );
-    env.apply_appset(&appset).await?;
+    env.apply(&appset).await?;
     let empty = env
         .wait_appset("namespaces", "generated (nothing yet)", |a| {
             condition_is(a, "ResourcesUpToDate", "True")
@@ -498,7 +425,7 @@ async fn a_list_generator_creates_updates_and_deletes_its_applications_and_an_er
     env.repo.commit("three apps");
     env.start(FAST_POLL).await?;
     let (a, b, c) = (env.name("a"), env.name("b"), env.name("c"));
-    env.apply_appset(&list_appset(&env, &["a", "b"], "blue", None))
+    env.apply(&list_appset(&env, &["a", "b"], "blue", None))
         .await?;
     env.wait_apps(&[a.clone(), b.clone()]).await?;
     let listed_ab = env
@@ -513,7 +440,7 @@ async fn a_list_generator_creates_updates_and_deletes_its_applications_and_an_er
 
     // Someone edits a generated Application: the ApplicationSet puts it back.
     let edit = json!({"spec": {"source": {"path": "apps/c"}}});
-    env.api("Application")
+    env.argo("Application")
         .patch(&a, &PatchParams::default(), &Patch::Merge(edit))
         .await?;
     env.wait_app(&a, "its path put back", |app| {
@@ -521,7 +448,7 @@ async fn a_list_generator_creates_updates_and_deletes_its_applications_and_an_er
     })
     .await?;
     // Someone deletes one: it is generated again.
-    env.api("Application")
+    env.argo("Application")
         .delete(&b, &DeleteParams::default())
         .await?;
     env.wait_app(&b, "generated again", |app| {
@@ -530,7 +457,7 @@ async fn a_list_generator_creates_updates_and_deletes_its_applications_and_an_er
     .await?;
 
     // The elements and the template change: a is updated, b deleted, c created.
-    env.apply_appset(&list_appset(&env, &["a", "c"], "green", None))
+    env.apply(&list_appset(&env, &["a", "c"], "green", None))
         .await?;
     env.wait_apps(&[a.clone(), c.clone()]).await?;
     env.wait_app(&a, "relabelled", |app| label(app, "team") == "green")
@@ -542,7 +469,7 @@ async fn a_list_generator_creates_updates_and_deletes_its_applications_and_an_er
 
     // Two elements give the same name: an error condition, and no Application changes.
     let before_a = env.app(&a).await?.unwrap_or_default();
-    env.apply_appset(&list_appset(&env, &["a", "a"], "red", None))
+    env.apply(&list_appset(&env, &["a", "a"], "red", None))
         .await?;
     let failed = env
         .wait_appset("teams", "a duplicate-name error", |s| {
@@ -582,13 +509,13 @@ async fn create_only_never_updates_or_deletes_until_the_policy_is_sync() -> anyh
     env.repo.commit("two apps");
     env.start(FAST_POLL).await?;
     let (a, b) = (env.name("a"), env.name("b"));
-    env.apply_appset(&list_appset(&env, &["a", "b"], "blue", Some("create-only")))
+    env.apply(&list_appset(&env, &["a", "b"], "blue", Some("create-only")))
         .await?;
     env.wait_apps(&[a.clone(), b.clone()]).await?;
 
     // create-only: b leaves the list and the label changes; the ApplicationSet takes note
     // (status) but neither deletes b nor relabels a.
-    env.apply_appset(&list_appset(&env, &["a"], "green", Some("create-only")))
+    env.apply(&list_appset(&env, &["a"], "green", Some("create-only")))
         .await?;
     env.wait_appset("teams", "only a listed", |s| {
         listed(s) == [a.clone()] && condition_is(s, "ErrorOccurred", "False")
@@ -607,7 +534,7 @@ async fn create_only_never_updates_or_deletes_until_the_policy_is_sync() -> anyh
     );
 
     // sync: the same generation now updates a and deletes b.
-    env.apply_appset(&list_appset(&env, &["a"], "green", Some("sync")))
+    env.apply(&list_appset(&env, &["a"], "green", Some("sync")))
         .await?;
     env.wait_apps(std::slice::from_ref(&a)).await?;
     env.wait_app(&a, "relabelled", |app| label(app, "team") == "green")
@@ -615,7 +542,7 @@ async fn create_only_never_updates_or_deletes_until_the_policy_is_sync() -> anyh
 
     // Deleting the ApplicationSet deletes its Applications (garbage collection, following
     // their ownerReferences).
-    env.api("ApplicationSet")
+    env.argo("ApplicationSet")
         .delete("teams", &DeleteParams::default())
         .await?;
     env.wait_apps(&[]).await?;
@@ -643,7 +570,7 @@ async fn git_directories_with_go_templates_keep_resources_on_deletion_and_a_bad_
              \x20     syncPolicy:\n        automated: {{prune: true}}\n"
         )
     };
-    env.apply_appset(&appset(&format!("{ns}-{{{{.path.basename | lower}}}}")))
+    env.apply(&appset(&format!("{ns}-{{{{.path.basename | lower}}}}")))
         .await?;
     let (one, two) = (env.name("one"), env.name("two"));
     env.wait_apps(&[one.clone(), two.clone()]).await?;
@@ -673,7 +600,7 @@ async fn git_directories_with_go_templates_keep_resources_on_deletion_and_a_bad_
 
     // A template referring to a missing key: an error condition, and `one` is untouched.
     let before = env.app(&one).await?.unwrap_or_default();
-    env.apply_appset(&appset(&format!("{ns}-{{{{.path.nope}}}}")))
+    env.apply(&appset(&format!("{ns}-{{{{.path.nope}}}}")))
         .await?;
     let failed = env
         .wait_appset("dirs", "a template error", |s| {
@@ -759,7 +686,7 @@ async fn matrix_of_clusters_and_list_and_merge_by_key_generate_the_expected_appl
          \x20     source: {{repoURL: {url}, targetRevision: HEAD, path: apps/a}}\n\
          \x20     destination: {{server: '{{{{.server}}}}', namespace: '{{{{.svc}}}}'}}\n"
     );
-    env.apply_appset(&matrix).await?;
+    env.apply(&matrix).await?;
     let (api, web) = (format!("{ns}-east-api"), format!("{ns}-east-web"));
     env.wait_apps(&[api.clone(), web.clone()]).await?;
     let app = env.app(&api).await?.unwrap_or_default();
@@ -779,7 +706,7 @@ async fn matrix_of_clusters_and_list_and_merge_by_key_generate_the_expected_appl
          \x20     project: default\n      source: {{repoURL: {url}, targetRevision: HEAD, path: apps/a}}\n\
          \x20     destination: {{server: https://kubernetes.default.svc, namespace: {ns}}}\n"
     );
-    env.apply_appset(&merge).await?;
+    env.apply(&merge).await?;
     let (db, cache) = (format!("{ns}-db"), format!("{ns}-cache"));
     env.wait_app(&db, "merged color", |a| label(a, "color") == "blue")
         .await?;

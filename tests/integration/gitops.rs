@@ -5,6 +5,7 @@ use driftless_controller::{Controller, ControllerConfig, Handle};
 use driftless_source::testing::ScratchRepo;
 use driftless_testkit::{TestNamespace, install_argo_crds, wait_until};
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -101,8 +102,9 @@ impl Gitops {
         }
     }
 
-    pub(crate) fn apps(&self) -> Api<DynamicObject> {
-        let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
+    /// The objects of an Argo CD kind (Application, ApplicationSet, AppProject) in the namespace.
+    pub(crate) fn argo(&self, kind: &str) -> Api<DynamicObject> {
+        let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", kind);
         Api::namespaced_with(
             self.ns.client.clone(),
             &self.ns.name,
@@ -110,14 +112,19 @@ impl Gitops {
         )
     }
 
-    /// `kubectl apply -f` of an Application.
-    pub(crate) async fn apply_app(&self, manifest: &str) -> anyhow::Result<()> {
+    pub(crate) fn apps(&self) -> Api<DynamicObject> {
+        self.argo("Application")
+    }
+
+    /// `kubectl apply -f` of an Argo CD manifest (Application, ApplicationSet or AppProject).
+    pub(crate) async fn apply(&self, manifest: &str) -> anyhow::Result<()> {
         let value: Value = serde_norway::from_str(manifest)?;
+        let kind = value["kind"].as_str().unwrap_or_default().to_string();
         let name = value["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
             .to_string();
-        self.apps()
+        self.argo(&kind)
             .patch(
                 &name,
                 &PatchParams::apply("kubectl").force(),
@@ -127,12 +134,22 @@ impl Gitops {
         Ok(())
     }
 
-    pub(crate) async fn app(&self, name: &str) -> anyhow::Result<Option<Value>> {
+    /// `kubectl apply -f` of an Application.
+    pub(crate) async fn apply_app(&self, manifest: &str) -> anyhow::Result<()> {
+        self.apply(manifest).await
+    }
+
+    /// An Argo CD object as JSON, if it exists.
+    pub(crate) async fn get(&self, kind: &str, name: &str) -> anyhow::Result<Option<Value>> {
         Ok(self
-            .apps()
+            .argo(kind)
             .get_opt(name)
             .await?
-            .map(|a| serde_json::to_value(a).unwrap_or_default()))
+            .map(|o| serde_json::to_value(o).unwrap_or_default()))
+    }
+
+    pub(crate) async fn app(&self, name: &str) -> anyhow::Result<Option<Value>> {
+        self.get("Application", name).await
     }
 
     /// Waits until the app's object satisfies `check`; on timeout shows its status.
@@ -231,4 +248,20 @@ pub(crate) async fn image_of(api: &Api<Deployment>, name: &str) -> anyhow::Resul
         .and_then(|d| d.spec)
         .and_then(|s| s.template.spec)
         .and_then(|s| s.containers.first().and_then(|c| c.image.clone())))
+}
+
+/// The ConfigMap `settings` with one `greeting`, as YAML for the repository.
+pub(crate) fn settings(greeting: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {greeting}\n"
+    )
+}
+
+/// The `greeting` of the live ConfigMap `settings`, if it exists.
+pub(crate) async fn greeting(api: &Api<ConfigMap>) -> anyhow::Result<Option<String>> {
+    Ok(api
+        .get_opt("settings")
+        .await?
+        .and_then(|c| c.data)
+        .and_then(|d| d.get("greeting").cloned()))
 }

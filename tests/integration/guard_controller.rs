@@ -2,140 +2,13 @@
 //! keeps changing back is taken out of automated sync) and the AppProject guard mode
 //! (`driftless.dev/guard: warn|enforce`). Driven only through git commits and API calls.
 
-use driftless_controller::{Controller, ControllerConfig, Handle};
-use driftless_source::testing::ScratchRepo;
-use driftless_testkit::{TestNamespace, install_argo_crds, wait_until};
+use crate::gitops::{AUTOMATED, Gitops, TIMEOUT, sync_of};
+use driftless_testkit::wait_until;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 use std::time::Duration;
-
-const TIMEOUT: Duration = Duration::from_secs(120);
-const AUTOMATED: &str = "  syncPolicy:\n    automated: {prune: true, selfHeal: true}\n";
-
-/// The test namespace (also the app namespace), a git repository and one controller.
-struct Env {
-    repo: ScratchRepo,
-    _cache: tempfile::TempDir,
-    controller: Option<tokio::task::AbortHandle>,
-    handle: Handle,
-    ns: TestNamespace,
-}
-
-impl Env {
-    async fn start(prefix: &str) -> anyhow::Result<Self> {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-        let ns = TestNamespace::new(prefix).await?;
-        install_argo_crds(&ns.client, env!("CARGO_BIN_EXE_driftless")).await?;
-        let cache = tempfile::tempdir()?;
-        let mut config = ControllerConfig::new(ns.name.clone(), cache.path());
-        config.poll_interval = Duration::from_secs(1);
-        config.resync_interval = Duration::from_secs(30);
-        config.sync_poll = Duration::from_millis(500);
-        config.installation_id = Some(ns.name.clone());
-        let controller = Controller::new(ns.client.clone(), config).await?;
-        let handle = controller.handle();
-        let task = tokio::spawn(async move {
-            if let Err(error) = controller.run().await {
-                eprintln!("controller stopped: {error}");
-            }
-        });
-        Ok(Self {
-            repo: ScratchRepo::new(),
-            _cache: cache,
-            controller: Some(task.abort_handle()),
-            handle,
-            ns,
-        })
-    }
-
-    fn name(&self, short: &str) -> String {
-        format!("{}-{short}", self.ns.name)
-    }
-
-    fn resource(&self, kind: &str) -> Api<DynamicObject> {
-        let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", kind);
-        Api::namespaced_with(
-            self.ns.client.clone(),
-            &self.ns.name,
-            &ApiResource::from_gvk(&gvk),
-        )
-    }
-
-    /// `kubectl apply -f` of an Argo CD manifest (Application or AppProject).
-    async fn apply(&self, manifest: &str) -> anyhow::Result<()> {
-        let value: Value = serde_norway::from_str(manifest)?;
-        let kind = value["kind"].as_str().unwrap_or_default().to_string();
-        let name = value["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        self.resource(&kind)
-            .patch(
-                &name,
-                &PatchParams::apply("kubectl").force(),
-                &Patch::Apply(&value),
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn app(&self, name: &str) -> anyhow::Result<Option<Value>> {
-        Ok(self
-            .resource("Application")
-            .get_opt(name)
-            .await?
-            .map(|a| serde_json::to_value(a).unwrap_or_default()))
-    }
-
-    async fn wait_app(
-        &self,
-        name: &str,
-        what: &str,
-        check: impl Fn(&Value) -> bool,
-    ) -> anyhow::Result<Value> {
-        let waited = wait_until(TIMEOUT, &format!("app {name}: {what}"), || async {
-            Ok(self.app(name).await?.filter(|a| check(a)))
-        })
-        .await;
-        match waited {
-            Ok(app) => Ok(app),
-            Err(error) => {
-                let app = self.app(name).await.ok().flatten().unwrap_or_default();
-                let shown = json!({"operation": app["operation"], "status": app["status"]});
-                anyhow::bail!(
-                    "{error}\nlast seen: {}",
-                    serde_json::to_string_pretty(&shown).unwrap_or_default()
-                )
-            }
-        }
-    }
-
-    fn deployments(&self) -> Api<Deployment> {
-        self.ns.api()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some(task) = self.controller.take() {
-            task.abort();
-        }
-        // No controller is left to handle finalizers: strip them so the namespace can go.
-        let name = self.ns.name.clone();
-        driftless_testkit::run_detached(move |client| async move {
-            driftless_testkit::strip_application_finalizers(client, &name).await;
-        });
-    }
-}
-
-fn sync_of(app: &Value) -> &str {
-    app["status"]["sync"]["status"].as_str().unwrap_or_default()
-}
 
 fn condition<'a>(app: &'a Value, kind: &str) -> Option<&'a str> {
     let conditions = app["status"]["conditions"].as_array()?;
@@ -218,7 +91,8 @@ fn spawn_fighter(api: Api<Deployment>, name: &str) -> tokio::task::JoinHandle<()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_field_manager_fighting_self_heal_is_taken_out_of_automated_sync_until_a_new_commit()
 -> anyhow::Result<()> {
-    let env = Env::start("loop").await?;
+    let mut env = Gitops::new("loop").await?;
+    let handle = env.start().await?;
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
     env.repo
         .write("app/web.yaml", deployment("web", "nginx:1.27", false));
@@ -253,10 +127,10 @@ async fn a_second_field_manager_fighting_self_heal_is_taken_out_of_automated_syn
 
     // The re-applies stop: no automated sync starts while the fighter keeps going, and its value stays.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let syncs = env.handle.automated_syncs();
+    let syncs = handle.automated_syncs();
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert_eq!(
-        env.handle.automated_syncs(),
+        handle.automated_syncs(),
         syncs,
         "no automated sync after the loop was broken"
     );
@@ -321,7 +195,8 @@ async fn a_second_field_manager_fighting_self_heal_is_taken_out_of_automated_syn
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enforcing_project_blocks_a_root_deployment_and_a_warning_project_syncs_it()
 -> anyhow::Result<()> {
-    let env = Env::start("guard").await?;
+    let mut env = Gitops::new("guard").await?;
+    env.start().await?;
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
     env.repo.write(
         "strict/web.yaml",
@@ -377,7 +252,7 @@ async fn an_enforcing_project_blocks_a_root_deployment_and_a_warning_project_syn
 
     // A manual sync is refused too: the operation ends in Error and nothing is created.
     let request = json!({"operation": {"sync": {}, "initiatedBy": {"username": "alice"}}});
-    env.resource("Application")
+    env.apps()
         .patch(&strict, &PatchParams::default(), &Patch::Merge(request))
         .await?;
     let refused = env
@@ -413,7 +288,8 @@ async fn an_enforcing_project_blocks_a_root_deployment_and_a_warning_project_syn
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chart_with_rand_alpha_num_hard_refreshed_again_and_again_is_taken_out_of_automated_sync()
 -> anyhow::Result<()> {
-    let env = Env::start("guard-rand").await?;
+    let mut env = Gitops::new("guard-rand").await?;
+    env.start().await?;
     env.repo.write(
         "charts/token/Chart.yaml",
         "apiVersion: v2\nname: token\nversion: 0.1.0\n",
@@ -436,7 +312,7 @@ async fn a_chart_with_rand_alpha_num_hard_refreshed_again_and_again_is_taken_out
         .await?;
 
     // Someone (or a script) keeps asking for a hard refresh.
-    let apps = env.resource("Application");
+    let apps = env.apps();
     let refresher = {
         let (apps, name) = (apps.clone(), name.clone());
         tokio::spawn(async move {

@@ -50,20 +50,6 @@ fn remote_application(name: &str, app_ns: &str, repo: &str, cluster: &str, ns: &
     )
 }
 
-fn settings(greeting: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {greeting}\n"
-    )
-}
-
-async fn greeting(api: &Api<ConfigMap>) -> anyhow::Result<Option<String>> {
-    Ok(api
-        .get_opt("settings")
-        .await?
-        .and_then(|c| c.data)
-        .and_then(|d| d.get("greeting").cloned()))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_deploys_to_the_cluster_its_secret_names_and_heals_drift_there() -> anyhow::Result<()>
 {

@@ -11,20 +11,6 @@ use kube::api::{Patch, PatchParams};
 use serde_json::json;
 use std::time::Duration;
 
-fn settings(greeting: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {greeting}\n"
-    )
-}
-
-async fn greeting(api: &Api<ConfigMap>) -> anyhow::Result<Option<String>> {
-    Ok(api
-        .get_opt("settings")
-        .await?
-        .and_then(|c| c.data)
-        .and_then(|d| d.get("greeting").cloned()))
-}
-
 async fn wait_greeting(api: &Api<ConfigMap>, expected: &str) -> anyhow::Result<()> {
     wait_until(TIMEOUT, &format!("greeting {expected}"), || async {
         Ok(greeting(api).await?.filter(|g| g == expected).map(|_| ()))

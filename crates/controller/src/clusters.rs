@@ -6,7 +6,8 @@
 
 use crate::validate::{IN_CLUSTER_NAME, IN_CLUSTER_SERVER};
 use driftless_model::ApplicationDestination;
-use driftless_model::annotations::{SECRET_TYPE, SECRET_TYPE_CLUSTER};
+use driftless_model::annotations::SECRET_TYPE_CLUSTER;
+use driftless_model::{is_secret_type, secret_field as field};
 use k8s_openapi::api::core::v1::Secret;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -112,7 +113,9 @@ pub fn resolve(
     if server.is_some_and(|s| normalized(s) == IN_CLUSTER_SERVER) {
         return Ok(Resolved::Local);
     }
-    let clusters = secrets.iter().filter(|s| is_cluster_secret(s));
+    let clusters = secrets
+        .iter()
+        .filter(|s| is_secret_type(s, SECRET_TYPE_CLUSTER));
     let found = match (server, name) {
         (Some(server), _) => clusters
             .filter(|s| normalized(&field(s, "server")) == normalized(server))
@@ -142,27 +145,6 @@ pub fn name_and_server(resolved: &Resolved) -> (String, String) {
         Resolved::Local => (IN_CLUSTER_NAME.into(), IN_CLUSTER_SERVER.into()),
         Resolved::Remote(entry) => (entry.name.clone(), entry.server.clone()),
     }
-}
-
-fn is_cluster_secret(secret: &Secret) -> bool {
-    secret
-        .metadata
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(SECRET_TYPE))
-        .is_some_and(|t| t == SECRET_TYPE_CLUSTER)
-}
-
-fn field(secret: &Secret, key: &str) -> String {
-    if let Some(bytes) = secret.data.as_ref().and_then(|d| d.get(key)) {
-        return String::from_utf8_lossy(&bytes.0).into_owned();
-    }
-    secret
-        .string_data
-        .as_ref()
-        .and_then(|d| d.get(key))
-        .cloned()
-        .unwrap_or_default()
 }
 
 fn read_entry(secret: &Secret) -> Result<ClusterEntry, ClusterLookupError> {
@@ -263,6 +245,7 @@ pub fn kubeconfig(entry: &ClusterEntry) -> Result<Value, ClusterLookupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use driftless_model::annotations::SECRET_TYPE;
     use k8s_openapi::ByteString;
 
     fn secret(name: &str, data: &[(&str, &str)]) -> Secret {

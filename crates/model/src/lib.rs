@@ -20,6 +20,7 @@ pub mod key;
 pub mod operation;
 pub mod project;
 pub mod schema;
+pub mod secret;
 pub mod source;
 pub mod status;
 pub mod sync_options;
@@ -36,6 +37,7 @@ pub use duration::{DurationError, parse_duration};
 pub use key::{GroupKind, ResourceKey};
 pub use operation::{Operation, OperationInitiator, SyncOperation, SyncOperationResource};
 pub use project::{AppProject, AppProjectSpec, AppProjectStatus};
+pub use secret::{is_secret_type, secret_field};
 pub use source::{ApplicationSource, SourceError, SourceKind};
 pub use status::{
     ApplicationStatus, HealthStatus, HealthStatusCode, OperationPhase, OperationState, SyncStatus,

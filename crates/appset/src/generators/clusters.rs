@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use driftless_model::annotations::{SECRET_TYPE, SECRET_TYPE_CLUSTER};
+use driftless_model::secret_field as field;
 use k8s_openapi::api::core::v1::Secret;
 use serde_json::{Value, json};
 
@@ -90,17 +91,4 @@ fn cluster_params(secret: &Secret, go: bool) -> Params {
         }
     }
     params
-}
-
-/// A `data` field of the Secret as text (`stringData` too, for unapplied manifests).
-fn field(secret: &Secret, key: &str) -> String {
-    if let Some(bytes) = secret.data.as_ref().and_then(|d| d.get(key)) {
-        return String::from_utf8_lossy(&bytes.0).into_owned();
-    }
-    secret
-        .string_data
-        .as_ref()
-        .and_then(|d| d.get(key))
-        .cloned()
-        .unwrap_or_default()
 }
