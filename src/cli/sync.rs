@@ -226,10 +226,7 @@ async fn print_summary(
     health: &CustomChecks,
 ) {
     println!();
-    println!(
-        "{:<60} {:<12} {:<12} {}",
-        "OBJECT", "ACTION", "RESULT", "HEALTH"
-    );
+    println!("{:<60} {:<12} {:<12} HEALTH", "OBJECT", "ACTION", "RESULT");
     for step in &plan.steps {
         let result = state.result(step);
         let outcome = match result {

@@ -13,6 +13,14 @@ use std::time::Duration;
 
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(120);
 
+/// A controller started by the harness: the handle that stops it alone, its counters, and
+/// where it serves webhooks (if asked to).
+pub(crate) type Spawned = (
+    tokio::task::AbortHandle,
+    Handle,
+    Option<std::net::SocketAddr>,
+);
+
 /// A test namespace that is also the controller's app namespace, a git repository, and the
 /// controller itself (stopped, and the Applications' finalizers removed, when dropped).
 pub(crate) struct Gitops {
@@ -60,11 +68,7 @@ impl Gitops {
     pub(crate) async fn spawn(
         &mut self,
         adjust: impl FnOnce(&mut ControllerConfig),
-    ) -> anyhow::Result<(
-        tokio::task::AbortHandle,
-        Handle,
-        Option<std::net::SocketAddr>,
-    )> {
+    ) -> anyhow::Result<Spawned> {
         self.spawn_on(self.ns.client.clone(), adjust).await
     }
 
@@ -73,11 +77,7 @@ impl Gitops {
         &mut self,
         client: kube::Client,
         adjust: impl FnOnce(&mut ControllerConfig),
-    ) -> anyhow::Result<(
-        tokio::task::AbortHandle,
-        Handle,
-        Option<std::net::SocketAddr>,
-    )> {
+    ) -> anyhow::Result<Spawned> {
         let mut config = ControllerConfig::new(self.ns.name.clone(), self.cache.path());
         config.poll_interval = Duration::from_secs(1);
         config.resync_interval = Duration::from_secs(30);

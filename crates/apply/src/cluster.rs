@@ -38,7 +38,7 @@ pub enum ClusterError {
     Transport {
         verb: &'static str,
         key: ResourceKey,
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
 }
 
@@ -54,7 +54,7 @@ impl ClusterError {
             other => Self::Transport {
                 verb,
                 key: key.clone(),
-                source: other,
+                source: Box::new(other),
             },
         }
     }
@@ -298,10 +298,10 @@ impl ClusterClient {
                     "kind": info.resource.kind,
                     "metadata": serde_json::to_value(&meta.metadata).unwrap_or_default(),
                 });
-                if tracking::owner(&probe, method).as_deref() == Some(app) {
-                    if let Ok(key) = ResourceKey::of(&probe) {
-                        owned.push(key);
-                    }
+                if tracking::owner(&probe, method).as_deref() == Some(app)
+                    && let Ok(key) = ResourceKey::of(&probe)
+                {
+                    owned.push(key);
                 }
             }
         }

@@ -253,34 +253,6 @@ pub fn hook_phase(obj: &Value, custom: &CustomChecks) -> OperationPhase {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn job_hook_phase_follows_its_conditions() {
-        let custom = CustomChecks::default();
-        let running = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "status": {"active": 1}});
-        let done = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
-            "status": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}});
-        let failed = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
-            "status": {"failed": 1, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}});
-        assert_eq!(hook_phase(&running, &custom), OperationPhase::Running);
-        assert_eq!(hook_phase(&done, &custom), OperationPhase::Succeeded);
-        assert_eq!(hook_phase(&failed, &custom), OperationPhase::Failed);
-    }
-
-    #[test]
-    fn objects_without_health_checks_count_as_healthy() {
-        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
-        assert_eq!(
-            health_code(&cm, &CustomChecks::default()),
-            HealthStatusCode::Healthy
-        );
-    }
-}
-
 /// Dry-runs every object the plan applies, before anything changes, as Argo CD does: one bad
 /// object fails the sync up front instead of half-way. A kind the server does not serve yet is
 /// let through when the plan says so (`SkipDryRunOnMissingResource=true`, or its CRD is part of
@@ -354,4 +326,32 @@ pub async fn shared_resources(
         }
     }
     shared
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn job_hook_phase_follows_its_conditions() {
+        let custom = CustomChecks::default();
+        let running = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "status": {"active": 1}});
+        let done = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+            "status": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}});
+        let failed = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+            "status": {"failed": 1, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}});
+        assert_eq!(hook_phase(&running, &custom), OperationPhase::Running);
+        assert_eq!(hook_phase(&done, &custom), OperationPhase::Succeeded);
+        assert_eq!(hook_phase(&failed, &custom), OperationPhase::Failed);
+    }
+
+    #[test]
+    fn objects_without_health_checks_count_as_healthy() {
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        assert_eq!(
+            health_code(&cm, &CustomChecks::default()),
+            HealthStatusCode::Healthy
+        );
+    }
 }

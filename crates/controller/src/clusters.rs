@@ -29,7 +29,7 @@ pub enum ClusterLookupError {
 pub enum Resolved {
     /// The cluster driftless runs in.
     Local,
-    Remote(ClusterEntry),
+    Remote(Box<ClusterEntry>),
 }
 
 /// One cluster Secret, read.
@@ -113,14 +113,14 @@ pub fn resolve(
     if server.is_some_and(|s| normalized(s) == IN_CLUSTER_SERVER) {
         return Ok(Resolved::Local);
     }
-    let clusters = secrets
+    let mut clusters = secrets
         .iter()
         .filter(|s| is_secret_type(s, SECRET_TYPE_CLUSTER));
     let found = match (server, name) {
-        (Some(server), _) => clusters
-            .filter(|s| normalized(&field(s, "server")) == normalized(server))
-            .last(),
-        (None, Some(name)) => clusters.filter(|s| field(s, "name") == name).last(),
+        (Some(server), _) => {
+            clusters.rfind(|s| normalized(&field(s, "server")) == normalized(server))
+        }
+        (None, Some(name)) => clusters.rfind(|s| field(s, "name") == name),
         (None, None) => None,
     };
     let Some(secret) = found else {
@@ -136,7 +136,7 @@ pub fn resolve(
     if normalized(&entry.server) == IN_CLUSTER_SERVER {
         return Ok(Resolved::Local);
     }
-    Ok(Resolved::Remote(entry))
+    Ok(Resolved::Remote(Box::new(entry)))
 }
 
 /// The name and server of where `destination` points once resolved, for project checks.
@@ -312,7 +312,7 @@ mod tests {
         else {
             panic!("staging not found by server");
         };
-        assert_eq!(served, named);
+        assert_eq!(*served, *named);
     }
 
     #[test]

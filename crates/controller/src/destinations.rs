@@ -130,7 +130,7 @@ impl Destinations {
         };
         let entry = match clusters::resolve(destination, &secrets)? {
             Resolved::Local => return Ok(self.local.clone()),
-            Resolved::Remote(entry) => entry,
+            Resolved::Remote(entry) => *entry,
         };
         // Held while connecting, so two apps never connect to one cluster at once.
         let mut remote = self.remote.lock().await;

@@ -18,10 +18,13 @@ pub const FRESH_FOR: Duration = Duration::from_secs(15);
 /// Kinds listed at once.
 const PARALLEL_LISTS: usize = 6;
 
-/// Listings per namespace, with when they were made.
+/// A namespace's objects, and when they were listed.
+type Listing = (Instant, Arc<Vec<Value>>);
+
+/// Listings per namespace.
 #[derive(Default)]
 pub struct Inventories {
-    listed: Mutex<HashMap<String, (Instant, Arc<Vec<Value>>)>>,
+    listed: Mutex<HashMap<String, Listing>>,
 }
 
 impl Inventories {

@@ -112,7 +112,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         ));
     }
     let prepared = match &compared {
-        Compared::Done(prepared, _) => Some(prepared),
+        Compared::Done(prepared, _) => Some(prepared.as_ref()),
         Compared::Failed(_) => None,
     };
     let verdict = prepared
@@ -282,7 +282,7 @@ fn without(prepared: &Prepared, excluded: &BTreeSet<ResourceKey>) -> Prepared {
 }
 
 enum Compared {
-    Done(Prepared, Vec<Found>),
+    Done(Box<Prepared>, Vec<Found>),
     Failed(Found),
 }
 
@@ -344,7 +344,7 @@ async fn compare_app(
         Ok(prepared) => {
             let mut warnings = shared_resource_warnings(ctx, &name, &prepared).await;
             warnings.extend(orphan_warning(ctx, app, project.as_ref(), &prepared, refresh).await);
-            Compared::Done(prepared, warnings)
+            Compared::Done(Box::new(prepared), warnings)
         }
         Err(message) => Compared::Failed(Found::new(conditions::COMPARISON_ERROR, message)),
     }

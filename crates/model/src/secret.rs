@@ -33,15 +33,17 @@ mod tests {
 
     #[test]
     fn data_wins_over_string_data_and_missing_keys_are_empty() {
-        let mut secret = Secret::default();
-        secret.data = Some([("name".to_string(), ByteString(b"prod".to_vec()))].into());
-        secret.string_data = Some(
-            [
-                ("name".to_string(), "ignored".to_string()),
-                ("server".to_string(), "https://10.0.0.1".to_string()),
-            ]
-            .into(),
-        );
+        let mut secret = Secret {
+            data: Some([("name".to_string(), ByteString(b"prod".to_vec()))].into()),
+            string_data: Some(
+                [
+                    ("name".to_string(), "ignored".to_string()),
+                    ("server".to_string(), "https://10.0.0.1".to_string()),
+                ]
+                .into(),
+            ),
+            ..Secret::default()
+        };
         assert_eq!(secret_field(&secret, "name"), "prod");
         assert_eq!(secret_field(&secret, "server"), "https://10.0.0.1");
         assert_eq!(secret_field(&secret, "config"), "");
