@@ -57,10 +57,11 @@ async fn deletion_hooks_run_around_the_deletion_of_an_apps_objects() -> anyhow::
         Ok(env.app(&name).await?.is_none().then_some(()))
     })
     .await?;
-    assert!(
-        cms.get_opt("data").await?.is_none(),
-        "the app's objects are deleted"
-    );
+    // Deleted with foreground propagation: the garbage collector finishes moments later.
+    wait_until(TIMEOUT, "the app's objects deleted", || async {
+        Ok(cms.get_opt("data").await?.is_none().then_some(()))
+    })
+    .await?;
     let backup = jobs
         .get_opt("backup")
         .await?
