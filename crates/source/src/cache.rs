@@ -83,6 +83,21 @@ impl Drop for FinishGuard<'_> {
     }
 }
 
+/// Packs a cache repository may collect before they are merged.
+const MAX_PACKS: usize = 24;
+
+/// The packs of the bare repository at `path`.
+fn pack_count(path: &Path) -> usize {
+    std::fs::read_dir(path.join("objects").join("pack"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "idx"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// Bare repositories cached under one directory, one per repository URL.
 pub struct RepoCache {
     dir: PathBuf,
@@ -274,17 +289,52 @@ impl RepoCache {
             .fetch(&self.repo_path(url), &extra_refs)
             .map_err(CacheError::from);
         match &result {
-            Ok(report) => tracing::info!(
-                url = %redact_url(url),
-                received_pack = report.received_pack,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "fetched"
-            ),
+            Ok(report) => {
+                tracing::info!(
+                    url = %redact_url(url),
+                    received_pack = report.received_pack,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "fetched"
+                );
+                if report.received_pack {
+                    self.after_new_pack(url, &slot);
+                }
+            }
             Err(err) => tracing::warn!(url = %redact_url(url), error = %err, "fetch failed"),
         }
         guard.result = Some(result.clone());
         drop(guard);
         result
+    }
+
+    /// Every fetch adds a pack. An open object store has room for the packs it found when it
+    /// was opened (and a few more), so readers reopen it; and past [`MAX_PACKS`] the packs are
+    /// merged into one (`git repack`, when git is installed), so that lookups stay fast in a
+    /// cache that lives for months.
+    fn after_new_pack(&self, url: &str, slot: &Slot) {
+        let path = self.repo_path(url);
+        if pack_count(&path) > MAX_PACKS {
+            let repacked = std::process::Command::new("git")
+                .arg("-C")
+                .arg(&path)
+                .args(["repack", "-a", "-d", "-q"])
+                .stdin(std::process::Stdio::null())
+                .output();
+            match repacked {
+                Ok(out) if out.status.success() => {
+                    tracing::debug!(url = %redact_url(url), "merged the cache's packs")
+                }
+                Ok(out) => tracing::warn!(
+                    url = %redact_url(url),
+                    error = %String::from_utf8_lossy(&out.stderr).trim(),
+                    "cannot merge the cache's packs"
+                ),
+                Err(error) => {
+                    tracing::debug!(%error, "git is not installed; the cache's packs stay apart")
+                }
+            }
+        }
+        *lock(&slot.repo) = None;
     }
 
     /// Resolves `revision` from the cache alone (no network).

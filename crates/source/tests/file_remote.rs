@@ -517,3 +517,42 @@ fn sync_moves_the_cached_branch_even_when_the_commit_was_already_cached() {
     assert_eq!((synced.commit, synced.fetched), (id(&fx.first), false));
     assert_eq!(cache.network_fetches(), fetches);
 }
+
+/// A controller keeps one cache open for weeks and fetches after every commit, one pack each:
+/// reading must keep working long after the packs outnumber what the store was opened with.
+#[test]
+fn a_long_lived_cache_reads_every_commit_of_many_fetches() {
+    let source = ScratchRepo::new();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = RepoCache::new(dir.path()).unwrap();
+    let creds = RepoCredentials::anonymous();
+    let url = source.file_url();
+    for n in 0..80 {
+        source.write("counter.txt", format!("{n}\n"));
+        let commit = source.commit(&format!("commit {n}"));
+        cache.fetch(&url, &creds).unwrap();
+        let resolved = cache
+            .resolve(&url, "HEAD")
+            .unwrap_or_else(|e| panic!("after fetch {n}: {e}"));
+        assert_eq!(resolved.to_string(), commit, "after fetch {n}");
+    }
+    // The packs of 80 fetches were merged along the way (git is installed here).
+    assert!(
+        count_packs(dir.path()) <= 25,
+        "{} packs",
+        count_packs(dir.path())
+    );
+}
+
+fn count_packs(dir: &std::path::Path) -> usize {
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            count += count_packs(&path);
+        } else if path.extension().is_some_and(|x| x == "idx") {
+            count += 1;
+        }
+    }
+    count
+}
