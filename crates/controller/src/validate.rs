@@ -6,9 +6,7 @@
 use driftless_model::project::AppProjectSpec;
 use driftless_model::{Application, ApplicationDestination};
 
-/// The API address and the name Argo CD gives the cluster it runs in.
-pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
-pub const IN_CLUSTER_NAME: &str = "in-cluster";
+pub use driftless_model::{IN_CLUSTER_NAME, IN_CLUSTER_SERVER};
 /// The project every installation has, permitting everything, whether or not its object exists.
 pub const DEFAULT_PROJECT: &str = "default";
 

@@ -37,7 +37,7 @@ pub use duration::{DurationError, parse_duration};
 pub use key::{GroupKind, ResourceKey};
 pub use operation::{Operation, OperationInitiator, SyncOperation, SyncOperationResource};
 pub use project::{AppProject, AppProjectSpec, AppProjectStatus};
-pub use secret::{is_secret_type, secret_field};
+pub use secret::{IN_CLUSTER_NAME, IN_CLUSTER_SERVER, is_secret_type, secret_field};
 pub use source::{ApplicationSource, SourceError, SourceKind};
 pub use status::{
     ApplicationStatus, HealthStatus, HealthStatusCode, OperationPhase, OperationState, SyncStatus,

@@ -1,7 +1,12 @@
-//! Reading the Secrets Argo CD keeps its settings in (clusters, repositories).
+//! Reading the Secrets Argo CD keeps its settings in (clusters, repositories), and the cluster
+//! that needs no Secret.
 
 use crate::annotations::SECRET_TYPE;
 use k8s_openapi::api::core::v1::Secret;
+
+/// The API address and the name Argo CD gives the cluster it runs in.
+pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
+pub const IN_CLUSTER_NAME: &str = "in-cluster";
 
 /// A `data` field of `secret` as text; `stringData` too, for manifests not yet applied.
 pub fn secret_field(secret: &Secret, key: &str) -> String {

@@ -523,14 +523,14 @@ fn sync_moves_the_cached_branch_even_when_the_commit_was_already_cached() {
 #[test]
 fn a_long_lived_cache_reads_every_commit_of_many_fetches() {
     let source = ScratchRepo::new();
-    let dir = tempfile::tempdir().unwrap();
-    let cache = RepoCache::new(dir.path()).unwrap();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = RepoCache::new(dir.path()).expect("cache");
     let creds = RepoCredentials::anonymous();
     let url = source.file_url();
     for n in 0..80 {
         source.write("counter.txt", format!("{n}\n"));
         let commit = source.commit(&format!("commit {n}"));
-        cache.fetch(&url, &creds).unwrap();
+        cache.fetch(&url, &creds).expect("fetch");
         let resolved = cache
             .resolve(&url, "HEAD")
             .unwrap_or_else(|e| panic!("after fetch {n}: {e}"));
@@ -546,7 +546,7 @@ fn a_long_lived_cache_reads_every_commit_of_many_fetches() {
 
 fn count_packs(dir: &std::path::Path) -> usize {
     let mut count = 0;
-    for entry in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
         if path.is_dir() {
             count += count_packs(&path);

@@ -14,9 +14,7 @@ use super::{Context, GeneratorError, LabelSelector, append_values};
 use crate::names::normalize;
 use crate::params::Params;
 
-/// Argo CD's name and address for the cluster it runs in.
-pub const IN_CLUSTER_NAME: &str = "in-cluster";
-pub const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
+pub use driftless_model::{IN_CLUSTER_NAME, IN_CLUSTER_SERVER};
 
 pub fn generate(spec: &Value, ctx: Context<'_>) -> Result<Vec<Params>, GeneratorError> {
     let selector = match spec.get("selector").filter(|s| !s.is_null()) {
