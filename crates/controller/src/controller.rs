@@ -10,6 +10,7 @@ use crate::depends;
 use crate::git::GitWatcher;
 use crate::reconcile::reconcile;
 use crate::render::Renderer;
+use crate::work_queue::WorkQueue;
 use driftless_apply::ClusterClient;
 use driftless_diff::rules_from_config_map;
 use driftless_health::CustomChecks;
@@ -24,7 +25,7 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use rand::Rng;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -187,103 +188,35 @@ impl Controller {
         if let Some(listener) = webhook {
             background.spawn(crate::webhook::serve(listener, ctx.clone()));
         }
-        let mut queue = Queue::default();
+        let job_ctx = ctx.clone();
+        let job: crate::work_queue::Job = Arc::new(move |app: String| {
+            let ctx = job_ctx.clone();
+            Box::pin(async move { reconcile(&ctx, &app).await.map_err(|e| e.to_string()) })
+        });
+        // The comparisons, which cost CPU, take turns on `Context::compare_slots`.
+        let mut queue = WorkQueue::new("application", ERROR_BACKOFF, job);
+        let owned = |app: &str| ctx.config.shard.owns(&ctx.config.app_namespace, app);
         loop {
             tokio::select! {
                 Some(trigger) = triggers.recv() => match trigger {
-                    Trigger::Now(app) => if let Some(app) = appsets.route(app) { queue.request(&ctx, app) },
+                    Trigger::Now(app) => {
+                        if let Some(app) = appsets.route(app).filter(|a| owned(a)) {
+                            queue.request(app);
+                        }
+                    }
                     Trigger::After(app, delay) => queue.request_at(app, Instant::now() + delay),
                     Trigger::Tracked(app) => {
-                        if lock(&ctx.seen).contains_key(&app) {
-                            queue.request(&ctx, app);
+                        if lock(&ctx.seen).contains_key(&app) && owned(&app) {
+                            queue.request(app);
                         }
                     }
                 },
-                Some(done) = queue.running.join_next() => {
-                    if let Ok((app, outcome)) = done {
-                        queue.done(&ctx, app, outcome);
-                    }
-                }
-                Some(app) = queue.timers.join_next() => {
-                    if let Ok(app) = app {
-                        queue.timer_fired(&ctx, app);
-                    }
-                }
+                () = queue.step() => {}
                 Some(ended) = background.join_next() => {
                     let name = ended.unwrap_or("background");
                     return Err(ControllerError::TaskEnded(name));
                 }
             }
-        }
-    }
-}
-
-/// Which apps run, which asked again while running, and timers. Every app may run at once
-/// (a sync waiting for child apps must never keep the children from running); the
-/// comparisons, which cost CPU, take turns on `Context::compare_slots`.
-#[derive(Default)]
-struct Queue {
-    running: JoinSet<(String, Result<Option<Duration>, String>)>,
-    active: HashSet<String>,
-    again: HashSet<String>,
-    timers: JoinSet<String>,
-    due: HashMap<String, Instant>,
-}
-
-impl Queue {
-    fn request(&mut self, ctx: &Arc<Context>, app: String) {
-        if !ctx.config.shard.owns(&ctx.config.app_namespace, &app) {
-            return;
-        }
-        if self.active.contains(&app) {
-            self.again.insert(app);
-        } else {
-            self.start(ctx, app);
-        }
-    }
-
-    fn request_at(&mut self, app: String, at: Instant) {
-        if self.due.get(&app).is_some_and(|d| *d <= at) {
-            return;
-        }
-        self.due.insert(app.clone(), at);
-        self.timers.spawn(async move {
-            tokio::time::sleep_until(at).await;
-            app
-        });
-    }
-
-    fn timer_fired(&mut self, ctx: &Arc<Context>, app: String) {
-        if self.due.get(&app).is_some_and(|d| *d <= Instant::now()) {
-            self.due.remove(&app);
-            self.request(ctx, app);
-        }
-    }
-
-    fn start(&mut self, ctx: &Arc<Context>, app: String) {
-        self.active.insert(app.clone());
-        let ctx = ctx.clone();
-        self.running.spawn(async move {
-            let outcome = reconcile(&ctx, &app).await.map_err(|e| e.to_string());
-            (app, outcome)
-        });
-    }
-
-    fn done(&mut self, ctx: &Arc<Context>, app: String, outcome: Result<Option<Duration>, String>) {
-        self.active.remove(&app);
-        match outcome {
-            Ok(Some(delay)) if delay.is_zero() => {
-                self.again.insert(app.clone());
-            }
-            Ok(Some(delay)) => self.request_at(app.clone(), Instant::now() + delay),
-            Ok(None) => {}
-            Err(error) => {
-                tracing::warn!(app = %app, %error, "reconcile failed; trying again");
-                self.request_at(app.clone(), Instant::now() + ERROR_BACKOFF);
-            }
-        }
-        if self.again.remove(&app) {
-            self.request(ctx, app);
         }
     }
 }

@@ -53,6 +53,7 @@ pub mod time;
 pub mod validate;
 pub mod watch_backoff;
 pub mod webhook;
+pub mod work_queue;
 pub mod writer;
 
 pub use config::{ControllerConfig, LeaderElection};
