@@ -13,43 +13,9 @@ fn fixture(name: &str) -> PathBuf {
 
 /// helm from `DRIFTLESS_HELM`, `PATH`, or the cache `hack/build-tools` builds into.
 fn find_helm() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("DRIFTLESS_HELM").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
-    let on_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join("helm"))
-            .find(|p| p.is_file())
-    });
-    if on_path.is_some() {
-        return on_path;
-    }
-    let versions =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("hack/versions.env"))
-            .unwrap_or_default();
-    let version = |name: &str| {
-        versions
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}=")))
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-    };
-    let cache = std::env::var_os("DRIFTLESS_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/driftless")
-        });
-    let candidate = cache
-        .join(format!(
-            "k8s-{}-etcd-{}-kwok-{}-helm-{}",
-            version("K8S_VERSION"),
-            version("ETCD_VERSION"),
-            version("KWOK_VERSION"),
-            version("HELM_VERSION")
-        ))
-        .join("bin/helm");
-    candidate.is_file().then_some(candidate)
+    driftless_render::Tools::discover()
+        .helm
+        .or_else(driftless_testkit::built_helm)
 }
 
 /// The trees with charts need the real tool: without it their tests fail and say how to get it.

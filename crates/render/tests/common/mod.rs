@@ -20,38 +20,10 @@ pub fn repo() -> PathBuf {
 /// helm from `DRIFTLESS_HELM`, `PATH`, or the cache `hack/build-tools` builds into.
 /// Tests need the real tool: without it they fail and say how to get it.
 pub fn helm() -> PathBuf {
-    if let Some(found) = Tools::discover().helm {
-        return found;
-    }
-    let versions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hack/versions.env");
-    let text = std::fs::read_to_string(&versions).unwrap_or_default();
-    let version = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}=")))
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-    };
-    let cache = std::env::var_os("DRIFTLESS_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/driftless")
-        });
-    let candidate = cache
-        .join(format!(
-            "k8s-{}-etcd-{}-kwok-{}-helm-{}",
-            version("K8S_VERSION"),
-            version("ETCD_VERSION"),
-            version("KWOK_VERSION"),
-            version("HELM_VERSION")
-        ))
-        .join("bin/helm");
-    assert!(
-        candidate.is_file(),
-        "helm not found: set DRIFTLESS_HELM, put helm on PATH, or run hack/build-tools (looked for {})",
-        candidate.display()
-    );
-    candidate
+    Tools::discover()
+        .helm
+        .or_else(driftless_testkit::built_helm)
+        .expect("helm not found: set DRIFTLESS_HELM, put helm on PATH, or run hack/build-tools")
 }
 
 pub fn tools() -> Tools {
