@@ -5,7 +5,7 @@
 use super::app_source::CommandError;
 use super::tree::{self, Renders, TreeArgs};
 use clap::{Args, ValueEnum};
-use driftless_guard::{Finding, RULES, Severity};
+use driftless_guard::{Finding, Options, RULES, Severity};
 use serde_json::json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -24,6 +24,10 @@ pub struct CheckArgs {
     /// Print every rule (id, severity, description) and exit without rendering.
     #[arg(long)]
     pub list_rules: bool,
+    /// A Linux capability containers may add back after dropping ALL, besides
+    /// NET_BIND_SERVICE (rule drop-all-capabilities); repeat for more.
+    #[arg(long = "allow-capability", value_name = "NAME")]
+    pub allow_capability: Vec<String>,
 }
 
 pub fn run(args: CheckArgs) -> Result<bool, CommandError> {
@@ -36,7 +40,8 @@ pub fn run(args: CheckArgs) -> Result<bool, CommandError> {
     for note in &rendered.notes {
         eprintln!("warning: {note}");
     }
-    let mut findings = driftless_guard::check(&rendered.tree);
+    let options = Options::allowing_capabilities(args.allow_capability.iter().cloned());
+    let mut findings = driftless_guard::check_with(&rendered.tree, &options);
     findings.extend(rendered.volatile);
     findings.sort_by(|a, b| {
         (&a.app, &a.object, &a.rule, &a.path).cmp(&(&b.app, &b.object, &b.rule, &b.path))

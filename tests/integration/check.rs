@@ -103,7 +103,7 @@ fn passing_tree_renders_every_app_and_has_no_findings() {
 }
 
 #[test]
-fn failing_tree_reports_the_shadowed_route_and_the_root_container_as_json() {
+fn failing_tree_reports_the_unreachable_route_and_the_root_container_as_json() {
     let (code, findings) = check_json(&[path_arg(&fixture("failing"))]);
     assert_eq!(
         identities(&findings),
@@ -115,8 +115,8 @@ fn failing_tree_reports_the_shadowed_route_and_the_root_container_as_json() {
                 "apps/Deployment/shop/shop-api"
             ),
             id(
-                "virtualservice-shadowed-match",
-                "warning",
+                "virtualservice-unreachable-route",
+                "error",
                 "shop",
                 "networking.istio.io/VirtualService/shop/shop"
             ),
@@ -133,12 +133,13 @@ fn failing_tree_reports_the_shadowed_route_and_the_root_container_as_json() {
             ["rule", "severity", "app", "object", "path", "message"]
         );
     }
-    let shadowed = findings
+    // Its only match is covered by /api: one finding for the whole route.
+    let unreachable = findings
         .iter()
-        .find(|f| f["rule"] == "virtualservice-shadowed-match");
+        .find(|f| f["rule"] == "virtualservice-unreachable-route");
     assert_eq!(
-        shadowed.map(|f| f["path"].clone()),
-        Some("/spec/http/1/match/0".into())
+        unreachable.map(|f| f["path"].clone()),
+        Some("/spec/http/1".into())
     );
 }
 
@@ -158,14 +159,14 @@ fn text_format_prints_one_line_per_finding_and_a_summary() {
     );
     assert!(
         lines[1].starts_with(
-            "warning virtualservice-shadowed-match shop networking.istio.io/VirtualService/shop/shop /spec/http/1/match/0: "
+            "error virtualservice-unreachable-route shop networking.istio.io/VirtualService/shop/shop /spec/http/1: "
         ),
         "{}",
         lines[1]
     );
     assert_eq!(
         lines[2],
-        "2 findings (1 error, 1 warning) in 2 apps, 6 objects"
+        "2 findings (2 errors, 0 warnings) in 2 apps, 6 objects"
     );
 }
 
@@ -204,13 +205,13 @@ fn waiver_silences_only_the_rule_it_names() {
     assert_eq!(
         identities(&findings),
         [id(
-            "virtualservice-shadowed-match",
-            "warning",
+            "virtualservice-unreachable-route",
+            "error",
             "shop",
             "networking.istio.io/VirtualService/shop/shop"
         )]
     );
-    assert_eq!(code, Some(0), "warnings alone exit 0");
+    assert_eq!(code, Some(1), "the unwaived unreachable route is an error");
 }
 
 #[test]

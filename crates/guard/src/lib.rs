@@ -11,6 +11,7 @@ mod pointer;
 mod string_match;
 
 pub mod finding;
+pub mod options;
 pub mod route;
 pub mod rules;
 pub mod tree;
@@ -18,18 +19,24 @@ pub mod volatile;
 pub mod waiver;
 
 pub use finding::{Finding, Rule, Severity};
+pub use options::Options;
 pub use route::{Request, RouteAction, RouteDestination, RouteResult, route, route_request};
 pub use rules::{ALL_RULES, RULES, is_rule};
 pub use tree::{AppObject, Tree};
 pub use volatile::{ignore_entry, volatile_fields};
 pub use waiver::{Waiver, parse_waiver};
 
-/// Runs every rule over the whole tree. Findings waived by their object's
-/// `driftless.dev/waive` annotation are left out; the rest are sorted by app, object,
-/// rule and path.
+/// Runs every rule over the whole tree with the default [`Options`]. Findings waived by
+/// their object's `driftless.dev/waive` annotation are left out; the rest are sorted by app,
+/// object, rule and path.
 pub fn check(tree: &Tree) -> Vec<Finding> {
+    check_with(tree, &Options::default())
+}
+
+/// `check` with the given options (e.g. more capabilities a container may add back).
+pub fn check_with(tree: &Tree, options: &Options) -> Vec<Finding> {
     let ctx = tree::Context::new(tree);
-    let findings = rules::run_all(&ctx);
+    let findings = rules::run_all(&ctx, options);
     let objects = ctx.objects.iter().map(|o| (o.key.to_string(), o.value));
     let mut findings = waiver::drop_waived(objects, findings);
     findings.sort_by(|a, b| {

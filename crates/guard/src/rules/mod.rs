@@ -2,8 +2,9 @@
 //! CI scripts refer to them.
 //!
 //! Severities: the security baseline and broken references are `error` (the workload is
-//! exposed, or traffic/certificates silently fail). Host collisions and shadowed matches are
-//! `warning`: Istio accepts them and traffic still flows, but not as the author likely meant.
+//! exposed, or traffic/certificates silently fail), and so is an http route no request can ever
+//! reach. Host collisions and partly shadowed routes are `warning`: Istio accepts them and
+//! traffic still flows, but not as the author likely meant.
 //! Malformed waivers are `warning`: they never block a sync, but should be fixed.
 
 pub mod certificate;
@@ -17,6 +18,7 @@ pub mod virtual_service;
 pub mod waivers;
 
 use crate::finding::{Finding, Rule};
+use crate::options::Options;
 use crate::tree::Context;
 
 macro_rules! rule_table {
@@ -43,6 +45,7 @@ rule_table![
     gateway::CREDENTIAL_MISSING,
     virtual_service::GATEWAY_MISSING,
     virtual_service::HOST_COLLISION,
+    shadowed_match::UNREACHABLE_ROUTE,
     shadowed_match::SHADOWED_MATCH,
     virtual_service::DESTINATION_MISSING,
     virtual_service::DESTINATION_PORT,
@@ -58,9 +61,9 @@ pub fn is_rule(id: &str) -> bool {
 }
 
 /// Runs every rule over the tree (volatile fields need two renders: see `volatile_fields`).
-pub(crate) fn run_all(ctx: &Context) -> Vec<Finding> {
+pub(crate) fn run_all(ctx: &Context, options: &Options) -> Vec<Finding> {
     let mut out = Vec::new();
-    pod_security::check(ctx, &mut out);
+    pod_security::check(ctx, options, &mut out);
     rbac::check(ctx, &mut out);
     network_policy::check(ctx, &mut out);
     gateway::check(ctx, &mut out);

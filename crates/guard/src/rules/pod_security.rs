@@ -4,6 +4,7 @@
 //! (`runAsNonRoot`, `runAsUser`, `seccompProfile`).
 
 use crate::finding::{Finding, Rule, Severity};
+use crate::options::Options;
 use crate::pod::{Container, PodSpec, pod_spec};
 use crate::pointer;
 use crate::tree::{Context, Obj};
@@ -22,7 +23,7 @@ pub const READ_ONLY_ROOT_FILESYSTEM: Rule = Rule {
 pub const DROP_ALL_CAPABILITIES: Rule = Rule {
     id: "drop-all-capabilities",
     severity: Severity::Error,
-    description: "every container drops all Linux capabilities (capabilities.drop: [ALL])",
+    description: "every container drops all Linux capabilities (capabilities.drop: [ALL]) and adds back none but the allowed ones (default NET_BIND_SERVICE)",
 };
 pub const SECCOMP_RUNTIME_DEFAULT: Rule = Rule {
     id: "seccomp-runtime-default",
@@ -45,15 +46,15 @@ pub const NO_HOST_PATH: Rule = Rule {
     description: "no pod mounts a hostPath volume",
 };
 
-pub(crate) fn check(ctx: &Context, out: &mut Vec<Finding>) {
+pub(crate) fn check(ctx: &Context, options: &Options, out: &mut Vec<Finding>) {
     for obj in &ctx.objects {
         if let Some(pod) = pod_spec(&obj.key.group, &obj.key.kind, obj.value) {
-            check_pod(obj, &pod, out);
+            check_pod(obj, &pod, options, out);
         }
     }
 }
 
-fn check_pod(obj: &Obj, pod: &PodSpec, out: &mut Vec<Finding>) {
+fn check_pod(obj: &Obj, pod: &PodSpec, options: &Options, out: &mut Vec<Finding>) {
     for field in ["hostNetwork", "hostPID", "hostIPC"] {
         if pod.spec.get(field).and_then(Value::as_bool) == Some(true) {
             let path = pointer::key(pod.pointer, field);
@@ -81,11 +82,17 @@ fn check_pod(obj: &Obj, pod: &PodSpec, out: &mut Vec<Finding>) {
         }
     }
     for container in pod.containers() {
-        check_container(obj, pod, &container, out);
+        check_container(obj, pod, &container, options, out);
     }
 }
 
-fn check_container(obj: &Obj, pod: &PodSpec, c: &Container, out: &mut Vec<Finding>) {
+fn check_container(
+    obj: &Obj,
+    pod: &PodSpec,
+    c: &Container,
+    options: &Options,
+    out: &mut Vec<Finding>,
+) {
     let name = c.name;
     let mut report = |rule: &Rule, field: &str, message: String| {
         out.push(rule.finding(obj.app, &obj.key, c.security_pointer(field), message));
@@ -133,8 +140,8 @@ fn check_container(obj: &Obj, pod: &PodSpec, c: &Container, out: &mut Vec<Findin
     }
 
     // "ALL" is matched exactly, as the restricted Pod Security Standard does.
-    let drops_all = c
-        .security("capabilities")
+    let capabilities = c.security("capabilities");
+    let drops_all = capabilities
         .and_then(|caps| caps.get("drop"))
         .and_then(Value::as_array)
         .is_some_and(|drop| drop.iter().any(|cap| cap.as_str() == Some("ALL")));
@@ -144,6 +151,30 @@ fn check_container(obj: &Obj, pod: &PodSpec, c: &Container, out: &mut Vec<Findin
             "capabilities",
             format!(
                 "container \"{name}\" keeps the runtime's default capabilities; set capabilities.drop: [ALL]"
+            ),
+        );
+    }
+    // Adding a capability back undoes the drop for it, whatever `drop` says.
+    let added = capabilities
+        .and_then(|caps| caps.get("add"))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    for (i, cap) in added.iter().enumerate() {
+        let cap_name = cap.as_str().map_or_else(|| cap.to_string(), str::to_string);
+        if options.allows_capability(&cap_name) {
+            continue;
+        }
+        let allowed = if options.allowed_capabilities.is_empty() {
+            "none is allowed".to_string()
+        } else {
+            format!("allowed: {}", options.allowed_capabilities.join(", "))
+        };
+        report(
+            &DROP_ALL_CAPABILITIES,
+            &format!("capabilities/add/{i}"),
+            format!(
+                "container \"{name}\" adds capability {cap_name} back; remove it from capabilities.add ({allowed}); if the workload truly needs it, waive drop-all-capabilities with a reason (or allow it: driftless check --allow-capability {cap_name})"
             ),
         );
     }
