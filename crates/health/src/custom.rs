@@ -110,13 +110,15 @@ impl CustomChecks {
     }
 
     /// Runs the script for this object's kind, if one is configured. Any failure of the
-    /// script is reported as `Unknown` with a message saying what failed.
+    /// script is reported as `Unknown` with a message saying what failed; a script that
+    /// returns `{}` gives no health (`None`), as Argo CD treats an empty status; the caller
+    /// then falls back to the built-in check, as gitops-engine does for a nil override.
     pub fn evaluate(&self, obj: &Value, group: &str, kind: &str) -> Option<HealthStatus> {
         let (key, script) = self.script_for(group, kind)?;
-        Some(match run_health_script(key, script, obj, self.limits) {
+        match run_health_script(key, script, obj, self.limits) {
             Ok(status) => status,
-            Err(error) => HealthStatus::unknown(error.to_string()),
-        })
+            Err(error) => Some(HealthStatus::unknown(error.to_string())),
+        }
     }
 
     /// Scripts that do not even compile, for an offline check of the configuration.

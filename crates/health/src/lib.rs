@@ -4,9 +4,10 @@
 //! 1. an object being deleted is Progressing ("Pending deletion"), unless only a hook
 //!    finalizer holds it;
 //! 2. a custom Lua check configured for its group and kind wins over the built-in one;
-//! 3. else the built-in check for its kind (see `kinds`);
-//! 4. else `None`: kinds such as ConfigMap or Secret have no health and do not count
-//!    towards an app's health.
+//! 3. else the built-in check for its kind (see `kinds`), or for a custom resource without
+//!    one, health by convention from its status (see `kinds::convention`);
+//! 4. else `None`: kinds such as ConfigMap or Secret, and custom resources whose status
+//!    says nothing, have no health and do not count towards an app's health.
 //!
 //! `aggregate` rolls children up into an app's health: the worst child.
 //! Nothing here reads a clock, a file or the cluster.
@@ -15,6 +16,7 @@ mod custom;
 mod fields;
 mod kinds;
 mod lua;
+mod lua_time;
 mod status;
 
 pub use custom::{CUSTOMIZATIONS_KEY, CustomChecks, CustomChecksError, HEALTH_KEY_PREFIX};
@@ -41,7 +43,7 @@ pub fn health_of(obj: &Value, custom: &CustomChecks) -> Option<HealthStatus> {
     if let Some(status) = custom.evaluate(obj, group, kind) {
         return Some(status);
     }
-    kinds::builtin_check(group, kind).map(|check| check(obj))
+    kinds::health(group, kind, obj)
 }
 
 /// Whether the object's health should count towards its app's health: not when it carries

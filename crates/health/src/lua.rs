@@ -3,9 +3,16 @@
 //!
 //! Sandbox: a fresh Lua state per run (no state leaks between objects), with only the base
 //! library (minus `dofile`, `loadfile`, `load`, `collectgarbage`; `print` and `warn` do nothing),
-//! `string` (minus `string.dump`), `table`, `math` and `utf8`. No `io`, `os`, `package`/`require`,
-//! `debug` or `coroutine`: a health check is a pure function of the object, so `os.time` is out too.
+//! `string` (minus `string.dump`), `table`, `math` and `utf8`. No `io`, `package`/`require`,
+//! `debug` or `coroutine`, and of `os` only `time` and `date` on an explicit time (see
+//! `lua_time`): a health check is a pure function of the object, so reading the clock is out.
 //! Argo CD's `useOpenLibs` switch is not honoured, for the same reason.
+//!
+//! Argo CD runs gopher-lua (Lua 5.1), so the 5.1 names scripts still use are provided:
+//! `table.getn`, `unpack`, `math.mod` and `string.gfind`.
+//!
+//! A script that returns an empty table gives no health (`None`), as Argo CD treats an
+//! empty health status as no health; `health_of` then falls back to the built-in check.
 //!
 //! Limits: "time" is an instruction budget, not a clock, so the result is the same on every
 //! machine and every run. Once the budget is spent every further instruction fails and
@@ -71,6 +78,11 @@ local rawget, type, error = rawget, type, error
 local pack, unpack = table.pack, table.unpack
 
 dofile, loadfile, load, collectgarbage, require = nil, nil, nil, nil, nil
+-- Lua 5.1 names used by scripts written for Argo CD's gopher-lua.
+table.getn = function(t) return #t end
+_G.unpack = table.unpack -- the local `unpack` above is the sandbox's own copy
+math.mod = math.fmod
+string.gfind = string.gmatch
 string.dump = nil
 print = function() end
 warn = function() end
@@ -89,13 +101,13 @@ setmetatable = function(t, mt)
 end
 "#;
 
-/// Runs `script` (configured under `key`) against `obj`.
+/// Runs `script` (configured under `key`) against `obj`; `None` when it returns `{}`.
 pub fn run_health_script(
     key: &str,
     script: &str,
     obj: &Value,
     limits: LuaLimits,
-) -> Result<HealthStatus, LuaCheckError> {
+) -> Result<Option<HealthStatus>, LuaCheckError> {
     let sandbox_error = |error: mlua::Error| LuaCheckError::Sandbox {
         key: key.to_string(),
         reason: one_line(&error),
@@ -148,6 +160,7 @@ fn new_sandbox(spent: &Arc<AtomicBool>) -> mlua::Result<Lua> {
         StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8,
         LuaOptions::default(),
     )?;
+    crate::lua_time::install(&lua)?;
     let flag = Arc::clone(spent);
     let budget_spent = lua.create_function(move |_, ()| Ok(flag.load(Ordering::Relaxed)))?;
     lua.load(PRELUDE)
@@ -244,8 +257,9 @@ fn to_lua(lua: &Lua, value: &Value, depth: usize) -> mlua::Result<mlua::Value> {
     })
 }
 
-/// `{status = <health code>, message = <string or nil>}`; anything else is an error.
-fn read_result(key: &str, returned: &mlua::Value) -> Result<HealthStatus, LuaCheckError> {
+/// `{status = <health code>, message = <string or nil>}`, or `{}` for no health; anything
+/// else is an error.
+fn read_result(key: &str, returned: &mlua::Value) -> Result<Option<HealthStatus>, LuaCheckError> {
     let bad = |reason: String| LuaCheckError::Result {
         key: key.to_string(),
         reason,
@@ -256,6 +270,9 @@ fn read_result(key: &str, returned: &mlua::Value) -> Result<HealthStatus, LuaChe
             returned.type_name()
         )));
     };
+    if table.is_empty() {
+        return Ok(None);
+    }
     let status: mlua::Value = table.raw_get("status").map_err(|e| bad(one_line(&e)))?;
     let status = match &status {
         mlua::Value::String(text) => text.to_string_lossy(),
@@ -284,7 +301,7 @@ fn read_result(key: &str, returned: &mlua::Value) -> Result<HealthStatus, LuaChe
             )));
         }
     };
-    Ok(HealthStatus::new(code, message))
+    Ok(Some(HealthStatus::new(code, message)))
 }
 
 #[cfg(test)]
@@ -302,7 +319,7 @@ mod tests {
     fn the_budget_is_an_instruction_count_and_can_be_changed() {
         let obj = json!({"kind": "Widget"});
         let roomy = run_health_script("x/Widget", COUNT_TO_A_MILLION, &obj, LuaLimits::default());
-        assert_eq!(roomy, Ok(HealthStatus::healthy("1000000")));
+        assert_eq!(roomy, Ok(Some(HealthStatus::healthy("1000000"))));
         let tight = LuaLimits {
             instructions: 100_000,
             ..LuaLimits::default()
@@ -347,7 +364,7 @@ mod tests {
         for _ in 0..2 {
             assert_eq!(
                 run_health_script("k", script, &obj, LuaLimits::default()),
-                Ok(HealthStatus::healthy("1"))
+                Ok(Some(HealthStatus::healthy("1")))
             );
         }
     }
@@ -361,7 +378,7 @@ mod tests {
         "#;
         assert_eq!(
             run_health_script("k", script, &json!({}), LuaLimits::default()),
-            Ok(HealthStatus::healthy("A-B-C 7 5"))
+            Ok(Some(HealthStatus::healthy("A-B-C 7 5")))
         );
     }
 
@@ -369,15 +386,18 @@ mod tests {
     fn unsafe_globals_are_gone() {
         let script = r#"
             local gone = {}
-            for _, name in ipairs({"io", "os", "debug", "package", "require", "dofile", "loadfile", "load", "collectgarbage", "coroutine"}) do
+            for _, name in ipairs({"io", "debug", "package", "require", "dofile", "loadfile", "load", "collectgarbage", "coroutine"}) do
                 if _G[name] ~= nil then table.insert(gone, name) end
             end
             if string.dump ~= nil then table.insert(gone, "string.dump") end
+            for name in pairs(os) do
+                if name ~= "time" and name ~= "date" then table.insert(gone, "os." .. name) end
+            end
             return {status = "Healthy", message = table.concat(gone, ",")}
         "#;
         assert_eq!(
             run_health_script("k", script, &json!({}), LuaLimits::default()),
-            Ok(HealthStatus::healthy(""))
+            Ok(Some(HealthStatus::healthy("")))
         );
     }
 
@@ -388,5 +408,52 @@ mod tests {
             matches!(result, Err(LuaCheckError::Script { .. })),
             "{result:?}"
         );
+    }
+
+    fn run(script: &str) -> Result<Option<HealthStatus>, LuaCheckError> {
+        run_health_script("k", script, &json!({}), LuaLimits::default())
+    }
+
+    #[test]
+    fn lua_5_1_names_are_provided() {
+        let script = r#"
+            local words = {}
+            for w in string.gfind("a b", "%a") do words[table.getn(words) + 1] = w end
+            local x, y = unpack({1, 2})
+            return {status = "Healthy", message = table.concat(words) .. x .. y .. math.mod(7, 3)}
+        "#;
+        assert_eq!(run(script), Ok(Some(HealthStatus::healthy("ab121"))));
+    }
+
+    #[test]
+    fn os_time_and_date_work_on_given_times_only() {
+        let script = r#"
+            local t = os.time({year = 2025, month = 3, day = 3, hour = 6, min = 1, sec = 40})
+            local d = os.date("!*t", t)
+            return {status = "Healthy", message = t .. " " .. os.date("!%Y-%m-%dT%H:%M:%SZ", t) .. " " .. d.year .. d.month .. d.day}
+        "#;
+        assert_eq!(
+            run(script),
+            Ok(Some(HealthStatus::healthy(
+                "1740981700 2025-03-03T06:01:40Z 202533"
+            )))
+        );
+        for clock in [
+            "return os.time()",
+            "return os.date('%Y')",
+            "return os.date()",
+        ] {
+            match run(clock) {
+                Err(LuaCheckError::Script { reason, .. }) => {
+                    assert!(reason.contains("cannot read the clock"), "{reason}")
+                }
+                other => panic!("{clock}: expected an error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_table_is_no_health() {
+        assert_eq!(run("return {}"), Ok(None));
     }
 }

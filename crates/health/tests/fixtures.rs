@@ -25,8 +25,9 @@ struct Expected {
     message_contains: Option<String>,
 }
 
-/// Every built-in kind has a directory, plus `none` (no health) and `lua` (custom checks).
-const DIRECTORIES: [&str; 17] = [
+/// Every built-in kind has a directory, plus `convention` (custom resources without a check),
+/// `none` (no health) and `lua` (custom checks).
+const DIRECTORIES: [&str; 20] = [
     "deployment",
     "statefulset",
     "daemonset",
@@ -42,6 +43,9 @@ const DIRECTORIES: [&str; 17] = [
     "crd",
     "namespace",
     "application",
+    "certmanager",
+    "rollout",
+    "convention",
     "none",
     "lua",
 ];

@@ -1,5 +1,7 @@
-//! batch/CronJob, as Argo CD's bundled check: suspended, or degraded when the last scheduled
-//! run did not succeed. Without a clock we cannot tell a missed schedule: that stays healthy.
+//! batch/CronJob, as Argo CD's bundled check: degraded when the last scheduled run did not
+//! succeed. A suspended CronJob is Healthy, as in Argo CD (argo-cd #24428): pausing the
+//! schedule is intended, not a problem to flag. Without a clock we cannot tell a missed
+//! schedule: that stays healthy.
 
 use crate::HealthStatus;
 use crate::fields::{at, bool_at, list, str_at};
@@ -7,7 +9,7 @@ use serde_json::Value;
 
 pub fn health(obj: &Value) -> HealthStatus {
     if bool_at(obj, &["spec", "suspend"]) {
-        return HealthStatus::suspended("CronJob is suspended");
+        return HealthStatus::healthy("CronJob is suspended");
     }
     if at(obj, &["status"]).is_none_or(|status| !status.is_object()) {
         return HealthStatus::progressing("Waiting for the CronJob controller");

@@ -2,12 +2,18 @@
 //! built-in check for that kind (gitops-engine's Go checks, or the Lua scripts Argo CD
 //! bundles for CronJob, CustomResourceDefinition and Application); Namespace is our own.
 //! Versions are not distinguished: the fields read are the same in every served version.
+//!
+//! Some operators' kinds (cert-manager, Argo Rollouts) have checks of our own that give no
+//! health while the object has no status; any other custom resource falls back to
+//! `convention`.
 
 use crate::HealthStatus;
 use serde_json::Value;
 
 mod apiservice;
 mod application;
+mod certmanager;
+mod convention;
 mod crd;
 mod cronjob;
 mod daemonset;
@@ -19,11 +25,29 @@ mod namespace;
 mod pod;
 mod pvc;
 mod replicaset;
+mod rollout;
 mod service;
 mod statefulset;
 
+/// The health of an object by its group and kind: the built-in check for the kind, else an
+/// operator-specific check, else the convention for custom resources; `None` when none
+/// of them has anything to say.
+pub fn health(group: &str, kind: &str, obj: &Value) -> Option<HealthStatus> {
+    if let Some(check) = builtin_check(group, kind) {
+        return Some(check(obj));
+    }
+    match (group, kind) {
+        ("cert-manager.io", "Certificate") => certmanager::certificate(obj),
+        ("cert-manager.io", "CertificateRequest") => certmanager::certificate_request(obj),
+        ("cert-manager.io", "Issuer" | "ClusterIssuer") => certmanager::issuer(obj),
+        ("argoproj.io", "Rollout") => rollout::health(obj),
+        _ if convention::is_kubernetes_group(group) => None,
+        _ => convention::health(obj),
+    }
+}
+
 /// The built-in check for a group and kind, if there is one.
-pub fn builtin_check(group: &str, kind: &str) -> Option<fn(&Value) -> HealthStatus> {
+fn builtin_check(group: &str, kind: &str) -> Option<fn(&Value) -> HealthStatus> {
     let check: fn(&Value) -> HealthStatus = match (group, kind) {
         ("apps", "Deployment") => deployment::health,
         ("apps", "StatefulSet") => statefulset::health,
