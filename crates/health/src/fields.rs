@@ -17,6 +17,13 @@ pub fn text<'a>(obj: &'a Value, path: &[&str]) -> &'a str {
     str_at(obj, path).unwrap_or("")
 }
 
+/// Whether the object has a non-empty `status` (some controller has written to it).
+pub fn has_status(obj: &Value) -> bool {
+    at(obj, &["status"])
+        .and_then(Value::as_object)
+        .is_some_and(|status| !status.is_empty())
+}
+
 pub fn int_at(obj: &Value, path: &[&str]) -> Option<i64> {
     at(obj, path).and_then(Value::as_i64)
 }

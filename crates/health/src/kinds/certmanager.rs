@@ -3,12 +3,14 @@
 //! No status (cert-manager not installed or not yet reconciled) gives no health.
 
 use crate::HealthStatus;
-use crate::fields::{Condition, at, condition};
+use crate::fields::{Condition, condition, has_status};
 use serde_json::Value;
 
 /// Certificate: `Issuing=True` while a new certificate is being obtained, then `Ready`.
 pub fn certificate(obj: &Value) -> Option<HealthStatus> {
-    has_status(obj)?;
+    if !has_status(obj) {
+        return None;
+    }
     if let Some(issuing) = condition(obj, "Issuing").filter(Condition::is_true) {
         return Some(HealthStatus::progressing(issuing.message));
     }
@@ -22,7 +24,9 @@ pub fn certificate(obj: &Value) -> Option<HealthStatus> {
 /// CertificateRequest: `Denied` / `InvalidRequest` are final failures; `Ready` reason
 /// `Pending` is still in progress, `Failed` is final.
 pub fn certificate_request(obj: &Value) -> Option<HealthStatus> {
-    has_status(obj)?;
+    if !has_status(obj) {
+        return None;
+    }
     for final_failure in ["Denied", "InvalidRequest"] {
         if let Some(c) = condition(obj, final_failure).filter(Condition::is_true) {
             return Some(HealthStatus::degraded(c.message));
@@ -40,18 +44,12 @@ pub fn certificate_request(obj: &Value) -> Option<HealthStatus> {
 
 /// Issuer and ClusterIssuer: `Ready=True` once registered with their CA / ACME server.
 pub fn issuer(obj: &Value) -> Option<HealthStatus> {
-    has_status(obj)?;
+    if !has_status(obj) {
+        return None;
+    }
     Some(match condition(obj, "Ready") {
         Some(ready) if ready.is_true() => HealthStatus::healthy(ready.message),
         Some(ready) if ready.status == "False" => HealthStatus::degraded(ready.message),
         _ => HealthStatus::progressing("Waiting for the issuer to become ready"),
     })
-}
-
-/// Some when the object has a non-empty status to judge.
-fn has_status(obj: &Value) -> Option<()> {
-    at(obj, &["status"])
-        .and_then(Value::as_object)
-        .filter(|status| !status.is_empty())
-        .map(|_| ())
 }

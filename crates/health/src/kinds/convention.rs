@@ -73,6 +73,11 @@ pub fn health(obj: &Value) -> Option<HealthStatus> {
 fn unobserved_generation(obj: &Value) -> Option<HealthStatus> {
     let generation = int_at(obj, &["metadata", "generation"])?;
     let observed = int_at(obj, &["status", "observedGeneration"])?;
+    waiting_for_generation(generation, observed)
+}
+
+/// Progressing while the object's controller has not yet seen its latest spec.
+pub(crate) fn waiting_for_generation(generation: i64, observed: i64) -> Option<HealthStatus> {
     (observed < generation).then(|| {
         HealthStatus::progressing(format!(
             "waiting for the controller to observe generation {generation}"

@@ -2,14 +2,15 @@
 //! Healthy, Progressing, Degraded or Paused; `spec.paused` pauses it by hand. Our own
 //! reading, not Argo CD's script. No status (controller absent) gives no health.
 
+use super::convention::waiting_for_generation;
 use crate::HealthStatus;
-use crate::fields::{at, bool_at, int_at, text};
+use crate::fields::{at, bool_at, has_status, int_at, text};
 use serde_json::Value;
 
 pub fn health(obj: &Value) -> Option<HealthStatus> {
-    at(obj, &["status"])
-        .and_then(Value::as_object)
-        .filter(|status| !status.is_empty())?;
+    if !has_status(obj) {
+        return None;
+    }
     let message = text(obj, &["status", "message"]);
     if bool_at(obj, &["spec", "paused"]) {
         return Some(HealthStatus::suspended(if message.is_empty() {
@@ -20,11 +21,9 @@ pub fn health(obj: &Value) -> Option<HealthStatus> {
     }
     let generation = int_at(obj, &["metadata", "generation"]);
     if let (Some(generation), Some(observed)) = (generation, observed_generation(obj))
-        && observed < generation
+        && let Some(waiting) = waiting_for_generation(generation, observed)
     {
-        return Some(HealthStatus::progressing(format!(
-            "waiting for the controller to observe generation {generation}"
-        )));
+        return Some(waiting);
     }
     Some(match text(obj, &["status", "phase"]) {
         "Healthy" => HealthStatus::healthy(message),
