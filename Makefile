@@ -72,7 +72,8 @@ bench: tools build-release
 	  $(CARGO) run --release -q -p driftless-diff --example diff_bench && \
 	  $(CARGO) run --release -q -p driftless-guard --example bench_check && \
 	  $(CARGO) run --release -q -p driftless-render --example render_times && \
-	  $(CARGO) run --release -q -p driftless-render --example render_many_apps
+	  $(CARGO) run --release -q -p driftless-render --example render_many_apps && \
+	  $(CARGO) run --release -q -p driftless-charts --example chart_fetches
 	$(LOCAL_ENV) && hack/bench-sync target/release/driftless
 	$(LOCAL_ENV) && hack/bench-controller target/release/driftless
 

@@ -2,12 +2,13 @@
 //! from git through the repo and render caches, or from a local checkout (`--repo-root`).
 
 use clap::Args;
+use driftless_charts::ChartRepos;
 use driftless_model::Application;
 use driftless_render::{
-    AppRender, CachedRepos, DirResolver, Engine, ProcessRunner, RenderCache, ScopeLookup, Toolbox,
-    Tools, render_application,
+    AppRender, CachedRepos, ChartSources, DirResolver, Engine, ProcessRunner, RenderCache,
+    ScopeLookup, Toolbox, Tools, render_application,
 };
-use driftless_source::{RepoCache, RepoCredentials};
+use driftless_source::{CredentialSecret, RepoCache, RepoCredentials};
 use std::path::{Path, PathBuf};
 
 /// Where an app command reads the Application and its sources from.
@@ -25,10 +26,20 @@ pub struct AppArgs {
     /// Where fetched repositories and rendered manifests are cached.
     #[arg(long, env = "DRIFTLESS_CACHE", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Config management plugins: a directory of Argo CD `ConfigManagementPlugin` files
+    /// (default: `DRIFTLESS_PLUGIN_DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub plugin_dir: Option<PathBuf>,
 }
 
-/// Credentials per repoURL; a URL not in the map is fetched without any.
-pub type Credentials = std::collections::BTreeMap<String, RepoCredentials>;
+/// How to reach the repositories of an app: git credentials per repoURL (a URL not in the map
+/// is fetched without any), and the Argo CD repository Secrets that chart credentials are
+/// chosen from.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    pub git: std::collections::BTreeMap<String, RepoCredentials>,
+    pub secrets: Vec<CredentialSecret>,
+}
 
 /// A failure of an app command, with the exit code it maps to.
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +99,7 @@ pub fn render(
     if let Some(revision) = &args.revision {
         override_revision(app, revision);
     }
-    let tools = Tools::discover();
+    let tools = Tools::discover_with_plugin_dir(args.plugin_dir.as_deref());
     let runner = ProcessRunner::default();
     let root = cache_root(args);
     let render_cache = RenderCache::open(root.join("render"))
@@ -97,6 +108,7 @@ pub fn render(
         toolbox: Toolbox {
             tools: &tools,
             runner: &runner,
+            charts: None,
         },
         cache: Some(&render_cache),
         discovery,
@@ -109,8 +121,8 @@ pub fn render(
     } else {
         let repos = RepoCache::new(root.join("repos"))
             .map_err(|e| CommandError::Failed(format!("failed to open the repo cache: {e}")))?;
-        for source in app.sources() {
-            let url_creds = creds.get(&source.repo_url).cloned().unwrap_or_default();
+        for source in app.sources().iter().filter(|s| s.chart.is_none()) {
+            let url_creds = creds.git.get(&source.repo_url).cloned().unwrap_or_default();
             repos
                 .sync(&source.repo_url, &url_creds, source.revision())
                 .map_err(|e| {
@@ -120,7 +132,21 @@ pub fn render(
                     ))
                 })?;
         }
-        render_application(app, &CachedRepos { cache: &repos }, engine)
+        let chart_dir = root.join("charts");
+        let chart_repos = ChartRepos::new(&chart_dir)
+            .map_err(|e| CommandError::Failed(format!("failed to open the chart cache: {e}")))?;
+        let no_certs = Default::default();
+        let resolver = CachedRepos {
+            cache: &repos,
+            charts: Some(ChartSources {
+                repos: &chart_repos,
+                secrets: &creds.secrets,
+                project: Some(app.spec.project.as_str()).filter(|p| !p.is_empty()),
+                max_age: std::time::Duration::ZERO,
+                tls_certs: &no_certs,
+            }),
+        };
+        render_application(app, &resolver, engine)
     };
     rendered.map_err(|e| CommandError::Failed(e.to_string()))
 }

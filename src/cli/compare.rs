@@ -9,7 +9,7 @@ use driftless_controller::render::CatalogScopes;
 use driftless_diff::{Differ, IgnoreRule, ObjectDiff, rules_from_config_map};
 use driftless_health::CustomChecks;
 use driftless_model::Application;
-use driftless_source::{KubeSecrets, credentials_for};
+use driftless_source::{KubeSecrets, SecretSource, credentials_for};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use serde_json::Value;
@@ -140,12 +140,18 @@ async fn repo_credentials(
     namespace: &str,
 ) -> Result<Credentials, CommandError> {
     let secrets = KubeSecrets::new(cluster.client().clone(), namespace);
-    let mut creds = Credentials::new();
+    let mut creds = Credentials::default();
     for source in app.sources() {
         let found = credentials_for(&secrets, &source.repo_url, Some(app.spec.project.as_str()))
             .await
             .map_err(|e| CommandError::Failed(e.to_string()))?;
-        creds.insert(source.repo_url.clone(), found);
+        creds.git.insert(source.repo_url.clone(), found);
+    }
+    if app.sources().iter().any(|s| s.chart.is_some()) {
+        creds.secrets = secrets
+            .repository_secrets()
+            .await
+            .map_err(|e| CommandError::Failed(e.to_string()))?;
     }
     Ok(creds)
 }

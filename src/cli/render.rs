@@ -20,7 +20,12 @@ pub struct RenderArgs {
 
 pub fn run(args: RenderArgs) -> Result<(), CommandError> {
     let mut app = app_source::load_application(&args.app.file)?;
-    let rendered = app_source::render(&mut app, &args.app, &app_source::Credentials::new(), None)?;
+    let rendered = app_source::render(
+        &mut app,
+        &args.app,
+        &app_source::Credentials::default(),
+        None,
+    )?;
     let text = match args.output {
         Format::Yaml => driftless_render::output::to_yaml(&rendered.objects),
         Format::Json => driftless_render::output::to_json(&rendered.objects),

@@ -132,6 +132,7 @@ pub fn render_tree(args: &TreeArgs, renders: Renders) -> Result<RenderedTree, Tr
         toolbox: Toolbox {
             tools: &tools,
             runner: &runner,
+            charts: None,
         },
         cache: None,
         discovery: None,

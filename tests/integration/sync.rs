@@ -161,12 +161,15 @@ spec:
         "ConfigMap created {created:?} before the Deployment was Available {available:?}"
     );
 
-    // The hook Job ran (its pod was created) and was deleted because it succeeded.
+    // The hook Job ran (its pod was created) and was deleted because it succeeded. The delete is
+    // foreground, so the API server removes the Job only after the garbage collector took its pod.
     let jobs: Api<Job> = app.ns.api();
-    assert!(
-        jobs.get_opt("migrate").await?.is_none(),
-        "HookSucceeded deleted the hook Job"
-    );
+    wait_until(
+        Duration::from_secs(60),
+        "HookSucceeded to delete the hook Job",
+        || async { Ok(jobs.get_opt("migrate").await?.is_none().then_some(())) },
+    )
+    .await?;
     let events: Api<Event> = app.ns.api();
     let ran = events
         .list(&ListParams::default())

@@ -1,6 +1,7 @@
 //! What every reconcile shares: clients, caches, configuration, and the way to ask for a
 //! reconcile of an app (now or later).
 
+use crate::charts::ChartWatcher;
 use crate::compare::Judging;
 use crate::config::ControllerConfig;
 use crate::depends::DependencyState;
@@ -42,6 +43,7 @@ pub struct Context {
     /// The clusters apps deploy to, each with its discovery and live cache.
     pub destinations: Destinations,
     pub git: GitWatcher,
+    pub charts: Arc<ChartWatcher>,
     pub renderer: Arc<Renderer>,
     /// Health customizations, system-wide ignoreDifferences and the Secret mask salt.
     pub judging: Judging,
@@ -83,6 +85,7 @@ impl Context {
     /// Drops what is kept about a deleted app.
     pub fn forget(&self, app: &str) {
         self.git.forget(app);
+        self.charts.forget(app);
         lock(&self.written).remove(app);
         lock(&self.loops).remove(app);
     }

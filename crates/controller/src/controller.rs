@@ -3,6 +3,7 @@
 //! repository, an app it waits for) or the resync period passed. One app is never
 //! reconciled twice at once; requests that arrive meanwhile fold into one more run after.
 
+use crate::charts::ChartWatcher;
 use crate::compare::Judging;
 use crate::config::ControllerConfig;
 use crate::context::{AppSeen, Context, Trigger, lock};
@@ -12,6 +13,7 @@ use crate::reconcile::reconcile;
 use crate::render::Renderer;
 use crate::work_queue::WorkQueue;
 use driftless_apply::ClusterClient;
+use driftless_charts::ChartRepos;
 use driftless_diff::rules_from_config_map;
 use driftless_health::CustomChecks;
 use driftless_model::project::{AppProject, AppProjectSpec};
@@ -95,6 +97,15 @@ impl Controller {
             };
         let repo_dir = config.cache_dir.join("repos");
         let repos = Arc::new(RepoCache::new(&repo_dir).map_err(|e| cache_error(&repo_dir, &e))?);
+        let chart_dir = config.cache_dir.join("charts");
+        let chart_repos =
+            Arc::new(ChartRepos::new(&chart_dir).map_err(|e| cache_error(&chart_dir, &e))?);
+        let charts = Arc::new(ChartWatcher::new(
+            chart_repos,
+            Some(client.clone()),
+            &config.app_namespace,
+            config.poll_interval,
+        ));
         let render_dir = config.cache_dir.join("render");
         let render_cache =
             RenderCache::open(&render_dir).map_err(|e| cache_error(&render_dir, &e))?;
@@ -136,7 +147,8 @@ impl Controller {
                     config.app_namespace.clone(),
                 )),
             ),
-            renderer: Arc::new(Renderer::new(repos, render_cache)),
+            renderer: Arc::new(Renderer::new(repos, render_cache, charts.clone())),
+            charts,
             judging,
             written: Default::default(),
             seen: Default::default(),
@@ -325,8 +337,9 @@ async fn poll_git(ctx: Arc<Context>) -> &'static str {
         let interval = ctx.config.poll_interval.as_secs_f64();
         let jitter = rand::rng().random_range(-0.1..=0.1) * interval;
         tokio::time::sleep(Duration::from_secs_f64((interval + jitter).max(0.1))).await;
-        for app in ctx.git.poll().await {
-            ctx.reconcile(&app);
+        let (git, charts) = futures::join!(ctx.git.poll(), ctx.charts.poll());
+        for app in git.union(&charts) {
+            ctx.reconcile(app);
         }
     }
 }

@@ -148,7 +148,9 @@ async fn deployed_objects(
         return Ok(Vec::new());
     }
     for source in app.sources() {
-        ctx.git.ensure(&source.repo_url, false).await?;
+        if crate::reconcile::chart_of(source).is_none() {
+            ctx.git.ensure(&source.repo_url, false).await?;
+        }
     }
     let mut desired = ctx
         .renderer

@@ -25,6 +25,7 @@
 
 pub mod app_health;
 pub mod appsets;
+pub mod charts;
 pub mod clusters;
 pub mod compare;
 pub mod conditions;

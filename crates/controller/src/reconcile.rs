@@ -17,7 +17,7 @@ use crate::writer::{self, StatusWriter};
 use driftless_apply::tracking;
 use driftless_model::annotations::REFRESH;
 use driftless_model::project::AppProjectSpec;
-use driftless_model::{AppProject, Application, GroupKind, ResourceKey};
+use driftless_model::{AppProject, Application, ApplicationSource, GroupKind, ResourceKey};
 use kube::Api;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -328,15 +328,27 @@ async fn compare_app(
     {
         return Compared::Failed(Found::new(conditions::INVALID_SPEC_ERROR, message));
     }
-    let urls: Vec<String> = app.sources().iter().map(|s| s.repo_url.clone()).collect();
-    ctx.git.register(&name, &urls);
+    let (chart_sources, git_sources): (Vec<_>, Vec<_>) =
+        app.sources().iter().partition(|s| chart_of(s).is_some());
+    let urls = |sources: &[&ApplicationSource]| -> Vec<String> {
+        sources.iter().map(|s| s.repo_url.clone()).collect()
+    };
+    ctx.git.register(&name, &urls(&git_sources));
+    let project_name = Some(app.spec.project.as_str()).filter(|p| !p.is_empty());
+    let charts: Vec<(String, String)> = chart_sources
+        .iter()
+        .filter_map(|s| Some((s.repo_url.clone(), chart_of(s)?.to_string())))
+        .collect();
+    ctx.charts.register(&name, project_name, &charts);
     let mut revisions = Vec::new();
     for source in app.sources() {
-        if let Err(error) = ctx.git.ensure(&source.repo_url, refresh.is_some()).await {
-            return Compared::Failed(Found::new(conditions::COMPARISON_ERROR, error));
-        }
-        match ctx.git.resolve(&source.repo_url, source.revision()).await {
-            Ok(commit) => revisions.push(commit),
+        let revision = if chart_of(source).is_some() {
+            source.target_revision.as_deref().unwrap_or_default()
+        } else {
+            source.revision()
+        };
+        match resolve_revision(ctx, app, source, revision, refresh.is_some()).await {
+            Ok(resolved) => revisions.push(resolved),
             Err(error) => return Compared::Failed(Found::new(conditions::COMPARISON_ERROR, error)),
         }
     }
@@ -348,6 +360,31 @@ async fn compare_app(
         }
         Err(message) => Compared::Failed(Found::new(conditions::COMPARISON_ERROR, message)),
     }
+}
+
+/// The chart a source takes from a Helm repository, if it does.
+pub(crate) fn chart_of(source: &ApplicationSource) -> Option<&str> {
+    source.chart.as_deref().filter(|c| !c.is_empty())
+}
+
+/// What `revision` of `source` is now: a commit of a git repository (checked once, or again
+/// with `force`), or the chart version a version or constraint selects.
+pub(crate) async fn resolve_revision(
+    ctx: &Context,
+    app: &Application,
+    source: &ApplicationSource,
+    revision: &str,
+    force: bool,
+) -> Result<String, String> {
+    if let Some(chart) = chart_of(source) {
+        let project = Some(app.spec.project.as_str()).filter(|p| !p.is_empty());
+        return ctx
+            .charts
+            .resolve(&source.repo_url, chart, revision, project, force)
+            .await;
+    }
+    ctx.git.ensure(&source.repo_url, force).await?;
+    ctx.git.resolve(&source.repo_url, revision).await
 }
 
 /// Renders `app` at `revisions` and compares it with the live cache of its destination.

@@ -1,11 +1,12 @@
 //! Rendering an Application at resolved commits, through the repository and render caches, on
 //! the blocking pool (git and helm/kustomize block).
 
+use crate::charts::{ChartAccess, ChartWatcher};
 use driftless_apply::ApiCatalog;
 use driftless_model::{Application, GroupKind};
 use driftless_render::{
-    CachedRepos, Engine, ProcessRunner, RenderCache, Scope, ScopeLookup, Toolbox, Tools,
-    render_application,
+    CachedRepos, ChartSources, Engine, ProcessRunner, RenderCache, Scope, ScopeLookup, Toolbox,
+    Tools, render_application,
 };
 use driftless_source::RepoCache;
 use serde_json::Value;
@@ -31,15 +32,17 @@ pub struct Renderer {
     runner: ProcessRunner,
     cache: RenderCache,
     repos: Arc<RepoCache>,
+    charts: Arc<ChartWatcher>,
 }
 
 impl Renderer {
-    pub fn new(repos: Arc<RepoCache>, cache: RenderCache) -> Self {
+    pub fn new(repos: Arc<RepoCache>, cache: RenderCache, charts: Arc<ChartWatcher>) -> Self {
         Self {
             tools: Tools::discover(),
             runner: ProcessRunner::default(),
             cache,
             repos,
+            charts,
         }
     }
 
@@ -55,19 +58,35 @@ impl Renderer {
         let mut pinned = app.clone();
         pin_revisions(&mut pinned, revisions);
         let this = self.clone();
+        let access = if app.sources().iter().any(|s| s.chart.is_some()) {
+            self.charts.access().await
+        } else {
+            ChartAccess::default()
+        };
         let joined = tokio::task::spawn_blocking(move || {
             let scopes = CatalogScopes(catalog);
             let engine = Engine {
                 toolbox: Toolbox {
                     tools: &this.tools,
                     runner: &this.runner,
+                    charts: None,
                 },
                 cache: if fresh { None } else { Some(&this.cache) },
                 discovery: Some(&scopes),
                 kube_version: None,
                 api_versions: &[],
             };
-            render_application(&pinned, &CachedRepos { cache: &this.repos }, engine)
+            let repos = CachedRepos {
+                cache: &this.repos,
+                charts: Some(ChartSources {
+                    repos: this.charts.repos(),
+                    secrets: &access.secrets,
+                    project: Some(pinned.spec.project.as_str()).filter(|p| !p.is_empty()),
+                    max_age: this.charts.max_age,
+                    tls_certs: &access.tls_certs,
+                }),
+            };
+            render_application(&pinned, &repos, engine)
         })
         .await;
         match joined {

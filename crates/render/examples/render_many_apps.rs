@@ -99,6 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let toolbox = Toolbox {
         tools: &tools,
         runner: &runner,
+        charts: None,
     };
     let repos = RepoCache::new(work.path().join("repos"))?;
     let renders = RenderCache::open(work.path().join("renders"))?;

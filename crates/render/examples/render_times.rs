@@ -62,6 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let toolbox = Toolbox {
             tools: &tools,
             runner: &runner,
+            charts: None,
         };
         let mut cold = Duration::ZERO;
         let mut warm = Duration::ZERO;

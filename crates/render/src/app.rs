@@ -5,24 +5,46 @@
 use crate::cache::RenderCache;
 use crate::commit::render_at_commit;
 use crate::finalize::{self, DesiredObject};
+use crate::jsonnet;
 use crate::kustomize::deps::KUSTOMIZATION_FILES;
 use crate::paths;
+use crate::plugin::{self, BuildEnv, PluginOptions};
 use crate::render::{RenderError, StepError};
 use crate::scope::ScopeLookup;
 use crate::spec::{
-    DirectoryOptions, HelmFileParameter, HelmOptions, HelmParameter, KustomizeOptions, Method,
-    RenderParams, Replica,
+    DirectoryOptions, HelmFileParameter, HelmOptions, HelmParameter, JsonnetOptions, JsonnetVar,
+    KustomizeOptions, Method, RenderParams, Replica,
 };
 use crate::tools::Toolbox;
 use crate::tree::TreeSource;
-use driftless_model::source::{DirectorySource, HelmSource, KustomizeSource};
+use driftless_model::source::{HelmSource, JsonnetVar as ModelJsonnetVar, KustomizeSource};
 use driftless_model::{Application, ApplicationSource, SourceKind};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Opens a repository at a revision (`targetRevision`, `HEAD` by default).
+/// Opens a repository at a revision (`targetRevision`, `HEAD` by default), or a chart of a
+/// Helm repository at a version or constraint.
 pub trait RepoResolver {
     fn open(&self, repo_url: &str, revision: &str) -> Result<Box<dyn TreeSource + '_>, String>;
+
+    fn open_chart(
+        &self,
+        _repo_url: &str,
+        _chart: &str,
+        _revision: &str,
+        _pass_credentials: bool,
+    ) -> Result<Box<dyn TreeSource + '_>, String> {
+        Err(no_chart_cache())
+    }
+
+    /// Fetches chart dependencies for this resolver's renders, if it can.
+    fn chart_fetcher(&self) -> Option<&dyn crate::charts::ChartFetcher> {
+        None
+    }
+}
+
+pub(crate) fn no_chart_cache() -> String {
+    "failed to fetch the chart: this render has no chart repository cache (charts from Helm repositories need `driftless serve` or a render without --repo-root)".into()
 }
 
 /// Opens every repository URL as one directory on disk (`driftless render --repo-root`).
@@ -106,27 +128,39 @@ pub fn render_application(
         if source.is_ref_only() {
             continue;
         }
-        let main = resolver
-            .open(&source.repo_url, source.revision())
-            .map_err(|e| {
-                fail(
-                    "read source",
-                    format!(
-                        "failed to open {} at {}: {e}",
-                        source.repo_url,
-                        source.revision()
-                    ),
-                )
-            })?;
-        let params = params_for(&name, &destination_namespace, source, main.as_ref(), engine)?;
-        let out = render_at_commit(
-            engine.toolbox,
-            engine.cache,
-            &name,
-            &params,
-            main.as_ref(),
-            &refs,
-        )?;
+        let shown_url = driftless_source::redact_url(&source.repo_url);
+        let main = match source.chart.as_deref().filter(|c| !c.is_empty()) {
+            Some(chart) => {
+                let revision = source.target_revision.as_deref().unwrap_or_default();
+                let pass_credentials = source
+                    .helm
+                    .as_ref()
+                    .and_then(|h| h.pass_credentials)
+                    .unwrap_or(false);
+                resolver
+                    .open_chart(&source.repo_url, chart, revision, pass_credentials)
+                    .map_err(|e| {
+                        let what =
+                            format!("failed to open chart {chart} {revision:?} from {shown_url}");
+                        fail("read source", format!("{what}: {e}"))
+                    })?
+            }
+            None => resolver
+                .open(&source.repo_url, source.revision())
+                .map_err(|e| {
+                    let what = format!("failed to open {shown_url} at {}", source.revision());
+                    fail("read source", format!("{what}: {e}"))
+                })?,
+        };
+        let mut params = params_for(&name, &destination_namespace, source, main.as_ref(), engine)?;
+        if let Method::Plugin(plugin) = &mut params.method {
+            plugin.build.project = app.spec.project.clone();
+        }
+        let toolbox = Toolbox {
+            charts: engine.toolbox.charts.or(resolver.chart_fetcher()),
+            ..engine.toolbox
+        };
+        let out = render_at_commit(toolbox, engine.cache, &name, &params, main.as_ref(), &refs)?;
         rendered.push(SourceRender {
             index,
             cache_hit: out.cache_hit,
@@ -143,7 +177,8 @@ pub fn render_application(
 }
 
 /// The render parameters of one source, with Argo CD's defaults: the source type from
-/// the files when the Application does not say (a kustomization wins over a Chart.yaml),
+/// the files when the Application does not say (a plugin's discover rules first, then a
+/// kustomization wins over a Chart.yaml),
 /// the release name from the app name, the helm namespace from the destination.
 pub fn params_for(
     app: &str,
@@ -153,14 +188,30 @@ pub fn params_for(
     engine: Engine<'_>,
 ) -> Result<RenderParams, RenderError> {
     let fail = |message: String| RenderError::new(app, "read source", StepError::Other(message));
-    if let Some(chart) = source.chart.as_deref().filter(|c| !c.is_empty()) {
-        return Err(fail(format!(
-            "failed to render chart {chart:?} from {}: charts from Helm repositories are not supported yet, use a chart in git",
-            source.repo_url
-        )));
+    // A chart from a Helm repository: its tree is the unpacked chart; `path` does not apply.
+    if source.chart.as_deref().is_some_and(|c| !c.is_empty()) {
+        return Ok(RenderParams {
+            path: String::new(),
+            method: Method::Helm(helm_options(
+                app,
+                destination_namespace,
+                source.helm.as_ref(),
+                engine,
+            )),
+        });
     }
     let path = source.path.clone().unwrap_or_default();
+    let plugin_options = || {
+        PluginOptions::from_source(
+            source.plugin.as_ref(),
+            plugin_build_env(app, destination_namespace, source, tree, engine),
+        )
+    };
     let kind = match source.kind().map_err(|e| fail(e.to_string()))? {
+        // Argo CD asks the plugins' discovery rules before it looks for kustomize/helm files.
+        SourceKind::Unknown if plugin::claims(engine.toolbox, tree, &path, &plugin_options()) => {
+            SourceKind::Plugin
+        }
         SourceKind::Unknown => detect_kind(tree, &path).map_err(fail)?,
         known => known,
     };
@@ -174,16 +225,37 @@ pub fn params_for(
         SourceKind::Kustomize => {
             Method::Kustomize(kustomize_options(source.kustomize.as_ref()).map_err(fail)?)
         }
-        SourceKind::Directory | SourceKind::Unknown => {
-            Method::Directory(directory_options(source.directory.as_ref()))
-        }
-        SourceKind::Plugin => {
-            return Err(fail(
-                "failed to render: config management plugins are not supported".into(),
-            ));
-        }
+        SourceKind::Directory | SourceKind::Unknown => Method::Directory(
+            directory_options(app, destination_namespace, source, tree).map_err(fail)?,
+        ),
+        SourceKind::Plugin => Method::Plugin(plugin_options()),
     };
     Ok(RenderParams { path, method })
+}
+
+/// Argo CD's build environment of a plugin, but the project (set by the caller).
+fn plugin_build_env(
+    app: &str,
+    destination_namespace: &str,
+    source: &ApplicationSource,
+    tree: &dyn TreeSource,
+    engine: Engine<'_>,
+) -> BuildEnv {
+    let target_revision = source.target_revision.clone().unwrap_or_default();
+    BuildEnv {
+        app_name: app.to_string(),
+        app_namespace: destination_namespace.to_string(),
+        project: String::new(),
+        // A directory on disk has no commit: its target revision stands in.
+        revision: tree
+            .revision()
+            .unwrap_or_else(|| source.revision().to_string()),
+        repo_url: source.repo_url.clone(),
+        source_path: source.path.clone().unwrap_or_default(),
+        target_revision,
+        kube_version: engine.kube_version.map(str::to_string),
+        api_versions: engine.api_versions.to_vec(),
+    }
 }
 
 fn detect_kind(tree: &dyn TreeSource, path: &str) -> Result<SourceKind, String> {
@@ -205,15 +277,91 @@ fn detect_kind(tree: &dyn TreeSource, path: &str) -> Result<SourceKind, String> 
     Ok(SourceKind::Directory)
 }
 
-fn directory_options(directory: Option<&DirectorySource>) -> DirectoryOptions {
-    let Some(d) = directory else {
-        return DirectoryOptions::default();
+fn directory_options(
+    app: &str,
+    destination_namespace: &str,
+    source: &ApplicationSource,
+    tree: &dyn TreeSource,
+) -> Result<DirectoryOptions, String> {
+    let Some(d) = source.directory.as_ref() else {
+        return Ok(DirectoryOptions::default());
     };
-    DirectoryOptions {
+    let jsonnet = match &d.jsonnet {
+        Some(j) => {
+            let env = build_env(app, destination_namespace, source, tree);
+            JsonnetOptions {
+                ext_vars: jsonnet_vars(j.ext_vars.as_deref(), "extVar", &env)?,
+                tlas: jsonnet_vars(j.tlas.as_deref(), "tla", &env)?,
+                libs: j.libs.clone().unwrap_or_default(),
+            }
+        }
+        None => JsonnetOptions::default(),
+    };
+    Ok(DirectoryOptions {
         recurse: d.recurse.unwrap_or(false),
         include: d.include.clone(),
         exclude: d.exclude.clone(),
-    }
+        jsonnet,
+    })
+}
+
+/// The part of Argo CD's build environment known before a render, for `$VAR` in values;
+/// the revision only when the files come from a commit.
+fn build_env(
+    app: &str,
+    destination_namespace: &str,
+    source: &ApplicationSource,
+    tree: &dyn TreeSource,
+) -> BTreeMap<String, String> {
+    let revision = tree.revision().map(|commit| {
+        let short = |n: usize| commit.get(..n).unwrap_or(&commit).to_string();
+        [
+            ("ARGOCD_APP_REVISION", commit.clone()),
+            ("ARGOCD_APP_REVISION_SHORT", short(7)),
+            ("ARGOCD_APP_REVISION_SHORT_8", short(8)),
+        ]
+    });
+    [
+        ("ARGOCD_APP_NAME", app.to_string()),
+        ("ARGOCD_APP_NAMESPACE", destination_namespace.to_string()),
+        ("ARGOCD_APP_SOURCE_REPO_URL", source.repo_url.clone()),
+        (
+            "ARGOCD_APP_SOURCE_PATH",
+            source.path.clone().unwrap_or_default(),
+        ),
+        (
+            "ARGOCD_APP_SOURCE_TARGET_REVISION",
+            source.target_revision.clone().unwrap_or_default(),
+        ),
+    ]
+    .into_iter()
+    .chain(revision.into_iter().flatten())
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Argo CD expands the build environment in every value, code or not.
+fn jsonnet_vars(
+    vars: Option<&[ModelJsonnetVar]>,
+    what: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<Vec<JsonnetVar>, String> {
+    vars.unwrap_or_default()
+        .iter()
+        .map(|v| {
+            let value = jsonnet::expand(&v.value, env).map_err(|var| {
+                format!(
+                    "failed to expand ${var} in jsonnet {what} {:?}: driftless does not know it when rendering",
+                    v.name
+                )
+            })?;
+            Ok(JsonnetVar {
+                name: v.name.clone(),
+                value,
+                code: v.code.unwrap_or(false),
+            })
+        })
+        .collect()
 }
 
 fn helm_options(

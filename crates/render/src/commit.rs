@@ -30,6 +30,7 @@ pub fn render_at_commit(
 ) -> Result<CommitRender, RenderError> {
     let step = params.method.step();
     let fail = |e: StepError| RenderError::new(app, step, e);
+    let cache = cache.filter(|_| params.method.cacheable());
     let path = paths::normalize(&params.path)
         .ok_or_else(|| fail(StepError::MissingPath(params.path.clone())))?;
     let path_id = main

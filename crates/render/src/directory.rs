@@ -1,9 +1,12 @@
-//! Directory sources: every `.yaml`, `.yml` and `.json` file of the path (and below it
-//! with `recurse`), filtered by the `include` and `exclude` globs as Argo CD does: the
-//! globs match the path relative to the source path, and `*` also matches `/`.
+//! Directory sources: every `.yaml`, `.yml`, `.json` and `.jsonnet` file of the path (and
+//! below it with `recurse`), filtered by the `include` and `exclude` globs as Argo CD does:
+//! the globs match the path relative to the source path, and `*` also matches `/`.
+//! `.jsonnet` files are evaluated ([`crate::jsonnet`]); `.libsonnet` files only imported.
 
+use crate::jsonnet::{self, JsonnetError, ReadFile};
 use crate::manifest::{self, Format, Manifest, ManifestError};
 use crate::spec::DirectoryOptions;
+use crate::workspace::{SourceId, Workspace};
 use globset::{Glob, GlobMatcher};
 use std::path::Path;
 
@@ -17,14 +20,19 @@ pub enum DirectoryError {
     SymlinkOutside { path: String },
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Jsonnet(#[from] JsonnetError),
 }
 
-/// Reads the manifests of `dir`, naming files by `label_prefix/<relative path>`.
+/// Reads the manifests of `dir`, naming files by `label_prefix/<relative path>`;
+/// `label_prefix` is the path of `dir` in the repository, and Jsonnet imports are read
+/// through `read` by repository path.
 pub fn read_directory(
     dir: &Path,
     repo_root: &Path,
     label_prefix: &str,
     options: &DirectoryOptions,
+    read: &mut ReadFile<'_>,
 ) -> Result<Vec<Manifest>, DirectoryError> {
     let include = compile(options.include.as_deref())?;
     let exclude = compile(options.exclude.as_deref())?;
@@ -34,9 +42,12 @@ pub fn read_directory(
     files.sort();
     let mut out = Vec::new();
     for relative in files {
-        let Some(format) = Format::of_path(&relative) else {
+        // Argo CD matches `.jsonnet` by exact (lower-case) suffix.
+        let is_jsonnet = relative.ends_with(".jsonnet");
+        let format = Format::of_path(&relative);
+        if !is_jsonnet && format.is_none() {
             continue;
-        };
+        }
         if exclude.as_ref().is_some_and(|g| g.is_match(&relative)) {
             continue;
         }
@@ -53,10 +64,47 @@ pub fn read_directory(
         if !real.starts_with(&root) {
             return Err(DirectoryError::SymlinkOutside { path: label });
         }
+        if is_jsonnet {
+            let value = jsonnet::evaluate(&label, label_prefix, &options.jsonnet, read)?;
+            out.extend(jsonnet::to_manifests(&label, value)?);
+            continue;
+        }
+        let Some(format) = format else { continue };
         let bytes = std::fs::read(&path).map_err(|e| io(&path, &e))?;
         out.extend(manifest::parse_bytes(&label, &bytes, format)?);
     }
     Ok(out)
+}
+
+/// A file of the main source by repository path, through the workspace (so a git-backed
+/// render exports it and the cache records it); `None` when absent. `root` is the
+/// canonical workspace root: a symlink that leads out of it is an error.
+pub fn read_repo_file(
+    ws: &mut dyn Workspace,
+    root: &Path,
+    path: &str,
+) -> Result<Option<Vec<u8>>, String> {
+    let Some(file) = ws
+        .ensure(&SourceId::Main, path)
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let real = match file.canonicalize() {
+        Ok(real) => real,
+        // A dangling symlink is a missing file, as for go-jsonnet.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("failed to read {path}: {e}")),
+    };
+    if !real.starts_with(root) {
+        return Err(format!("{path} is a symlink that leaves the repository"));
+    }
+    if real.is_dir() {
+        return Err(format!("{path} is a directory"));
+    }
+    std::fs::read(&real)
+        .map(Some)
+        .map_err(|e| format!("failed to read {path}: {e}"))
 }
 
 /// Lists regular files (and symlinks to files) by relative path; directory symlinks are

@@ -2,7 +2,8 @@
 //! resolver that opens `repoURL` at `targetRevision` from that cache (fetching is the
 //! caller's job, e.g. `RepoCache::sync`, before rendering).
 
-use crate::app::RepoResolver;
+use crate::app::{RepoResolver, no_chart_cache};
+use crate::charts::{ChartFetcher, ChartSources};
 use crate::tree::{TreeError, TreeSource};
 use driftless_source::{CommitId, LocalRepo, PathKind, RepoCache};
 use sha2::{Digest, Sha256};
@@ -87,11 +88,27 @@ impl TreeSource for GitTree {
     fn describe(&self) -> String {
         format!("{} at {}", self.repo.url(), self.commit)
     }
+
+    fn revision(&self) -> Option<String> {
+        Some(self.commit.to_string())
+    }
 }
 
-/// Opens repositories from a [`RepoCache`] that already holds the revisions.
+/// Opens repositories from a [`RepoCache`] that already holds the revisions, and charts from
+/// Helm repositories through `charts` (fetching what the chart cache lacks).
 pub struct CachedRepos<'a> {
     pub cache: &'a RepoCache,
+    pub charts: Option<ChartSources<'a>>,
+}
+
+impl<'a> CachedRepos<'a> {
+    /// Git repositories only: a chart source is an error.
+    pub fn git(cache: &'a RepoCache) -> Self {
+        Self {
+            cache,
+            charts: None,
+        }
+    }
 }
 
 impl RepoResolver for CachedRepos<'_> {
@@ -99,5 +116,23 @@ impl RepoResolver for CachedRepos<'_> {
         let repo = self.cache.repo(repo_url).map_err(|e| e.to_string())?;
         let commit = repo.resolve(revision).map_err(|e| e.to_string())?;
         Ok(Box::new(GitTree::new(repo, commit)))
+    }
+
+    fn open_chart(
+        &self,
+        repo_url: &str,
+        chart: &str,
+        revision: &str,
+        pass_credentials: bool,
+    ) -> Result<Box<dyn TreeSource + '_>, String> {
+        let charts = self.charts.as_ref().ok_or_else(no_chart_cache)?;
+        charts
+            .open(repo_url, chart, revision, pass_credentials)
+            .map(|tree| Box::new(tree) as Box<dyn TreeSource>)
+            .map_err(|e| e.to_string())
+    }
+
+    fn chart_fetcher(&self) -> Option<&dyn ChartFetcher> {
+        self.charts.as_ref().map(|c| c as &dyn ChartFetcher)
     }
 }

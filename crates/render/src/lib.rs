@@ -14,18 +14,24 @@
 //!
 //! helm and kustomize run through a [`ToolRunner`] ([`ProcessRunner`] for real,
 //! [`RecordingRunner`] to count runs).
+//!
+//! Config management plugins ([`plugin`]) are read from `DRIFTLESS_PLUGIN_DIR` and run
+//! through the same runner, in a clean environment; their renders are never cached.
 
 pub mod app;
 pub mod cache;
+pub mod charts;
 pub mod commit;
 pub mod directory;
 pub mod finalize;
 pub mod git_tree;
 pub mod helm;
+pub mod jsonnet;
 pub mod kustomize;
 pub mod manifest;
 pub mod output;
 pub mod paths;
+pub mod plugin;
 pub mod render;
 pub mod scope;
 pub mod spec;
@@ -38,13 +44,18 @@ pub use app::{
     AppRender, DirResolver, Engine, RepoResolver, SourceRender, params_for, render_application,
 };
 pub use cache::{RenderCache, cache_key};
+pub use charts::{ChartFetcher, ChartSources, ChartTree};
 pub use commit::{CommitRender, render_at_commit};
 pub use finalize::{DesiredObject, FinalizeError};
 pub use git_tree::{CachedRepos, GitTree};
 pub use manifest::{Manifest, ManifestError, Origin};
+pub use plugin::{PluginError, PluginOptions, Plugins};
 pub use render::{RenderError, Rendered, StepError, render_dir, render_raw};
 pub use scope::{BuiltinScopes, Scope, ScopeLookup};
-pub use spec::{DirectoryOptions, HelmOptions, KustomizeOptions, Method, RenderParams};
+pub use spec::{
+    DirectoryOptions, HelmOptions, JsonnetOptions, JsonnetVar, KustomizeOptions, Method,
+    RenderParams,
+};
 pub use tools::{
     Invocation, ProcessRunner, RecordingRunner, ToolError, ToolRunner, Toolbox, Tools,
 };

@@ -134,6 +134,19 @@ pub fn parse_yaml_value(file: &str, text: &str) -> Result<Value, ManifestError> 
     })
 }
 
+/// The objects of one already parsed document (a Jsonnet result item): one object or the
+/// items of a `List`; `null` is none. Its origin is line 1 of `file`.
+pub fn parse_value(file: &str, value: Value) -> Result<Vec<Manifest>, ManifestError> {
+    let origin = Origin {
+        file: file.to_string(),
+        line: 1,
+        template: None,
+    };
+    let mut out = Vec::new();
+    collect_objects(value, &origin, &mut out)?;
+    Ok(out)
+}
+
 /// Parses a JSON file holding one object, a `List`, or an array of objects.
 pub fn parse_json(file: &str, text: &str) -> Result<Vec<Manifest>, ManifestError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);

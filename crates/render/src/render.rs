@@ -6,6 +6,7 @@ use crate::finalize::{self, DesiredObject, FinalizeError};
 use crate::helm::{self, HelmError};
 use crate::kustomize::{self, KustomizeError};
 use crate::manifest::Manifest;
+use crate::plugin::{self, PluginError};
 use crate::scope::ScopeLookup;
 use crate::spec::{Method, RenderParams};
 use crate::tools::Toolbox;
@@ -41,6 +42,8 @@ pub enum StepError {
     #[error(transparent)]
     Helm(#[from] HelmError),
     #[error(transparent)]
+    Plugin(#[from] PluginError),
+    #[error(transparent)]
     Workspace(#[from] WorkspaceError),
     #[error(transparent)]
     Finalize(#[from] FinalizeError),
@@ -75,7 +78,13 @@ pub fn render_raw(
                 return Err(StepError::MissingPath(params.path.clone()));
             }
             let root = ws.root(&SourceId::Main)?;
-            let manifests = directory::read_directory(&dir, &root, &path, options)?;
+            let real_root = root.canonicalize().map_err(|e| DirectoryError::Io {
+                path: root.display().to_string(),
+                message: e.to_string(),
+            })?;
+            // Jsonnet imports go through the workspace, so the cache sees them as reads.
+            let mut read = |file: &str| directory::read_repo_file(ws, &real_root, file);
+            let manifests = directory::read_directory(&dir, &root, &path, options, &mut read)?;
             Ok(Rendered {
                 manifests,
                 remote: Vec::new(),
@@ -92,6 +101,10 @@ pub fn render_raw(
             let (manifests, remote) = helm::render(toolbox, ws, &path, options)?;
             Ok(Rendered { manifests, remote })
         }
+        Method::Plugin(options) => Ok(Rendered {
+            manifests: plugin::render(toolbox, ws, &path, options)?,
+            remote: Vec::new(),
+        }),
     }
 }
 

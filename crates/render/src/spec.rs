@@ -2,6 +2,7 @@
 //! Application) are what the render cache hashes, so two Applications that render the
 //! same path the same way share one cache entry.
 
+pub use crate::plugin::PluginOptions;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -22,6 +23,8 @@ pub enum Method {
     Directory(DirectoryOptions),
     Kustomize(KustomizeOptions),
     Helm(HelmOptions),
+    /// A config management plugin.
+    Plugin(PluginOptions),
 }
 
 impl Method {
@@ -31,7 +34,16 @@ impl Method {
             Method::Directory(_) => "read directory",
             Method::Kustomize(_) => "kustomize build",
             Method::Helm(_) => "helm template",
+            Method::Plugin(_) => "config management plugin",
         }
+    }
+
+    /// False for plugins: a plugin may read any file of the repository (not only the paths
+    /// the tree-id cache key covers), `ARGOCD_APP_REVISION` changes with every commit, and
+    /// what it fetches from elsewhere is unknown. Keying on the commit instead would store
+    /// one entry per commit and app; running the plugin on each render is the honest cost.
+    pub fn cacheable(&self) -> bool {
+        !matches!(self, Method::Plugin(_))
     }
 }
 
@@ -42,6 +54,34 @@ pub struct DirectoryOptions {
     pub recurse: bool,
     pub include: Option<String>,
     pub exclude: Option<String>,
+    /// Left out of the cache key when empty, so keys of plain directories stay as they were.
+    #[serde(skip_serializing_if = "JsonnetOptions::is_empty")]
+    pub jsonnet: JsonnetOptions,
+}
+
+/// `directory.jsonnet`, with the build environment (`$ARGOCD_APP_NAME` …) already expanded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct JsonnetOptions {
+    pub ext_vars: Vec<JsonnetVar>,
+    pub tlas: Vec<JsonnetVar>,
+    /// Import search directories, relative to the repository root.
+    pub libs: Vec<String>,
+}
+
+impl JsonnetOptions {
+    pub fn is_empty(&self) -> bool {
+        self.ext_vars.is_empty() && self.tlas.is_empty() && self.libs.is_empty()
+    }
+}
+
+/// An external variable or top-level argument: a string, or Jsonnet code when `code`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct JsonnetVar {
+    pub name: String,
+    pub value: String,
+    pub code: bool,
 }
 
 /// `source.kustomize`: edits made to a copy of the kustomization before the build.

@@ -48,6 +48,24 @@ pub enum ToolError {
 /// Runs a tool and returns its stdout; a non-zero exit is an error carrying stderr.
 pub trait ToolRunner: Send + Sync {
     fn run(&self, invocation: &Invocation) -> Result<Vec<u8>, ToolError>;
+
+    /// Like [`ToolRunner::run`], with exactly `env` as the environment (nothing inherited from
+    /// driftless, which may hold credentials) and, for a real process, in a process group of
+    /// its own that is killed when the command exits or times out: plugin commands start
+    /// children that would otherwise outlive them and hold the output open.
+    fn run_isolated(
+        &self,
+        invocation: &Invocation,
+        env: &[(String, String)],
+    ) -> Result<Vec<u8>, ToolError> {
+        let _ = env;
+        Err(ToolError::Spawn {
+            program: invocation.program.display().to_string(),
+            message:
+                "failed to isolate it: this runner cannot run a command in a clean environment"
+                    .into(),
+        })
+    }
 }
 
 /// Runs tools as child processes.
@@ -66,10 +84,39 @@ impl Default for ProcessRunner {
 
 impl ToolRunner for ProcessRunner {
     fn run(&self, invocation: &Invocation) -> Result<Vec<u8>, ToolError> {
-        let program = invocation.program.display().to_string();
-        let mut child = Command::new(&invocation.program)
+        let mut command = Command::new(&invocation.program);
+        command.args(&invocation.args).current_dir(&invocation.cwd);
+        self.execute(command, invocation, false)
+    }
+
+    fn run_isolated(
+        &self,
+        invocation: &Invocation,
+        env: &[(String, String)],
+    ) -> Result<Vec<u8>, ToolError> {
+        use std::os::unix::process::CommandExt;
+        let mut command = Command::new(&invocation.program);
+        command
             .args(&invocation.args)
             .current_dir(&invocation.cwd)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .process_group(0);
+        self.execute(command, invocation, true)
+    }
+}
+
+impl ProcessRunner {
+    /// Spawns `command`, drains its output and waits up to the timeout. `group`: the child
+    /// leads a process group, killed on timeout and once the child has exited.
+    fn execute(
+        &self,
+        mut command: Command,
+        invocation: &Invocation,
+        group: bool,
+    ) -> Result<Vec<u8>, ToolError> {
+        let program = invocation.program.display().to_string();
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -86,6 +133,9 @@ impl ToolRunner for ProcessRunner {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if started.elapsed() >= self.timeout => {
+                    if group {
+                        kill_group(&child);
+                    }
                     let _ = child.kill();
                     let _ = child.wait();
                     return Err(ToolError::Timeout {
@@ -102,6 +152,10 @@ impl ToolRunner for ProcessRunner {
                 }
             }
         };
+        if group {
+            // Background children left behind would keep the pipes open, and the joins waiting.
+            kill_group(&child);
+        }
         let stdout = stdout.join().unwrap_or_default();
         let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default())
             .trim()
@@ -116,6 +170,12 @@ impl ToolRunner for ProcessRunner {
             })
         }
     }
+}
+
+/// Kills the process group `child` leads; errors (the group is already gone) do not matter.
+fn kill_group(child: &std::process::Child) {
+    use rustix::process::{Pid, Signal, kill_process_group};
+    let _ = kill_process_group(Pid::from_child(child), Signal::KILL);
 }
 
 fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
@@ -161,6 +221,17 @@ impl<R: ToolRunner> ToolRunner for RecordingRunner<R> {
         }
         self.inner.run(invocation)
     }
+
+    fn run_isolated(
+        &self,
+        invocation: &Invocation,
+        env: &[(String, String)],
+    ) -> Result<Vec<u8>, ToolError> {
+        if let Ok(mut log) = self.log.lock() {
+            log.push(invocation.clone());
+        }
+        self.inner.run_isolated(invocation, env)
+    }
 }
 
 /// How kustomize is run: its own binary, or the copy built into kubectl.
@@ -192,12 +263,21 @@ impl Kustomize {
 pub struct Tools {
     pub helm: Option<PathBuf>,
     pub kustomize: Option<Kustomize>,
+    /// Config management plugins (`DRIFTLESS_PLUGIN_DIR`); none by default.
+    pub plugins: crate::plugin::Plugins,
 }
 
 impl Tools {
     /// `DRIFTLESS_HELM` / `DRIFTLESS_KUSTOMIZE` / `DRIFTLESS_KUBECTL`, else `helm`,
-    /// `kustomize`, then `kubectl` (for `kubectl kustomize`) on `PATH`.
+    /// `kustomize`, then `kubectl` (for `kubectl kustomize`) on `PATH`; plugins from the
+    /// directory `DRIFTLESS_PLUGIN_DIR` names.
     pub fn discover() -> Self {
+        Self::discover_with_plugin_dir(None)
+    }
+
+    /// Like [`Tools::discover`], with the plugins of `plugin_dir` (`--plugin-dir`) when given
+    /// instead of `DRIFTLESS_PLUGIN_DIR`'s.
+    pub fn discover_with_plugin_dir(plugin_dir: Option<&Path>) -> Self {
         let helm = env_path("DRIFTLESS_HELM").or_else(|| on_path("helm"));
         let kustomize = env_path("DRIFTLESS_KUSTOMIZE")
             .or_else(|| on_path("kustomize"))
@@ -207,7 +287,16 @@ impl Tools {
                     .or_else(|| on_path("kubectl"))
                     .map(Kustomize::Kubectl)
             });
-        Self { helm, kustomize }
+        let plugins = plugin_dir
+            .map(Path::to_path_buf)
+            .or_else(|| env_path("DRIFTLESS_PLUGIN_DIR"))
+            .map(|dir| crate::plugin::Plugins::load(&dir))
+            .unwrap_or_default();
+        Self {
+            helm,
+            kustomize,
+            plugins,
+        }
     }
 
     pub fn helm(&self) -> Result<&Path, ToolError> {
@@ -233,13 +322,17 @@ impl Tools {
             Method::Helm(_) => Tools {
                 helm: self.helm.clone(),
                 kustomize: None,
+                ..Tools::default()
             }
             .fingerprint(),
             Method::Kustomize(_) => Tools {
                 helm: None,
                 kustomize: self.kustomize.clone(),
+                ..Tools::default()
             }
             .fingerprint(),
+            // Plugin renders are not cached (`Method::cacheable`).
+            Method::Plugin(_) => String::new(),
         }
     }
 
@@ -298,4 +391,6 @@ fn is_executable(path: &Path) -> bool {
 pub struct Toolbox<'a> {
     pub tools: &'a Tools,
     pub runner: &'a dyn ToolRunner,
+    /// Fetches chart dependencies that charts do not vendor; `None` offline.
+    pub charts: Option<&'a dyn crate::charts::ChartFetcher>,
 }

@@ -20,6 +20,11 @@ pub trait TreeSource: Send + Sync {
     fn export(&self, path: &str, dest: &Path) -> Result<(), TreeError>;
     /// Names the source in messages (URL and commit).
     fn describe(&self) -> String;
+    /// The commit these files are at, when they come from one (plugins see it as
+    /// `ARGOCD_APP_REVISION`).
+    fn revision(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A path a render read, and its content id then (`None`: it was absent).

@@ -77,13 +77,14 @@ fn multi_source_application_renders_from_git_and_then_from_cache() {
         toolbox: Toolbox {
             tools: &tools,
             runner: &runner,
+            charts: None,
         },
         cache: Some(&render_cache),
         discovery: None,
         kube_version: None,
         api_versions: &[],
     };
-    let out = render_application(&app, &CachedRepos { cache: &git }, engine).expect("renders");
+    let out = render_application(&app, &CachedRepos::git(&git), engine).expect("renders");
     let objects: Vec<_> = out.objects.iter().map(|o| o.object.clone()).collect();
     assert_eq!(
         out.sources
@@ -114,7 +115,7 @@ fn multi_source_application_renders_from_git_and_then_from_cache() {
     assert_eq!(keys, sorted, "sorted by group, kind, namespace, name");
 
     runner.clear();
-    let again = render_application(&app, &CachedRepos { cache: &git }, engine).expect("renders");
+    let again = render_application(&app, &CachedRepos::git(&git), engine).expect("renders");
     assert!(again.sources.iter().all(|s| s.cache_hit));
     assert!(runner.invocations().is_empty());
     assert_eq!(again.objects, out.objects);
@@ -131,13 +132,14 @@ fn source_type_is_detected_from_the_files() {
         toolbox: Toolbox {
             tools: &tools,
             runner: &runner,
+            charts: None,
         },
         cache: None,
         discovery: None,
         kube_version: Some("1.31.0"),
         api_versions: &[],
     };
-    let out = render_application(&app, &CachedRepos { cache: &git }, engine).expect("renders");
+    let out = render_application(&app, &CachedRepos::git(&git), engine).expect("renders");
     let objects: Vec<_> = out.objects.iter().map(|o| o.object.clone()).collect();
     let programs: Vec<String> = runner
         .invocations()
@@ -168,6 +170,7 @@ fn unknown_revision_and_chart_repositories_are_errors() {
         toolbox: Toolbox {
             tools: &tools,
             runner: &runner,
+            charts: None,
         },
         cache: None,
         discovery: None,
@@ -178,7 +181,7 @@ fn unknown_revision_and_chart_repositories_are_errors() {
     if let Some(sources) = app.spec.sources.as_mut() {
         sources[0].target_revision = Some("no-such-branch".into());
     }
-    let err = render_application(&app, &CachedRepos { cache: &git }, engine)
+    let err = render_application(&app, &CachedRepos::git(&git), engine)
         .expect_err("unknown revision")
         .to_string();
     assert!(
@@ -190,11 +193,11 @@ fn unknown_revision_and_chart_repositories_are_errors() {
     if let Some(sources) = app.spec.sources.as_mut() {
         sources[0].chart = Some("redis".into());
     }
-    let err = render_application(&app, &CachedRepos { cache: &git }, engine)
+    let err = render_application(&app, &CachedRepos::git(&git), engine)
         .expect_err("chart repo")
         .to_string();
     assert!(
-        err.contains("redis") && err.contains("not supported"),
+        err.contains("redis") && err.contains("no chart repository cache"),
         "{err}"
     );
 }

@@ -76,6 +76,7 @@ fn render_both(
     let toolbox = Toolbox {
         tools: &tools,
         runner: &runner,
+        charts: None,
     };
     let main = f.apps.at(apps_commit);
     let values = f.values.at(values_commit);
@@ -182,6 +183,7 @@ fn different_parameters_do_not_share_an_entry() {
     let toolbox = Toolbox {
         tools: &tools,
         runner: &runner,
+        charts: None,
     };
     let main = f.apps.at(&c1);
     let prefixed = app_b();
@@ -225,6 +227,7 @@ fn unknown_path_at_commit_names_app_and_commit() {
         Toolbox {
             tools: &tools,
             runner: &runner,
+            charts: None,
         },
         None,
         "b",

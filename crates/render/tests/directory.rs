@@ -15,6 +15,7 @@ fn render(path: &str, options: DirectoryOptions) -> Result<Vec<String>, String> 
         Toolbox {
             tools: &tools,
             runner: &runner,
+            charts: None,
         },
         "plain",
         &repo(),

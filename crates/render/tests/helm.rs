@@ -56,6 +56,7 @@ fn render(
         Toolbox {
             tools: &tools,
             runner,
+            charts: None,
         },
         "shop-web",
         &repo(),
@@ -302,6 +303,7 @@ fn unknown_ref_and_missing_chart_are_errors() {
         Toolbox {
             tools: &tools,
             runner: &runner,
+            charts: None,
         },
         "app",
         &repo(),

@@ -20,6 +20,7 @@ fn render(
         Toolbox {
             tools: &tools,
             runner,
+            charts: None,
         },
         "api",
         &repo(),

@@ -170,7 +170,8 @@ impl CredentialSecret {
         })
     }
 
-    fn value(&self, key: &str) -> Option<&str> {
+    /// A `data` value, `None` when absent or empty.
+    pub fn value(&self, key: &str) -> Option<&str> {
         self.data
             .get(key)
             .map(String::as_str)
@@ -181,9 +182,15 @@ impl CredentialSecret {
         self.value("url")
     }
 
-    /// Git secrets only: `type` absent or `git` (helm and oci repositories are not ours).
-    fn is_git(&self) -> bool {
-        self.value("type").is_none_or(|t| t == "git")
+    /// The repository type the Secret is for (`type` absent means git); `None` for a type
+    /// driftless does not read.
+    pub fn repo_type(&self) -> Option<RepoType> {
+        match self.value("type") {
+            None | Some("git") => Some(RepoType::Git),
+            Some("helm") => Some(RepoType::Helm),
+            Some("oci") => Some(RepoType::Oci),
+            Some(_) => None,
+        }
     }
 
     /// Usable by an application of `project`: unscoped, or scoped to that very project.
@@ -211,19 +218,36 @@ impl CredentialSecret {
     }
 }
 
-/// Chooses the credentials for `url`, used by an application of `project`, from Argo CD
-/// repository Secrets (see the module doc). Anonymous when nothing matches. Among several
-/// `repository` Secrets for the same URL, one scoped to `project` wins over an unscoped one,
-/// then the first by name; Secrets scoped to another project are never used.
-pub fn select_credentials(
+/// Which kind of repository a Secret is for (its `type`; absent means git).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepoType {
+    Git,
+    Helm,
+    Oci,
+}
+
+/// The Secrets Argo CD's rule picks for one URL: the `repository` Secret of that very URL, and
+/// the `repo-creds` template with the longest matching prefix. Either may be absent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChosenSecrets<'a> {
+    pub repository: Option<&'a CredentialSecret>,
+    pub template: Option<&'a CredentialSecret>,
+}
+
+/// Picks the Secrets of `repo_type` for `url`, used by an application of `project` (see the
+/// module doc). Among several `repository` Secrets for the same URL, one scoped to `project`
+/// wins over an unscoped one, then the first by name; Secrets scoped to another project are
+/// never used.
+pub fn choose_secrets<'a>(
     url: &str,
     project: Option<&str>,
-    secrets: &[CredentialSecret],
-) -> RepoCredentials {
+    secrets: &'a [CredentialSecret],
+    repo_type: RepoType,
+) -> ChosenSecrets<'a> {
     let wanted = normalize_git_url(url);
     let mut usable: Vec<&CredentialSecret> = secrets
         .iter()
-        .filter(|s| s.is_git() && s.usable_by(project))
+        .filter(|s| s.repo_type() == Some(repo_type) && s.usable_by(project))
         .collect();
     usable.sort_by(|a, b| a.name.cmp(&b.name));
 
@@ -231,7 +255,8 @@ pub fn select_credentials(
         .iter()
         .filter(|s| s.kind == SecretKind::Repository)
         .filter(|s| s.url().is_some_and(|u| normalize_git_url(u) == wanted))
-        .min_by_key(|s| !s.is_scoped());
+        .min_by_key(|s| !s.is_scoped())
+        .copied();
 
     let template = usable
         .iter()
@@ -243,15 +268,32 @@ pub fn select_credentials(
         // Longest prefix wins; on a tie the first by name (max_by_key keeps the last maximum).
         .rev()
         .max_by_key(|(len, _)| *len)
-        .map(|(_, s)| s.credentials());
-
-    let mut chosen = repository.map(|s| s.credentials()).unwrap_or_default();
-    if !chosen.has_credentials()
-        && let Some(template) = template
-    {
-        chosen.fill_from(&template);
+        .map(|(_, s)| s);
+    ChosenSecrets {
+        repository,
+        template,
     }
-    chosen
+}
+
+/// Chooses the git credentials for `url` by [`choose_secrets`]; anonymous when nothing matches.
+/// Every field the `repository` Secret leaves empty comes from the template, unless it holds
+/// credentials of its own.
+pub fn select_credentials(
+    url: &str,
+    project: Option<&str>,
+    secrets: &[CredentialSecret],
+) -> RepoCredentials {
+    let chosen = choose_secrets(url, project, secrets, RepoType::Git);
+    let mut credentials = chosen
+        .repository
+        .map(|s| s.credentials())
+        .unwrap_or_default();
+    if !credentials.has_credentials()
+        && let Some(template) = chosen.template
+    {
+        credentials.fill_from(&template.credentials());
+    }
+    credentials
 }
 
 #[cfg(test)]

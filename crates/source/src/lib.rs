@@ -31,7 +31,8 @@ pub mod testing;
 
 pub use cache::{CacheError, RepoCache, Synced};
 pub use credentials::{
-    CredentialSecret, RepoCredentials, SECRET_TYPE_LABEL, SecretKind, select_credentials,
+    ChosenSecrets, CredentialSecret, RepoCredentials, RepoType, SECRET_TYPE_LABEL, SecretKind,
+    choose_secrets, select_credentials,
 };
 pub use export::{ExportError, ExportSummary};
 pub use ids::{CommitId, IdError, TreeId, is_full_sha, is_short_sha};

@@ -1,9 +1,10 @@
 //! Helm sources: value files resolved (relative to the chart, or `$ref/…` in another
 //! source), then `helm template` run as Argo CD runs it, its output parsed and Helm hooks
-//! mapped to sync hooks. Charts with `dependencies` work when `charts/` is vendored
-//! (`helm dependency build` needs the network, so it is not run).
+//! mapped to sync hooks. Dependencies that `charts/` does not vendor are fetched first
+//! ([`deps`]), through the chart repository cache.
 
 pub mod args;
+pub mod deps;
 pub mod hooks;
 
 use crate::manifest::{self, Manifest, ManifestError};
@@ -30,6 +31,16 @@ pub enum HelmError {
     BadRefPath(String),
     #[error("failed to write the values file: {0}")]
     Io(String),
+    #[error("failed to read the chart: {0}")]
+    BadChart(String),
+    #[error("failed to fetch dependency {name:?} of the chart: {source}")]
+    Dependency {
+        name: String,
+        #[source]
+        source: Box<driftless_charts::ChartError>,
+    },
+    #[error("failed to fetch dependency {name:?} of the chart: {reason}")]
+    DependencyUnavailable { name: String, reason: String },
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
     #[error(transparent)]
@@ -84,10 +95,21 @@ pub fn render(
             .set_files
             .push((parameter.name.clone(), path.display().to_string()));
     }
+    let missing = deps::missing(&chart)?;
+    let mut _vendored_copy = None;
+    let cwd = if missing.is_empty() {
+        chart
+    } else {
+        let (temp, copy, fetched_from) =
+            deps::vendor(toolbox.charts, ws, app_path, &chart, &missing)?;
+        remote.extend(fetched_from);
+        _vendored_copy = Some(temp);
+        copy
+    };
     let invocation = Invocation {
         program: helm.to_path_buf(),
         args: args::template_args(options, ".", &files),
-        cwd: chart,
+        cwd,
     };
     let stdout = toolbox.runner.run(&invocation)?;
     let label = format!(

@@ -34,6 +34,7 @@ pub fn tools() -> Tools {
     Tools {
         helm: Some(helm()),
         kustomize: Some(kustomize),
+        ..Tools::default()
     }
 }
 

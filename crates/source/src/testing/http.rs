@@ -203,6 +203,27 @@ struct Request {
     body: Vec<u8>,
 }
 
+/// Reads the header lines of a request up to the blank line, names lower-cased; `None` when
+/// the connection closed first. Shared by the test servers of other crates.
+pub fn read_headers(
+    reader: &mut impl BufRead,
+) -> std::io::Result<Option<BTreeMap<String, String>>> {
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 {
+            return Ok(None);
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            return Ok(Some(headers));
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
+        }
+    }
+}
+
 /// Reads one HTTP/1.1 request; `None` when the connection closed first.
 fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
     let mut line = String::new();
@@ -213,20 +234,9 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<Request>> {
     let method = parts.next().unwrap_or_default().to_string();
     let target = parts.next().unwrap_or_default().to_string();
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let mut headers = BTreeMap::new();
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 {
-            return Ok(None);
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
-        }
-    }
+    let Some(headers) = read_headers(reader)? else {
+        return Ok(None);
+    };
     let body = if headers
         .get("transfer-encoding")
         .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))

@@ -16,4 +16,4 @@ mod git;
 mod http;
 
 pub use git::ScratchRepo;
-pub use http::{GitHttpServer, GitHttpServerBuilder, RequestRecord};
+pub use http::{GitHttpServer, GitHttpServerBuilder, RequestRecord, read_headers};

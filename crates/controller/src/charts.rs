@@ -1,0 +1,218 @@
+//! Helm repository change detection, the chart counterpart of `git`: one conditional index
+//! request per repository per poll (not per app; for an OCI registry, one tag listing and one
+//! manifest request per chart and revision in use); apps whose repository's index changed are
+//! reconciled, so a newly published version that matches a constraint rolls out without a
+//! commit. Apps resolve versions from the index held, re-checked at most once per poll interval.
+
+use driftless_charts::{ChartRepos, HelmCredentials, is_oci, select_helm_credentials};
+use driftless_source::{CredentialSecret, KubeSecrets, SecretSource, cache_key, redact_url};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Argo CD's ConfigMap of extra TLS certificates, keyed by server host name.
+pub const TLS_CERTS_CONFIGMAP: &str = "argocd-tls-certs-cm";
+
+#[derive(Default)]
+struct RepoUse {
+    url: String,
+    /// The project of an app using it, for project-scoped Secrets.
+    project: Option<String>,
+    users: BTreeSet<String>,
+    /// The charts taken from it (an OCI registry is checked per chart).
+    charts: BTreeSet<String>,
+    /// Why the last poll failed, if it did.
+    error: Option<String>,
+}
+
+/// What a render needs to reach chart repositories: the Secrets and certificates, read once.
+#[derive(Clone, Default)]
+pub struct ChartAccess {
+    pub secrets: Vec<CredentialSecret>,
+    pub tls_certs: BTreeMap<String, String>,
+}
+
+impl ChartAccess {
+    pub fn credentials(&self, url: &str, project: Option<&str>) -> HelmCredentials {
+        let mut credentials = select_helm_credentials(url, project, &self.secrets);
+        credentials.ca_pem = driftless_render::charts::ca_for(url, &self.tls_certs);
+        credentials
+    }
+}
+
+pub struct ChartWatcher {
+    repos: Arc<ChartRepos>,
+    client: Option<kube::Client>,
+    namespace: String,
+    /// How long an index held counts as current for resolving (the poll interval).
+    pub max_age: Duration,
+    uses: Mutex<HashMap<String, RepoUse>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl ChartWatcher {
+    /// Secrets and `argocd-tls-certs-cm` are read from `namespace` through `client` (None:
+    /// anonymous access only).
+    pub fn new(
+        repos: Arc<ChartRepos>,
+        client: Option<kube::Client>,
+        namespace: &str,
+        max_age: Duration,
+    ) -> Self {
+        Self {
+            repos,
+            client,
+            namespace: namespace.to_string(),
+            max_age,
+            uses: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn repos(&self) -> &Arc<ChartRepos> {
+        &self.repos
+    }
+
+    /// Records that `app` (of `project`) takes exactly these (repository URL, chart) pairs.
+    pub fn register(&self, app: &str, project: Option<&str>, charts: &[(String, String)]) {
+        let wanted: BTreeSet<String> = charts.iter().map(|(u, _)| cache_key(u)).collect();
+        let mut uses = lock(&self.uses);
+        for (url, chart) in charts {
+            let entry = uses.entry(cache_key(url)).or_default();
+            entry.url.clone_from(url);
+            entry.project = project.map(str::to_string);
+            entry.charts.insert(chart.clone());
+        }
+        for (key, entry) in uses.iter_mut() {
+            if wanted.contains(key) {
+                entry.users.insert(app.to_string());
+            } else {
+                entry.users.remove(app);
+            }
+        }
+    }
+
+    pub fn forget(&self, app: &str) {
+        self.register(app, None, &[]);
+    }
+
+    /// The Secrets and certificates to reach chart repositories with; what cannot be read is
+    /// logged and left out (anonymous access still works).
+    pub async fn access(&self) -> ChartAccess {
+        let Some(client) = &self.client else {
+            return ChartAccess::default();
+        };
+        let secrets = match KubeSecrets::new(client.clone(), &self.namespace)
+            .repository_secrets()
+            .await
+        {
+            Ok(secrets) => secrets,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read repository secrets; trying without credentials");
+                Vec::new()
+            }
+        };
+        let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &self.namespace);
+        let tls_certs = match configmaps.get_opt(TLS_CERTS_CONFIGMAP).await {
+            Ok(found) => found.and_then(|c| c.data).unwrap_or_default(),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read {TLS_CERTS_CONFIGMAP}");
+                BTreeMap::new()
+            }
+        };
+        ChartAccess { secrets, tls_certs }
+    }
+
+    /// The version of `chart` that `revision` selects in `url`'s index. `force` (a refresh)
+    /// checks the index now instead of using the copy of this poll interval.
+    pub async fn resolve(
+        &self,
+        url: &str,
+        chart: &str,
+        revision: &str,
+        project: Option<&str>,
+        force: bool,
+    ) -> Result<String, String> {
+        let credentials = self.access().await.credentials(url, project);
+        let max_age = if force { Duration::ZERO } else { self.max_age };
+        let (repos, url, chart, revision) = (
+            self.repos.clone(),
+            url.to_string(),
+            chart.to_string(),
+            revision.to_string(),
+        );
+        tokio::task::spawn_blocking(move || {
+            repos.resolve(&url, &chart, &revision, &credentials, max_age)
+        })
+        .await
+        .map_err(|e| format!("failed to resolve the chart version: {e}"))?
+        .map(|entry| entry.version)
+        .map_err(|e| e.to_string())
+    }
+
+    /// One round: every chart repository some app uses gets one conditional index request;
+    /// returns the apps whose repository's index changed (or became reachable or not).
+    pub async fn poll(&self) -> BTreeSet<String> {
+        let used: Vec<(String, String, Option<String>, Vec<String>)> = lock(&self.uses)
+            .iter()
+            .filter(|(_, u)| !u.users.is_empty())
+            .map(|(k, u)| {
+                let charts = u.charts.iter().cloned().collect();
+                (k.clone(), u.url.clone(), u.project.clone(), charts)
+            })
+            .collect();
+        if used.is_empty() {
+            return BTreeSet::new();
+        }
+        let access = self.access().await;
+        let checks = used.into_iter().map(|(key, url, project, charts)| {
+            let credentials = access.credentials(&url, project.as_deref());
+            let repos = self.repos.clone();
+            async move {
+                let shown = redact_url(&url);
+                let outcome = tokio::task::spawn_blocking(move || {
+                    if !is_oci(&url, &credentials) {
+                        return repos
+                            .index(&url, &credentials, Duration::ZERO)
+                            .map(|c| c.changed)
+                            .map_err(|e| e.to_string());
+                    }
+                    let mut changed = false;
+                    for chart in &charts {
+                        changed |= repos
+                            .recheck_oci(&url, chart, &credentials)
+                            .map_err(|e| e.to_string())?;
+                    }
+                    Ok(changed)
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("failed to check {shown}: {e}")));
+                (key, outcome)
+            }
+        });
+        let mut moved = BTreeSet::new();
+        for (key, outcome) in futures::future::join_all(checks).await {
+            let mut uses = lock(&self.uses);
+            let Some(entry) = uses.get_mut(&key) else {
+                continue;
+            };
+            let (changed, error) = match outcome {
+                Ok(changed) => (changed, None),
+                Err(error) => {
+                    tracing::warn!(url = %redact_url(&entry.url), %error, "chart repository check failed");
+                    (false, Some(error))
+                }
+            };
+            let error_changed = entry.error != error;
+            entry.error = error;
+            if changed || error_changed {
+                moved.extend(entry.users.iter().cloned());
+            }
+        }
+        moved
+    }
+}

@@ -1,0 +1,1 @@
+{ object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }

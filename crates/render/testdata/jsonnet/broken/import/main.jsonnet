@@ -1,0 +1,2 @@
+local lib = import 'broken.libsonnet';
+lib.object

@@ -1,0 +1,3 @@
+{
+  dns(name):: std.asciiLower(std.strReplace(name, '_', '-')),
+}
