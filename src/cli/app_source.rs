@@ -121,7 +121,11 @@ pub fn render(
     } else {
         let repos = RepoCache::new(root.join("repos"))
             .map_err(|e| CommandError::Failed(format!("failed to open the repo cache: {e}")))?;
-        for source in app.sources().iter().filter(|s| s.chart.is_none()) {
+        for source in app
+            .sources()
+            .iter()
+            .filter(|s| s.chart.is_none() && !driftless_render::is_oci_artifact(&s.repo_url))
+        {
             let url_creds = creds.git.get(&source.repo_url).cloned().unwrap_or_default();
             repos
                 .sync(&source.repo_url, &url_creds, source.revision())

@@ -147,7 +147,11 @@ async fn repo_credentials(
             .map_err(|e| CommandError::Failed(e.to_string()))?;
         creds.git.insert(source.repo_url.clone(), found);
     }
-    if app.sources().iter().any(|s| s.chart.is_some()) {
+    if app
+        .sources()
+        .iter()
+        .any(|s| s.chart.is_some() || driftless_render::is_oci_artifact(&s.repo_url))
+    {
         creds.secrets = secrets
             .repository_secrets()
             .await

@@ -1,6 +1,7 @@
-//! Charts from a Helm repository and an OCI registry (both real, on loopback, with basic auth
-//! from Argo CD repository Secrets) in an App of Apps on the real cluster; a newly published
-//! chart version that matches the constraint rolls out without a commit.
+//! Charts from a Helm repository and an OCI registry, and an OCI artifact of plain manifests
+//! (all real servers on loopback, with basic auth from Argo CD repository Secrets) in an App of
+//! Apps on the real cluster; a newly published chart version that matches the constraint rolls
+//! out without a commit.
 
 use crate::gitops::*;
 use driftless_testkit::{HelmRepoServer, OciRegistry, index_repo, package_chart, write_chart};
@@ -119,13 +120,38 @@ async fn an_app_of_apps_takes_charts_from_a_helm_repository_and_an_oci_registry(
         "apps/api.yaml",
         chart_app(&api, &ns, &oci_url, "api", "1.0.0"),
     );
-    env.repo.commit("two chart apps");
+    // Argo CD 3.1's OCI source of plain manifests: a YAML file as an artifact layer.
+    let platform = env.name("platform");
+    let manifest = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {platform}}}\ndata: {{version: \"1.0.0\"}}\n"
+    );
+    let layer = ("application/yaml", manifest.into_bytes(), "platform.yaml");
+    let digest = registry.push_artifact("platform", "1.0.0", &[layer])?;
+    repository_secret(
+        &ns,
+        &secrets,
+        "oci-platform",
+        &[
+            ("type", "oci"),
+            ("url", &format!("{}/platform", registry.host())),
+            ("insecureOCIForceHttp", "true"),
+            ("username", oci_user),
+            ("password", oci_password),
+        ],
+    )
+    .await;
+    let platform_url = format!("oci://{}/platform", registry.host());
+    let platform_app = application(&platform, &ns, &platform_url, ".", AUTOMATED, CASCADE)
+        .replace("targetRevision: HEAD", "targetRevision: 1.0.0");
+    env.repo.write("apps/platform.yaml", platform_app);
+    env.repo.commit("three apps from charts and an artifact");
     let url = env.repo.file_url();
     env.start().await?;
     let root = env.name("root");
     env.apply_app(&application(&root, &ns, &url, "apps", AUTOMATED, ""))
         .await?;
 
+    let platform_status = env.wait_synced_healthy(&platform).await?;
     env.wait_synced_healthy(&root).await?;
     let web_app = env.wait_synced_healthy(&web).await?;
     let api_app = env.wait_synced_healthy(&api).await?;
@@ -141,6 +167,14 @@ async fn an_app_of_apps_takes_charts_from_a_helm_repository_and_an_oci_registry(
     );
     assert_eq!(
         version_of(&config_maps, &api).await?.as_deref(),
+        Some("1.0.0")
+    );
+    assert_eq!(
+        platform_status["status"]["sync"]["revision"], digest,
+        "an OCI artifact is pinned by its manifest digest"
+    );
+    assert_eq!(
+        version_of(&config_maps, &platform).await?.as_deref(),
         Some("1.0.0")
     );
 

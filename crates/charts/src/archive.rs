@@ -26,11 +26,20 @@ pub enum ArchiveError {
 /// Unpacks `bytes` into `dest` (which must be empty) and returns the chart directory in it
 /// (the archive's top directory that holds `Chart.yaml`).
 pub fn unpack(bytes: &[u8], dest: &Path) -> Result<PathBuf, ArchiveError> {
+    let tops = unpack_tar(GzDecoder::new(bytes), dest)?;
+    tops.into_iter()
+        .map(|top| dest.join(top))
+        .find(|dir| dir.join("Chart.yaml").is_file())
+        .ok_or(ArchiveError::NotAChart)
+}
+
+/// Unpacks a tar stream into `dest`; returns the top-level names it held.
+pub fn unpack_tar(reader: impl std::io::Read, dest: &Path) -> Result<Vec<String>, ArchiveError> {
     let io = |path: &Path, e: std::io::Error| ArchiveError::Io {
         path: path.display().to_string(),
         message: e.to_string(),
     };
-    let mut archive = tar::Archive::new(GzDecoder::new(bytes));
+    let mut archive = tar::Archive::new(reader);
     let mut total: u64 = 0;
     let mut tops: Vec<String> = Vec::new();
     let entries = archive
@@ -43,11 +52,14 @@ pub fn unpack(bytes: &[u8], dest: &Path) -> Result<PathBuf, ArchiveError> {
             .map_err(|e| ArchiveError::Corrupt(e.to_string()))?
             .into_owned();
         let shown = path.display().to_string();
-        let relative = safe_relative(&path).ok_or_else(|| ArchiveError::Escapes(shown.clone()))?;
         let kind = entry.header().entry_type();
         if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
             continue;
         }
+        if path.components().all(|c| c == Component::CurDir) && kind.is_dir() {
+            continue;
+        }
+        let relative = safe_relative(&path).ok_or_else(|| ArchiveError::Escapes(shown.clone()))?;
         if !(kind.is_file() || kind.is_dir()) {
             return Err(ArchiveError::NotAFile(shown));
         }
@@ -73,10 +85,16 @@ pub fn unpack(bytes: &[u8], dest: &Path) -> Result<PathBuf, ArchiveError> {
         std::io::copy(&mut entry, &mut file)
             .map_err(|e| ArchiveError::Corrupt(format!("{shown}: {e}")))?;
     }
-    tops.into_iter()
-        .map(|top| dest.join(top))
-        .find(|dir| dir.join("Chart.yaml").is_file())
-        .ok_or(ArchiveError::NotAChart)
+    Ok(tops)
+}
+
+/// A plain file name (one path component) for a layer written as a file.
+pub fn safe_file_name(name: &str) -> Option<&str> {
+    let mut parts = Path::new(name).components();
+    match (parts.next(), parts.next()) {
+        (Some(Component::Normal(_)), None) => Some(name),
+        _ => None,
+    }
 }
 
 /// The entry path as plain components below the target; `None` for `..`, absolute paths or

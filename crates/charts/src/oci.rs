@@ -105,6 +105,26 @@ struct Layer {
     media_type: String,
     #[serde(default)]
     digest: String,
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, String>,
+}
+
+/// One layer of an artifact of plain files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactLayer {
+    pub media_type: String,
+    /// Hex SHA-256.
+    pub digest: String,
+    /// `org.opencontainers.image.title`: the file or directory name the layer holds.
+    pub title: Option<String>,
+}
+
+/// The manifest of a tag or digest: its own digest and its layers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OciArtifact {
+    /// Hex SHA-256 of the manifest.
+    pub manifest_digest: String,
+    pub layers: Vec<ArtifactLayer>,
 }
 
 #[derive(Deserialize)]
@@ -177,6 +197,44 @@ impl<'a> OciClient<'a> {
             tag: tag.to_string(),
             layer_digest,
         })
+    }
+
+    /// The manifest `reference` (a tag or `sha256:…`) names, with its layers.
+    pub fn artifact(&self, reference: &str) -> Result<OciArtifact, OciError> {
+        let url = format!(
+            "{}/manifests/{reference}",
+            self.repository.base(self.plain_http)
+        );
+        let (bytes, _) = self.get(&url, Some(MANIFEST_TYPES))?;
+        let manifest: Manifest =
+            serde_json::from_slice(&bytes).map_err(|e| self.bad("the manifest", &url, e))?;
+        let layers = manifest
+            .layers
+            .into_iter()
+            .map(|l| {
+                let digest = l.digest.strip_prefix("sha256:").map(str::to_string);
+                digest
+                    .map(|digest| ArtifactLayer {
+                        media_type: l.media_type,
+                        digest,
+                        title: l.annotations.get("org.opencontainers.image.title").cloned(),
+                    })
+                    .ok_or_else(|| self.bad("a layer digest", &url, "not a sha256 digest"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(OciArtifact {
+            manifest_digest: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+            layers,
+        })
+    }
+
+    /// A blob by its hex SHA-256.
+    pub fn blob(&self, digest: &str) -> Result<Vec<u8>, OciError> {
+        let url = format!(
+            "{}/blobs/sha256:{digest}",
+            self.repository.base(self.plain_http)
+        );
+        Ok(self.get(&url, None)?.0)
     }
 
     /// The chart archive (the layer blob).

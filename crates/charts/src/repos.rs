@@ -4,11 +4,10 @@
 //! Concurrent callers share one request (single flight per index and per archive).
 
 use crate::archive::{self, ArchiveError};
-use crate::constraint::{Constraint, is_exact_version, parse_version};
 use crate::credentials::HelmCredentials;
 use crate::http::{self, Fetched, HttpError};
 use crate::index::{IndexEntry, IndexError, RepoIndex};
-use crate::oci::{OciChart, OciClient, OciError, OciRepository, tag_to_version};
+use crate::oci::OciError;
 use driftless_source::{cache_key, redact_url};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -308,142 +307,6 @@ impl ChartRepos {
         self.unpack_into(&base, &bytes, entry)
     }
 
-    /// Resolves `revision` of an OCI chart: an exact version is one tag (`+` stored as `_`);
-    /// a constraint takes the newest tag it allows. Each revision's answer is reused for
-    /// `max_age`.
-    fn resolve_oci(
-        &self,
-        repo_url: &str,
-        chart: &str,
-        revision: &str,
-        credentials: &HelmCredentials,
-        max_age: Duration,
-    ) -> Result<IndexEntry, ChartError> {
-        let oci_error = |source| ChartError::Oci {
-            repo: redact_url(repo_url),
-            chart: chart.to_string(),
-            source,
-        };
-        let repository = OciRepository::of_chart(repo_url, chart).map_err(oci_error)?;
-        let slot = lock(&self.oci)
-            .entry(repository.describe())
-            .or_default()
-            .clone();
-        let mut resolutions = lock(&slot);
-        if let Some((entry, checked)) = resolutions.get(revision)
-            && checked.elapsed() < max_age
-        {
-            return Ok(entry.clone());
-        }
-        let client = OciClient::new(&repository, credentials).map_err(oci_error)?;
-        let revision_trimmed = revision.trim();
-        let tag = if is_exact_version(revision_trimmed) {
-            revision_trimmed.replace('+', "_")
-        } else {
-            let index_error = |source| ChartError::Index {
-                repo: redact_url(repo_url),
-                source,
-            };
-            if revision_trimmed.is_empty() {
-                return Err(index_error(IndexError::NoRevision {
-                    chart: chart.to_string(),
-                }));
-            }
-            let constraint = Constraint::parse(revision_trimmed)
-                .map_err(|e| index_error(IndexError::Constraint(e)))?;
-            self.counters.index_requests.fetch_add(1, Ordering::Relaxed);
-            let tags = client.tags().map_err(oci_error)?;
-            let versions: Vec<_> = tags
-                .iter()
-                .filter_map(|t| parse_version(&tag_to_version(t)).map(|v| (v, t)))
-                .collect();
-            constraint
-                .newest(versions.iter().map(|(v, t)| (v, *t)))
-                .cloned()
-                .ok_or_else(|| {
-                    index_error(IndexError::NoMatch {
-                        chart: chart.to_string(),
-                        constraint: revision_trimmed.to_string(),
-                        newest: tags.last().cloned().unwrap_or_else(|| "none".into()),
-                    })
-                })?
-        };
-        self.counters.index_requests.fetch_add(1, Ordering::Relaxed);
-        let found = client.chart(&tag).map_err(oci_error)?;
-        let entry = IndexEntry {
-            name: chart.to_string(),
-            version: tag_to_version(&found.tag),
-            urls: vec![found.tag],
-            digest: found.layer_digest,
-        };
-        resolutions.insert(revision.to_string(), (entry.clone(), Instant::now()));
-        Ok(entry)
-    }
-
-    /// Checks every revision resolved so far of the OCI chart again; true when one now
-    /// resolves to another version or digest (a new tag, or a tag that moved).
-    pub fn recheck_oci(
-        &self,
-        repo_url: &str,
-        chart: &str,
-        credentials: &HelmCredentials,
-    ) -> Result<bool, ChartError> {
-        let repository =
-            OciRepository::of_chart(repo_url, chart).map_err(|source| ChartError::Oci {
-                repo: redact_url(repo_url),
-                chart: chart.to_string(),
-                source,
-            })?;
-        let held: Vec<(String, IndexEntry)> = lock(&self.oci)
-            .get(&repository.describe())
-            .map(|slot| {
-                lock(slot)
-                    .iter()
-                    .map(|(r, (e, _))| (r.clone(), e.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut changed = false;
-        for (revision, before) in held {
-            let now = self.resolve_oci(repo_url, chart, &revision, credentials, Duration::ZERO)?;
-            changed |= now != before;
-        }
-        Ok(changed)
-    }
-
-    fn download_oci(
-        &self,
-        repo_url: &str,
-        credentials: &HelmCredentials,
-        entry: &IndexEntry,
-    ) -> Result<Vec<u8>, ChartError> {
-        let oci_error = |source| ChartError::Oci {
-            repo: redact_url(repo_url),
-            chart: entry.name.clone(),
-            source,
-        };
-        let repository = OciRepository::of_chart(repo_url, &entry.name).map_err(oci_error)?;
-        let client = OciClient::new(&repository, credentials).map_err(oci_error)?;
-        self.counters
-            .archive_downloads
-            .fetch_add(1, Ordering::Relaxed);
-        let chart = OciChart {
-            tag: entry.urls.first().cloned().unwrap_or_default(),
-            layer_digest: entry.digest.clone(),
-        };
-        let bytes = client.download(&chart).map_err(oci_error)?;
-        let actual = hex::encode(Sha256::digest(&bytes));
-        if !entry.digest.eq_ignore_ascii_case(&actual) {
-            return Err(ChartError::DigestMismatch {
-                chart: entry.name.clone(),
-                version: entry.version.clone(),
-                expected: entry.digest.clone(),
-                actual,
-            });
-        }
-        Ok(bytes)
-    }
-
     /// Unpacks into a temp dir beside `base`, then renames it into place, so a crash never
     /// leaves a half-unpacked chart that looks complete.
     pub(crate) fn unpack_into(
@@ -534,6 +397,8 @@ fn cache_error(path: &Path, e: &std::io::Error) -> ChartError {
         message: e.to_string(),
     }
 }
+
+mod oci_sources;
 
 #[cfg(test)]
 mod tests {

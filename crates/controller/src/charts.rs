@@ -145,12 +145,17 @@ impl ChartWatcher {
             chart.to_string(),
             revision.to_string(),
         );
-        tokio::task::spawn_blocking(move || {
-            repos.resolve(&url, &chart, &revision, &credentials, max_age)
+        // An empty chart: an OCI artifact of plain files, resolved to its manifest digest.
+        tokio::task::spawn_blocking(move || match chart.as_str() {
+            "" => repos
+                .resolve_artifact(&url, &revision, &credentials, max_age)
+                .map(|entry| format!("sha256:{}", entry.digest)),
+            _ => repos
+                .resolve(&url, &chart, &revision, &credentials, max_age)
+                .map(|entry| entry.version),
         })
         .await
         .map_err(|e| format!("failed to resolve the chart version: {e}"))?
-        .map(|entry| entry.version)
         .map_err(|e| e.to_string())
     }
 

@@ -362,9 +362,14 @@ async fn compare_app(
     }
 }
 
-/// The chart a source takes from a Helm repository, if it does.
+/// The chart a source takes from a Helm repository or OCI registry, if it does; `""` for an
+/// OCI artifact of plain files (`oci://…` without `chart`). `None`: a git source.
 pub(crate) fn chart_of(source: &ApplicationSource) -> Option<&str> {
-    source.chart.as_deref().filter(|c| !c.is_empty())
+    match source.chart.as_deref().filter(|c| !c.is_empty()) {
+        Some(chart) => Some(chart),
+        None if driftless_render::is_oci_artifact(&source.repo_url) => Some(""),
+        None => None,
+    }
 }
 
 /// What `revision` of `source` is now: a commit of a git repository (checked once, or again

@@ -58,7 +58,11 @@ impl Renderer {
         let mut pinned = app.clone();
         pin_revisions(&mut pinned, revisions);
         let this = self.clone();
-        let access = if app.sources().iter().any(|s| s.chart.is_some()) {
+        let access = if app
+            .sources()
+            .iter()
+            .any(|s| crate::reconcile::chart_of(s).is_some())
+        {
             self.charts.access().await
         } else {
             ChartAccess::default()

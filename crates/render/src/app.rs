@@ -188,6 +188,13 @@ pub fn params_for(
     engine: Engine<'_>,
 ) -> Result<RenderParams, RenderError> {
     let fail = |message: String| RenderError::new(app, "read source", StepError::Other(message));
+    if let Some(version) = source.helm.as_ref().and_then(|h| h.version.as_deref())
+        && !matches!(version.trim(), "" | "v3" | "3")
+    {
+        return Err(fail(format!(
+            "failed to render with helm {version}: only Helm v3 renders charts (as in Argo CD 3)"
+        )));
+    }
     // A chart from a Helm repository: its tree is the unpacked chart; `path` does not apply.
     if source.chart.as_deref().is_some_and(|c| !c.is_empty()) {
         return Ok(RenderParams {

@@ -82,6 +82,28 @@ impl ChartSources<'_> {
     }
 }
 
+impl ChartSources<'_> {
+    /// An OCI artifact of plain files (`repoURL: oci://…` without `chart`) at `revision`.
+    pub fn open_artifact(&self, repo_url: &str, revision: &str) -> Result<ChartTree, ChartError> {
+        let credentials = self.credentials(repo_url);
+        let entry = self
+            .repos
+            .resolve_artifact(repo_url, revision, &credentials, self.max_age)?;
+        let dir = self.repos.artifact_dir(repo_url, &credentials, &entry)?;
+        Ok(ChartTree {
+            root: dir.clone(),
+            dir: DirTree::new(dir),
+            label: format!(
+                "{} at {} (sha256:{})",
+                driftless_source::redact_url(repo_url),
+                entry.version,
+                entry.digest
+            ),
+            digest: Some(entry.digest),
+        })
+    }
+}
+
 impl ChartFetcher for ChartSources<'_> {
     fn fetch(&self, repository: &str, name: &str, version: &str) -> Result<PathBuf, ChartError> {
         let credentials = self.credentials(repository);

@@ -94,8 +94,13 @@ impl TreeSource for GitTree {
     }
 }
 
+/// Whether a `repoURL` (of a source without `chart`) is an OCI artifact, not git.
+pub fn is_oci_artifact(repo_url: &str) -> bool {
+    repo_url.trim().starts_with("oci://")
+}
+
 /// Opens repositories from a [`RepoCache`] that already holds the revisions, and charts from
-/// Helm repositories through `charts` (fetching what the chart cache lacks).
+/// Helm repositories and OCI artifacts through `charts` (fetching what the chart cache lacks).
 pub struct CachedRepos<'a> {
     pub cache: &'a RepoCache,
     pub charts: Option<ChartSources<'a>>,
@@ -113,6 +118,13 @@ impl<'a> CachedRepos<'a> {
 
 impl RepoResolver for CachedRepos<'_> {
     fn open(&self, repo_url: &str, revision: &str) -> Result<Box<dyn TreeSource + '_>, String> {
+        if is_oci_artifact(repo_url) {
+            let charts = self.charts.as_ref().ok_or_else(no_chart_cache)?;
+            return charts
+                .open_artifact(repo_url, revision)
+                .map(|tree| Box::new(tree) as Box<dyn TreeSource>)
+                .map_err(|e| e.to_string());
+        }
         let repo = self.cache.repo(repo_url).map_err(|e| e.to_string())?;
         let commit = repo.resolve(revision).map_err(|e| e.to_string())?;
         Ok(Box::new(GitTree::new(repo, commit)))

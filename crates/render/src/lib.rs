@@ -47,7 +47,7 @@ pub use cache::{RenderCache, cache_key};
 pub use charts::{ChartFetcher, ChartSources, ChartTree};
 pub use commit::{CommitRender, render_at_commit};
 pub use finalize::{DesiredObject, FinalizeError};
-pub use git_tree::{CachedRepos, GitTree};
+pub use git_tree::{CachedRepos, GitTree, is_oci_artifact};
 pub use manifest::{Manifest, ManifestError, Origin};
 pub use plugin::{PluginError, PluginOptions, Plugins};
 pub use render::{RenderError, Rendered, StepError, render_dir, render_raw};

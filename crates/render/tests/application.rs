@@ -200,4 +200,13 @@ fn unknown_revision_and_chart_repositories_are_errors() {
         err.contains("redis") && err.contains("no chart repository cache"),
         "{err}"
     );
+
+    let mut app = application("detected.yaml", &repos);
+    if let Some(sources) = app.spec.sources.as_mut() {
+        sources[0].helm.get_or_insert_with(Default::default).version = Some("v2".into());
+    }
+    let err = render_application(&app, &CachedRepos::git(&git), engine)
+        .expect_err("helm v2")
+        .to_string();
+    assert!(err.contains("helm v2") && err.contains("Helm v3"), "{err}");
 }

@@ -357,3 +357,89 @@ fn a_chart_from_an_oci_registry_renders_by_tag_and_by_constraint() {
     let error = anonymous.expect_err("the registry needs credentials");
     assert!(error.contains("web"), "{error}");
 }
+
+/// A tar.gz of `files` (path, contents), as `oras push` packs a directory.
+fn tar_gz(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    for (path, text) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        builder
+            .append_data(&mut header, path, text.as_bytes())
+            .expect("append");
+    }
+    builder.into_inner().expect("tar").finish().expect("gzip")
+}
+
+#[test]
+fn an_oci_artifact_of_plain_manifests_renders_from_its_path_by_tag_and_digest() {
+    let registry = OciRegistry::start().expect("registry (run hack/build-tools)");
+    let (user, password) = registry.credentials().expect("auth is on");
+    let cm = |name: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n");
+    let layers = |version: &str| {
+        vec![
+            (
+                "application/vnd.oci.image.layer.v1.tar+gzip",
+                tar_gz(&[("manifests/web.yaml", &cm(&format!("web-{version}")))]),
+                "manifests",
+            ),
+            ("application/yaml", cm("loose").into_bytes(), "loose.yaml"),
+        ]
+    };
+    registry
+        .push_artifact("platform", "1.0.0", &layers("1-0"))
+        .expect("push 1.0.0");
+    let newest = registry
+        .push_artifact("platform", "1.2.0", &layers("1-2"))
+        .expect("push 1.2.0");
+    let url = format!("oci://{}/platform", registry.host());
+    let secrets = [secret(
+        &format!("{}/platform", registry.host()),
+        &[
+            ("type", "oci"),
+            ("insecureOCIForceHttp", "true"),
+            ("username", user),
+            ("password", password),
+        ],
+    )];
+    let names = |revision: &str, path: &str| -> Vec<String> {
+        let yaml = format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: shop}}\nspec:\n  project: default\n  destination: {{server: https://kubernetes.default.svc, namespace: shop}}\n  source: {{repoURL: {url}, targetRevision: {revision:?}, path: {path}}}\n"
+        );
+        let app: Application = serde_norway::from_str(&yaml).expect("parses");
+        render(&setup(), &app, &secrets, &BTreeMap::new(), Duration::ZERO)
+            .expect("renders")
+            .iter()
+            .map(|o| {
+                o["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(
+        names("1.0.0", "manifests"),
+        ["web-1-0"],
+        "the path selects the directory"
+    );
+    assert_eq!(
+        names("1.*", "manifests"),
+        ["web-1-2"],
+        "a constraint takes the newest tag"
+    );
+    assert_eq!(
+        names(&newest, "manifests"),
+        ["web-1-2"],
+        "a digest names one manifest"
+    );
+    assert_eq!(
+        names("1.0.0", "."),
+        ["loose"],
+        "a file layer is a file at the root"
+    );
+}

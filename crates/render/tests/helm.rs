@@ -318,3 +318,40 @@ fn unknown_ref_and_missing_chart_are_errors() {
     .expect_err("not a chart");
     assert!(err.to_string().contains("Chart.yaml"), "{err}");
 }
+
+#[test]
+fn value_file_globs_expand_in_lexical_order_and_an_empty_match_is_missing() {
+    let runner = RecordingRunner::new(ProcessRunner::default());
+    let options = HelmOptions {
+        release_name: "web".into(),
+        value_files: vec!["values-*.yaml".into(), "$values/env/*.yaml".into()],
+        ..HelmOptions::default()
+    };
+    let objects = render(options, &runner).expect("renders");
+    let deployment = find(&objects, "Deployment", "web-web");
+    assert_eq!(
+        deployment["spec"]["replicas"], 3,
+        "values-prod.yaml matched"
+    );
+    let service = find(&objects, "Service", "web-web");
+    assert_eq!(
+        service["spec"]["ports"][0]["port"], 9443,
+        "env/qa.yaml comes after env/prod.yaml, so its port wins"
+    );
+
+    let none = HelmOptions {
+        release_name: "web".into(),
+        value_files: vec!["overrides/**/*.yaml".into()],
+        ..HelmOptions::default()
+    };
+    let err = render(none.clone(), &runner).expect_err("nothing matches");
+    assert!(err.contains("overrides/**/*.yaml"), "{err}");
+    render(
+        HelmOptions {
+            ignore_missing_value_files: true,
+            ..none
+        },
+        &runner,
+    )
+    .expect("an empty match is skipped when missing files are ignored");
+}

@@ -216,6 +216,114 @@ impl OciRegistry {
             })
             .with_context(|| format!("helm push printed no digest: {printed}"))
     }
+
+    /// Pushes an OCI artifact of plain files, as `oras push` makes one: each layer is
+    /// `(media type, bytes, title)`, the config `{}`. Returns the manifest digest.
+    pub fn push_artifact(
+        &self,
+        repo_path: &str,
+        tag: &str,
+        layers: &[(&str, Vec<u8>, &str)],
+    ) -> anyhow::Result<String> {
+        let repo = repo_path.trim_matches('/');
+        let config = b"{}".to_vec();
+        let mut descriptors = Vec::new();
+        for (media_type, bytes, title) in layers {
+            let digest = self.upload_blob(repo, bytes)?;
+            descriptors.push(serde_json::json!({
+                "mediaType": media_type, "digest": digest, "size": bytes.len(),
+                "annotations": {"org.opencontainers.image.title": title},
+            }));
+        }
+        let config_digest = self.upload_blob(repo, &config)?;
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": config_digest, "size": config.len()},
+            "layers": descriptors,
+        }))?;
+        let content_type = "application/vnd.oci.image.manifest.v1+json";
+        let path = format!("/v2/{repo}/manifests/{tag}");
+        self.request("PUT", &path, content_type, &manifest, 201)?;
+        Ok(sha256_digest(&manifest))
+    }
+
+    /// A monolithic blob upload: POST opens an upload, one PUT with the digest completes it.
+    fn upload_blob(&self, repo: &str, bytes: &[u8]) -> anyhow::Result<String> {
+        let digest = sha256_digest(bytes);
+        let opened = self.request(
+            "POST",
+            &format!("/v2/{repo}/blobs/uploads/"),
+            "application/octet-stream",
+            &[],
+            202,
+        )?;
+        let location = opened
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("location")
+                    .then(|| value.trim().to_string())
+            })
+            .context("the registry named no upload location")?;
+        let path = location
+            .strip_prefix(&self.url())
+            .unwrap_or(&location)
+            .to_string();
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let put = format!("{path}{separator}digest={digest}");
+        self.request("PUT", &put, "application/octet-stream", bytes, 201)?;
+        Ok(digest)
+    }
+
+    /// One plain HTTP/1.1 request to the registry, with basic auth when it has credentials.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+        expected: u16,
+    ) -> anyhow::Result<String> {
+        use base64::Engine;
+        let mut stream = TcpStream::connect(self.addr).context("connect to the registry")?;
+        let auth = self
+            .credentials
+            .as_ref()
+            .map(|(u, p)| {
+                let token = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+                format!("Authorization: Basic {token}\r\n")
+            })
+            .unwrap_or_default();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.host(),
+            body.len()
+        );
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body)?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        let status = answer.split_whitespace().nth(1).unwrap_or_default();
+        if status != expected.to_string() {
+            bail!(
+                "{method} {path} answered {status}, not {expected}: {}\nregistry log: {}",
+                answer.lines().next().unwrap_or_default(),
+                self.log_path.display()
+            );
+        }
+        Ok(answer)
+    }
+}
+
+fn sha256_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex_string(&sha2::Sha256::digest(bytes)))
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Drop for OciRegistry {

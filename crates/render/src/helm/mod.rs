@@ -33,6 +33,8 @@ pub enum HelmError {
     Io(String),
     #[error("failed to read the chart: {0}")]
     BadChart(String),
+    #[error("failed to read value-file pattern {pattern:?}: {message}")]
+    BadGlob { pattern: String, message: String },
     #[error("failed to fetch dependency {name:?} of the chart: {source}")]
     Dependency {
         name: String,
@@ -68,6 +70,16 @@ pub fn render(
         if is_url(value_file) {
             remote.push(value_file.clone());
             files.values.push(value_file.clone());
+            continue;
+        }
+        if is_glob(value_file) {
+            let matched = expand_glob(ws, app_path, value_file)?;
+            if matched.is_empty() && !options.ignore_missing_value_files {
+                return Err(HelmError::MissingValueFile(value_file.clone()));
+            }
+            files
+                .values
+                .extend(matched.iter().map(|p| p.display().to_string()));
             continue;
         }
         match resolve(ws, app_path, value_file)? {
@@ -130,6 +142,12 @@ fn resolve(
     app_path: &str,
     file: &str,
 ) -> Result<Option<PathBuf>, HelmError> {
+    let (source, path) = locate(app_path, file)?;
+    Ok(ws.ensure(&source, &path)?)
+}
+
+/// Which source a value file is in, and its normalized path there.
+fn locate(app_path: &str, file: &str) -> Result<(SourceId, String), HelmError> {
     if let Some(rest) = file.strip_prefix('$') {
         let (name, path) = rest
             .split_once('/')
@@ -139,11 +157,69 @@ fn resolve(
         }
         let path =
             paths::normalize(path).ok_or_else(|| HelmError::OutsideRepo(file.to_string()))?;
-        return Ok(ws.ensure(&SourceId::Ref(name.to_string()), &path)?);
+        return Ok((SourceId::Ref(name.to_string()), path));
     }
     let path =
         paths::join(app_path, file).ok_or_else(|| HelmError::OutsideRepo(file.to_string()))?;
-    Ok(ws.ensure(&SourceId::Main, &path)?)
+    Ok((SourceId::Main, path))
+}
+
+/// The files a value-file glob matches (Argo CD 3.4: `*` and `?` stay within one directory,
+/// `**` crosses them), in lexical order. The directory before the first wildcard is read from
+/// the source, so the render cache sees what the glob could have matched.
+fn expand_glob(
+    ws: &mut dyn Workspace,
+    app_path: &str,
+    pattern: &str,
+) -> Result<Vec<PathBuf>, HelmError> {
+    let (source, path) = locate(app_path, pattern)?;
+    let parts: Vec<&str> = path.split('/').collect();
+    let fixed = parts.iter().take_while(|p| !is_glob(p)).count();
+    let base = parts[..fixed].join("/");
+    let rest = parts[fixed..].join("/");
+    let matcher = globset::GlobBuilder::new(&rest)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| HelmError::BadGlob {
+            pattern: pattern.to_string(),
+            message: e.to_string(),
+        })?
+        .compile_matcher();
+    let Some(dir) = ws.ensure(&source, &base)?.filter(|d| d.is_dir()) else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    list_files(&dir, "", &mut found).map_err(|e| HelmError::Io(e.to_string()))?;
+    found.sort();
+    Ok(found
+        .into_iter()
+        .filter(|relative| matcher.is_match(relative))
+        .map(|relative| dir.join(relative))
+        .collect())
+}
+
+/// Regular files below `dir` by relative path; symlinked directories are not followed.
+fn list_files(dir: &std::path::Path, relative: &str, out: &mut Vec<String>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir.join(relative))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        let child = if relative.is_empty() {
+            name
+        } else {
+            format!("{relative}/{name}")
+        };
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            list_files(dir, &child, out)?;
+        } else if kind.is_file() {
+            out.push(child);
+        }
+    }
+    Ok(())
+}
+
+fn is_glob(part: &str) -> bool {
+    part.contains(['*', '?', '['])
 }
 
 fn is_url(file: &str) -> bool {
