@@ -244,18 +244,39 @@ fn a_chart_whose_dependency_is_not_vendored_gets_it_from_the_repository() {
     let served = tempfile::tempdir().expect("temp");
     let server = HelmRepoServer::start(served.path()).expect("server");
     publish(&helm, served.path(), "1.2.0", &server.url());
-    // A chart in git (here a directory) that depends on `web` 1.x from the local repository.
+    let (repo, objects) = render_parent(&server.url(), &[]);
+    assert_eq!(version_of(&objects), "1.2.0");
+    let cm = objects
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap")
+        .expect("cm");
+    assert_eq!(
+        cm["data"]["greeting"], "from the parent",
+        "parent values reach the dependency"
+    );
+    assert!(
+        objects.iter().any(|o| o["kind"] == "Service"),
+        "{objects:?}"
+    );
+    assert!(
+        !repo.path().join("app/charts").exists(),
+        "the source directory is not modified"
+    );
+}
+
+/// Renders a chart in a directory (as in git) that depends on `web` 1.x from `repository`
+/// and does not vendor it, as argocd-example-apps' `helm-dependency` does.
+fn render_parent(
+    repository: &str,
+    secrets: &[CredentialSecret],
+) -> (tempfile::TempDir, Vec<Value>) {
     let repo = tempfile::tempdir().expect("temp");
     let app_dir = repo.path().join("app");
     std::fs::create_dir_all(app_dir.join("templates")).expect("mkdir");
-    std::fs::write(
-        app_dir.join("Chart.yaml"),
-        format!(
-            "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n- name: web\n  version: \"1.*\"\n  repository: {}\n",
-            server.url()
-        ),
-    )
-    .expect("write");
+    let chart_yaml = format!(
+        "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n- name: web\n  version: \"1.*\"\n  repository: {repository}\n"
+    );
+    std::fs::write(app_dir.join("Chart.yaml"), chart_yaml).expect("write");
     std::fs::write(
         app_dir.join("values.yaml"),
         "web:\n  greeting: from the parent\n",
@@ -271,7 +292,7 @@ fn a_chart_whose_dependency_is_not_vendored_gets_it_from_the_repository() {
     let setup = setup();
     let sources = ChartSources {
         repos: &setup.charts,
-        secrets: &[],
+        secrets,
         project: None,
         max_age: Duration::ZERO,
         tls_certs: &BTreeMap::new(),
@@ -290,29 +311,13 @@ fn a_chart_whose_dependency_is_not_vendored_gets_it_from_the_repository() {
     let resolver = driftless_render::DirResolver {
         root: repo.path().to_path_buf(),
     };
-    let objects: Vec<Value> = render_application(&app, &resolver, engine)
+    let objects = render_application(&app, &resolver, engine)
         .expect("renders")
         .objects
         .into_iter()
         .map(|o| o.object)
         .collect();
-    assert_eq!(version_of(&objects), "1.2.0");
-    let cm = objects
-        .iter()
-        .find(|o| o["kind"] == "ConfigMap")
-        .expect("cm");
-    assert_eq!(
-        cm["data"]["greeting"], "from the parent",
-        "parent values reach the dependency"
-    );
-    assert!(
-        objects.iter().any(|o| o["kind"] == "Service"),
-        "{objects:?}"
-    );
-    assert!(
-        !app_dir.join("charts").exists(),
-        "the source directory is not modified"
-    );
+    (repo, objects)
 }
 
 #[test]
@@ -352,6 +357,12 @@ fn a_chart_from_an_oci_registry_renders_by_tag_and_by_constraint() {
     assert_eq!(
         version_of(&render(&setup, &bare, &secrets, &no_certs, Duration::ZERO).expect("renders")),
         "1.3.0"
+    );
+    let (_, objects) = render_parent(&url, &secrets);
+    assert_eq!(
+        version_of(&objects),
+        "1.3.0",
+        "an oci:// dependency by constraint"
     );
     let anonymous = render(&setup, &exact, &[], &no_certs, Duration::ZERO);
     let error = anonymous.expect_err("the registry needs credentials");
@@ -442,4 +453,38 @@ fn an_oci_artifact_of_plain_manifests_renders_from_its_path_by_tag_and_digest() 
         ["loose"],
         "a file layer is a file at the root"
     );
+}
+
+#[test]
+fn a_repository_that_wants_a_client_certificate_gets_the_one_from_the_secret() {
+    let helm = helm();
+    let served = tempfile::tempdir().expect("temp");
+    let server = HelmRepoServer::builder(served.path())
+        .require_client_cert()
+        .start()
+        .expect("server");
+    publish(&helm, served.path(), "1.0.0", &server.url());
+    let app = application(&server.url(), "web", "1.0.0", "");
+    let no_certs = BTreeMap::new();
+    let cert = server.client_cert_pem().expect("tls");
+    let key = server.client_key_pem().expect("tls");
+    // `insecure` skips verifying the server; the client certificate is still sent.
+    let with_cert = [secret(
+        &server.url(),
+        &[
+            ("type", "helm"),
+            ("insecure", "true"),
+            ("tlsClientCertData", cert),
+            ("tlsClientCertKey", key),
+        ],
+    )];
+    let objects = render(&setup(), &app, &with_cert, &no_certs, Duration::ZERO).expect("renders");
+    assert_eq!(version_of(&objects), "1.0.0");
+    let without = [secret(
+        &server.url(),
+        &[("type", "helm"), ("insecure", "true")],
+    )];
+    let error = render(&setup(), &app, &without, &no_certs, Duration::ZERO).expect_err("no cert");
+    assert!(error.contains(&server.url()), "{error}");
+    assert!(!error.contains("PRIVATE KEY"), "{error}");
 }

@@ -40,7 +40,10 @@ impl ChartRepos {
         }
         let client = OciClient::new(&repository, credentials).map_err(oci_error)?;
         let revision_trimmed = revision.trim();
-        let tag = if is_exact_version(revision_trimmed) {
+        // A digest names one manifest; an exact version is one tag (`+` stored as `_`).
+        let tag = if revision_trimmed.starts_with("sha256:") {
+            revision_trimmed.to_string()
+        } else if is_exact_version(revision_trimmed) {
             revision_trimmed.replace('+', "_")
         } else {
             let index_error = |source| ChartError::Index {

@@ -1,7 +1,7 @@
 //! Chart dependencies a chart does not vendor: what `helm dependency build` would fetch, done
-//! through the chart repository cache (same credentials, same cache) instead of helm's own
-//! repository config. `file://` dependencies come from the same source; charts already in
-//! `charts/` are used as they are.
+//! through the chart repository cache (same credentials, same cache; Helm repositories and
+//! `oci://` registries) instead of helm's own repository config. `file://` dependencies come
+//! from the same source; charts already in `charts/` are used as they are.
 
 use crate::charts::ChartFetcher;
 use crate::helm::HelmError;
@@ -108,7 +108,10 @@ pub fn vendor(
             ws.ensure(&SourceId::Main, &path)?
                 .filter(|p| p.join("Chart.yaml").is_file())
                 .ok_or_else(|| unavailable(format!("{repository} holds no chart")))?
-        } else if repository.starts_with("https://") || repository.starts_with("http://") {
+        } else if ["https://", "http://", "oci://"]
+            .iter()
+            .any(|scheme| repository.starts_with(scheme))
+        {
             let fetcher = charts.ok_or_else(|| {
                 unavailable("this render has no chart repository cache to fetch it with".into())
             })?;
