@@ -124,7 +124,7 @@ pub fn render(
         for source in app
             .sources()
             .iter()
-            .filter(|s| s.chart.is_none() && !driftless_render::is_oci_artifact(&s.repo_url))
+            .filter(|s| driftless_render::chart_of(s).is_none())
         {
             let url_creds = creds.git.get(&source.repo_url).cloned().unwrap_or_default();
             repos

@@ -150,7 +150,7 @@ async fn repo_credentials(
     if app
         .sources()
         .iter()
-        .any(|s| s.chart.is_some() || driftless_render::is_oci_artifact(&s.repo_url))
+        .any(|s| driftless_render::chart_of(s).is_some())
     {
         creds.secrets = secrets
             .repository_secrets()

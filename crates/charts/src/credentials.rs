@@ -4,6 +4,7 @@
 //! for the URL, else the longest `repo-creds` prefix) is driftless-source's, shared with git.
 
 use driftless_source::{CredentialSecret, RepoType, choose_secrets};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// How to reach one chart repository. `Debug` never prints a secret.
@@ -85,6 +86,19 @@ impl fmt::Debug for HelmCredentials {
     }
 }
 
+/// [`select_helm_credentials`], with the extra CA certificates `tls_certs` holds for the host.
+pub fn helm_credentials_for(
+    url: &str,
+    project: Option<&str>,
+    secrets: &[CredentialSecret],
+    tls_certs: &BTreeMap<String, String>,
+) -> HelmCredentials {
+    HelmCredentials {
+        ca_pem: crate::url::ca_for(url, tls_certs),
+        ..select_helm_credentials(url, project, secrets)
+    }
+}
+
 /// The credentials Argo CD would use for the chart repository `url`: a Helm Secret, else an
 /// OCI one; fields the `repository` Secret leaves empty come from the template when the
 /// Secret holds no credentials of its own. Anonymous when nothing matches.
@@ -125,7 +139,6 @@ pub fn select_helm_credentials(
 mod tests {
     use super::*;
     use driftless_source::SecretKind;
-    use std::collections::BTreeMap;
 
     fn secret(kind: SecretKind, name: &str, data: &[(&str, &str)]) -> CredentialSecret {
         CredentialSecret {

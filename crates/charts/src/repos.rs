@@ -8,6 +8,7 @@ use crate::credentials::HelmCredentials;
 use crate::http::{self, Fetched, HttpError};
 use crate::index::{IndexEntry, IndexError, RepoIndex};
 use crate::oci::OciError;
+use crate::url::same_host;
 use driftless_source::{cache_key, redact_url};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -366,16 +367,6 @@ pub fn archive_url(repo_url: &str, entry: &IndexEntry) -> Option<String> {
     ))
 }
 
-fn host(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split('/').next()?;
-    Some(authority.rsplit('@').next().unwrap_or(authority))
-}
-
-fn same_host(a: &str, b: &str) -> bool {
-    host(a).is_some_and(|h| Some(h) == host(b))
-}
-
 /// A version or chart name as a path part: nothing that could leave the directory.
 fn sanitize(part: &str) -> String {
     part.chars()
@@ -425,18 +416,6 @@ mod tests {
             Some("https://cdn.example.com/web-1.0.0.tgz")
         );
         assert_eq!(archive_url(repo, &entry(&[])), None);
-    }
-
-    #[test]
-    fn credentials_stay_on_the_repository_host() {
-        assert!(same_host(
-            "https://charts.example.com/a",
-            "https://charts.example.com/b.tgz"
-        ));
-        assert!(!same_host(
-            "https://charts.example.com",
-            "https://cdn.example.com/b.tgz"
-        ));
     }
 
     #[test]

@@ -4,13 +4,14 @@
 //! reconciled, so a newly published version that matches a constraint rolls out without a
 //! commit. Apps resolve versions from the index held, re-checked at most once per poll interval.
 
-use driftless_charts::{ChartRepos, HelmCredentials, is_oci, select_helm_credentials};
+use crate::context::lock;
+use driftless_charts::{ChartRepos, HelmCredentials, helm_credentials_for, is_oci};
 use driftless_source::{CredentialSecret, KubeSecrets, SecretSource, cache_key, redact_url};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Argo CD's ConfigMap of extra TLS certificates, keyed by server host name.
 pub const TLS_CERTS_CONFIGMAP: &str = "argocd-tls-certs-cm";
@@ -36,9 +37,7 @@ pub struct ChartAccess {
 
 impl ChartAccess {
     pub fn credentials(&self, url: &str, project: Option<&str>) -> HelmCredentials {
-        let mut credentials = select_helm_credentials(url, project, &self.secrets);
-        credentials.ca_pem = driftless_render::charts::ca_for(url, &self.tls_certs);
-        credentials
+        helm_credentials_for(url, project, &self.secrets, &self.tls_certs)
     }
 }
 
@@ -49,10 +48,9 @@ pub struct ChartWatcher {
     /// How long an index held counts as current for resolving (the poll interval).
     pub max_age: Duration,
     uses: Mutex<HashMap<String, RepoUse>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    /// The Secrets and certificates last read, and when: read again after `max_age`, so
+    /// every app's resolve and render does not list Secrets from the API server.
+    access: tokio::sync::Mutex<Option<(Instant, Arc<ChartAccess>)>>,
 }
 
 impl ChartWatcher {
@@ -70,6 +68,7 @@ impl ChartWatcher {
             namespace: namespace.to_string(),
             max_age,
             uses: Mutex::new(HashMap::new()),
+            access: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -100,9 +99,24 @@ impl ChartWatcher {
         self.register(app, None, &[]);
     }
 
-    /// The Secrets and certificates to reach chart repositories with; what cannot be read is
-    /// logged and left out (anonymous access still works).
-    pub async fn access(&self) -> ChartAccess {
+    /// The Secrets and certificates to reach chart repositories with, as read within the last
+    /// `max_age` (`force`: read now).
+    pub async fn access(&self, force: bool) -> Arc<ChartAccess> {
+        let mut held = self.access.lock().await;
+        if let Some((read, access)) = held.as_ref()
+            && !force
+            && read.elapsed() < self.max_age
+        {
+            return access.clone();
+        }
+        let access = Arc::new(self.read_access().await);
+        *held = Some((Instant::now(), access.clone()));
+        access
+    }
+
+    /// Reads the Secrets and certificates; what cannot be read is logged and left out
+    /// (anonymous access still works).
+    async fn read_access(&self) -> ChartAccess {
         let Some(client) = &self.client else {
             return ChartAccess::default();
         };
@@ -137,7 +151,7 @@ impl ChartWatcher {
         project: Option<&str>,
         force: bool,
     ) -> Result<String, String> {
-        let credentials = self.access().await.credentials(url, project);
+        let credentials = self.access(force).await.credentials(url, project);
         let max_age = if force { Duration::ZERO } else { self.max_age };
         let (repos, url, chart, revision) = (
             self.repos.clone(),
@@ -173,7 +187,7 @@ impl ChartWatcher {
         if used.is_empty() {
             return BTreeSet::new();
         }
-        let access = self.access().await;
+        let access = self.access(false).await;
         let checks = used.into_iter().map(|(key, url, project, charts)| {
             let credentials = access.credentials(&url, project.as_deref());
             let repos = self.repos.clone();

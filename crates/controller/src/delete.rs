@@ -148,7 +148,7 @@ async fn deployed_objects(
         return Ok(Vec::new());
     }
     for source in app.sources() {
-        if crate::reconcile::chart_of(source).is_none() {
+        if driftless_render::chart_of(source).is_none() {
             ctx.git.ensure(&source.repo_url, false).await?;
         }
     }

@@ -18,6 +18,7 @@ use driftless_apply::tracking;
 use driftless_model::annotations::REFRESH;
 use driftless_model::project::AppProjectSpec;
 use driftless_model::{AppProject, Application, ApplicationSource, GroupKind, ResourceKey};
+use driftless_render::{chart_of, revision_of};
 use kube::Api;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -342,12 +343,7 @@ async fn compare_app(
     ctx.charts.register(&name, project_name, &charts);
     let mut revisions = Vec::new();
     for source in app.sources() {
-        let revision = if chart_of(source).is_some() {
-            source.target_revision.as_deref().unwrap_or_default()
-        } else {
-            source.revision()
-        };
-        match resolve_revision(ctx, app, source, revision, refresh.is_some()).await {
+        match resolve_revision(ctx, app, source, revision_of(source), refresh.is_some()).await {
             Ok(resolved) => revisions.push(resolved),
             Err(error) => return Compared::Failed(Found::new(conditions::COMPARISON_ERROR, error)),
         }
@@ -359,16 +355,6 @@ async fn compare_app(
             Compared::Done(Box::new(prepared), warnings)
         }
         Err(message) => Compared::Failed(Found::new(conditions::COMPARISON_ERROR, message)),
-    }
-}
-
-/// The chart a source takes from a Helm repository or OCI registry, if it does; `""` for an
-/// OCI artifact of plain files (`oci://…` without `chart`). `None`: a git source.
-pub(crate) fn chart_of(source: &ApplicationSource) -> Option<&str> {
-    match source.chart.as_deref().filter(|c| !c.is_empty()) {
-        Some(chart) => Some(chart),
-        None if driftless_render::is_oci_artifact(&source.repo_url) => Some(""),
-        None => None,
     }
 }
 

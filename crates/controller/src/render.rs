@@ -61,11 +61,11 @@ impl Renderer {
         let access = if app
             .sources()
             .iter()
-            .any(|s| crate::reconcile::chart_of(s).is_some())
+            .any(|s| driftless_render::chart_of(s).is_some())
         {
-            self.charts.access().await
+            self.charts.access(false).await
         } else {
-            ChartAccess::default()
+            Arc::new(ChartAccess::default())
         };
         let joined = tokio::task::spawn_blocking(move || {
             let scopes = CatalogScopes(catalog);

@@ -190,14 +190,10 @@ async fn operation_revisions(
     }
     let mut revisions = Vec::new();
     for (index, source) in target.sources().iter().enumerate() {
-        let revision =
-            named
-                .get(index)
-                .cloned()
-                .unwrap_or_else(|| match crate::reconcile::chart_of(source) {
-                    Some(_) => source.target_revision.clone().unwrap_or_default(),
-                    None => source.revision().to_string(),
-                });
+        let revision = named
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| driftless_render::revision_of(source).to_string());
         revisions.push(
             crate::reconcile::resolve_revision(ctx, &target, source, &revision, false).await?,
         );

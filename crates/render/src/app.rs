@@ -131,7 +131,7 @@ pub fn render_application(
         let shown_url = driftless_source::redact_url(&source.repo_url);
         let main = match source.chart.as_deref().filter(|c| !c.is_empty()) {
             Some(chart) => {
-                let revision = source.target_revision.as_deref().unwrap_or_default();
+                let revision = crate::origin::revision_of(source);
                 let pass_credentials = source
                     .helm
                     .as_ref()

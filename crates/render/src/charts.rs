@@ -3,7 +3,7 @@
 //! them. Credentials come from the Argo CD repository Secrets handed in, chosen per URL.
 
 use crate::tree::{DirTree, TreeError, TreeSource};
-use driftless_charts::{ChartError, ChartRepos, HelmCredentials, select_helm_credentials};
+use driftless_charts::{ChartError, ChartRepos, HelmCredentials, IndexEntry, helm_credentials_for};
 use driftless_source::CredentialSecret;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,28 +30,27 @@ pub struct ChartSources<'a> {
     pub tls_certs: &'a BTreeMap<String, String>,
 }
 
-/// The extra CA certificates for `url`'s host, if `tls_certs` has any.
-pub fn ca_for(url: &str, tls_certs: &BTreeMap<String, String>) -> Option<String> {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split('/').next().unwrap_or_default();
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    let host = authority
-        .rsplit_once(':')
-        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
-        .map_or(authority, |(host, _)| host);
-    tls_certs
-        .get(host)
-        .or_else(|| tls_certs.get(authority))
-        .cloned()
-}
-
 impl ChartSources<'_> {
     pub fn credentials(&self, url: &str) -> HelmCredentials {
-        let mut credentials = select_helm_credentials(url, self.project, self.secrets);
-        if credentials.ca_pem.is_none() {
-            credentials.ca_pem = ca_for(url, self.tls_certs);
-        }
-        credentials
+        helm_credentials_for(url, self.project, self.secrets, self.tls_certs)
+    }
+
+    /// The index entry `revision` (a version or a constraint) selects for `chart`, unpacked.
+    fn fetch_chart(
+        &self,
+        repo_url: &str,
+        chart: &str,
+        revision: &str,
+        pass_credentials: bool,
+    ) -> Result<(IndexEntry, PathBuf), ChartError> {
+        let credentials = self.credentials(repo_url);
+        let entry = self
+            .repos
+            .resolve(repo_url, chart, revision, &credentials, self.max_age)?;
+        let dir = self
+            .repos
+            .chart_dir(repo_url, &credentials, &entry, pass_credentials)?;
+        Ok((entry, dir))
     }
 
     /// The chart `chart` of `repo_url` at `revision` (a version or a constraint), unpacked.
@@ -62,27 +61,15 @@ impl ChartSources<'_> {
         revision: &str,
         pass_credentials: bool,
     ) -> Result<ChartTree, ChartError> {
-        let credentials = self.credentials(repo_url);
-        let entry = self
-            .repos
-            .resolve(repo_url, chart, revision, &credentials, self.max_age)?;
-        let dir = self
-            .repos
-            .chart_dir(repo_url, &credentials, &entry, pass_credentials)?;
-        Ok(ChartTree {
-            root: dir.clone(),
-            dir: DirTree::new(dir),
-            label: format!(
-                "chart {chart} {} from {}",
-                entry.version,
-                driftless_source::redact_url(repo_url)
-            ),
-            digest: (!entry.digest.is_empty()).then_some(entry.digest),
-        })
+        let (entry, dir) = self.fetch_chart(repo_url, chart, revision, pass_credentials)?;
+        let label = format!(
+            "chart {chart} {} from {}",
+            entry.version,
+            driftless_source::redact_url(repo_url)
+        );
+        Ok(ChartTree::new(dir, label, entry.digest))
     }
-}
 
-impl ChartSources<'_> {
     /// An OCI artifact of plain files (`repoURL: oci://…` without `chart`) at `revision`.
     pub fn open_artifact(&self, repo_url: &str, revision: &str) -> Result<ChartTree, ChartError> {
         let credentials = self.credentials(repo_url);
@@ -90,28 +77,20 @@ impl ChartSources<'_> {
             .repos
             .resolve_artifact(repo_url, revision, &credentials, self.max_age)?;
         let dir = self.repos.artifact_dir(repo_url, &credentials, &entry)?;
-        Ok(ChartTree {
-            root: dir.clone(),
-            dir: DirTree::new(dir),
-            label: format!(
-                "{} at {} (sha256:{})",
-                driftless_source::redact_url(repo_url),
-                entry.version,
-                entry.digest
-            ),
-            digest: Some(entry.digest),
-        })
+        let label = format!(
+            "{} at {} (sha256:{})",
+            driftless_source::redact_url(repo_url),
+            entry.version,
+            entry.digest
+        );
+        Ok(ChartTree::new(dir, label, entry.digest))
     }
 }
 
 impl ChartFetcher for ChartSources<'_> {
     fn fetch(&self, repository: &str, name: &str, version: &str) -> Result<PathBuf, ChartError> {
-        let credentials = self.credentials(repository);
-        let entry = self
-            .repos
-            .resolve(repository, name, version, &credentials, self.max_age)?;
-        self.repos
-            .chart_dir(repository, &credentials, &entry, false)
+        self.fetch_chart(repository, name, version, false)
+            .map(|(_, dir)| dir)
     }
 }
 
@@ -125,6 +104,16 @@ pub struct ChartTree {
 }
 
 impl ChartTree {
+    /// `digest` empty: an archive the index listed no digest for, so ids hash the files.
+    fn new(root: PathBuf, label: String, digest: String) -> Self {
+        Self {
+            dir: DirTree::new(root.clone()),
+            root,
+            label,
+            digest: (!digest.is_empty()).then_some(digest),
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

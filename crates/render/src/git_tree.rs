@@ -4,6 +4,7 @@
 
 use crate::app::{RepoResolver, no_chart_cache};
 use crate::charts::{ChartFetcher, ChartSources};
+use crate::origin::is_oci_artifact;
 use crate::tree::{TreeError, TreeSource};
 use driftless_source::{CommitId, LocalRepo, PathKind, RepoCache};
 use sha2::{Digest, Sha256};
@@ -92,11 +93,6 @@ impl TreeSource for GitTree {
     fn revision(&self) -> Option<String> {
         Some(self.commit.to_string())
     }
-}
-
-/// Whether a `repoURL` (of a source without `chart`) is an OCI artifact, not git.
-pub fn is_oci_artifact(repo_url: &str) -> bool {
-    repo_url.trim().starts_with("oci://")
 }
 
 /// Opens repositories from a [`RepoCache`] that already holds the revisions, and charts from
