@@ -233,7 +233,7 @@ pub fn params_for(
             Method::Kustomize(kustomize_options(source.kustomize.as_ref()).map_err(fail)?)
         }
         SourceKind::Directory | SourceKind::Unknown => Method::Directory(
-            directory_options(app, destination_namespace, source, tree).map_err(fail)?,
+            directory_options(app, destination_namespace, source, tree, engine).map_err(fail)?,
         ),
         SourceKind::Plugin => Method::Plugin(plugin_options()),
     };
@@ -289,13 +289,14 @@ fn directory_options(
     destination_namespace: &str,
     source: &ApplicationSource,
     tree: &dyn TreeSource,
+    engine: Engine<'_>,
 ) -> Result<DirectoryOptions, String> {
     let Some(d) = source.directory.as_ref() else {
         return Ok(DirectoryOptions::default());
     };
     let jsonnet = match &d.jsonnet {
         Some(j) => {
-            let env = build_env(app, destination_namespace, source, tree);
+            let env = build_env(app, destination_namespace, source, tree, engine);
             JsonnetOptions {
                 ext_vars: jsonnet_vars(j.ext_vars.as_deref(), "extVar", &env)?,
                 tlas: jsonnet_vars(j.tlas.as_deref(), "tla", &env)?,
@@ -312,39 +313,23 @@ fn directory_options(
     })
 }
 
-/// The part of Argo CD's build environment known before a render, for `$VAR` in values;
-/// the revision only when the files come from a commit.
+/// The part of Argo CD's build environment known before a render, for `$VAR` in values:
+/// not the project (set later), and the revision only when the files come from a commit.
 fn build_env(
     app: &str,
     destination_namespace: &str,
     source: &ApplicationSource,
     tree: &dyn TreeSource,
+    engine: Engine<'_>,
 ) -> BTreeMap<String, String> {
-    let revision = tree.revision().map(|commit| {
-        let short = |n: usize| commit.get(..n).unwrap_or(&commit).to_string();
-        [
-            ("ARGOCD_APP_REVISION", commit.clone()),
-            ("ARGOCD_APP_REVISION_SHORT", short(7)),
-            ("ARGOCD_APP_REVISION_SHORT_8", short(8)),
-        ]
-    });
-    [
-        ("ARGOCD_APP_NAME", app.to_string()),
-        ("ARGOCD_APP_NAMESPACE", destination_namespace.to_string()),
-        ("ARGOCD_APP_SOURCE_REPO_URL", source.repo_url.clone()),
-        (
-            "ARGOCD_APP_SOURCE_PATH",
-            source.path.clone().unwrap_or_default(),
-        ),
-        (
-            "ARGOCD_APP_SOURCE_TARGET_REVISION",
-            source.target_revision.clone().unwrap_or_default(),
-        ),
-    ]
-    .into_iter()
-    .chain(revision.into_iter().flatten())
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    let from_commit = tree.revision().is_some();
+    plugin_build_env(app, destination_namespace, source, tree, engine)
+        .app_variables()
+        .into_iter()
+        .filter(|(name, _)| *name != "ARGOCD_APP_PROJECT_NAME")
+        .filter(|(name, _)| from_commit || !name.starts_with("ARGOCD_APP_REVISION"))
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
 }
 
 /// Argo CD expands the build environment in every value, code or not.

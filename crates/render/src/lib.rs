@@ -23,6 +23,7 @@ pub mod cache;
 pub mod charts;
 pub mod commit;
 pub mod directory;
+pub mod envsubst;
 pub mod finalize;
 pub mod git_tree;
 pub mod helm;

@@ -61,32 +61,20 @@ pub fn environment(
 /// `ARGOCD_APP_*`, `KUBE_VERSION` and `KUBE_API_VERSIONS`, as Argo CD's repo server sets them.
 fn build_variables(options: &PluginOptions) -> Result<Vec<(String, String)>, PluginError> {
     let b = &options.build;
-    let short = |n: usize| b.revision.chars().take(n).collect::<String>();
     let kube_version = match b.kube_version.as_deref().filter(|v| !v.is_empty()) {
         Some(version) => generic_version(version).ok_or_else(|| PluginError::KubeVersion {
             version: version.to_string(),
         })?,
         None => String::new(),
     };
-    Ok([
-        ("ARGOCD_APP_NAME", b.app_name.clone()),
-        ("ARGOCD_APP_NAMESPACE", b.app_namespace.clone()),
-        ("ARGOCD_APP_PROJECT_NAME", b.project.clone()),
-        ("ARGOCD_APP_REVISION", b.revision.clone()),
-        ("ARGOCD_APP_REVISION_SHORT", short(7)),
-        ("ARGOCD_APP_REVISION_SHORT_8", short(8)),
-        ("ARGOCD_APP_SOURCE_REPO_URL", b.repo_url.clone()),
-        ("ARGOCD_APP_SOURCE_PATH", b.source_path.clone()),
-        (
-            "ARGOCD_APP_SOURCE_TARGET_REVISION",
-            b.target_revision.clone(),
-        ),
-        ("KUBE_VERSION", kube_version),
-        ("KUBE_API_VERSIONS", b.api_versions.join(",")),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect())
+    Ok(b.app_variables()
+        .into_iter()
+        .chain([
+            ("KUBE_VERSION", kube_version),
+            ("KUBE_API_VERSIONS", b.api_versions.join(",")),
+        ])
+        .map(|(k, v)| (k.to_string(), v))
+        .collect())
 }
 
 /// `v1.29.3+k3s1` → `1.29.3`: the leading numeric components, at least two (Kubernetes'
@@ -180,62 +168,11 @@ pub fn escape(name: &str) -> String {
         .collect()
 }
 
-/// Go's `os.Expand`: `$NAME` and `${NAME}` replaced by `lookup`, with Argo CD's `$$` → `$`.
+/// Go's `os.Expand` ([`crate::envsubst`]): `$NAME` and `${NAME}` replaced by `lookup`.
 pub fn expand(s: &str, lookup: impl Fn(&str) -> String) -> String {
-    let bytes = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
-    let mut start = 0;
-    let mut j = 0;
-    while j < bytes.len() {
-        if bytes[j] == b'$' && j + 1 < bytes.len() {
-            out.push_str(&s[start..j]);
-            let (name, width) = shell_name(&s[j + 1..]);
-            match name {
-                None if width > 0 => {} // bad syntax such as `${}`: dropped, as Go does
-                None => out.push('$'),
-                Some("$") => out.push('$'),
-                Some(name) => out.push_str(&lookup(name)),
-            }
-            j += width;
-            start = j + 1;
-        }
-        j += 1;
-    }
-    out.push_str(&s[start.min(s.len())..]);
-    out
-}
-
-fn is_special(c: u8) -> bool {
-    matches!(
-        c,
-        b'*' | b'#' | b'$' | b'@' | b'!' | b'?' | b'-' | b'0'..=b'9'
-    )
-}
-
-/// The variable name after a `$` and how many bytes it spans.
-fn shell_name(s: &str) -> (Option<&str>, usize) {
-    let b = s.as_bytes();
-    if b[0] == b'{' {
-        if b.len() > 2 && is_special(b[1]) && b[2] == b'}' {
-            return (Some(&s[1..2]), 3);
-        }
-        return match s[1..].find('}') {
-            Some(0) => (None, 2),
-            Some(end) => (Some(&s[1..=end]), end + 2),
-            None => (None, 1),
-        };
-    }
-    if is_special(b[0]) {
-        return (Some(&s[0..1]), 1);
-    }
-    let len = b
-        .iter()
-        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-        .count();
-    if len == 0 {
-        (None, 0)
-    } else {
-        (Some(&s[..len]), len)
+    match crate::envsubst::expand_with(s, |name| Ok::<_, std::convert::Infallible>(lookup(name))) {
+        Ok(expanded) => expanded,
+        Err(never) => match never {},
     }
 }
 

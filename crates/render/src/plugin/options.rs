@@ -59,6 +59,27 @@ pub struct BuildEnv {
     pub api_versions: Vec<String>,
 }
 
+impl BuildEnv {
+    /// The `ARGOCD_APP_*` variables, as Argo CD's repo server sets them.
+    pub fn app_variables(&self) -> Vec<(&'static str, String)> {
+        let short = |n: usize| self.revision.chars().take(n).collect::<String>();
+        vec![
+            ("ARGOCD_APP_NAME", self.app_name.clone()),
+            ("ARGOCD_APP_NAMESPACE", self.app_namespace.clone()),
+            ("ARGOCD_APP_PROJECT_NAME", self.project.clone()),
+            ("ARGOCD_APP_REVISION", self.revision.clone()),
+            ("ARGOCD_APP_REVISION_SHORT", short(7)),
+            ("ARGOCD_APP_REVISION_SHORT_8", short(8)),
+            ("ARGOCD_APP_SOURCE_REPO_URL", self.repo_url.clone()),
+            ("ARGOCD_APP_SOURCE_PATH", self.source_path.clone()),
+            (
+                "ARGOCD_APP_SOURCE_TARGET_REVISION",
+                self.target_revision.clone(),
+            ),
+        ]
+    }
+}
+
 impl PluginOptions {
     /// Options of a source: `plugin` is the source's `plugin` block (`None`: the source has
     /// none and a plugin was found by discovery).
