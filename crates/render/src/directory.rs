@@ -109,7 +109,7 @@ pub fn read_repo_file(
 
 /// Lists regular files (and symlinks to files) by relative path; directory symlinks are
 /// not followed, so a link cannot make the walk loop.
-fn list_files(
+pub(crate) fn list_files(
     dir: &Path,
     relative: &str,
     recurse: bool,

@@ -189,33 +189,14 @@ fn expand_glob(
         return Ok(Vec::new());
     };
     let mut found = Vec::new();
-    list_files(&dir, "", &mut found).map_err(|e| HelmError::Io(e.to_string()))?;
+    crate::directory::list_files(&dir, "", true, &mut found)
+        .map_err(|e| HelmError::Io(e.to_string()))?;
     found.sort();
     Ok(found
         .into_iter()
         .filter(|relative| matcher.is_match(relative))
         .map(|relative| dir.join(relative))
         .collect())
-}
-
-/// Regular files below `dir` by relative path; symlinked directories are not followed.
-fn list_files(dir: &std::path::Path, relative: &str, out: &mut Vec<String>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir.join(relative))? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().to_string();
-        let child = if relative.is_empty() {
-            name
-        } else {
-            format!("{relative}/{name}")
-        };
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            list_files(dir, &child, out)?;
-        } else if kind.is_file() {
-            out.push(child);
-        }
-    }
-    Ok(())
 }
 
 fn is_glob(part: &str) -> bool {
