@@ -319,11 +319,7 @@ impl OciRegistry {
 
 fn sha256_digest(bytes: &[u8]) -> String {
     use sha2::Digest;
-    format!("sha256:{}", hex_string(&sha2::Sha256::digest(bytes)))
-}
-
-fn hex_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("sha256:{:x}", sha2::Sha256::digest(bytes))
 }
 
 impl Drop for OciRegistry {
