@@ -15,5 +15,6 @@ mod multicluster;
 mod orphans;
 mod outage;
 mod platform;
+mod projects;
 mod render_cli;
 mod sync;

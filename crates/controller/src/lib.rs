@@ -44,6 +44,7 @@ pub mod leader;
 pub mod live;
 pub mod operation;
 pub mod orphans;
+pub mod project_resources;
 pub mod reconcile;
 pub mod render;
 pub mod shard;

@@ -11,9 +11,7 @@ use crate::conditions::{self, Found};
 use crate::validate::glob;
 use driftless_apply::{TrackingMethod, tracking};
 use driftless_model::ResourceKey;
-use driftless_model::project::{
-    AppProjectSpec, OrphanedResourcesMonitorSettings, ResourceRestriction,
-};
+use driftless_model::project::{AppProjectSpec, OrphanedResourcesMonitorSettings};
 use serde_json::Value;
 
 /// How many orphans a warning names before it only counts.
@@ -82,23 +80,15 @@ fn made_by_kubernetes(key: &ResourceKey) -> bool {
         && ns == "default")
 }
 
-fn restricts(rule: &ResourceRestriction, key: &ResourceKey) -> bool {
-    glob(&rule.group, &key.group) && glob(&rule.kind, &key.kind)
-}
-
 /// Namespaced kinds the project denies are the cluster admins', not the app's.
 fn permitted(project: &AppProjectSpec, key: &ResourceKey) -> bool {
-    let allowed = project
-        .namespace_resource_whitelist
-        .as_ref()
-        .filter(|list| !list.is_empty())
-        .is_none_or(|list| list.iter().any(|r| restricts(r, key)));
-    let denied = project
-        .namespace_resource_blacklist
-        .iter()
-        .flatten()
-        .any(|r| restricts(r, key));
-    allowed && !denied
+    let resource = crate::project_resources::Resource {
+        group: &key.group,
+        kind: &key.kind,
+        name: &key.name,
+        namespaced: true,
+    };
+    crate::project_resources::permitted(project, &resource)
 }
 
 fn ignored(settings: &OrphanedResourcesMonitorSettings, key: &ResourceKey) -> bool {

@@ -348,7 +348,8 @@ async fn compare_app(
             Err(error) => return Compared::Failed(Found::new(conditions::COMPARISON_ERROR, error)),
         }
     }
-    match prepare_on(ctx, target, app, revisions, refresh == Some(Refresh::Hard)).await {
+    let fresh = refresh == Some(Refresh::Hard);
+    match prepare_on(ctx, target, app, project.as_ref(), revisions, fresh).await {
         Ok(prepared) => {
             let mut warnings = shared_resource_warnings(ctx, &name, &prepared).await;
             warnings.extend(orphan_warning(ctx, app, project.as_ref(), &prepared, refresh).await);
@@ -390,13 +391,17 @@ pub async fn prepare(
         .resolve(&app.spec.destination)
         .await
         .map_err(|e| e.to_string())?;
-    prepare_on(ctx, target, app, revisions, fresh).await
+    let project = read_project(ctx, app).await.map(|p| p.spec);
+    prepare_on(ctx, target, app, project.as_ref(), revisions, fresh).await
 }
 
+/// Renders, refuses objects the project does not permit (before anything is applied or
+/// pruned: the comparison fails), and compares with the live objects.
 async fn prepare_on(
     ctx: &Arc<Context>,
     target: Arc<Target>,
     app: &Application,
+    project: Option<&AppProjectSpec>,
     revisions: Vec<String>,
     fresh: bool,
 ) -> Result<Prepared, String> {
@@ -405,6 +410,16 @@ async fn prepare_on(
         .renderer
         .render(app, &revisions, target.cluster.catalog(), fresh)
         .await?;
+    // No AppProject object: the built-in `default` project, which permits every kind.
+    if let Some(project) = project {
+        let project_name = Some(app.spec.project.as_str())
+            .filter(|p| !p.is_empty())
+            .unwrap_or(crate::validate::DEFAULT_PROJECT);
+        let refused = crate::project_resources::not_permitted(project, project_name, &desired);
+        if !refused.is_empty() {
+            return Err(format!("failed to compare: {}", refused.join("; ")));
+        }
+    }
     crate::installation::stamp(&mut desired, ctx.config.installation_id.as_deref());
     let live = read_live(&target, app, &desired).await?;
     let comparison: Comparison =
