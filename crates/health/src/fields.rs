@@ -28,6 +28,16 @@ pub fn int_at(obj: &Value, path: &[&str]) -> Option<i64> {
     at(obj, path).and_then(Value::as_i64)
 }
 
+/// A generation: an integer, or the decimal string some controllers write (Argo Rollouts,
+/// Istio's int-or-string fields). Anything else (an old Rollout's hash) is not comparable
+/// and reads as absent.
+pub fn generation_at(obj: &Value, path: &[&str]) -> Option<i64> {
+    let value = at(obj, path)?;
+    value
+        .as_i64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+}
+
 /// An integer field, 0 when absent (as Go's zero value, which Argo CD's checks rely on).
 pub fn int(obj: &Value, path: &[&str]) -> i64 {
     int_at(obj, path).unwrap_or(0)
@@ -57,6 +67,8 @@ pub struct Condition<'a> {
     pub status: &'a str,
     pub reason: &'a str,
     pub message: &'a str,
+    /// The `metadata.generation` the condition was computed for, when the controller says.
+    pub observed_generation: Option<i64>,
 }
 
 impl<'a> Condition<'a> {
@@ -66,19 +78,36 @@ impl<'a> Condition<'a> {
             status: text(value, &["status"]),
             reason: text(value, &["reason"]),
             message: text(value, &["message"]),
+            observed_generation: generation_at(value, &["observedGeneration"]),
         }
     }
 
     pub fn is_true(&self) -> bool {
         self.status == "True"
     }
+
+    pub fn is_false(&self) -> bool {
+        self.status == "False"
+    }
+
+    /// "reason: message", or whichever of the two is present.
+    pub fn describe(&self) -> String {
+        match (self.reason, self.message) {
+            ("", message) => message.to_string(),
+            (reason, "") => reason.to_string(),
+            (reason, message) => format!("{reason}: {message}"),
+        }
+    }
 }
 
 /// All entries of `status.conditions`.
 pub fn conditions(obj: &Value) -> impl Iterator<Item = Condition<'_>> {
-    list(obj, &["status", "conditions"])
-        .iter()
-        .map(Condition::read)
+    conditions_in(obj, &["status", "conditions"])
+}
+
+/// All entries of a conditions list at `path` (Gateway API keeps one per parent).
+pub fn conditions_in<'a>(obj: &'a Value, path: &[&str]) -> impl Iterator<Item = Condition<'a>> {
+    list(obj, path).iter().map(Condition::read)
 }
 
 /// The first condition of a given type.

@@ -25,9 +25,9 @@ struct Expected {
     message_contains: Option<String>,
 }
 
-/// Every built-in kind has a directory, plus `convention` (custom resources without a check),
-/// `none` (no health) and `lua` (custom checks).
-const DIRECTORIES: [&str; 20] = [
+/// Every built-in kind or operator family has a directory, plus `convention` (custom resources
+/// without a check), `none` (no health) and `lua` (custom checks).
+const DIRECTORIES: [&str; 29] = [
     "deployment",
     "statefulset",
     "daemonset",
@@ -45,6 +45,15 @@ const DIRECTORIES: [&str; 20] = [
     "application",
     "certmanager",
     "rollout",
+    "istio",
+    "prometheus",
+    "externalsecrets",
+    "keda",
+    "strimzi",
+    "cnpg",
+    "crossplane",
+    "gatewayapi",
+    "flux",
     "convention",
     "none",
     "lua",

@@ -26,7 +26,7 @@
 //!    operator is not installed never hold an app in Progressing forever.
 
 use crate::HealthStatus;
-use crate::fields::{Condition, conditions, int_at, str_at, text};
+use crate::fields::{Condition, conditions, generation_at, int_at, str_at, text};
 use serde_json::Value;
 
 /// Kubernetes' own API groups: their kinds are either checked by name or have no health.
@@ -70,10 +70,18 @@ pub fn health(obj: &Value) -> Option<HealthStatus> {
     from_conditions(obj).or_else(|| from_phase(obj))
 }
 
-fn unobserved_generation(obj: &Value) -> Option<HealthStatus> {
+/// Rule 1: `status.observedGeneration` behind `metadata.generation`.
+pub(crate) fn unobserved_generation(obj: &Value) -> Option<HealthStatus> {
     let generation = int_at(obj, &["metadata", "generation"])?;
-    let observed = int_at(obj, &["status", "observedGeneration"])?;
+    let observed = generation_at(obj, &["status", "observedGeneration"])?;
     waiting_for_generation(generation, observed)
+}
+
+/// The same wait, for controllers that stamp the generation on each condition instead
+/// (Gateway API, prometheus-operator, Crossplane): the condition speaks of an older spec.
+pub(crate) fn stale_condition(obj: &Value, c: &Condition<'_>) -> Option<HealthStatus> {
+    let generation = int_at(obj, &["metadata", "generation"])?;
+    waiting_for_generation(generation, c.observed_generation?)
 }
 
 /// Progressing while the object's controller has not yet seen its latest spec.
@@ -89,26 +97,26 @@ fn from_conditions(obj: &Value) -> Option<HealthStatus> {
     let all: Vec<Condition<'_>> = conditions(obj).collect();
     let find = |kind: &str, status: &str| all.iter().find(|c| c.kind == kind && c.status == status);
     if let Some(c) = find("Stalled", "True") {
-        return Some(HealthStatus::degraded(describe(c)));
+        return Some(HealthStatus::degraded(c.describe()));
     }
     if let Some(c) = find("Failed", "True") {
-        return Some(HealthStatus::degraded(describe(c)));
+        return Some(HealthStatus::degraded(c.describe()));
     }
     let not_ready = find("Ready", "False");
     if let Some(c) = not_ready.filter(|c| c.reason.contains("Fail") || c.reason.contains("Error")) {
-        return Some(HealthStatus::degraded(describe(c)));
+        return Some(HealthStatus::degraded(c.describe()));
     }
     if let Some(c) = find("Ready", "True") {
         return Some(HealthStatus::healthy(c.message));
     }
     if let Some(c) = not_ready.or_else(|| find("Reconciling", "True")) {
-        return Some(HealthStatus::progressing(describe(c)));
+        return Some(HealthStatus::progressing(c.describe()));
     }
     if let Some(c) = find("Available", "True") {
         return Some(HealthStatus::healthy(c.message));
     }
     if let Some(c) = find("Available", "False") {
-        return Some(HealthStatus::progressing(describe(c)));
+        return Some(HealthStatus::progressing(c.describe()));
     }
     find("Succeeded", "True").map(|c| HealthStatus::healthy(c.message))
 }
@@ -131,13 +139,4 @@ fn from_phase(obj: &Value) -> Option<HealthStatus> {
         _ => return None,
     };
     Some(code(message))
-}
-
-/// "reason: message", or whichever of the two is present.
-fn describe(c: &Condition<'_>) -> String {
-    match (c.reason, c.message) {
-        ("", message) => message.to_string(),
-        (reason, "") => reason.to_string(),
-        (reason, message) => format!("{reason}: {message}"),
-    }
 }

@@ -3,9 +3,11 @@
 //! bundles for CronJob, CustomResourceDefinition and Application); Namespace is our own.
 //! Versions are not distinguished: the fields read are the same in every served version.
 //!
-//! Some operators' kinds (cert-manager, Argo Rollouts) have checks of our own that give no
-//! health while the object has no status; any other custom resource falls back to
-//! `convention`.
+//! Some operators' kinds have checks of our own, read from each operator's documented status
+//! fields, where the convention would misread them: cert-manager, Argo Rollouts, Istio,
+//! prometheus-operator, external-secrets, KEDA, Strimzi, CloudNativePG, Crossplane,
+//! Gateway API and Flux. They give no health while the object's status says nothing. Any
+//! other custom resource falls back to `convention`.
 
 use crate::HealthStatus;
 use serde_json::Value;
@@ -13,21 +15,30 @@ use serde_json::Value;
 mod apiservice;
 mod application;
 mod certmanager;
+mod cnpg;
 mod convention;
 mod crd;
 mod cronjob;
+mod crossplane;
 mod daemonset;
 mod deployment;
+mod externalsecrets;
+mod flux;
+mod gateway;
 mod hpa;
 mod ingress;
+mod istio;
 mod job;
+mod keda;
 mod namespace;
 mod pod;
+mod prometheus;
 mod pvc;
 mod replicaset;
 mod rollout;
 mod service;
 mod statefulset;
+mod strimzi;
 
 /// The health of an object by its group and kind: the built-in check for the kind, else an
 /// operator-specific check, else the convention for custom resources; `None` when none
@@ -41,7 +52,23 @@ pub fn health(group: &str, kind: &str, obj: &Value) -> Option<HealthStatus> {
         ("cert-manager.io", "CertificateRequest") => certmanager::certificate_request(obj),
         ("cert-manager.io", "Issuer" | "ClusterIssuer") => certmanager::issuer(obj),
         ("argoproj.io", "Rollout") => rollout::health(obj),
+        ("install.istio.io", "IstioOperator") => istio::operator(obj),
+        (group, _) if istio::is_config_group(group) => istio::config(obj),
+        (
+            "monitoring.coreos.com",
+            "Prometheus" | "PrometheusAgent" | "Alertmanager" | "ThanosRuler",
+        ) => prometheus::health(obj),
+        ("external-secrets.io", _) => externalsecrets::health(obj),
+        ("keda.sh", "ScaledObject" | "ScaledJob") => keda::health(obj),
+        ("kafka.strimzi.io", _) => strimzi::health(obj),
+        ("postgresql.cnpg.io", "Cluster") => cnpg::cluster(obj),
+        ("gateway.networking.k8s.io", "GatewayClass") => gateway::gateway_class(obj),
+        ("gateway.networking.k8s.io", "Gateway") => gateway::gateway(obj),
+        ("gateway.networking.k8s.io", _) => gateway::route(obj),
+        (group, _) if group.ends_with(".toolkit.fluxcd.io") => flux::health(obj),
         _ if convention::is_kubernetes_group(group) => None,
+        // Crossplane's kinds live in the providers' and users' own groups.
+        _ if crossplane::is_crossplane_resource(obj) => crossplane::health(obj),
         _ => convention::health(obj),
     }
 }

@@ -2,9 +2,9 @@
 //! Healthy, Progressing, Degraded or Paused; `spec.paused` pauses it by hand. Our own
 //! reading, not Argo CD's script. No status (controller absent) gives no health.
 
-use super::convention::waiting_for_generation;
+use super::convention::unobserved_generation;
 use crate::HealthStatus;
-use crate::fields::{at, bool_at, has_status, int_at, text};
+use crate::fields::{bool_at, has_status, text};
 use serde_json::Value;
 
 pub fn health(obj: &Value) -> Option<HealthStatus> {
@@ -19,10 +19,8 @@ pub fn health(obj: &Value) -> Option<HealthStatus> {
             message
         }));
     }
-    let generation = int_at(obj, &["metadata", "generation"]);
-    if let (Some(generation), Some(observed)) = (generation, observed_generation(obj))
-        && let Some(waiting) = waiting_for_generation(generation, observed)
-    {
+    // Argo Rollouts writes `observedGeneration` as a string ("3"), which the reader takes.
+    if let Some(waiting) = unobserved_generation(obj) {
         return Some(waiting);
     }
     Some(match text(obj, &["status", "phase"]) {
@@ -32,13 +30,4 @@ pub fn health(obj: &Value) -> Option<HealthStatus> {
         "Progressing" => HealthStatus::progressing(message),
         _ => HealthStatus::progressing("Waiting for the rollout controller"),
     })
-}
-
-/// Argo Rollouts writes `observedGeneration` as a string ("3"); older versions wrote a
-/// hash, which is not comparable and is ignored.
-fn observed_generation(obj: &Value) -> Option<i64> {
-    let value = at(obj, &["status", "observedGeneration"])?;
-    value
-        .as_i64()
-        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
 }
