@@ -7,13 +7,14 @@ CARGO ?= cargo
 TEST_KUBECONFIG ?=
 LOCAL_ENV = eval "$$(hack/cluster env)"
 
-.PHONY: help tools cluster-up cluster-down cluster-status build build-release test test-unit test-integration demo demo-bump demo-stop bench lint fmt
+.PHONY: help tools cluster-up cluster-down cluster-status build build-release test test-unit test-integration demo demo-bump demo-stop bench lua-compat lint fmt
 
 help:
 	@echo "make demo    build, start the local cluster, run the AI platform example with driftless serve"
 	@echo "make demo-bump   commit a new LiteLLM image tag and watch it roll out"
 	@echo "make test    build, start the local cluster (unless TEST_KUBECONFIG is given), run every test tier"
 	@echo "make bench   print speed and memory figures"
+	@echo "make lua-compat   run Argo CD's own Lua health test cases through our Lua engine"
 	@echo "make cluster-up | cluster-down | cluster-status | lint | fmt"
 
 tools:
@@ -76,6 +77,25 @@ bench: tools build-release
 	  $(CARGO) run --release -q -p driftless-charts --example chart_fetches
 	$(LOCAL_ENV) && hack/bench-sync target/release/driftless
 	$(LOCAL_ENV) && hack/bench-controller target/release/driftless
+
+# Argo CD's bundled health scripts and their test cases, from its Go module (not vendored:
+# fetched through the Go module proxy into a cache of our own). Its go.mod may ask for a newer
+# Go than ours, so `go mod download` can fail after the zip is fetched and verified: the zip is
+# all we read. Prints figures; never part of `make test`.
+ARGO_CD_VERSION ?= v3.6.1
+ARGO_CD_MODCACHE = $(HOME)/.cache/driftless/argo-cd-gomod
+ARGO_CD_ZIP = $(ARGO_CD_MODCACHE)/cache/download/github.com/argoproj/argo-cd/v3/@v/$(ARGO_CD_VERSION).zip
+ARGO_CD_TREE = $(HOME)/.cache/driftless/argo-cd-$(ARGO_CD_VERSION)
+lua-compat:
+	@mkdir -p "$(HOME)/.cache/driftless"
+	@test -f "$(ARGO_CD_ZIP)" || GOMODCACHE="$(ARGO_CD_MODCACHE)" GOFLAGS=-mod=mod GOTOOLCHAIN=local \
+	  go mod download -json github.com/argoproj/argo-cd/v3@$(ARGO_CD_VERSION) >"$(ARGO_CD_MODCACHE).json" 2>&1 || true
+	@test -f "$(ARGO_CD_ZIP)" || { cat "$(ARGO_CD_MODCACHE).json" >&2; exit 1; }
+	@test -d "$(ARGO_CD_TREE)" || { rm -rf "$(ARGO_CD_TREE).tmp" && mkdir -p "$(ARGO_CD_TREE).tmp" && \
+	  unzip -q "$(ARGO_CD_ZIP)" 'github.com/argoproj/argo-cd/v3@$(ARGO_CD_VERSION)/resource_customizations/*' -d "$(ARGO_CD_TREE).tmp" && \
+	  mv "$(ARGO_CD_TREE).tmp/github.com/argoproj/argo-cd/v3@$(ARGO_CD_VERSION)/resource_customizations" "$(ARGO_CD_TREE)" && \
+	  rm -rf "$(ARGO_CD_TREE).tmp"; }
+	$(CARGO) run --release -q -p driftless-health --example argo_lua_cases -- "$(ARGO_CD_TREE)"
 
 lint:
 	$(CARGO) fmt --all --check

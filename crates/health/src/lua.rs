@@ -9,7 +9,13 @@
 //! Argo CD's `useOpenLibs` switch is not honoured, for the same reason.
 //!
 //! Argo CD runs gopher-lua (Lua 5.1), so the 5.1 names scripts still use are provided:
-//! `table.getn`, `unpack`, `math.mod` and `string.gfind`.
+//! `table.getn`, `table.maxn`, `unpack`, `math.mod`, `math.atan2` and `string.gfind` (the
+//! vendored Lua 5.4 keeps `math.pow`, `math.log10` and the like). Numbers read as they do
+//! there: whole numbers of the object are integers, and `tostring` writes a whole float without
+//! ".0" (`tostring(6 / 2)` is "3"); the `..` operator cannot be changed and still writes "3.0".
+//! `math.random` starts from a fixed seed, since Lua 5.4 would seed it from the clock. Left out
+//! on purpose: `loadstring`, `setfenv`/`getfenv`, `module` and `require` (Argo CD's
+//! `require("os")` included).
 //!
 //! A script that returns an empty table gives no health (`None`), as Argo CD treats an
 //! empty health status as no health; `health_of` then falls back to the built-in check.
@@ -74,18 +80,44 @@ pub enum LuaCheckError {
 const PRELUDE: &str = r#"
 local budget_spent = ...
 local raw_pcall, raw_xpcall, raw_setmetatable = pcall, xpcall, setmetatable
-local rawget, type, error = rawget, type, error
+local rawget, type, error, pairs, select = rawget, type, error, pairs, select
 local pack, unpack = table.pack, table.unpack
+local raw_tostring, math_type, tointeger, atan = tostring, math.type, math.tointeger, math.atan
+local raw_randomseed = math.randomseed
 
 dofile, loadfile, load, collectgarbage, require = nil, nil, nil, nil, nil
 -- Lua 5.1 names used by scripts written for Argo CD's gopher-lua.
 table.getn = function(t) return #t end
+table.maxn = function(t)
+  local n = 0
+  for k in pairs(t) do
+    if type(k) == "number" and k > n then n = k end
+  end
+  return n
+end
+math.atan2 = function(y, x) return atan(y, x) end
 _G.unpack = table.unpack -- the local `unpack` above is the sandbox's own copy
 math.mod = math.fmod
 string.gfind = string.gmatch
 string.dump = nil
 print = function() end
 warn = function() end
+-- gopher-lua writes a whole float as an integer: 6 / 2 is "3", not "3.0".
+tostring = function(...)
+  if math_type((...)) == "float" then
+    local whole = tointeger((...))
+    if whole ~= nil then return raw_tostring(whole) end
+  end
+  return raw_tostring(...)
+end
+-- Lua 5.4 seeds from the clock; a fixed seed keeps a script a function of the object.
+raw_randomseed(0)
+math.randomseed = function(...)
+  if select('#', ...) == 0 then
+    error("math.randomseed() needs a seed: health scripts cannot read the clock", 2)
+  end
+  return raw_randomseed(...)
+end
 
 local function rethrow_when_budget_spent(results)
   if not results[1] and budget_spent() then error(results[2], 0) end
@@ -235,7 +267,7 @@ fn to_lua(lua: &Lua, value: &Value, depth: usize) -> mlua::Result<mlua::Value> {
     Ok(match value {
         Value::Null => mlua::Value::Nil,
         Value::Bool(flag) => mlua::Value::Boolean(*flag),
-        Value::Number(number) => match number.as_i64() {
+        Value::Number(number) => match number.as_i64().or_else(|| whole(number.as_f64())) {
             Some(whole) => mlua::Value::Integer(whole),
             None => mlua::Value::Number(number.as_f64().unwrap_or(f64::NAN)),
         },
@@ -255,6 +287,15 @@ fn to_lua(lua: &Lua, value: &Value, depth: usize) -> mlua::Result<mlua::Value> {
             mlua::Value::Table(table)
         }
     })
+}
+
+/// A float with no fraction that fits an integer (`1.0` in YAML): gopher-lua has only floats
+/// and writes it "1", so it becomes an integer here rather than print as "1.0".
+fn whole(number: Option<f64>) -> Option<i64> {
+    let number = number?;
+    // i64::MAX is not exact as f64; 2^63 is the first float past the range.
+    let in_range = number >= -(2f64.powi(63)) && number < 2f64.powi(63);
+    (number.fract() == 0.0 && in_range).then_some(number as i64)
 }
 
 /// `{status = <health code>, message = <string or nil>}`, or `{}` for no health; anything
@@ -423,6 +464,80 @@ mod tests {
             return {status = "Healthy", message = table.concat(words) .. x .. y .. math.mod(7, 3)}
         "#;
         assert_eq!(run(script), Ok(Some(HealthStatus::healthy("ab121"))));
+    }
+
+    /// Every name gopher-lua gives Argo CD's scripts is there, except those left out on purpose.
+    #[test]
+    fn gopher_lua_library_is_there_but_for_the_sandbox() {
+        let script = r#"
+            local names = {
+                _G = {"assert", "collectgarbage", "dofile", "error", "getfenv", "getmetatable",
+                      "ipairs", "load", "loadfile", "loadstring", "module", "newproxy", "next",
+                      "pairs", "pcall", "print", "rawequal", "rawget", "rawset", "require",
+                      "select", "setfenv", "setmetatable", "tonumber", "tostring", "type",
+                      "unpack", "xpcall"},
+                string = {"byte", "char", "dump", "find", "format", "gfind", "gmatch", "gsub",
+                          "len", "lower", "match", "rep", "reverse", "sub", "upper"},
+                table = {"concat", "getn", "insert", "maxn", "remove", "sort"},
+                math = {"abs", "acos", "asin", "atan", "atan2", "ceil", "cos", "cosh", "deg",
+                        "exp", "floor", "fmod", "frexp", "huge", "ldexp", "log", "log10", "max",
+                        "min", "mod", "modf", "pi", "pow", "rad", "random", "randomseed", "sin",
+                        "sinh", "sqrt", "tan", "tanh"},
+                os = {"date", "time"},
+            }
+            local missing = {}
+            for _, lib in ipairs({"_G", "string", "table", "math", "os"}) do
+                for _, name in ipairs(names[lib]) do
+                    if _G[lib][name] == nil then table.insert(missing, lib .. "." .. name) end
+                end
+            end
+            return {status = "Healthy", message = table.concat(missing, " ")}
+        "#;
+        let left_out = "_G.collectgarbage _G.dofile _G.getfenv _G.load _G.loadfile \
+            _G.loadstring _G.module _G.newproxy _G.require _G.setfenv string.dump";
+        assert_eq!(run(script), Ok(Some(HealthStatus::healthy(left_out))));
+    }
+
+    #[test]
+    fn numbers_print_as_in_gopher_lua() {
+        let script = r#"
+            local t = {}
+            t[#t + 1] = tostring(6 / 2)
+            t[#t + 1] = tostring(7 / 2)
+            t[#t + 1] = tostring(-0.0)
+            t[#t + 1] = tostring(2 ^ 70)
+            t[#t + 1] = tostring(obj.spec.replicas)
+            t[#t + 1] = math.type(obj.spec.replicas)
+            t[#t + 1] = math.type(obj.spec.ratio)
+            t[#t + 1] = tostring(table.maxn({1, 2, [10] = 3}))
+            t[#t + 1] = tostring(math.atan2(0, 1))
+            return {status = "Healthy", message = table.concat(t, " ")}
+        "#;
+        let obj = json!({"spec": {"replicas": 3.0, "ratio": 0.5}});
+        assert_eq!(
+            run_health_script("k", script, &obj, LuaLimits::default()),
+            Ok(Some(HealthStatus::healthy(
+                "3 3.5 0 1.1805916207174e+21 3 integer float 10 0"
+            )))
+        );
+    }
+
+    #[test]
+    fn math_random_is_the_same_on_every_run() {
+        let script = "return {status = 'Healthy', message = tostring(math.random(1, 1000000))}";
+        let first = run(script);
+        assert!(matches!(first, Ok(Some(_))), "{first:?}");
+        assert_eq!(run(script), first);
+        match run("math.randomseed()") {
+            Err(LuaCheckError::Script { reason, .. }) => {
+                assert!(reason.contains("cannot read the clock"), "{reason}")
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+        assert!(matches!(
+            run("math.randomseed(7) return {status = 'Healthy'}"),
+            Ok(Some(_))
+        ));
     }
 
     #[test]

@@ -1,5 +1,11 @@
-//! apiextensions.k8s.io/CustomResourceDefinition, as Argo CD's bundled check: established,
-//! names accepted, structural schema.
+//! apiextensions.k8s.io/CustomResourceDefinition, as Argo CD 3.x's bundled check, messages
+//! included. Terminating comes first (Progressing), then what the API server cannot get
+//! past (Degraded): names not accepted, a non-structural schema, `Established=False` with
+//! reason InvalidCABundle (a bad conversion webhook). Anything else short of `Established`
+//! is Progressing: the API server establishes a CRD moments after accepting its names.
+//! Argo CD takes the first matching condition in list order; we rank them as above, which
+//! only differs when two problems show at once. A CRD being deleted never gets here:
+//! `health_of` says "Pending deletion" first, as gitops-engine does.
 
 use crate::HealthStatus;
 use crate::fields::{Condition, conditions};
@@ -20,21 +26,18 @@ pub fn health(obj: &Value) -> HealthStatus {
             names.message
         ));
     }
-    if find("Established", "True").is_none() {
-        // Right after creation the API server reports Established=False, reason Installing.
-        if let Some(installing) = all
-            .iter()
-            .find(|c| c.kind == "Established" && c.reason == "Installing")
-        {
-            return HealthStatus::progressing(format!(
-                "CRD is being installed: {}",
-                installing.message
-            ));
-        }
-        return HealthStatus::degraded("CRD is not established");
-    }
     if let Some(violations) = find("NonStructuralSchema", "True") {
         return HealthStatus::degraded(format!("Schema violations found: {}", violations.message));
     }
-    HealthStatus::healthy("CRD is healthy")
+    let established = all.iter().find(|c| c.kind == "Established");
+    match established {
+        Some(c) if c.is_true() => HealthStatus::healthy("CRD is healthy"),
+        Some(c) if c.reason == "InvalidCABundle" => {
+            HealthStatus::degraded(format!("CRD is not established: {}", c.message))
+        }
+        // Right after creation: reason Installing, whose message ("the initial names have
+        // not been accepted") would mislead.
+        Some(c) if c.reason == "Installing" => HealthStatus::progressing("CRD is being installed"),
+        _ => HealthStatus::progressing("CRD is not established"),
+    }
 }

@@ -5,6 +5,7 @@
 //! ReconcilePaused (`crossplane.io/paused: "true"`). `Ready` is True with reason Available,
 //! or False with Creating, Deleting or Unavailable ("expected to be available but known not
 //! to be"). The convention reads only `Ready`, so it misses sync errors and pauses.
+//! Packages (pkg.crossplane.io) have conditions of their own: see `crossplane_pkg`.
 
 use super::convention::stale_condition;
 use crate::HealthStatus;

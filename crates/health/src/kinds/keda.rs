@@ -6,6 +6,11 @@
 //! `autoscaling.keda.sh/paused: "true"` or `autoscaling.keda.sh/paused-replicas: "<n>"`.
 //! `Active=False` (no trigger active, possibly scaled to zero) is normal, not a fault.
 //! No status, or only the initial Unknown conditions, gives no health.
+//!
+//! eventing.keda.sh CloudEventSource and ClusterCloudEventSource have one condition, `Active`:
+//! Unknown when created, True once events reach the destination, False (CloudEventSourceFailed)
+//! when a destination fails. TriggerAuthentication and ClusterTriggerAuthentication have no
+//! health: their status only lists the ScaledObjects and ScaledJobs that use them.
 
 use crate::HealthStatus;
 use crate::fields::{Condition, condition, has_status, str_at};
@@ -35,6 +40,16 @@ pub fn health(obj: &Value) -> Option<HealthStatus> {
     ready
         .filter(Condition::is_true)
         .map(|ready| HealthStatus::healthy(ready.message))
+}
+
+pub fn cloud_event_source(obj: &Value) -> Option<HealthStatus> {
+    let active = condition(obj, "Active")?;
+    if active.is_true() {
+        return Some(HealthStatus::healthy(active.message));
+    }
+    active
+        .is_false()
+        .then(|| HealthStatus::degraded(active.describe()))
 }
 
 /// The annotation that pauses the object, if any: `paused-replicas` whatever its value

@@ -5,9 +5,10 @@
 //!
 //! Some operators' kinds have checks of our own, read from each operator's documented status
 //! fields, where the convention would misread them: cert-manager, Argo Rollouts, Istio,
-//! prometheus-operator, external-secrets, KEDA, Strimzi, CloudNativePG, Crossplane,
-//! Gateway API and Flux. They give no health while the object's status says nothing. Any
-//! other custom resource falls back to `convention`.
+//! prometheus-operator, external-secrets, KEDA, Strimzi, CloudNativePG (Cluster, Backup,
+//! ScheduledBackup, Pooler), Crossplane (resources and packages), Gateway API and Flux. They
+//! give no health while the object's status says nothing. Any other custom resource falls
+//! back to `convention`.
 
 use crate::HealthStatus;
 use serde_json::Value;
@@ -16,10 +17,13 @@ mod apiservice;
 mod application;
 mod certmanager;
 mod cnpg;
+mod cnpg_backup;
+mod cnpg_pooler;
 mod convention;
 mod crd;
 mod cronjob;
 mod crossplane;
+mod crossplane_pkg;
 mod daemonset;
 mod deployment;
 mod externalsecrets;
@@ -60,8 +64,22 @@ pub fn health(group: &str, kind: &str, obj: &Value) -> Option<HealthStatus> {
         ) => prometheus::health(obj),
         ("external-secrets.io", _) => externalsecrets::health(obj),
         ("keda.sh", "ScaledObject" | "ScaledJob") => keda::health(obj),
+        ("keda.sh", "TriggerAuthentication" | "ClusterTriggerAuthentication") => None,
+        ("eventing.keda.sh", "CloudEventSource" | "ClusterCloudEventSource") => {
+            keda::cloud_event_source(obj)
+        }
         ("kafka.strimzi.io", _) => strimzi::health(obj),
         ("postgresql.cnpg.io", "Cluster") => cnpg::cluster(obj),
+        ("postgresql.cnpg.io", "Backup") => cnpg_backup::backup(obj),
+        ("postgresql.cnpg.io", "ScheduledBackup") => cnpg_backup::scheduled_backup(obj),
+        ("postgresql.cnpg.io", "Pooler") => cnpg_pooler::health(obj),
+        ("pkg.crossplane.io", "Provider" | "Configuration" | "Function") => {
+            crossplane_pkg::package(obj)
+        }
+        (
+            "pkg.crossplane.io",
+            "ProviderRevision" | "ConfigurationRevision" | "FunctionRevision",
+        ) => crossplane_pkg::package_revision(obj),
         ("gateway.networking.k8s.io", "GatewayClass") => gateway::gateway_class(obj),
         ("gateway.networking.k8s.io", "Gateway") => gateway::gateway(obj),
         ("gateway.networking.k8s.io", _) => gateway::route(obj),
