@@ -5,13 +5,19 @@ use super::app_source::{self, AppArgs, CommandError, Credentials};
 use clap::Args;
 use driftless_apply::{ClusterClient, TrackingMethod};
 use driftless_controller::compare::ignore_rules;
+use driftless_controller::project_resources::{Boundary, Refusal};
+use driftless_controller::project_scope::ProjectScope;
 use driftless_controller::render::CatalogScopes;
+use driftless_controller::validate;
 use driftless_diff::{Differ, IgnoreRule, ObjectDiff, rules_from_config_map};
 use driftless_health::CustomChecks;
-use driftless_model::Application;
+use driftless_model::annotations::{SECRET_TYPE, SECRET_TYPE_CLUSTER, SECRET_TYPE_REPOSITORY};
+use driftless_model::project::AppProjectSpec;
+use driftless_model::{AppProject, Application};
 use driftless_source::{KubeSecrets, SecretSource, credentials_for};
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
+use kube::api::ListParams;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Args)]
@@ -62,6 +68,9 @@ pub struct Comparison {
     pub live: Vec<Value>,
     pub diffs: Vec<ObjectDiff>,
     pub customizations: Customizations,
+    /// Objects the app's project (read from the config namespace) or its cluster Secret's
+    /// scope keeps out: `sync` changes nothing while there are any.
+    pub refused: Vec<Refusal>,
 }
 
 impl Comparison {
@@ -97,10 +106,33 @@ pub async fn compare(
         app_source::render(&mut app, &args_owned, &creds, Some(&scopes))
     })?;
     let desired: Vec<Value> = rendered.objects.into_iter().map(|o| o.object).collect();
-    let live = cluster
+    let mut live = cluster
         .list_tracked(&name, opts.tracking)
         .await
         .map_err(|e| CommandError::Failed(e.to_string()))?;
+    let (project, secrets) = boundary_inputs(cluster, &app, &opts.config_namespace).await?;
+    let project_name = validate::project_name(&app);
+    let project_scope = ProjectScope::of(&secrets, project_name);
+    validate::validate(&app, project.as_ref(), &project_scope).map_err(CommandError::Failed)?;
+    let cluster_scope = driftless_controller::clusters::scope_of(&app.spec.destination, &secrets);
+    let boundary = Boundary {
+        project: project.as_ref(),
+        project_name,
+        project_scope: &project_scope,
+        cluster_name: validate::IN_CLUSTER_NAME,
+        cluster_server: validate::IN_CLUSTER_SERVER,
+        cluster_scope: &cluster_scope,
+    };
+    validate::destination_permitted(
+        &app,
+        project.as_ref(),
+        &project_scope,
+        validate::IN_CLUSTER_NAME,
+        validate::IN_CLUSTER_SERVER,
+    )
+    .map_err(CommandError::Failed)?;
+    let refused = boundary.refused(&desired);
+    live.retain(|object| boundary.refusal(object).is_none());
 
     let customizations = customizations(cluster, &opts.config_namespace).await?;
     let mut rules = ignore_rules(&app);
@@ -129,7 +161,40 @@ pub async fn compare(
         live,
         diffs,
         customizations,
+        refused,
     })
+}
+
+/// The app's AppProject (None: the built-in `default` without an object, or no AppProject
+/// kind in the cluster) and the cluster and repository Secrets, from `namespace`.
+async fn boundary_inputs(
+    cluster: &ClusterClient,
+    app: &Application,
+    namespace: &str,
+) -> Result<(Option<AppProjectSpec>, Vec<Secret>), CommandError> {
+    let client = cluster.client().clone();
+    let name = validate::project_name(app);
+    let projects: Api<AppProject> = Api::namespaced(client.clone(), namespace);
+    let project = match projects.get_opt(name).await {
+        Ok(project) => project.map(|p| p.spec),
+        // No AppProject kind installed: only the built-in default project exists.
+        Err(kube::Error::Api(status)) if status.code == 404 => None,
+        Err(e) => {
+            return Err(CommandError::Failed(format!(
+                "failed to read AppProject {namespace}/{name}: {e}"
+            )));
+        }
+    };
+    let secrets: Api<Secret> = Api::namespaced(client, namespace);
+    let selector = format!("{SECRET_TYPE} in ({SECRET_TYPE_CLUSTER},{SECRET_TYPE_REPOSITORY})");
+    let secrets = secrets
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| {
+            CommandError::Failed(format!("failed to list the Secrets of {namespace}: {e}"))
+        })?
+        .items;
+    Ok((project, secrets))
 }
 
 /// Credentials for each source, from the repository Secrets in the config namespace, chosen

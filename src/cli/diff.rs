@@ -18,7 +18,10 @@ pub struct DiffArgs {
 pub async fn run(args: DiffArgs) -> Result<bool, CommandError> {
     let cluster = compare::connect().await?;
     let comparison = compare::compare(&cluster, &args.app, &args.cluster).await?;
-    let mut in_sync = true;
+    let mut in_sync = comparison.refused.is_empty();
+    for refusal in &comparison.refused {
+        eprintln!("refused {}: {}", refusal.key, refusal.message);
+    }
     for diff in comparison.out_of_sync() {
         if diff.status == SyncStatus::Extraneous
             && comparison.live.iter().any(|l| {

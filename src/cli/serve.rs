@@ -12,6 +12,16 @@ pub struct ServeArgs {
     /// Namespace whose Applications (and AppProjects, repository Secrets, argocd-cm) are served.
     #[arg(long, default_value = "argocd")]
     pub app_namespace: String,
+    /// Other namespaces whose Applications are served too (comma-separated globs, or
+    /// `/regexp/`), as Argo CD's `--application-namespaces`: an app there must use a project
+    /// whose `sourceNamespaces` lists its namespace.
+    #[arg(
+        long,
+        env = "ARGOCD_APPLICATION_NAMESPACES",
+        value_delimiter = ',',
+        value_name = "NAMESPACES"
+    )]
+    pub application_namespaces: Vec<String>,
     /// Time between two ref checks of each repository ("3s", "1m" or seconds).
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub poll_interval: Duration,
@@ -77,6 +87,12 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
         home.join(".cache/driftless")
     });
     let mut config = ControllerConfig::new(args.app_namespace.clone(), cache_dir);
+    config.app_namespaces = args
+        .application_namespaces
+        .iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
     config.poll_interval = args.poll_interval;
     config.resync_interval = args.resync;
     config.tracking = args.tracking;

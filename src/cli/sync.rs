@@ -38,6 +38,16 @@ pub async fn run(args: SyncArgs) -> Result<bool, CommandError> {
     let mut attempt: u32 = 0;
     loop {
         let comparison = compare::compare(&cluster, &args.app, &args.cluster).await?;
+        if !comparison.refused.is_empty() {
+            for refusal in &comparison.refused {
+                println!("  REFUSED            {}  {}", refusal.key, refusal.message);
+            }
+            println!(
+                "sync failed: {} object(s) are not permitted; nothing was changed",
+                comparison.refused.len()
+            );
+            return Ok(false);
+        }
         let plan = make_plan(&cluster, &comparison, &args).await?;
         if args.dry_run {
             print!("{plan}");

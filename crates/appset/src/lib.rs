@@ -42,15 +42,44 @@ use serde_json::Value;
 /// Generates the ApplicationSet's Applications and plans the changes against the ones it
 /// owns now. On any error there is no plan: the caller must change no Application and
 /// report the error with [`status::error_conditions`].
+///
+/// `refuse` says why a generated Application may not be written (its project does not exist,
+/// its destination names no cluster), as Argo CD validates them: such an app is neither
+/// created nor updated, an existing one is not deleted either, and it is listed in
+/// [`Reconciled::refused`] for the ApplicationSet's condition.
 pub fn reconcile(
     appset: &ApplicationSet,
     inputs: Inputs<'_>,
     existing_owned: &[Value],
+    refuse: &dyn Fn(&Value) -> Option<String>,
 ) -> Result<Reconciled, AppSetError> {
     let policy = Policy::of(&appset.spec).map_err(|e| AppSetError::Spec(e.to_string()))?;
     let generated = generate(appset, inputs)?;
-    let plan = reconcile_plan(&policy, &generated, existing_owned);
-    Ok(Reconciled { generated, plan })
+    let refused: Vec<Refused> = generated
+        .iter()
+        .filter_map(|app| {
+            let message = refuse(app)?;
+            let name = app["metadata"]["name"].as_str().unwrap_or_default();
+            Some(Refused {
+                name: name.to_string(),
+                message,
+            })
+        })
+        .collect();
+    let mut plan = reconcile_plan(&policy, &generated, existing_owned);
+    plan.withhold(refused.iter().map(|r| r.name.as_str()));
+    Ok(Reconciled {
+        generated,
+        plan,
+        refused,
+    })
+}
+
+/// A generated Application that may not be written, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub name: String,
+    pub message: String,
 }
 
 /// A successful generation and its plan.
@@ -59,4 +88,6 @@ pub struct Reconciled {
     /// Every generated Application, in generator order.
     pub generated: Vec<Value>,
     pub plan: Plan,
+    /// Generated Applications left unwritten, in generator order.
+    pub refused: Vec<Refused>,
 }

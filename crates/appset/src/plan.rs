@@ -158,6 +158,28 @@ pub fn reconcile_plan(policy: &Policy, generated: &[Value], existing_owned: &[Va
     plan
 }
 
+impl Plan {
+    /// Neither creates nor updates the Applications `names` lists; they count as kept.
+    pub fn withhold<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        let names: BTreeSet<&str> = names.into_iter().collect();
+        if names.is_empty() {
+            return;
+        }
+        for list in [&mut self.create, &mut self.update] {
+            list.retain(|app| {
+                let name = name_of(app);
+                let held = names.contains(name);
+                if held {
+                    self.keep.push(name.to_string());
+                }
+                !held
+            });
+        }
+        self.keep.sort();
+        self.keep.dedup();
+    }
+}
+
 fn name_of(app: &Value) -> &str {
     app["metadata"]["name"].as_str().unwrap_or("")
 }

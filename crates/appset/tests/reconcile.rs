@@ -246,7 +246,7 @@ fn a_failing_git_fetch_plans_nothing_while_a_removed_directory_is_deleted() {
         git,
         cluster_secrets: &[],
     };
-    let first = reconcile(&appset, inputs(&healthy), &[]).unwrap();
+    let first = reconcile(&appset, inputs(&healthy), &[], &|_| None).unwrap();
     assert_eq!(names(&first.plan.create), vec!["ns-a", "ns-b"]);
     let owned = first.generated.clone();
 
@@ -255,7 +255,7 @@ fn a_failing_git_fetch_plans_nothing_while_a_removed_directory_is_deleted() {
         "https://git.example.com/namespaces.git",
         "connection timed out",
     );
-    let err = reconcile(&appset, inputs(&flaky), &owned).unwrap_err();
+    let err = reconcile(&appset, inputs(&flaky), &owned, &|_| None).unwrap_err();
     assert!(err.to_string().contains("connection timed out"), "{err}");
     let conditions = error_conditions(&err);
     let error = conditions
@@ -279,7 +279,7 @@ fn a_failing_git_fetch_plans_nothing_while_a_removed_directory_is_deleted() {
         "tenants/b/ns.yaml",
         "x",
     );
-    let after = reconcile(&appset, inputs(&removed), &owned).unwrap();
+    let after = reconcile(&appset, inputs(&removed), &owned, &|_| None).unwrap();
     let deleted: Vec<&str> = after.plan.delete.iter().map(|d| d.name.as_str()).collect();
     assert_eq!(deleted, vec!["ns-a"]);
     assert_eq!(after.plan.keep, vec!["ns-b"]);
@@ -309,6 +309,7 @@ spec:
             cluster_secrets: &[],
         },
         &owned,
+        &|_| None,
     )
     .unwrap_err();
     assert_eq!(err.reason(), "ApplicationValidationError");
@@ -364,4 +365,50 @@ fn transition_times_move_only_when_a_status_changes() {
             c.condition_type
         );
     }
+}
+
+#[test]
+fn refused_applications_are_neither_written_nor_deleted() {
+    let appset: ApplicationSet = serde_norway::from_str(
+        r#"
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata: {name: teams, namespace: argocd}
+spec:
+  generators:
+    - list: {elements: [{team: a, project: team-a}, {team: b, project: admins}, {team: c, project: admins}]}
+  template:
+    metadata: {name: '{{team}}'}
+    spec:
+      project: '{{project}}'
+      source: {repoURL: https://git.example.com/a.git}
+      destination: {server: https://kubernetes.default.svc, namespace: '{{team}}'}
+"#,
+    )
+    .unwrap();
+    let owned = [live("c", "main")];
+    let refuse = |app: &Value| {
+        let project = app["spec"]["project"].as_str().unwrap_or_default();
+        (project == "admins")
+            .then(|| format!("application references project {project} which does not exist"))
+    };
+    let done = reconcile(
+        &appset,
+        Inputs {
+            git: &MemoryGit::new(),
+            cluster_secrets: &[],
+        },
+        &owned,
+        &refuse,
+    )
+    .unwrap();
+    assert_eq!(names(&done.plan.create), vec!["a"]);
+    assert!(done.plan.update.is_empty());
+    assert!(
+        done.plan.delete.is_empty(),
+        "a refused app that exists stays"
+    );
+    assert_eq!(done.plan.keep, vec!["b", "c"]);
+    let refused: Vec<&str> = done.refused.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(refused, vec!["b", "c"]);
 }

@@ -40,8 +40,48 @@ pub struct ClusterEntry {
     /// The Secret's name, for messages.
     pub secret: String,
     pub config: ClusterConfig,
+    /// What driftless may manage there.
+    pub scope: ClusterScope,
     /// Changes whenever anything in the Secret's data does: a cached connection is rebuilt.
     pub fingerprint: String,
+}
+
+/// What a cluster Secret limits driftless to on its cluster (Argo CD's `namespaces`, a
+/// comma-separated list, and `clusterResources`): nothing when it lists no namespaces;
+/// otherwise objects in those namespaces, and cluster-scoped ones only with `clusterResources`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterScope {
+    pub namespaces: Vec<String>,
+    pub cluster_resources: bool,
+}
+
+impl ClusterScope {
+    /// Why an object in `namespace` (`None`: cluster-scoped) may not be managed on the cluster
+    /// `cluster`, if it may not.
+    pub fn refusal(&self, cluster: &str, namespace: Option<&str>) -> Option<String> {
+        if self.namespaces.is_empty() {
+            return None;
+        }
+        match namespace {
+            Some(ns) if !self.namespaces.iter().any(|n| n == ns) => Some(format!(
+                "namespace {ns} is not managed on cluster {cluster} (its Secret lists {})",
+                self.namespaces.join(", ")
+            )),
+            None if !self.cluster_resources => Some(format!(
+                "cluster-scoped resources are not managed on cluster {cluster} (its Secret sets namespaces without clusterResources)"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// The scope the cluster Secret for `destination` sets, the local cluster's included (a Secret
+/// for `https://kubernetes.default.svc` may limit it too); unlimited without a Secret.
+pub fn scope_of(destination: &ApplicationDestination, secrets: &[Secret]) -> ClusterScope {
+    find_secret(destination, secrets)
+        .and_then(|s| read_entry(s).ok())
+        .map(|e| e.scope)
+        .unwrap_or_default()
 }
 
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
@@ -113,17 +153,7 @@ pub fn resolve(
     if server.is_some_and(|s| normalized(s) == IN_CLUSTER_SERVER) {
         return Ok(Resolved::Local);
     }
-    let mut clusters = secrets
-        .iter()
-        .filter(|s| is_secret_type(s, SECRET_TYPE_CLUSTER));
-    let found = match (server, name) {
-        (Some(server), _) => {
-            clusters.rfind(|s| normalized(&field(s, "server")) == normalized(server))
-        }
-        (None, Some(name)) => clusters.rfind(|s| field(s, "name") == name),
-        (None, None) => None,
-    };
-    let Some(secret) = found else {
+    let Some(secret) = find_secret(destination, secrets) else {
         return match (server, name) {
             (None, Some(IN_CLUSTER_NAME)) => Ok(Resolved::Local),
             (Some(server), _) => Err(ClusterLookupError::NoSuchServer(server.to_string())),
@@ -137,6 +167,25 @@ pub fn resolve(
         return Ok(Resolved::Local);
     }
     Ok(Resolved::Remote(Box::new(entry)))
+}
+
+/// The cluster Secret `destination` names, by server or else by name (the last one wins).
+fn find_secret<'a>(
+    destination: &ApplicationDestination,
+    secrets: &'a [Secret],
+) -> Option<&'a Secret> {
+    let server = destination.server.as_deref().filter(|s| !s.is_empty());
+    let name = destination.name.as_deref().filter(|s| !s.is_empty());
+    let mut clusters = secrets
+        .iter()
+        .filter(|s| is_secret_type(s, SECRET_TYPE_CLUSTER));
+    match (server, name) {
+        (Some(server), _) => {
+            clusters.rfind(|s| normalized(&field(s, "server")) == normalized(server))
+        }
+        (None, Some(name)) => clusters.rfind(|s| field(s, "name") == name),
+        (None, None) => None,
+    }
 }
 
 /// The name and server of where `destination` points once resolved, for project checks.
@@ -170,7 +219,7 @@ fn read_entry(secret: &Secret) -> Result<ClusterEntry, ClusterLookupError> {
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| server.clone());
     let mut hash = Sha256::new();
-    for key in ["name", "server", "config"] {
+    for key in ["name", "server", "config", "namespaces", "clusterResources"] {
         hash.update(field(secret, key).as_bytes());
         hash.update([0]);
     }
@@ -179,6 +228,10 @@ fn read_entry(secret: &Secret) -> Result<ClusterEntry, ClusterLookupError> {
         server,
         secret: secret_name,
         config,
+        scope: ClusterScope {
+            namespaces: crate::project_scope::list(&field(secret, "namespaces")),
+            cluster_resources: field(secret, "clusterResources") == "true",
+        },
         fingerprint: hex::encode(hash.finalize()),
     })
 }

@@ -179,6 +179,29 @@ pub fn compare(
     })
 }
 
+/// Marks the objects `keys` names `Unknown` in `status.resources`, as Argo CD marks objects
+/// its project does not permit.
+pub fn mark_unknown<'a>(
+    comparison: &mut Comparison,
+    keys: impl IntoIterator<Item = &'a ResourceKey>,
+) {
+    let keys: BTreeSet<&ResourceKey> = keys.into_iter().collect();
+    if keys.is_empty() {
+        return;
+    }
+    for resource in &mut comparison.resources {
+        let key = ResourceKey::new(
+            resource.group.clone().unwrap_or_default(),
+            resource.kind.clone().unwrap_or_default(),
+            resource.namespace.clone().unwrap_or_default(),
+            resource.name.clone().unwrap_or_default(),
+        );
+        if keys.contains(&key) {
+            resource.status = Some(SyncStatusCode::Unknown);
+        }
+    }
+}
+
 fn model_health(code: &str, message: &str) -> HealthStatus {
     HealthStatus {
         status: Some(HealthStatusCode::from(code)),

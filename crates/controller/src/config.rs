@@ -9,6 +9,10 @@ use std::time::Duration;
 pub struct ControllerConfig {
     /// The namespace whose Applications (and AppProjects, repository Secrets) are served.
     pub app_namespace: String,
+    /// Other namespaces whose Applications are served too (Argo CD's
+    /// `--application-namespaces`: globs, or `/regexp/`); each app there must use a project
+    /// whose `sourceNamespaces` lists its namespace.
+    pub app_namespaces: Vec<String>,
     /// Time between two ref checks of each repository (a random tenth is added or taken away).
     pub poll_interval: Duration,
     /// Every app is compared again this often even when nothing announced a change.
@@ -48,6 +52,7 @@ impl ControllerConfig {
     pub fn new(app_namespace: impl Into<String>, cache_dir: impl Into<PathBuf>) -> Self {
         Self {
             app_namespace: app_namespace.into(),
+            app_namespaces: Vec::new(),
             poll_interval: Duration::from_secs(3),
             resync_interval: Duration::from_secs(180),
             tracking: TrackingMethod::Annotation,

@@ -66,11 +66,37 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Context {
+    /// The Applications of the control namespace.
     pub fn apps(&self) -> Api<DynamicObject> {
-        Api::namespaced_with(
-            self.client.clone(),
+        self.apps_in(&self.config.app_namespace)
+    }
+
+    pub fn apps_in(&self, namespace: &str) -> Api<DynamicObject> {
+        Api::namespaced_with(self.client.clone(), namespace, &application_resource())
+    }
+
+    /// Every Application the controller may serve: of the control namespace, or of all
+    /// namespaces when others are served too (the watcher filters them).
+    pub fn watched_apps(&self) -> Api<DynamicObject> {
+        if self.config.app_namespaces.is_empty() {
+            self.apps()
+        } else {
+            Api::all_with(self.client.clone(), &application_resource())
+        }
+    }
+
+    /// The API of the app `key` names, and its name there.
+    pub fn app_api<'a>(&'a self, key: &'a str) -> (Api<DynamicObject>, &'a str) {
+        let (namespace, name) = crate::app_key::split(key, &self.config.app_namespace);
+        (self.apps_in(namespace), name)
+    }
+
+    /// The key of `app` (see [`crate::app_key`]).
+    pub fn key_of(&self, app: &driftless_model::Application) -> String {
+        crate::app_key::key(
+            app.metadata.namespace.as_deref().unwrap_or_default(),
+            app.metadata.name.as_deref().unwrap_or_default(),
             &self.config.app_namespace,
-            &application_resource(),
         )
     }
 

@@ -207,7 +207,10 @@ impl Controller {
         });
         // The comparisons, which cost CPU, take turns on `Context::compare_slots`.
         let mut queue = WorkQueue::new("application", ERROR_BACKOFF, job);
-        let owned = |app: &str| ctx.config.shard.owns(&ctx.config.app_namespace, app);
+        let owned = |app: &str| {
+            let (namespace, name) = crate::app_key::split(app, &ctx.config.app_namespace);
+            ctx.config.shard.owns(namespace, name)
+        };
         loop {
             tokio::select! {
                 Some(trigger) = triggers.recv() => match trigger {
@@ -247,8 +250,17 @@ fn fingerprint(object: &DynamicObject) -> String {
     .to_string()
 }
 
+/// The key of a watched Application, if the controller serves its namespace.
+fn served_key(ctx: &Context, object: &DynamicObject) -> Option<String> {
+    let name = object.metadata.name.as_deref()?;
+    let namespace = object.metadata.namespace.as_deref().unwrap_or_default();
+    let control = &ctx.config.app_namespace;
+    crate::app_key::serves(namespace, control, &ctx.config.app_namespaces)
+        .then(|| crate::app_key::key(namespace, name, control))
+}
+
 async fn watch_apps(ctx: Arc<Context>) -> &'static str {
-    let stream = watcher::watcher(ctx.apps(), watcher::Config::default())
+    let stream = watcher::watcher(ctx.watched_apps(), watcher::Config::default())
         .backoff(crate::watch_backoff::WatchBackoff::default());
     futures::pin_mut!(stream);
     let mut fingerprints: HashMap<String, String> = HashMap::new();
@@ -269,7 +281,7 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
         };
         match event {
             Ok(Event::Apply(object)) | Ok(Event::InitApply(object)) => {
-                let Some(name) = object.metadata.name.clone() else {
+                let Some(name) = served_key(&ctx, &object) else {
                     continue;
                 };
                 let print = fingerprint(&object);
@@ -306,7 +318,7 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                 }
             }
             Ok(Event::Delete(object)) => {
-                let Some(name) = object.metadata.name.clone() else {
+                let Some(name) = served_key(&ctx, &object) else {
                     continue;
                 };
                 fingerprints.remove(&name);

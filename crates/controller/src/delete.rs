@@ -50,11 +50,12 @@ pub async fn delete_app(
     match delete_objects(ctx, app).await {
         Ok(()) => Ok(None),
         Err(error @ DeleteError::Objects { .. }) => {
-            let name = app.metadata.name.clone().unwrap_or_default();
+            let name = ctx.key_of(app);
             tracing::warn!(app = %name, %error, "deletion failed; trying again");
             let condition =
                 json!([{"type": conditions::DELETION_ERROR, "message": error.to_string()}]);
-            if let Err(write) = writer::write_conditions(&ctx.apps(), &name, condition).await {
+            let (api, bare_name) = ctx.app_api(&name);
+            if let Err(write) = writer::write_conditions(&api, bare_name, condition).await {
                 tracing::debug!(app = %name, error = %write, "cannot report the deletion error");
             }
             Ok(Some(RETRY_AFTER))
@@ -64,7 +65,7 @@ pub async fn delete_app(
 }
 
 async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), DeleteError> {
-    let name = app.metadata.name.clone().unwrap_or_default();
+    let name = ctx.key_of(app);
     let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
     let Some(propagation) = finalizers.iter().find_map(|f| resources_finalizer(f)) else {
         ctx.forget(&name);
@@ -84,7 +85,9 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
             "failed to render the deployed revision for its deletion hooks: {e}"
         ))
     })?;
-    let live = read_live(&target, app, &hooks_from).await.map_err(failed)?;
+    let live = read_live(ctx, &target, app, &hooks_from)
+        .await
+        .map_err(failed)?;
     tracing::info!(app = %name, objects = live.len(), "deleting the application's objects");
     let policy = app.spec.sync_policy.clone().unwrap_or_default();
     let input = DeletionInput {
@@ -122,9 +125,10 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
         .filter(|f| resources_finalizer(f).is_none())
         .cloned()
         .collect();
+    let (api, bare_name) = ctx.app_api(&name);
     writer::set_finalizers(
-        &ctx.apps(),
-        &name,
+        &api,
+        bare_name,
         &keep,
         app.metadata.resource_version.as_deref(),
     )

@@ -8,17 +8,20 @@ use crate::clusters::{self, ClusterLookupError, Resolved};
 use crate::live::{LiveCache, Notify};
 use driftless_apply::{ClusterClient, TrackingMethod};
 use driftless_model::ApplicationDestination;
-use driftless_model::annotations::{SECRET_TYPE, SECRET_TYPE_CLUSTER};
+use driftless_model::annotations::{SECRET_TYPE, SECRET_TYPE_CLUSTER, SECRET_TYPE_REPOSITORY};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::ListParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long connecting to a cluster (discovery included) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a listing of cluster and repository Secrets serves: a changed Secret is seen
+/// within this time.
+const SECRETS_MAX_AGE: Duration = Duration::from_secs(3);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DestinationError {
@@ -67,6 +70,8 @@ pub struct Destinations {
     local: Arc<Target>,
     /// By server address.
     remote: tokio::sync::Mutex<HashMap<String, Arc<Target>>>,
+    /// Cluster and repository Secrets, with when they were listed.
+    secrets: tokio::sync::Mutex<Option<(Instant, Arc<Vec<Secret>>)>>,
 }
 
 impl Destinations {
@@ -101,6 +106,7 @@ impl Destinations {
             notify,
             local,
             remote: Default::default(),
+            secrets: Default::default(),
         }
     }
 
@@ -124,9 +130,9 @@ impl Destinations {
         destination: &ApplicationDestination,
     ) -> Result<Arc<Target>, DestinationError> {
         let secrets = if names_local(destination) {
-            Vec::new()
+            Arc::default()
         } else {
-            self.cluster_secrets().await?
+            self.secrets().await?
         };
         let entry = match clusters::resolve(destination, &secrets)? {
             Resolved::Local => return Ok(self.local.clone()),
@@ -169,17 +175,30 @@ impl Destinations {
         Ok(target)
     }
 
-    async fn cluster_secrets(&self) -> Result<Vec<Secret>, DestinationError> {
+    /// The cluster and repository Secrets of the control namespace (what resolves destinations
+    /// and scopes them and projects), listed at most once per [`SECRETS_MAX_AGE`] so that
+    /// reconciles do not each call the API server.
+    pub async fn secrets(&self) -> Result<Arc<Vec<Secret>>, DestinationError> {
+        let mut cached = self.secrets.lock().await;
+        if let Some((listed, secrets)) = cached.as_ref()
+            && listed.elapsed() < SECRETS_MAX_AGE
+        {
+            return Ok(secrets.clone());
+        }
         let api: Api<Secret> = Api::namespaced(self.control.clone(), &self.namespace);
-        let selector =
-            ListParams::default().labels(&format!("{SECRET_TYPE}={SECRET_TYPE_CLUSTER}"));
-        api.list(&selector)
+        let selector = ListParams::default().labels(&format!(
+            "{SECRET_TYPE} in ({SECRET_TYPE_CLUSTER},{SECRET_TYPE_REPOSITORY})"
+        ));
+        let secrets = api
+            .list(&selector)
             .await
-            .map(|l| l.items)
+            .map(|l| Arc::new(l.items))
             .map_err(|source| DestinationError::List {
                 namespace: self.namespace.clone(),
                 source,
-            })
+            })?;
+        *cached = Some((Instant::now(), secrets.clone()));
+        Ok(secrets)
     }
 }
 

@@ -24,6 +24,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod app_health;
+pub mod app_key;
 pub mod appsets;
 pub mod charts;
 pub mod clusters;
@@ -45,6 +46,7 @@ pub mod live;
 pub mod operation;
 pub mod orphans;
 pub mod project_resources;
+pub mod project_scope;
 pub mod reconcile;
 pub mod render;
 pub mod shard;

@@ -8,9 +8,9 @@
 //! ConfigMap, the `kubernetes` Service in `default`).
 
 use crate::conditions::{self, Found};
-use crate::validate::glob;
 use driftless_apply::{TrackingMethod, tracking};
 use driftless_model::ResourceKey;
+use driftless_model::glob::matches as glob;
 use driftless_model::project::{AppProjectSpec, OrphanedResourcesMonitorSettings};
 use serde_json::Value;
 

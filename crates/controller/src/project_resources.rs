@@ -3,11 +3,17 @@
 //! empty: none) and `clusterResourceBlacklist` does not; namespaced kinds when
 //! `namespaceResourceWhitelist` is absent, empty or names them, and
 //! `namespaceResourceBlacklist` does not. Group and kind are globs; a cluster entry's `name`
-//! is a glob on the object's name.
+//! is a glob on the object's name. A namespaced object's namespace must also be a destination
+//! the project permits on the app's cluster, and the cluster Secret's scope must include it.
 
-use crate::validate::glob;
+use crate::clusters::ClusterScope;
+use crate::project_scope::ProjectScope;
+use crate::validate::deploys_to;
+use driftless_model::ResourceKey;
+use driftless_model::glob::matches as glob;
 use driftless_model::project::{AppProjectSpec, ResourceRestriction};
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// One object as the lists see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,24 +75,73 @@ pub fn permitted(project: &AppProjectSpec, resource: &Resource<'_>) -> bool {
     }
 }
 
-/// The objects of `desired` that `project` (named `project_name`) does not permit, as Argo
-/// CD words it, one line per object; empty when all are permitted.
-pub fn not_permitted(
-    project: &AppProjectSpec,
-    project_name: &str,
-    desired: &[Value],
-) -> Vec<String> {
-    desired
-        .iter()
-        .map(Resource::of)
-        .filter(|resource| !permitted(project, resource))
-        .map(|r| {
-            format!(
-                "resource {}:{}/{} is not permitted in project {project_name}",
-                r.group, r.kind, r.name
-            )
-        })
-        .collect()
+/// Everything that bounds what one app may deploy: its project's kind lists and destinations
+/// (with what Secrets scoped to the project add) and the scope of its cluster's Secret.
+#[derive(Debug, Clone, Copy)]
+pub struct Boundary<'a> {
+    /// `None`: the built-in `default` project without an object, which permits everything.
+    pub project: Option<&'a AppProjectSpec>,
+    pub project_name: &'a str,
+    pub project_scope: &'a ProjectScope,
+    pub cluster_name: &'a str,
+    pub cluster_server: &'a str,
+    pub cluster_scope: &'a ClusterScope,
+}
+
+/// An object the boundary keeps out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub key: ResourceKey,
+    pub message: String,
+}
+
+impl Boundary<'_> {
+    /// Why `object` may not be deployed (or pruned), if it may not, as Argo CD words it.
+    pub fn refusal(&self, object: &Value) -> Option<String> {
+        let resource = Resource::of(object);
+        let what = format!(
+            "resource {}:{}/{}",
+            resource.group, resource.kind, resource.name
+        );
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .filter(|n| !n.is_empty());
+        if let Some(project) = self.project {
+            let name = self.project_name;
+            if !permitted(project, &resource) {
+                return Some(format!("{what} is not permitted in project {name}"));
+            }
+            if let Some(ns) = namespace
+                && !deploys_to(
+                    project,
+                    self.project_scope,
+                    self.cluster_name,
+                    self.cluster_server,
+                    ns,
+                )
+            {
+                return Some(format!(
+                    "{what}: namespace {ns} is not permitted in project '{name}'"
+                ));
+            }
+        }
+        self.cluster_scope
+            .refusal(self.cluster_name, namespace)
+            .map(|why| format!("{what}: {why}"))
+    }
+
+    /// The objects of `objects` the boundary keeps out, once each, in order.
+    pub fn refused(&self, objects: &[Value]) -> Vec<Refusal> {
+        let mut seen = BTreeSet::new();
+        objects
+            .iter()
+            .filter_map(|object| {
+                let key = ResourceKey::of(object).ok()?;
+                let message = self.refusal(object)?;
+                seen.insert(key.clone()).then_some(Refusal { key, message })
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -142,27 +197,81 @@ mod tests {
         }
     }
 
+    fn boundary<'a>(project: Option<&'a AppProjectSpec>, scope: &'a ClusterScope) -> Boundary<'a> {
+        static NONE: std::sync::LazyLock<ProjectScope> = std::sync::LazyLock::new(Default::default);
+        Boundary {
+            project,
+            project_name: "team",
+            project_scope: &NONE,
+            cluster_name: "in-cluster",
+            cluster_server: "https://kubernetes.default.svc",
+            cluster_scope: scope,
+        }
+    }
+
     #[test]
     fn rendered_objects_are_named_once_each_when_refused() {
         let project: AppProjectSpec = serde_json::from_value(serde_json::json!({
             "clusterResourceWhitelist": [],
-            "namespaceResourceBlacklist": [{"group": "", "kind": "ConfigMap"}]
+            "namespaceResourceBlacklist": [{"group": "", "kind": "ConfigMap"}],
+            "destinations": [{"server": "*", "namespace": "shop"}]
         }))
         .expect("a project");
-        let desired = vec![
-            serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                               "metadata": {"name": "admin"}}),
-            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
-                               "metadata": {"name": "settings", "namespace": "shop"}}),
-            serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
-                               "metadata": {"name": "web", "namespace": "shop"}}),
-        ];
+        let desired: Vec<Value> = serde_norway::from_str(
+            r#"
+- {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: admin}}
+- {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: admin}}
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: settings, namespace: shop}}
+- {apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: shop}}
+- {apiVersion: apps/v1, kind: Deployment, metadata: {name: escape, namespace: kube-system}}
+"#,
+        )
+        .expect("objects");
+        let unlimited = ClusterScope::default();
+        let messages: Vec<String> = boundary(Some(&project), &unlimited)
+            .refused(&desired)
+            .into_iter()
+            .map(|r| r.message)
+            .collect();
         assert_eq!(
-            not_permitted(&project, "team", &desired),
+            messages,
             [
                 "resource rbac.authorization.k8s.io:ClusterRole/admin is not permitted in project team",
                 "resource :ConfigMap/settings is not permitted in project team",
+                "resource apps:Deployment/escape: namespace kube-system is not permitted in project 'team'",
             ]
+        );
+        assert!(boundary(None, &unlimited).refused(&desired).is_empty());
+    }
+
+    #[test]
+    fn a_cluster_secret_scope_keeps_out_other_namespaces_and_cluster_kinds() {
+        let scope = ClusterScope {
+            namespaces: vec!["shop".into()],
+            cluster_resources: false,
+        };
+        let object = |v: serde_json::Value| v;
+        let b = boundary(None, &scope);
+        assert_eq!(
+            b.refusal(&object(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "a", "namespace": "ops"}}))),
+            Some("resource :ConfigMap/a: namespace ops is not managed on cluster in-cluster (its Secret lists shop)".into())
+        );
+        let namespace = serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+                                           "metadata": {"name": "shop"}});
+        assert!(b.refusal(&namespace).is_some());
+        let with_cluster_kinds = ClusterScope {
+            cluster_resources: true,
+            ..scope.clone()
+        };
+        assert_eq!(
+            boundary(None, &with_cluster_kinds).refusal(&namespace),
+            None
+        );
+        assert_eq!(
+            b.refusal(&serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "a", "namespace": "shop"}})),
+            None
         );
     }
 }

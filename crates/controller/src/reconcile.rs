@@ -8,6 +8,8 @@ use crate::context::Context;
 use crate::decide::{Decision, Facts, decide};
 use crate::depends;
 use crate::destinations::{DestinationError, Target};
+use crate::project_resources::Boundary;
+use crate::project_scope::ProjectScope;
 use crate::status::{Outcome, digest, next_status};
 use crate::sync_loop::Drift;
 use crate::sync_run::{self, Prepared, Start};
@@ -53,11 +55,12 @@ pub fn refresh_of(app: &Application) -> Option<Refresh> {
     }
 }
 
-/// Reconciles `name`; returns when to look again, if a time is due.
+/// Reconciles the app `name` (its key, see [`crate::app_key`]); returns when to look again,
+/// if a time is due.
 pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration>, ReconcileError> {
-    let api = ctx.apps();
+    let (api, bare_name) = ctx.app_api(name);
     let Some(object) = api
-        .get_opt(name)
+        .get_opt(bare_name)
         .await
         .map_err(|source| ReconcileError::Read {
             app: name.into(),
@@ -73,7 +76,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         Err(error) => {
             let message = format!("failed to read the application: {error}");
             let conditions = json!([{"type": conditions::INVALID_SPEC_ERROR, "message": message}]);
-            writer::write_conditions(&api, name, conditions)
+            writer::write_conditions(&api, bare_name, conditions)
                 .await
                 .map_err(|source| ReconcileError::Write {
                     app: name.into(),
@@ -116,10 +119,15 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         Compared::Done(prepared, _) => Some(prepared.as_ref()),
         Compared::Failed(_) => None,
     };
-    let verdict = prepared
+    let mut verdict = prepared
         .map(|p| crate::guard::judge(name, crate::guard::mode_of(project.as_ref()), &p.desired))
         .unwrap_or_default();
     found.extend(verdict.found.iter().cloned());
+    if let Some(p) = prepared.filter(|p| !p.refused.is_empty()) {
+        let message = crate::sync_run::refusal_message(&p.refused);
+        found.push(Found::new(conditions::INVALID_SPEC_ERROR, message.clone()));
+        verdict.blocked = Some(message);
+    }
     let facts = Facts {
         app: &app,
         compared: prepared.map(|p| (&p.comparison.sync, p.revisions.as_slice())),
@@ -131,7 +139,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     let mut status = next_status(&app, outcome, found, now);
     let mut writer = StatusWriter::new(
         api.clone(),
-        name,
+        bare_name,
         app.status.clone(),
         ctx.status_writes.clone(),
     );
@@ -151,7 +159,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     }
     crate::context::lock(&ctx.written).insert(name.to_string(), fingerprint);
     if refresh.is_some()
-        && let Err(error) = writer::clear_annotation(&api, name, REFRESH).await
+        && let Err(error) = writer::clear_annotation(&api, bare_name, REFRESH).await
     {
         tracing::warn!(app = name, %error, "cannot remove the refresh annotation");
     }
@@ -162,7 +170,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             u64::try_from(due - now).unwrap_or(0).max(1),
         ))),
         Decision::ClearOperation => {
-            writer::clear_operation(&api, name)
+            writer::clear_operation(&api, bare_name)
                 .await
                 .map_err(|source| ReconcileError::Write {
                     app: name.into(),
@@ -309,8 +317,17 @@ async fn compare_app(
     project: Option<AppProjectSpec>,
     refresh: Option<Refresh>,
 ) -> Compared {
-    let name = app.metadata.name.clone().unwrap_or_default();
-    if let Err(message) = validate(app, project.as_ref()) {
+    let name = ctx.key_of(app);
+    let secrets = match ctx.destinations.secrets().await {
+        Ok(secrets) => secrets,
+        Err(error) => {
+            return Compared::Failed(Found::new(conditions::COMPARISON_ERROR, error.to_string()));
+        }
+    };
+    let scope = ProjectScope::of(&secrets, crate::validate::project_name(app));
+    if let Err(message) = validate(app, project.as_ref(), &scope).and_then(|()| {
+        crate::validate::namespace_permitted(app, project.as_ref(), &ctx.config.app_namespace)
+    }) {
         return Compared::Failed(Found::new(conditions::INVALID_SPEC_ERROR, message));
     }
     let target = match ctx.destinations.resolve(&app.spec.destination).await {
@@ -325,7 +342,8 @@ async fn compare_app(
             return Compared::Failed(Found::new(conditions::COMPARISON_ERROR, error.to_string()));
         }
     };
-    if let Err(message) = destination_permitted(app, project.as_ref(), &target.name, &target.server)
+    if let Err(message) =
+        destination_permitted(app, project.as_ref(), &scope, &target.name, &target.server)
     {
         return Compared::Failed(Found::new(conditions::INVALID_SPEC_ERROR, message));
     }
@@ -395,8 +413,10 @@ pub async fn prepare(
     prepare_on(ctx, target, app, project.as_ref(), revisions, fresh).await
 }
 
-/// Renders, refuses objects the project does not permit (before anything is applied or
-/// pruned: the comparison fails), and compares with the live objects.
+/// Renders and compares with the live objects; objects the app's boundary keeps out (project
+/// kind lists and destinations, the cluster Secret's scope) are marked `Unknown` in the
+/// comparison, listed in `refused` (no sync may start) and left out of the live set, so they
+/// are never pruned.
 async fn prepare_on(
     ctx: &Arc<Context>,
     target: Arc<Target>,
@@ -405,25 +425,35 @@ async fn prepare_on(
     revisions: Vec<String>,
     fresh: bool,
 ) -> Result<Prepared, String> {
-    let name = app.metadata.name.clone().unwrap_or_default();
+    let name = ctx.key_of(app);
     let mut desired = ctx
         .renderer
         .render(app, &revisions, target.cluster.catalog(), fresh)
         .await?;
-    // No AppProject object: the built-in `default` project, which permits every kind.
-    if let Some(project) = project {
-        let project_name = Some(app.spec.project.as_str())
-            .filter(|p| !p.is_empty())
-            .unwrap_or(crate::validate::DEFAULT_PROJECT);
-        let refused = crate::project_resources::not_permitted(project, project_name, &desired);
-        if !refused.is_empty() {
-            return Err(format!("failed to compare: {}", refused.join("; ")));
-        }
-    }
+    let secrets = ctx
+        .destinations
+        .secrets()
+        .await
+        .map_err(|e| e.to_string())?;
+    let project_name = crate::validate::project_name(app);
+    let project_scope = ProjectScope::of(&secrets, project_name);
+    let cluster_scope = crate::clusters::scope_of(&app.spec.destination, &secrets);
+    let boundary = Boundary {
+        project,
+        project_name,
+        project_scope: &project_scope,
+        cluster_name: &target.name,
+        cluster_server: &target.server,
+        cluster_scope: &cluster_scope,
+    };
+    let mut refused = boundary.refused(&desired);
+    refused.extend(refused_children(ctx, &desired, &secrets, &refused).await?);
     crate::installation::stamp(&mut desired, ctx.config.installation_id.as_deref());
-    let live = read_live(&target, app, &desired).await?;
-    let comparison: Comparison =
+    let mut live = read_live(ctx, &target, app, &desired).await?;
+    live.retain(|object| boundary.refusal(object).is_none());
+    let mut comparison: Comparison =
         compare(app, &desired, &live, &ctx.judging).map_err(|e| e.to_string())?;
+    crate::compare::mark_unknown(&mut comparison, refused.iter().map(|r| &r.key));
     tracing::debug!(app = %name, sync = %comparison.sync, health = %comparison.health, "compared");
     Ok(Prepared {
         target,
@@ -431,17 +461,55 @@ async fn prepare_on(
         desired,
         live,
         comparison,
+        refused,
     })
+}
+
+/// Child Applications among `desired` (not refused already) whose own project refuses them.
+async fn refused_children(
+    ctx: &Context,
+    desired: &[Value],
+    secrets: &[k8s_openapi::api::core::v1::Secret],
+    already: &[crate::project_resources::Refusal],
+) -> Result<Vec<crate::project_resources::Refusal>, String> {
+    let children: Vec<(ResourceKey, &Value)> = desired
+        .iter()
+        .filter_map(|o| Some((ResourceKey::of(o).ok()?, o)))
+        .filter(|(k, _)| k.group == driftless_model::GROUP && k.kind == Application::KIND)
+        .filter(|(k, _)| already.iter().all(|r| &r.key != k))
+        .collect();
+    if children.is_empty() {
+        return Ok(Vec::new());
+    }
+    let api: Api<AppProject> = Api::namespaced(ctx.client.clone(), &ctx.config.app_namespace);
+    let projects: BTreeMap<String, AppProjectSpec> = api
+        .list(&Default::default())
+        .await
+        .map_err(|e| format!("failed to list the AppProjects child applications use: {e}"))?
+        .items
+        .into_iter()
+        .filter_map(|p| Some((p.metadata.name?, p.spec)))
+        .collect();
+    Ok(children
+        .into_iter()
+        .filter_map(|(key, child)| {
+            let control = &ctx.config.app_namespace;
+            let why = crate::validate::child_refusal(child, &projects, secrets, control)?;
+            let message = format!("resource argoproj.io:Application/{}: {why}", key.name);
+            Some(crate::project_resources::Refusal { key, message })
+        })
+        .collect())
 }
 
 /// The live objects `app` tracks, from the cache, watching the kinds it needs first: those of
 /// its desired objects and those its status last listed (so objects gone from git are seen).
 pub async fn read_live(
+    ctx: &Context,
     target: &Target,
     app: &Application,
     desired: &[Value],
 ) -> Result<Vec<Value>, String> {
-    let name = app.metadata.name.clone().unwrap_or_default();
+    let name = ctx.key_of(app);
     let mut kinds: BTreeSet<GroupKind> = desired
         .iter()
         .filter_map(|o| ResourceKey::of(o).ok())

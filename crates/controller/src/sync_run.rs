@@ -26,6 +26,14 @@ pub struct Prepared {
     pub desired: Vec<Value>,
     pub live: Vec<Value>,
     pub comparison: Comparison,
+    /// Objects the app's boundary keeps out: while there are any, no sync runs.
+    pub refused: Vec<crate::project_resources::Refusal>,
+}
+
+/// One message naming every refused object, for the condition and the failed sync.
+pub fn refusal_message(refused: &[crate::project_resources::Refusal]) -> String {
+    let lines: Vec<&str> = refused.iter().map(|r| r.message.as_str()).collect();
+    format!("nothing synced: {}", lines.join("; "))
 }
 
 pub enum Start {
@@ -90,7 +98,7 @@ pub async fn run(
     prepared: Option<&Prepared>,
     start: Start,
 ) -> Result<(), SyncRunError> {
-    let name = app.metadata.name.clone().unwrap_or_default();
+    let name = ctx.key_of(app);
     let status = writer.current().clone();
     let (op, requested, fresh) = match start {
         Start::Fresh {
@@ -145,7 +153,7 @@ pub async fn refuse(
     requested: bool,
     message: String,
 ) -> Result<(), SyncRunError> {
-    let name = app.metadata.name.clone().unwrap_or_default();
+    let name = ctx.key_of(app);
     let mut op = operation::begin(app, operation, &[], now_secs());
     operation::finish(&mut op, OperationPhase::Error, message, now_secs());
     let mut status = writer.current().clone();
@@ -164,7 +172,8 @@ pub async fn refuse(
 }
 
 async fn clear(ctx: &Context, name: &str) {
-    if let Err(error) = writer::clear_operation(&ctx.apps(), name).await {
+    let (api, bare_name) = ctx.app_api(name);
+    if let Err(error) = writer::clear_operation(&api, bare_name).await {
         tracing::warn!(app = name, %error, "cannot remove the finished operation");
     }
 }
@@ -238,6 +247,10 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
                 }
             }
         };
+        if !prepared.refused.is_empty() {
+            let message = refusal_message(&prepared.refused);
+            return run.finish(OperationPhase::Failed, message).await;
+        }
         let input = match plan_input(&target, &run.op, prepared, &run.ctx.judging) {
             Ok(input) => input,
             Err(message) => return run.finish(OperationPhase::Failed, message).await,

@@ -42,5 +42,26 @@ pub fn check_with(tree: &Tree, options: &Options) -> Vec<Finding> {
     findings.sort_by(|a, b| {
         (&a.app, &a.object, &a.rule, &a.path).cmp(&(&b.app, &b.object, &b.rule, &b.path))
     });
-    findings
+    once_per_object_and_rule(findings)
+}
+
+/// One finding per app, object and rule: several places of one object breaking one rule (three
+/// wildcards in one RBAC rule, two containers running as root) read as one finding at the
+/// first place whose message goes on with each further place as `; <path>: <message>`.
+/// `findings` is sorted.
+fn once_per_object_and_rule(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut merged: Vec<Finding> = Vec::with_capacity(findings.len());
+    for finding in findings {
+        match merged.last_mut() {
+            Some(last)
+                if (&last.app, &last.object, &last.rule)
+                    == (&finding.app, &finding.object, &finding.rule) =>
+            {
+                last.message
+                    .push_str(&format!("; {}: {}", finding.path, finding.message));
+            }
+            _ => merged.push(finding),
+        }
+    }
+    merged
 }

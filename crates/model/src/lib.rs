@@ -16,6 +16,7 @@ pub mod application;
 pub mod appset;
 pub mod crd;
 pub mod duration;
+pub mod glob;
 pub mod key;
 pub mod operation;
 pub mod project;

@@ -18,14 +18,16 @@ use driftless_appset::status::{
     apply_error_conditions, error_conditions, resources, success_conditions,
 };
 use driftless_appset::{AppSetError, GeneratorError, GitError, Inputs, Reconciled};
-use driftless_model::ApplicationSet;
 use driftless_model::annotations::{SECRET_TYPE, SECRET_TYPE_CLUSTER};
 use driftless_model::appset::ApplicationSetStatus;
+use driftless_model::project::AppProjectSpec;
+use driftless_model::{AppProject, ApplicationSet};
 use driftless_source::redact_url;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use kube::api::{DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +48,11 @@ pub enum AppSetReconcileError {
     },
     #[error("failed to list the cluster Secrets of namespace {namespace}: {source}")]
     ListSecrets {
+        namespace: String,
+        source: kube::Error,
+    },
+    #[error("failed to list the AppProjects of namespace {namespace}: {source}")]
+    ListProjects {
         namespace: String,
         source: kube::Error,
     },
@@ -119,11 +126,24 @@ pub async fn reconcile(
                 None,
             )
         }
-        Ok(Reconciled { generated, plan }) => {
+        Ok(Reconciled {
+            generated,
+            plan,
+            refused,
+        }) => {
             let done = carry_out(&sets.ctx.apps(), name, &plan, &existing.foreign).await;
             let listed = resources(&generated, &all_apps);
             match done.failures.first() {
-                None => (success_conditions(), listed, None),
+                None if refused.is_empty() => (success_conditions(), listed, None),
+                None => {
+                    let message = refused_message(&refused);
+                    tracing::warn!(applicationset = name, %message, "generated applications refused");
+                    (
+                        apply_error_conditions("ApplicationValidationError", &message),
+                        listed,
+                        None,
+                    )
+                }
                 Some(first) => {
                     let message = done
                         .failures
@@ -154,6 +174,15 @@ pub async fn reconcile(
         }
     }
     Ok(retry)
+}
+
+/// Every refusal, one per app (Argo CD keeps only the last one and counts the rest).
+fn refused_message(refused: &[driftless_appset::Refused]) -> String {
+    refused
+        .iter()
+        .map(|r| format!("application {}: {}", r.name, r.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 async fn list_apps(sets: &AppSets) -> Result<Vec<Value>, AppSetReconcileError> {
@@ -215,10 +244,13 @@ async fn generate(
     } else {
         Vec::new()
     };
+    let (projects, secrets) = boundary_inputs(sets).await?;
+    let control = sets.ctx.config.app_namespace.clone();
     let cache = sets.ctx.git.cache().clone();
     let (appset, polled, owned) = (appset.clone(), polled.to_vec(), owned.to_vec());
     let task = tokio::task::spawn_blocking(move || {
         let git = SharedCacheFiles::new(&cache, &polled);
+        let refuse = |app: &Value| refusal(app, &projects, &secrets, &control);
         driftless_appset::reconcile(
             &appset,
             Inputs {
@@ -226,12 +258,60 @@ async fn generate(
                 cluster_secrets: &cluster_secrets,
             },
             &owned,
+            &refuse,
         )
     });
     task.await.map_err(|e| AppSetReconcileError::Generate {
         name,
         message: e.to_string(),
     })
+}
+
+/// Why a generated Application may not be written: its project is missing or refuses it, or
+/// its destination names no cluster (Argo CD: "application destination spec is invalid").
+fn refusal(
+    app: &Value,
+    projects: &BTreeMap<String, AppProjectSpec>,
+    secrets: &[Secret],
+    control: &str,
+) -> Option<String> {
+    if let Some(why) = crate::validate::child_refusal(app, projects, secrets, control) {
+        return Some(why);
+    }
+    let destination = serde_json::from_value(app["spec"]["destination"].clone()).ok()?;
+    crate::clusters::resolve(&destination, secrets)
+        .err()
+        .map(|e| format!("application destination spec is invalid: {e}"))
+}
+
+/// The AppProjects by name and the cluster and repository Secrets generated apps are checked
+/// against.
+async fn boundary_inputs(
+    sets: &AppSets,
+) -> Result<(BTreeMap<String, AppProjectSpec>, Arc<Vec<Secret>>), AppSetReconcileError> {
+    let namespace = sets.ctx.config.app_namespace.clone();
+    let api: Api<AppProject> = Api::namespaced(sets.ctx.client.clone(), &namespace);
+    let projects = api
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| AppSetReconcileError::ListProjects {
+            namespace: namespace.clone(),
+            source,
+        })?
+        .items
+        .into_iter()
+        .filter_map(|p| Some((p.metadata.name?, p.spec)))
+        .collect();
+    let secrets =
+        sets.ctx
+            .destinations
+            .secrets()
+            .await
+            .map_err(|e| AppSetReconcileError::Generate {
+                name: namespace,
+                message: e.to_string(),
+            })?;
+    Ok((projects, secrets))
 }
 
 /// Argo CD cluster Secrets of the app namespace, for the clusters generator.

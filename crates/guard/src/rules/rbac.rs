@@ -35,14 +35,16 @@ pub(crate) fn check(ctx: &Context, out: &mut Vec<Finding>) {
     }
 }
 
+/// One finding per role naming every wildcard, at the first.
 fn check_rules(obj: &Obj, out: &mut Vec<Finding>) {
     let rules = obj
         .at("/rules")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[]);
+    let mut places: Vec<(String, String)> = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
-        for field in ["verbs", "resources", "apiGroups"] {
+        for field in ["apiGroups", "resources", "verbs"] {
             let entries = rule
                 .get(field)
                 .and_then(Value::as_array)
@@ -53,11 +55,24 @@ fn check_rules(obj: &Obj, out: &mut Vec<Finding>) {
                 if is_wildcard(field, text) {
                     let path =
                         pointer::index(&pointer::key(&pointer::index("/rules", i), field), j);
-                    out.push(WILDCARD.finding(obj.app, &obj.key, path, format!("rules[{i}].{field} contains \"{text}\", which also grants everything added to the cluster later; list what is needed")));
+                    places.push((path, format!("rules[{i}].{field} has \"{text}\"")));
                 }
             }
         }
     }
+    let Some((path, _)) = places.first() else {
+        return;
+    };
+    let named: Vec<&str> = places.iter().map(|(_, what)| what.as_str()).collect();
+    out.push(WILDCARD.finding(
+        obj.app,
+        &obj.key,
+        path.clone(),
+        format!(
+            "{}, which also grants everything added to the cluster later; list what is needed",
+            named.join(", ")
+        ),
+    ));
 }
 
 /// `*` everywhere; in resources also `*/<subresource>`, which RBAC matches against every
