@@ -82,3 +82,92 @@ async fn deletion_hooks_run_around_the_deletion_of_an_apps_objects() -> anyhow::
     );
     Ok(())
 }
+
+/// The repository is gone and a new controller starts with an empty cache: an app whose last
+/// sync recorded no deletion hooks is still deleted, with its objects; one with deletion
+/// hooks that cannot be rendered stays, with a `DeletionError` saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_whose_repository_is_gone_is_deleted_unless_it_has_deletion_hooks()
+-> anyhow::Result<()> {
+    let mut env = Gitops::new("delgone").await?;
+    let ns = env.ns.name.clone();
+    let plain_repo = driftless_source::testing::ScratchRepo::new();
+    plain_repo.write(
+        "site/data.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: data}\ndata: {rows: \"42\"}\n",
+    );
+    plain_repo.commit("an app without deletion hooks");
+    let hooked_repo = driftless_source::testing::ScratchRepo::new();
+    hooked_repo.write(
+        "site/kept.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kept}\ndata: {rows: \"7\"}\n",
+    );
+    hooked_repo.write("site/backup.yaml", hook_job("backup", "PreDelete"));
+    hooked_repo.commit("an app with a deletion hook");
+    let first = env.spawn(|_| {}).await?.0;
+    let (plain, hooked) = (env.name("plain"), env.name("hooked"));
+    for (name, repo) in [(&plain, &plain_repo), (&hooked, &hooked_repo)] {
+        env.apply_app(&application(
+            name,
+            &ns,
+            &repo.file_url(),
+            "site",
+            AUTOMATED,
+            CASCADE,
+        ))
+        .await?;
+    }
+    for name in [&plain, &hooked] {
+        env.wait_app(name, "synced, its deletion hooks recorded", |a| {
+            sync_of(a) == "Synced"
+                && !a["metadata"]["annotations"]["driftless.dev/deletion-hooks"].is_null()
+        })
+        .await?;
+    }
+    let recorded = env.app(&hooked).await?.unwrap_or_default();
+    assert_eq!(
+        recorded["metadata"]["annotations"]["driftless.dev/deletion-hooks"],
+        "PreDelete"
+    );
+
+    first.abort();
+    std::fs::remove_dir_all(plain_repo.path())?;
+    std::fs::remove_dir_all(hooked_repo.path())?;
+    let empty_cache = tempfile::tempdir()?;
+    let cache_dir = empty_cache.path().to_path_buf();
+    env.spawn(move |c| c.cache_dir = cache_dir).await?;
+    for name in [&plain, &hooked] {
+        env.apps().delete(name, &DeleteParams::default()).await?;
+    }
+    wait_until(TIMEOUT, "the app without deletion hooks gone", || async {
+        Ok(env.app(&plain).await?.is_none().then_some(()))
+    })
+    .await?;
+    let cms: Api<ConfigMap> = env.ns.api();
+    wait_until(TIMEOUT, "its ConfigMap deleted", || async {
+        Ok(cms
+            .get_opt("data")
+            .await?
+            .is_none_or(|c| c.metadata.deletion_timestamp.is_some())
+            .then_some(()))
+    })
+    .await?;
+    let stuck = env
+        .wait_app(&hooked, "a DeletionError", |a| {
+            a["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter().any(|c| {
+                    c["type"] == "DeletionError"
+                        && c["message"]
+                            .as_str()
+                            .is_some_and(|m| m.contains("for its deletion hooks"))
+                })
+            })
+        })
+        .await?;
+    assert!(stuck["metadata"]["deletionTimestamp"].is_string());
+    assert!(
+        cms.get_opt("kept").await?.is_some(),
+        "nothing of an app with unrenderable deletion hooks is deleted"
+    );
+    Ok(())
+}

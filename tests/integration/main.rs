@@ -18,3 +18,4 @@ mod platform;
 mod projects;
 mod render_cli;
 mod sync;
+mod volatile;

@@ -57,6 +57,8 @@ pub struct Context {
     /// Automated syncs started (for tests and metrics).
     pub sync_applies: Arc<AtomicU64>,
     pub compare_slots: Semaphore,
+    /// Volatile fields found by rendering a revision twice, per app.
+    pub volatile: crate::volatile::Detections,
     pub triggers: mpsc::UnboundedSender<Trigger>,
     pub status_writes: Arc<AtomicU64>,
 }
@@ -114,6 +116,7 @@ impl Context {
         self.charts.forget(app);
         lock(&self.written).remove(app);
         lock(&self.loops).remove(app);
+        self.volatile.forget(app);
     }
 
     /// The sync and health of a dependency as last seen.

@@ -155,6 +155,7 @@ impl Controller {
             loops: Default::default(),
             sync_applies: Arc::new(AtomicU64::new(0)),
             compare_slots: tokio::sync::Semaphore::new(config.workers.max(1)),
+            volatile: Default::default(),
             triggers: tx,
             status_writes: Arc::new(AtomicU64::new(0)),
             client,

@@ -14,7 +14,7 @@ use crate::reconcile::read_live;
 use crate::time::now_secs;
 use crate::writer;
 use driftless_apply::{SyncContext, run_sync};
-use driftless_model::annotations::{FIELD_MANAGER, RESOURCES_FINALIZER};
+use driftless_model::annotations::{DELETION_HOOKS, FIELD_MANAGER, RESOURCES_FINALIZER};
 use driftless_model::{Application, ApplicationStatus};
 use driftless_plan::{DeletePropagation, DeletionInput, RunPhase, SyncState, plan_deletion};
 use serde_json::{Value, json};
@@ -80,11 +80,19 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
         .resolve(&app.spec.destination)
         .await
         .map_err(|e| failed(e.to_string()))?;
-    let hooks_from = deployed_objects(ctx, &target, app).await.map_err(|e| {
-        failed(format!(
-            "failed to render the deployed revision for its deletion hooks: {e}"
-        ))
-    })?;
+    let hooks_from = match deployed_objects(ctx, &target, app).await {
+        Ok(objects) => objects,
+        // Recorded at its last sync: no deletion hooks, so what is tracked is all there is.
+        Err(error) if recorded_hooks(app) == Some(Vec::new()) => {
+            tracing::info!(app = %name, %error, "cannot render the deployed revision; it has no deletion hooks, deleting what is tracked");
+            Vec::new()
+        }
+        Err(error) => {
+            return Err(failed(format!(
+                "failed to render the deployed revision for its deletion hooks: {error}"
+            )));
+        }
+    };
     let live = read_live(ctx, &target, app, &hooks_from)
         .await
         .map_err(failed)?;
@@ -139,6 +147,44 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
     })?;
     ctx.forget(&name);
     Ok(())
+}
+
+/// The deletion hook phases the app's last sync recorded (`None`: nothing recorded).
+fn recorded_hooks(app: &Application) -> Option<Vec<String>> {
+    let value = app.metadata.annotations.as_ref()?.get(DELETION_HOOKS)?;
+    Some(
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty() && *p != "none")
+            .map(String::from)
+            .collect(),
+    )
+}
+
+/// The value of [`DELETION_HOOKS`] for the objects a revision renders.
+pub fn deletion_hooks_of(desired: &[Value]) -> String {
+    use driftless_plan::Phase;
+    use driftless_plan::hooks::{Role, role};
+    let mut phases: Vec<&str> = Vec::new();
+    for object in desired {
+        if let Role::Hook { phases: of, .. } = role(object) {
+            for (phase, name) in [
+                (Phase::PreDelete, "PreDelete"),
+                (Phase::PostDelete, "PostDelete"),
+            ] {
+                if of.contains(&phase) && !phases.contains(&name) {
+                    phases.push(name);
+                }
+            }
+        }
+    }
+    phases.sort();
+    if phases.is_empty() {
+        "none".into()
+    } else {
+        phases.join(",")
+    }
 }
 
 /// What the app last deployed, rendered again (empty for an app never deployed).
@@ -209,6 +255,31 @@ mod tests {
         let compared = status(json!({"sync": {"status": "OutOfSync", "revision": "c3"}}));
         assert_eq!(deployed_revisions(Some(&compared)), ["c3"]);
         assert!(deployed_revisions(None).is_empty());
+    }
+
+    #[test]
+    fn deletion_hooks_are_recorded_by_phase() {
+        let hook = |kind: &str| {
+            json!({"kind": "Job", "metadata": {"name": "j",
+                   "annotations": {"argocd.argoproj.io/hook": kind}}})
+        };
+        let plain = json!({"kind": "ConfigMap", "metadata": {"name": "c"}});
+        assert_eq!(deletion_hooks_of(std::slice::from_ref(&plain)), "none");
+        assert_eq!(
+            deletion_hooks_of(&[
+                hook("PostDelete"),
+                plain,
+                hook("PreDelete"),
+                hook("PreSync")
+            ]),
+            "PostDelete,PreDelete"
+        );
+        let mut app: Application = serde_json::from_value(json!({"metadata": {"name": "a"},
+            "spec": {"project": "default", "destination": {}}}))
+        .unwrap();
+        assert_eq!(recorded_hooks(&app), None);
+        app.metadata.annotations = Some([(DELETION_HOOKS.to_string(), "none".to_string())].into());
+        assert_eq!(recorded_hooks(&app), Some(vec![]));
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub mod sync_loop;
 pub mod sync_run;
 pub mod time;
 pub mod validate;
+pub mod volatile;
 pub mod watch_backoff;
 pub mod webhook;
 pub mod work_queue;

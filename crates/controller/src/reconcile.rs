@@ -123,6 +123,9 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         .map(|p| crate::guard::judge(name, crate::guard::mode_of(project.as_ref()), &p.desired))
         .unwrap_or_default();
     found.extend(verdict.found.iter().cloned());
+    if let Some(p) = prepared {
+        found.extend(crate::volatile::conditions(&p.volatile));
+    }
     if let Some(p) = prepared.filter(|p| !p.refused.is_empty()) {
         let message = crate::sync_run::refusal_message(&p.refused);
         found.push(Found::new(conditions::INVALID_SPEC_ERROR, message.clone()));
@@ -430,6 +433,7 @@ async fn prepare_on(
         .renderer
         .render(app, &revisions, target.cluster.catalog(), fresh)
         .await?;
+    let volatile = detect_volatile(ctx, &target, app, &name, &revisions, &desired, fresh).await;
     let secrets = ctx
         .destinations
         .secrets()
@@ -451,6 +455,9 @@ async fn prepare_on(
     crate::installation::stamp(&mut desired, ctx.config.installation_id.as_deref());
     let mut live = read_live(ctx, &target, app, &desired).await?;
     live.retain(|object| boundary.refusal(object).is_none());
+    if crate::volatile::keeps_live(app) {
+        desired = crate::volatile::keep_live(&desired, &live, &volatile);
+    }
     let mut comparison: Comparison =
         compare(app, &desired, &live, &ctx.judging).map_err(|e| e.to_string())?;
     crate::compare::mark_unknown(&mut comparison, refused.iter().map(|r| &r.key));
@@ -462,7 +469,46 @@ async fn prepare_on(
         live,
         comparison,
         refused,
+        volatile,
     })
+}
+
+/// The volatile fields of `app` at `revisions`: found once by rendering a second time,
+/// bypassing the render cache (again on a hard refresh). A second render that fails finds
+/// nothing and is tried on the next comparison.
+async fn detect_volatile(
+    ctx: &Context,
+    target: &Target,
+    app: &Application,
+    name: &str,
+    revisions: &[String],
+    first: &[Value],
+    fresh: bool,
+) -> Arc<Vec<driftless_guard::Finding>> {
+    if !fresh && let Some(found) = ctx.volatile.get(name, revisions) {
+        return found;
+    }
+    match ctx
+        .renderer
+        .render(app, revisions, target.cluster.catalog(), true)
+        .await
+    {
+        Ok(second) => {
+            let found = driftless_guard::volatile_fields(name, first, &second);
+            if !found.is_empty() {
+                tracing::warn!(
+                    app = name,
+                    fields = found.len(),
+                    "volatile fields: two renders of one revision differ"
+                );
+            }
+            ctx.volatile.insert(name, revisions, found)
+        }
+        Err(error) => {
+            tracing::debug!(app = name, %error, "second render for volatile fields failed");
+            Arc::default()
+        }
+    }
 }
 
 /// Child Applications among `desired` (not refused already) whose own project refuses them.

@@ -10,7 +10,7 @@ use crate::operation;
 use crate::time::{now_secs, secs_of};
 use crate::writer::{self, StatusWriter};
 use driftless_apply::{ClusterClient, ClusterError, SyncContext, SyncEvent, run_sync};
-use driftless_model::annotations::FIELD_MANAGER;
+use driftless_model::annotations::{DELETION_HOOKS, FIELD_MANAGER};
 use driftless_model::{Application, ApplicationStatus, Operation, OperationPhase, OperationState};
 use driftless_plan::{Plan, PlanInput, ResourceSelector, RunPhase, SyncState, plan_sync};
 use serde_json::Value;
@@ -28,6 +28,8 @@ pub struct Prepared {
     pub comparison: Comparison,
     /// Objects the app's boundary keeps out: while there are any, no sync runs.
     pub refused: Vec<crate::project_resources::Refusal>,
+    /// Fields that differ between two renders of the revision (see [`crate::volatile`]).
+    pub volatile: Arc<Vec<driftless_guard::Finding>>,
 }
 
 /// One message naming every refused object, for the condition and the failed sync.
@@ -178,6 +180,25 @@ async fn clear(ctx: &Context, name: &str) {
     }
 }
 
+/// Notes on the app which deletion hooks the revision just deployed has, so that deleting
+/// it needs no render of that revision when it has none (see [`crate::delete`]).
+async fn record_deletion_hooks(run: &Run<'_>, desired: &[Value]) {
+    let value = crate::delete::deletion_hooks_of(desired);
+    let recorded = run
+        .app
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(DELETION_HOOKS));
+    if recorded == Some(&value) {
+        return;
+    }
+    let (api, bare_name) = run.ctx.app_api(&run.name);
+    if let Err(error) = writer::set_annotation(&api, bare_name, DELETION_HOOKS, &value).await {
+        tracing::warn!(app = %run.name, %error, "cannot record the deletion hooks");
+    }
+}
+
 /// The commits a new operation deploys: what it names (resolved), else what was compared.
 async fn operation_revisions(
     ctx: &Context,
@@ -276,6 +297,7 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
         } else {
             match persisted_run(run, &prepared.target.cluster, &plan, &mut state).await {
                 Ok(RunPhase::Succeeded) => {
+                    record_deletion_hooks(run, &prepared.desired).await;
                     return run
                         .finish(OperationPhase::Succeeded, state.message.clone())
                         .await;

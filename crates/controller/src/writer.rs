@@ -91,6 +91,19 @@ pub async fn clear_annotation(
         .map(|_| ())
 }
 
+/// Sets one annotation.
+pub async fn set_annotation(
+    api: &Api<DynamicObject>,
+    name: &str,
+    annotation: &str,
+    value: &str,
+) -> Result<(), kube::Error> {
+    let patch = json!({"metadata": {"annotations": {annotation: value}}});
+    api.patch(name, &params(), &Patch::Merge(patch))
+        .await
+        .map(|_| ())
+}
+
 /// Sets the finalizers to `keep`, provided the object was not changed since `resource_version`.
 pub async fn set_finalizers(
     api: &Api<DynamicObject>,

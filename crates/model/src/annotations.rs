@@ -36,3 +36,7 @@ pub const SECRET_TYPE_REPO_CREDS: &str = "repo-creds";
 pub const SECRET_TYPE_CLUSTER: &str = "cluster";
 /// The field manager driftless applies with.
 pub const FIELD_MANAGER: &str = "driftless";
+/// Written by the controller on an Application after each successful sync: the deletion hook
+/// phases its deployed revision has (`PreDelete`, `PostDelete`, comma-separated) or `none`, so
+/// that deleting the app needs no render when it has none (its repository may be gone).
+pub const DELETION_HOOKS: &str = "driftless.dev/deletion-hooks";
