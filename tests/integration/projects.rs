@@ -167,20 +167,28 @@ async fn objects_in_namespaces_the_project_does_not_permit_are_refused_and_never
     );
 
     // ConfigMaps become forbidden and the one the app owns leaves git: it is not pruned.
-    env.repo.remove("team/escape.yaml");
-    env.repo.remove("team/settings.yaml");
-    env.repo.commit("drop the ConfigMap");
+    // (A new image makes a sync with prune run.)
     let no_config_maps = own_namespace.replace(
         "destinations:",
         "namespaceResourceBlacklist: [{group: '', kind: ConfigMap}]\n  destinations:",
     );
     env.apply(&no_config_maps).await?;
-    env.wait_app(&app, "synced without the ConfigMap", |a| {
+    env.repo.remove("team/escape.yaml");
+    env.repo.remove("team/settings.yaml");
+    env.repo
+        .write("team/web.yaml", deployment("web", "nginx:1.28", None));
+    let commit = env.repo.commit("drop the ConfigMap, new image");
+    env.wait_app(&app, "synced with prune at the new commit", |a| {
+        let op = &a["status"]["operationState"];
         sync_of(a) == "Synced"
-            && a["status"]["operationState"]["syncResult"]["revision"]
-                == a["status"]["sync"]["revision"]
+            && op["phase"] == "Succeeded"
+            && op["syncResult"]["revision"] == commit.as_str()
     })
     .await?;
+    assert_eq!(
+        image_of(&env.deployments(), "web").await?.as_deref(),
+        Some("nginx:1.28")
+    );
     let ours: Api<ConfigMap> = env.ns.api();
     assert_eq!(
         greeting(&ours).await?.as_deref(),

@@ -94,19 +94,15 @@ pub fn keep_live(desired: &[Value], live: &[Value], found: &[Finding]) -> Vec<Va
     }
 }
 
-/// One `VolatileField` condition per object, naming each path with its fix.
+/// One `VolatileField` condition per object, with each path and its fix.
 pub fn conditions(found: &[Finding]) -> Vec<Found> {
     let mut by_object: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    // Each message names its path already.
     for finding in found {
-        let at = if finding.path.is_empty() {
-            String::new()
-        } else {
-            format!("{}: ", finding.path)
-        };
         by_object
             .entry(finding.object.as_str())
             .or_default()
-            .push(format!("{at}{}", finding.message));
+            .push(finding.message.clone());
     }
     by_object
         .into_iter()
@@ -151,7 +147,7 @@ mod tests {
         assert!(
             shown[0]
                 .message
-                .starts_with("/Secret/shop/keys /data/master-key: ")
+                .starts_with("/Secret/shop/keys /data/master-key differs")
         );
         assert!(
             shown[0].message.contains("jsonPointers:"),
