@@ -415,6 +415,91 @@ mod tests {
         assert_eq!(namespace_permitted(&a, None, "argocd"), Ok(()));
     }
 
+    #[derive(serde::Deserialize)]
+    struct DestinationFixture {
+        projects: BTreeMap<String, AppProjectSpec>,
+        scope: ScopeFixture,
+        destinations: Vec<DestinationCase>,
+        repositories: RepositoryFixture,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct ScopeFixture {
+        clusters: Vec<ScopedClusterFixture>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct ScopedClusterFixture {
+        name: String,
+        server: String,
+        namespaces: Vec<String>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct DestinationCase {
+        project: String,
+        name: String,
+        server: String,
+        namespace: String,
+        permitted: bool,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct RepositoryFixture {
+        projects: BTreeMap<String, AppProjectSpec>,
+        cases: Vec<RepositoryCase>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct RepositoryCase {
+        project: String,
+        url: String,
+        permitted: bool,
+    }
+
+    #[test]
+    fn every_destination_and_repository_fixture_is_decided_as_argo_cd_decides_it() {
+        let fixture: DestinationFixture =
+            serde_norway::from_str(include_str!("../testdata/project_destinations.yaml"))
+                .expect("the fixture parses");
+        let scope = ProjectScope {
+            repos: Vec::new(),
+            clusters: fixture
+                .scope
+                .clusters
+                .into_iter()
+                .map(|c| crate::project_scope::ScopedCluster {
+                    name: c.name,
+                    server: c.server,
+                    namespaces: c.namespaces,
+                })
+                .collect(),
+        };
+        for case in &fixture.destinations {
+            let project = &fixture.projects[&case.project];
+            assert_eq!(
+                deploys_to(project, &scope, &case.name, &case.server, &case.namespace),
+                case.permitted,
+                "{} {} {} in project {}",
+                case.name,
+                case.server,
+                case.namespace,
+                case.project
+            );
+        }
+        let none = ProjectScope::default();
+        for case in &fixture.repositories.cases {
+            let project = &fixture.repositories.projects[&case.project];
+            assert_eq!(
+                source_permitted(project, &none, &case.url),
+                case.permitted,
+                "{} in project {}",
+                case.url,
+                case.project
+            );
+        }
+    }
+
     #[test]
     fn deny_destinations_refuse_by_name_server_or_namespace() {
         let p = project(json!({
