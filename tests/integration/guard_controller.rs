@@ -284,7 +284,9 @@ async fn an_enforcing_project_blocks_a_root_deployment_and_a_warning_project_syn
 
 /// The invalidation trap: a chart that draws a random value on every render. The render cache
 /// keeps one revision's render, so the trap only fires when something renders again, as a hard
-/// refresh does; each one then re-applies a new value. The breaker stops it at the threshold.
+/// refresh does; each one then re-applies a new value. The app opts out of keeping live values
+/// at volatile paths (which would defuse the trap, see `volatile.rs`), so the sync-loop breaker
+/// is what stops it at the threshold.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chart_with_rand_alpha_num_hard_refreshed_again_and_again_is_taken_out_of_automated_sync()
 -> anyhow::Result<()> {
@@ -300,14 +302,18 @@ async fn a_chart_with_rand_alpha_num_hard_refreshed_again_and_again_is_taken_out
     );
     env.repo.commit("a chart that generates a token");
     let name = env.name("token");
-    env.apply(&application(
+    let manifest = application(
         &name,
         &env.ns.name,
         "default",
         &env.repo.file_url(),
         "charts/token",
-    ))
-    .await?;
+    )
+    .replace(
+        "metadata:\n",
+        "metadata:\n  annotations: {driftless.dev/volatile-fields: apply}\n",
+    );
+    env.apply(&manifest).await?;
     env.wait_app(&name, "Synced", |a| sync_of(a) == "Synced")
         .await?;
 

@@ -17,5 +17,6 @@ mod outage;
 mod platform;
 mod projects;
 mod render_cli;
+mod secrets;
 mod sync;
 mod volatile;
