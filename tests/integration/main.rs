@@ -2,6 +2,7 @@
 //! control plane and exports KUBECONFIG; each test works in its own temporary namespace.
 
 mod appset;
+mod appset_rolling;
 mod charts;
 mod check;
 mod cli;

@@ -9,6 +9,7 @@
 //! - [`reconcile`]: both in one step; an error means "change nothing" (there is no plan),
 //!   so a flaky git fetch never reads as "the files are gone".
 //! - [`status`]: conditions and `status.resources` in Argo CD's shape.
+//! - [`rolling`]: progressive syncs (`strategy.type: RollingSync`) and `deletionOrder`.
 //! - Inputs: [`GitFiles`] (with [`RepoCacheFiles`] on driftless' git cache, and
 //!   [`MemoryGit`] for tests) and the cluster Secrets, through [`Inputs`].
 
@@ -25,6 +26,7 @@ pub mod names;
 pub mod params;
 pub mod plan;
 pub mod render;
+pub mod rolling;
 pub mod source_adapter;
 pub mod status;
 
@@ -66,7 +68,9 @@ pub fn reconcile(
             })
         })
         .collect();
-    let mut plan = reconcile_plan(&policy, &generated, existing_owned);
+    // Under a RollingSync the apps are written with automated sync off (the rollout syncs them).
+    let planned = rolling::without_automated_sync(&appset.spec, &generated);
+    let mut plan = reconcile_plan(&policy, &planned, existing_owned);
     plan.withhold(refused.iter().map(|r| r.name.as_str()));
     Ok(Reconciled {
         generated,
@@ -85,7 +89,8 @@ pub struct Refused {
 /// A successful generation and its plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reconciled {
-    /// Every generated Application, in generator order.
+    /// Every generated Application, in generator order, as generated (a RollingSync's plan
+    /// writes them with automated sync off; see [`rolling::without_automated_sync`]).
     pub generated: Vec<Value>,
     pub plan: Plan,
     /// Generated Applications left unwritten, in generator order.

@@ -15,15 +15,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use driftless_model::ApplicationSetSpec;
-use driftless_model::annotations::{REFRESH, RESOURCES_FINALIZER};
+use driftless_model::annotations::{DELETION_HOOKS, REFRESH, RESOURCES_FINALIZER};
 use driftless_model::appset::{ApplicationSetIgnoreDifferences, ApplicationsSyncPolicy};
 use serde_json::{Map, Value};
 
-/// Annotations Argo CD keeps on a generated Application whatever the template says.
+/// Annotations kept on a generated Application whatever the template says: Argo CD's, and
+/// the one driftless' Application controller records at each sync (without it every
+/// reconcile of the ApplicationSet would see the app as changed and write it again).
 pub const ALWAYS_PRESERVED_ANNOTATIONS: &[&str] = &[
     "notified.notifications.argoproj.io",
     REFRESH,
     "argocd.argoproj.io/hydrate",
+    DELETION_HOOKS,
 ];
 /// Finalizers (prefixes) kept from the live Application: deletion hooks in progress.
 pub const PRESERVED_FINALIZER_PREFIXES: &[&str] = &[
@@ -182,6 +185,12 @@ impl Plan {
 
 fn name_of(app: &Value) -> &str {
     app["metadata"]["name"].as_str().unwrap_or("")
+}
+
+/// Whether writing `desired` over `live` would change its spec (ignored differences kept),
+/// judged as an update is.
+pub fn spec_differs(policy: &Policy, desired: &Value, live: &Value) -> bool {
+    desired_over_live(policy, desired, live)["spec"] != live["spec"]
 }
 
 /// The live Application with the generated parts written over it.

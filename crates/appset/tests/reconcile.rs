@@ -168,6 +168,19 @@ fn updates_keep_preserved_annotations_labels_and_deletion_hooks() {
 }
 
 #[test]
+fn an_app_the_controller_annotated_after_its_sync_is_left_alone() {
+    let mut synced = live("web", "v1");
+    synced["metadata"]["annotations"] = json!({"driftless.dev/deletion-hooks": "none"});
+    let plan = reconcile_plan(
+        &policy(ApplicationsSyncPolicy::Sync, false),
+        &[app("web", "v1")],
+        &[synced],
+    );
+    assert!(plan.update.is_empty(), "{:?}", plan.update);
+    assert_eq!(plan.keep, vec!["web"]);
+}
+
+#[test]
 fn ignored_differences_keep_the_live_value() {
     let appset: ApplicationSet = serde_norway::from_str(
         r#"

@@ -70,6 +70,8 @@ pub fn read_directory(
             continue;
         }
         let Some(format) = format else { continue };
+        let size = std::fs::metadata(&path).map_err(|e| io(&path, &e))?.len();
+        manifest::check_size(&label, size)?;
         let bytes = std::fs::read(&path).map_err(|e| io(&path, &e))?;
         out.extend(manifest::parse_bytes(&label, &bytes, format)?);
     }

@@ -56,6 +56,77 @@ pub enum ManifestError {
     },
     #[error("failed to read {file}: it is not UTF-8 (line {line})")]
     NotUtf8 { file: String, line: usize },
+    #[error(
+        "failed to read {file}: it has {bytes} bytes, more than the {limit} a manifest file may have"
+    )]
+    TooLarge {
+        file: String,
+        bytes: u64,
+        limit: u64,
+    },
+}
+
+/// The largest manifest file read (a repository could hold one of gigabytes).
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Deeper flow nesting (`[[[[…`) than any object needs; the YAML parser would refuse it only
+/// after time that grows with the square of the depth.
+pub const MAX_FLOW_DEPTH: usize = 256;
+
+/// Refuses a file larger than [`MAX_FILE_BYTES`].
+pub fn check_size(file: &str, bytes: u64) -> Result<(), ManifestError> {
+    if bytes > MAX_FILE_BYTES {
+        return Err(ManifestError::TooLarge {
+            file: file.to_string(),
+            bytes,
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses YAML whose `[`/`{` nesting goes deeper than [`MAX_FLOW_DEPTH`], in one linear scan
+/// (quoted strings and comments are skipped; brackets in block scalars count, which can only
+/// make a pathological text fail sooner).
+fn check_flow_depth(file: &str, first_line: usize, text: &str) -> Result<(), ManifestError> {
+    let (mut depth, mut line, mut column) = (0usize, first_line, 0usize);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut previous = '\n';
+    for c in text.chars() {
+        column += 1;
+        if c == '\n' {
+            (line, column, comment) = (line + 1, 0, false);
+            if quote == Some('\'') {
+                quote = None;
+            }
+        } else if comment {
+        } else if let Some(q) = quote {
+            if c == q && previous != '\\' {
+                quote = None;
+            }
+        } else {
+            match c {
+                '\'' | '"' => quote = Some(c),
+                '#' if previous.is_whitespace() => comment = true,
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Err(ManifestError::Syntax {
+                            file: file.to_string(),
+                            line,
+                            column,
+                            message: format!("nesting deeper than {MAX_FLOW_DEPTH} levels"),
+                        });
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        previous = c;
+    }
+    Ok(())
 }
 
 /// The format of a manifest file, chosen by its extension.
@@ -85,6 +156,7 @@ pub fn parse_bytes(
     bytes: &[u8],
     format: Format,
 ) -> Result<Vec<Manifest>, ManifestError> {
+    check_size(file, bytes.len() as u64)?;
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()]
             .iter()
@@ -113,6 +185,7 @@ pub fn parse_yaml_stream(file: &str, text: &str) -> Result<Vec<Manifest>, Manife
             line: chunk.first_line,
             template: helm_source(&chunk.text),
         };
+        check_flow_depth(file, chunk.first_line, &chunk.text)?;
         let parsed: serde_norway::Value = serde_norway::from_str(&chunk.text)
             .map_err(|e| yaml_syntax_error(file, chunk.first_line, &e))?;
         let value = yaml_value::to_json(parsed).map_err(|e| not_an_object(&origin, &e))?;
@@ -125,6 +198,7 @@ pub fn parse_yaml_stream(file: &str, text: &str) -> Result<Vec<Manifest>, Manife
 /// or a Chart.yaml; an empty document is `null`.
 pub fn parse_yaml_value(file: &str, text: &str) -> Result<Value, ManifestError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_flow_depth(file, 1, text)?;
     let parsed: serde_norway::Value =
         serde_norway::from_str(text).map_err(|e| yaml_syntax_error(file, 1, &e))?;
     yaml_value::to_json(parsed).map_err(|e| ManifestError::NotAnObject {

@@ -11,7 +11,8 @@
 //! The decisions are pure: generation and the plan in `driftless_appset`, and here
 //! [`keys`], [`owned`], [`status`] and the watch fingerprints in [`watch`]. The edges are
 //! [`reconcile`] (one ApplicationSet), [`execute`] (server-side apply and deletion of
-//! Applications) and the loop in [`queue`].
+//! Applications), [`rolling`] (progressive syncs and `deletionOrder: Reverse`) and the loop
+//! in [`queue`].
 
 pub mod execute;
 pub mod files;
@@ -19,6 +20,7 @@ pub mod keys;
 pub mod owned;
 pub mod queue;
 pub mod reconcile;
+pub mod rolling;
 pub mod status;
 pub mod watch;
 

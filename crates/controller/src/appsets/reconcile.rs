@@ -60,6 +60,8 @@ pub enum AppSetReconcileError {
     WriteStatus { name: String, source: kube::Error },
     #[error("failed to generate the Applications of ApplicationSet {name}: {message}")]
     Generate { name: String, message: String },
+    #[error(transparent)]
+    Rolling(#[from] super::rolling::RollingError),
 }
 
 /// Reconciles ApplicationSet `name`; returns when to look again, if a time is due.
@@ -81,9 +83,10 @@ pub async fn reconcile(
     };
     let raw = serde_json::to_value(&object).unwrap_or(Value::Null);
     if !raw["metadata"]["deletionTimestamp"].is_null() {
-        // Its Applications go by garbage collection, following their ownerReferences.
+        // Its Applications go by garbage collection, following their ownerReferences (after
+        // `deletionOrder: Reverse` has deleted them in order).
         sets.forget(name);
-        return Ok(None);
+        return Ok(super::rolling::finish_deletion(sets, &api, &raw).await?);
     }
     let appset: ApplicationSet = match serde_json::from_value(raw.clone()) {
         Ok(appset) => appset,
@@ -97,6 +100,7 @@ pub async fn reconcile(
             return Ok(None);
         }
     };
+    super::rolling::ensure_finalizer(&api, &appset).await?;
     let previous = appset.status.clone().unwrap_or_default();
     let refresh = appset
         .metadata
@@ -117,6 +121,7 @@ pub async fn reconcile(
         Ok(()) => generate(sets, &appset, &generators, &urls, &existing.owned).await?,
         Err(error) => Err(error),
     };
+    let mut rollout = None;
     let (conditions, listed, retry) = match generated {
         Err(error) => {
             tracing::warn!(applicationset = name, %error, "generation failed; no application changed");
@@ -131,7 +136,14 @@ pub async fn reconcile(
             plan,
             refused,
         }) => {
-            let done = carry_out(&sets.ctx.apps(), name, &plan, &existing.foreign).await;
+            // The rollout reads the apps as listed before this reconcile writes them.
+            let pass = super::rolling::progress(&appset, &generated, &existing.owned);
+            let apps = sets.ctx.apps();
+            let mut done = carry_out(&apps, name, &plan, &existing.foreign).await;
+            let owned = &existing.owned;
+            let started = super::rolling::start_syncs(&apps, &appset, &pass, owned, &refused);
+            done.failures.extend(started.await);
+            rollout = Some(pass);
             let listed = resources(&generated, &all_apps);
             match done.failures.first() {
                 None if refused.is_empty() => (success_conditions(), listed, None),
@@ -161,7 +173,9 @@ pub async fn reconcile(
             }
         }
     };
-    let next = next_status(&previous, conditions, listed, &time_of(now_secs()));
+    let conditions = super::rolling::with_condition(&appset, conditions, rollout.as_ref());
+    let mut next = next_status(&previous, conditions, listed, &time_of(now_secs()));
+    super::rolling::set_application_status(&mut next, rollout.as_ref());
     write_status(sets, &api, name, &previous, &next).await?;
     if refresh {
         let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: null}}});

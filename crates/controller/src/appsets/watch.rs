@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// What of an ApplicationSet, when it changes, calls for a reconcile: not its status.
+/// What of an ApplicationSet, when it changes, calls for a reconcile: not its status, but for
+/// `applicationStatus` (as in Argo CD, a rollout's next stage follows its last one).
 pub fn appset_fingerprint(appset: &Value) -> String {
     let meta = &appset["metadata"];
     json!([
@@ -20,15 +21,18 @@ pub fn appset_fingerprint(appset: &Value) -> String {
         meta["generation"],
         meta["labels"],
         meta["annotations"],
-        meta["deletionTimestamp"]
+        meta["deletionTimestamp"],
+        appset["status"]["applicationStatus"],
     ])
     .to_string()
 }
 
 /// What of an owned Application the ApplicationSet reacts to: what it writes (to put it back
-/// when someone else changed it), whether it exists, and the sync and health it reports.
+/// when someone else changed it), whether it exists, the sync and health it reports, and
+/// (for a rollout) the phase and start of its last operation.
 pub fn app_fingerprint(app: &Value) -> String {
     let meta = &app["metadata"];
+    let operation = &app["status"]["operationState"];
     json!([
         meta["generation"],
         meta["labels"],
@@ -38,6 +42,8 @@ pub fn app_fingerprint(app: &Value) -> String {
         meta["deletionTimestamp"],
         app["status"]["sync"]["status"],
         app["status"]["health"]["status"],
+        operation["phase"],
+        operation["startedAt"],
     ])
     .to_string()
 }
@@ -145,11 +151,18 @@ mod tests {
             json!({"metadata": {"uid": "u", "generation": 2}, "status": {"conditions": []}});
         let after_status = json!({"metadata": {"uid": "u", "generation": 2}, "status": {"conditions": [{"type": "ErrorOccurred"}]}});
         let after_spec = json!({"metadata": {"uid": "u", "generation": 3}});
+        let rollout = json!({"metadata": {"uid": "u", "generation": 2},
+            "status": {"applicationStatus": [{"application": "a", "status": "Pending"}]}});
         assert_eq!(
             appset_fingerprint(&before),
             appset_fingerprint(&after_status)
         );
         assert_ne!(appset_fingerprint(&before), appset_fingerprint(&after_spec));
+        assert_ne!(
+            appset_fingerprint(&before),
+            appset_fingerprint(&rollout),
+            "a rollout's step wakes it"
+        );
     }
 
     #[test]

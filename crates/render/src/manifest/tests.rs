@@ -37,6 +37,7 @@ fn manifest_cases_parse_as_expected() {
                     *line
                 }
                 ManifestError::NotUtf8 { line, .. } => *line,
+                ManifestError::TooLarge { .. } => 0,
             };
             assert_eq!(Some(line as u64), error["line"].as_u64(), "{name}: {err}");
             let phrase = error["contains"].as_str().unwrap_or_default();
@@ -182,4 +183,28 @@ fn mutated_inputs_never_panic() {
         parsed > 30 && rejected > 30,
         "parsed {parsed}, rejected {rejected}"
     );
+}
+
+#[test]
+fn deep_flow_nesting_is_refused_at_once() {
+    let depth = 200_000;
+    let text = format!("a: {}{}\n", "[".repeat(depth), "]".repeat(depth));
+    let error = parse_yaml_stream("deep.yaml", &text).expect_err("refused");
+    assert!(
+        error.to_string().contains("nesting deeper than 256 levels"),
+        "{error}"
+    );
+    let quoted = format!("a: '{}'\n# {}\n", "[".repeat(1000), "{".repeat(1000));
+    let parsed = parse_yaml_stream("quoted.yaml", &quoted);
+    assert!(
+        !matches!(parsed, Err(ManifestError::Syntax { ref message, .. }) if message.contains("nesting")),
+        "brackets in strings and comments do not count: {parsed:?}"
+    );
+}
+
+#[test]
+fn a_file_larger_than_the_limit_is_refused() {
+    let error = check_size("huge.yaml", MAX_FILE_BYTES + 1).expect_err("refused");
+    assert!(error.to_string().contains("more than the"), "{error}");
+    assert!(check_size("fine.yaml", MAX_FILE_BYTES).is_ok());
 }
