@@ -71,6 +71,8 @@ pub struct Comparison {
     /// Objects the app's project (read from the config namespace) or its cluster Secret's
     /// scope keeps out: `sync` changes nothing while there are any.
     pub refused: Vec<Refusal>,
+    /// The app's AppProject as read (None: the built-in default).
+    pub project: Option<AppProjectSpec>,
 }
 
 impl Comparison {
@@ -162,6 +164,7 @@ pub async fn compare(
         diffs,
         customizations,
         refused,
+        project,
     })
 }
 

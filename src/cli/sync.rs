@@ -48,6 +48,10 @@ pub async fn run(args: SyncArgs) -> Result<bool, CommandError> {
             );
             return Ok(false);
         }
+        if let Some(why) = held_by_window(&comparison) {
+            println!("sync failed: {why}; nothing was changed");
+            return Ok(false);
+        }
         let plan = make_plan(&cluster, &comparison, &args).await?;
         if args.dry_run {
             print!("{plan}");
@@ -270,4 +274,14 @@ fn action_word(step: &driftless_plan::Step) -> &'static str {
         Action::PruneSkipped { .. } | Action::DeleteSkipped { .. } => "kept",
         Action::Hook { .. } => "hook",
     }
+}
+
+/// Why the project's sync windows refuse a manual sync now, if they do (as Argo CD's API
+/// refuses `argocd app sync`).
+fn held_by_window(c: &Comparison) -> Option<String> {
+    let windows = c.project.as_ref()?.sync_windows.as_deref()?;
+    let now = driftless_windows::jiff::Timestamp::now();
+    let target = driftless_windows::AppRef::of(&c.app);
+    let verdict = driftless_windows::can_sync(windows, &target, now, true);
+    (!verdict.permitted).then(|| format!("cannot sync: {verdict}"))
 }

@@ -20,4 +20,5 @@ mod projects;
 mod render_cli;
 mod secrets;
 mod sync;
+mod sync_windows;
 mod volatile;

@@ -16,6 +16,8 @@ pub const DEPENDENCY_WARNING: &str = "DependencyWarning";
 pub const SYNC_LOOP: &str = "SyncLoop";
 /// driftless' own: guard findings (project mode `warn`, or warnings in `enforce`).
 pub const GUARD_WARNING: &str = "GuardWarning";
+/// driftless' own: a sync window keeps an automated sync from starting.
+pub const SYNC_WINDOW_BLOCKED: &str = "SyncWindowBlocked";
 /// driftless' own: a field that differs between two renders of one revision.
 pub const VOLATILE_FIELD: &str = "VolatileField";
 /// driftless' own: guard errors in a project with mode `enforce`; the app is not synced.

@@ -53,6 +53,7 @@ pub mod shard;
 pub mod status;
 pub mod sync_loop;
 pub mod sync_run;
+pub mod sync_windows;
 pub mod time;
 pub mod validate;
 pub mod volatile;

@@ -27,6 +27,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How soon an operation a sync window holds back is looked at again.
+const WINDOW_RECHECK: Duration = Duration::from_secs(10);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
     #[error("failed to read application {app}: {source}")]
@@ -139,6 +142,25 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     };
     let mut decision = decide(facts);
     let excluded = break_loops(ctx, name, now, &mut decision, prepared, &mut found);
+    let windows = project
+        .as_ref()
+        .and_then(|p| p.spec.sync_windows.clone())
+        .unwrap_or_default();
+    let held = crate::sync_windows::held_back(&decision, &app, &windows, now);
+    if let (
+        Some(why),
+        Decision::Start {
+            requested: false, ..
+        },
+    ) = (&held, &decision)
+    {
+        // As in Argo CD an automated sync just does not start; the condition says why.
+        found.push(Found::new(
+            conditions::SYNC_WINDOW_BLOCKED,
+            format!("automated sync held back: {why}"),
+        ));
+        decision = Decision::Nothing;
+    }
     let mut status = next_status(&app, outcome, found, now);
     let mut writer = StatusWriter::new(
         api.clone(),
@@ -167,6 +189,14 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         tracing::warn!(app = name, %error, "cannot remove the refresh annotation");
     }
 
+    if let Some(why) = held.filter(|_| !matches!(decision, Decision::Nothing)) {
+        let operation = match decision {
+            Decision::Start { operation, .. } => Some(*operation),
+            _ => None,
+        };
+        sync_run::hold(ctx, &app, &mut writer, prepared, operation, &why).await?;
+        return Ok(Some(WINDOW_RECHECK));
+    }
     match decision {
         Decision::Nothing => Ok(None),
         Decision::HealAt(due) => Ok(Some(Duration::from_secs(

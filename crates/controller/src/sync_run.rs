@@ -173,6 +173,46 @@ pub async fn refuse(
     Ok(())
 }
 
+/// Records `operation` as Running but held back by a sync window (Argo CD's "Sync operation
+/// blocked by sync window"): nothing is touched; it is resumed once the window permits it.
+/// A Running operation held again only gets its message updated.
+pub async fn hold(
+    ctx: &Arc<Context>,
+    app: &Application,
+    writer: &mut StatusWriter,
+    prepared: Option<&Prepared>,
+    operation: Option<Operation>,
+    why: &str,
+) -> Result<(), SyncRunError> {
+    let name = ctx.key_of(app);
+    let message = format!("{}: {why}", crate::sync_windows::BLOCKED);
+    let mut status = writer.current().clone();
+    let op = match (operation, status.operation_state.take()) {
+        (Some(operation), _) => {
+            let revisions = match operation_revisions(ctx, app, &operation, prepared).await {
+                Ok(revisions) => revisions,
+                Err(error) => return refuse(ctx, app, writer, operation, true, error).await,
+            };
+            operation::begin(app, operation, &revisions, now_secs())
+        }
+        (None, Some(running)) => running,
+        (None, None) => return Ok(()),
+    };
+    if op.message.as_deref() == Some(message.as_str())
+        && writer.current().operation_state.as_ref() == Some(&op)
+    {
+        return Ok(());
+    }
+    let mut op = op;
+    op.message = Some(message);
+    status.operation_state = Some(op);
+    writer
+        .write(&status)
+        .await
+        .map_err(|source| SyncRunError::Write { app: name, source })?;
+    Ok(())
+}
+
 async fn clear(ctx: &Context, name: &str) {
     let (api, bare_name) = ctx.app_api(name);
     if let Err(error) = writer::clear_operation(&api, bare_name).await {
