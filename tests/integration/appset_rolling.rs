@@ -235,13 +235,13 @@ async fn rolling_sync_goes_step_by_step_and_reverse_deletion_deletes_prod_first(
         "prod is not synced"
     );
     assert!(!env.service_exists("lb-prod").await?);
-    let dev_app = env.app(&dev_a).await?.unwrap_or_default();
     assert!(env.service_exists("lb-dev-a").await?);
-    assert_eq!(
-        dev_app["status"]["operationState"]["operation"]["initiatedBy"],
-        json!({"username": "applicationset-controller", "automated": true}),
-        "the ApplicationSet started dev-a's sync through `operation`"
-    );
+    // The operation's state is written by the Application controller: wait for it.
+    env.wait_app(&dev_a, "its sync started by the ApplicationSet", |a| {
+        a["status"]["operationState"]["operation"]["initiatedBy"]
+            == json!({"username": "applicationset-controller", "automated": true})
+    })
+    .await?;
 
     // One dev app Healthy is not enough.
     env.assign_address("lb-dev-a").await?;
