@@ -36,9 +36,14 @@ fn time(_: &Lua, date: Option<Table>) -> mlua::Result<i64> {
         field("min", Some(0))?,
         field("sec", Some(0))?,
     );
-    let months = year * 12 + (month - 1);
-    let days = days_from_civil(months.div_euclid(12), months.rem_euclid(12) + 1, 1) + day - 1;
-    Ok(days * 86_400 + hour * 3_600 + min * 60 + sec)
+    // In i128: no i64 field can overflow it, and a result past i64 is refused as Lua does.
+    let months = i128::from(year) * 12 + (i128::from(month) - 1);
+    let days =
+        days_from_civil(months.div_euclid(12), months.rem_euclid(12) + 1, 1) + i128::from(day) - 1;
+    let t = days * 86_400 + i128::from(hour) * 3_600 + i128::from(min) * 60 + i128::from(sec);
+    i64::try_from(t).map_err(|_| {
+        mlua::Error::runtime("os.time: time result cannot be represented in this installation")
+    })
 }
 
 fn date(lua: &Lua, (format, t): (Option<String>, Option<i64>)) -> mlua::Result<Value> {
@@ -94,7 +99,8 @@ impl Parts {
             sec: secs % 60,
             // 1970-01-01 was a Thursday (wday 5).
             wday: (days + 4).rem_euclid(7) + 1,
-            yday: days - days_from_civil(year, 1, 1) + 1,
+            // Between 1 and 366, so it fits.
+            yday: (i128::from(days) - days_from_civil(year.into(), 1, 1) + 1) as i64,
         }
     }
 }
@@ -136,8 +142,9 @@ fn strftime(format: &str, p: &Parts) -> mlua::Result<String> {
     Ok(out)
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm), in
+/// i128 so that any i64 year (from a script's `os.time{year = …}`) stays in range.
+fn days_from_civil(year: i128, month: i128, day: i128) -> i128 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
     let yoe = year - era * 400;
@@ -171,7 +178,10 @@ mod tests {
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         for days in [-800_000, -1, 0, 59, 60, 11_016, 20_000, 2_932_896] {
             let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
+            assert_eq!(
+                days_from_civil(y.into(), m.into(), d.into()),
+                i128::from(days)
+            );
         }
     }
 
