@@ -7,7 +7,7 @@ CARGO ?= cargo
 TEST_KUBECONFIG ?=
 LOCAL_ENV = eval "$$(hack/cluster env)"
 
-.PHONY: help tools cluster-up cluster-down cluster-status build build-release test test-unit test-integration demo demo-bump demo-stop bench lua-compat fuzz lint fmt
+.PHONY: help tools cluster-up cluster-down cluster-status build build-release test test-unit test-integration faults demo demo-bump demo-stop bench lua-compat fuzz lint fmt
 
 help:
 	@echo "make demo    build, start the local cluster, run the AI platform example with driftless serve"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench   print speed and memory figures"
 	@echo "make lua-compat   run Argo CD's own Lua health test cases through our Lua engine"
 	@echo "make fuzz    fuzz every input parser and evaluator, FUZZ_RUNS (10^6) executions per target"
+	@echo "make faults  the long fault run on a control plane of its own (kills, restarts, outages); prints the fault table"
 	@echo "make cluster-up | cluster-down | cluster-status | lint | fmt"
 
 tools:
@@ -56,6 +57,18 @@ test-integration: tools
 endif
 
 test: test-unit test-integration
+
+# The long fault run: its own control plane (hack/fault-cluster), whose etcd and API server the
+# restart cases kill and start again (one at a time, after the other cases, as every client of
+# that control plane sees the restart); more SIGKILLs and longer outages than `make test`'s.
+faults: tools
+	hack/fault-cluster up
+	set -o pipefail; eval "$$(hack/fault-cluster env)" && export DRIFTLESS_FAULT_SCALE=long && \
+	  { $(CARGO) test --workspace --test integration faults:: -- --nocapture && \
+	    $(CARGO) test --workspace --test integration faults:: -- --ignored --nocapture --test-threads 1; } \
+	  | tee target/faults.log; status=$$?; hack/fault-cluster down; \
+	  echo "fault | injected | syncs completed | objects lost"; grep -o 'fault table |.*' target/faults.log | cut -d'|' -f2-; \
+	  exit $$status
 
 demo: tools build-release
 	hack/cluster up

@@ -64,6 +64,12 @@ pub struct ServeArgs {
     /// desired revision while the same fields kept changing again (a sync loop).
     #[arg(long, default_value_t = 3)]
     pub loop_threshold: u32,
+    /// Kill a render's tool (helm, kustomize, a plugin) that runs longer than this.
+    #[arg(long, env = "ARGOCD_EXEC_TIMEOUT", default_value = "90s", value_parser = parse_duration)]
+    pub render_timeout: Duration,
+    /// Renders running at once (default: the number of cores); the others wait their turn.
+    #[arg(long, value_name = "N")]
+    pub render_concurrency: Option<usize>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -102,6 +108,10 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     config.webhook_listen = args.webhook_listen;
     config.installation_id = args.installation_id.clone();
     config.loop_threshold = args.loop_threshold;
+    config.render_limits.timeout = args.render_timeout;
+    if let Some(n) = args.render_concurrency {
+        config.render_limits.concurrency = n;
+    }
     if args.leader_elect {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "driftless".into());
         config.leader_election = Some(LeaderElection {

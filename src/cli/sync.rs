@@ -183,6 +183,7 @@ async fn execute(
         field_manager: annotations::FIELD_MANAGER,
         poll: Duration::from_millis(500),
         wait_timeout: Duration::from_secs(args.timeout),
+        saved: None,
     };
     let rejected = driftless_apply::dry_run_plan(cluster, plan, &ctx).await;
     if !rejected.is_empty() {

@@ -10,6 +10,7 @@ mod control_plane;
 mod controller;
 mod crds;
 mod delete_hooks;
+mod faults;
 mod gitops;
 mod guard_controller;
 mod multicluster;

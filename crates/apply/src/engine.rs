@@ -21,6 +21,11 @@ pub struct SyncContext<'a> {
     pub poll: Duration,
     /// Give up waiting (the state stays Running and can be resumed) after this long.
     pub wait_timeout: Duration,
+    /// How many [`SyncEvent::State`]s the caller has saved so far, when it saves them (the
+    /// controller does, in the background). Finished hooks are deleted only once the state
+    /// that records their completion is saved: a controller killed right after the delete
+    /// would otherwise find the hook neither recorded nor present, and run it again.
+    pub saved: Option<tokio::sync::watch::Receiver<u64>>,
 }
 
 /// Progress of a sync, for a live display or a log.
@@ -48,10 +53,18 @@ pub async fn run_sync(
 ) -> Result<RunPhase, ClusterError> {
     let mut observed = Observed::default();
     let mut waiting_since: Option<Instant> = None;
+    let mut reported: u64 = 0;
     loop {
         let step = next(plan, state, &observed);
         on_event(SyncEvent::State(state.clone()));
+        reported += 1;
         observed = Observed::default();
+        if matches!(step, Next::DeleteHooks { .. })
+            && let Some(saved) = &ctx.saved
+        {
+            // A caller that stopped saving (its receiver gone) cannot be waited for.
+            let _ = saved.clone().wait_for(|n| *n >= reported).await;
+        }
         match step {
             Next::Done(phase) => return Ok(phase),
             Next::Prune { steps } | Next::DeleteHooks { steps } => {
@@ -210,9 +223,9 @@ async fn run_hook(
     let before_creation = matches!(&step.action, Action::Hook { delete_policies, .. }
         if delete_policies.iter().any(|p| p.as_str() == "BeforeHookCreation"));
     if let Some(live) = cluster.get(&step.key).await? {
-        if !before_creation {
-            // Created earlier by this operation (a resumed sync): do not run it twice.
-            let _ = live;
+        // Created earlier by this operation (a resumed sync): never run it twice. A live copy
+        // from an earlier operation is replaced only when BeforeHookCreation says so.
+        if !before_creation || driftless_plan::created_by_same_operation(&live, &object) {
             return Ok("hook already created".into());
         }
         cluster

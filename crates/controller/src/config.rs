@@ -37,6 +37,26 @@ pub struct ControllerConfig {
     /// Re-applies of one object for one desired revision, with the same fields changing again
     /// each time, after which the object is left out of automated sync (see [`crate::sync_loop`]).
     pub loop_threshold: u32,
+    /// Limits of one render's tools (helm, kustomize, plugins) and evaluations.
+    pub render_limits: RenderLimits,
+}
+
+/// Bounds on rendering, so that one hostile or broken repository cannot starve the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderLimits {
+    /// A tool run longer than this is killed (Argo CD's `ARGOCD_EXEC_TIMEOUT`, 90 s).
+    pub timeout: Duration,
+    /// At most this many renders at once; the others wait their turn.
+    pub concurrency: usize,
+}
+
+impl Default for RenderLimits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(90),
+            concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +85,7 @@ impl ControllerConfig {
             webhook_listen: None,
             installation_id: None,
             loop_threshold: 3,
+            render_limits: RenderLimits::default(),
         }
     }
 }

@@ -147,7 +147,12 @@ impl Controller {
                     config.app_namespace.clone(),
                 )),
             ),
-            renderer: Arc::new(Renderer::new(repos, render_cache, charts.clone())),
+            renderer: Arc::new(Renderer::new(
+                repos,
+                render_cache,
+                charts.clone(),
+                config.render_limits,
+            )),
             charts,
             judging,
             written: Default::default(),

@@ -120,6 +120,7 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
         field_manager: FIELD_MANAGER,
         poll: ctx.config.sync_poll,
         wait_timeout: ctx.config.sync_timeout,
+        saved: None,
     };
     let mut state = SyncState::new();
     let phase = run_sync(&target.cluster, &plan, &mut state, &sync_ctx, &mut |_| {})

@@ -62,6 +62,6 @@ pub mod webhook;
 pub mod work_queue;
 pub mod writer;
 
-pub use config::{ControllerConfig, LeaderElection};
+pub use config::{ControllerConfig, LeaderElection, RenderLimits};
 pub use controller::{Controller, ControllerError, Handle};
 pub use shard::Shard;

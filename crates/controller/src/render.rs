@@ -30,16 +30,27 @@ impl ScopeLookup for CatalogScopes {
 pub struct Renderer {
     tools: Tools,
     runner: ProcessRunner,
+    /// One permit per render running; the cap of [`crate::config::RenderLimits`].
+    slots: tokio::sync::Semaphore,
     cache: RenderCache,
     repos: Arc<RepoCache>,
     charts: Arc<ChartWatcher>,
 }
 
 impl Renderer {
-    pub fn new(repos: Arc<RepoCache>, cache: RenderCache, charts: Arc<ChartWatcher>) -> Self {
+    pub fn new(
+        repos: Arc<RepoCache>,
+        cache: RenderCache,
+        charts: Arc<ChartWatcher>,
+        limits: crate::config::RenderLimits,
+    ) -> Self {
         Self {
             tools: Tools::discover(),
-            runner: ProcessRunner::default(),
+            runner: ProcessRunner {
+                timeout: limits.timeout,
+                ..ProcessRunner::default()
+            },
+            slots: tokio::sync::Semaphore::new(limits.concurrency.max(1)),
             cache,
             repos,
             charts,
@@ -67,6 +78,8 @@ impl Renderer {
         } else {
             Arc::new(ChartAccess::default())
         };
+        // Closed never: the semaphore lives as long as the renderer.
+        let permit = self.slots.acquire().await;
         let joined = tokio::task::spawn_blocking(move || {
             let scopes = CatalogScopes(catalog);
             let engine = Engine {
@@ -93,6 +106,7 @@ impl Renderer {
             render_application(&pinned, &repos, engine)
         })
         .await;
+        drop(permit);
         match joined {
             Ok(Ok(rendered)) => Ok(rendered.objects.into_iter().map(|o| o.object).collect()),
             Ok(Err(error)) => Err(error.to_string()),

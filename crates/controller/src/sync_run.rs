@@ -445,6 +445,7 @@ fn sync_context<'a>(ctx: &'a Context, app: &'a str) -> SyncContext<'a> {
         field_manager: FIELD_MANAGER,
         poll: ctx.config.sync_poll,
         wait_timeout: ctx.config.sync_timeout,
+        saved: None,
     }
 }
 
@@ -529,14 +530,19 @@ async fn persisted_run(
     plan: &Plan,
     state: &mut SyncState,
 ) -> Result<RunPhase, ClusterError> {
-    let (tx, mut rx) = tokio::sync::watch::channel(state.clone());
+    // The n-th state reported goes out as (n, state); `saved` says up to which n is written.
+    let (tx, mut rx) = tokio::sync::watch::channel((0u64, state.clone()));
+    let (saved_tx, saved_rx) = tokio::sync::watch::channel(0u64);
     let ctx = run.ctx;
-    let sync_ctx = sync_context(ctx, &run.name);
+    let mut sync_ctx = sync_context(ctx, &run.name);
+    sync_ctx.saved = Some(saved_rx);
     let app_name = run.name.clone();
     let drive = async {
+        let mut sent = 0u64;
         let mut on_event = move |event: SyncEvent| match event {
             SyncEvent::State(s) => {
-                let _ = tx.send(s);
+                sent += 1;
+                let _ = tx.send((sent, s));
             }
             SyncEvent::Done { step, ok, message } => {
                 tracing::info!(app = %app_name, step = %step.key, action = step.action.name(), ok, %message, "sync step");
@@ -550,12 +556,21 @@ async fn persisted_run(
     let writer = &mut *run.writer;
     let persist = async {
         while rx.changed().await.is_ok() {
-            let latest = rx.borrow_and_update().clone();
+            let (n, latest) = rx.borrow_and_update().clone();
             operation::record(op, plan, &latest);
             status.operation_state = Some(op.clone());
-            if let Err(error) = writer.write(status).await {
+            // The run waits for this before deleting finished hooks: retried for a minute
+            // while nothing newer is reported (an API server restarting), then given up on.
+            let mut tries = 0;
+            while let Err(error) = writer.write(status).await {
                 tracing::warn!(%error, "cannot save the sync state");
+                tries += 1;
+                if tries >= 60 || rx.has_changed().unwrap_or(true) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
+            let _ = saved_tx.send(n);
         }
     };
     let (outcome, ()) = tokio::join!(drive, persist);

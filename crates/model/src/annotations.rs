@@ -40,3 +40,7 @@ pub const FIELD_MANAGER: &str = "driftless";
 /// phases its deployed revision has (`PreDelete`, `PostDelete`, comma-separated) or `none`, so
 /// that deleting the app needs no render when it has none (its repository may be gone).
 pub const DELETION_HOOKS: &str = "driftless.dev/deletion-hooks";
+
+/// On a hook, which sync operation created it (the operation's start, in seconds since the
+/// epoch): a resumed sync finds the hook it already created by this and never runs it twice.
+pub const HOOK_OPERATION: &str = "driftless.dev/hook-operation";

@@ -4,6 +4,7 @@
 use crate::error::PlanError;
 use crate::step::Phase;
 use driftless_model::ResourceKey;
+use driftless_model::annotations::HOOK_OPERATION;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -78,9 +79,18 @@ pub fn desired_key(object: &Value, index: usize) -> Result<ResourceKey, PlanErro
 
 /// The hook object created in `phase`. A `generateName` hook is named as Argo CD names it,
 /// `<generateName><revision[:7]>-<phase>-<started_at>` in lower case, so a resumed sync
-/// computes the same names.
+/// computes the same names. Every hook carries its operation's start ([`HOOK_OPERATION`]):
+/// a resumed sync finds the hook it already created by that, and does not run it again.
 pub fn hook_object(object: &Value, phase: Phase, revision: &str, started_at: i64) -> Value {
     let mut hook = object.clone();
+    if let Some(metadata) = hook.get_mut("metadata").and_then(Value::as_object_mut) {
+        let annotations = metadata
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(annotations) = annotations.as_object_mut() {
+            annotations.insert(HOOK_OPERATION.into(), Value::String(started_at.to_string()));
+        }
+    }
     if name(object).is_none()
         && let Some(prefix) = generate_name(object)
     {
@@ -89,6 +99,17 @@ pub fn hook_object(object: &Value, phase: Phase, revision: &str, started_at: i64
         set_name(&mut hook, format!("{prefix}{suffix}"));
     }
     hook
+}
+
+/// Whether `live` is the hook `desired` stands for, created earlier by the same operation.
+pub fn created_by_same_operation(live: &Value, desired: &Value) -> bool {
+    let of = |o: &Value| {
+        o.pointer("/metadata/annotations")
+            .and_then(|a| a.get(HOOK_OPERATION))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    matches!((of(live), of(desired)), (Some(a), Some(b)) if a == b)
 }
 
 fn name(object: &Value) -> Option<&str> {
@@ -146,7 +167,21 @@ mod tests {
         );
         assert_eq!(desired_key(&job, 0).unwrap().name, "migrate-");
         let fixed = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "m", "generateName": "x-"}});
-        assert_eq!(hook_object(&fixed, Phase::PreSync, "r", 1), fixed);
+        let kept = hook_object(&fixed, Phase::PreSync, "r", 1);
+        assert_eq!(kept.pointer("/metadata/name"), Some(&json!("m")));
+    }
+
+    #[test]
+    fn a_hook_knows_the_operation_that_created_it() {
+        let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "m"}});
+        let ours = hook_object(&job, Phase::PreSync, "r", 1700000000);
+        let earlier = hook_object(&job, Phase::PreSync, "r", 1600000000);
+        assert!(created_by_same_operation(&ours, &ours));
+        assert!(!created_by_same_operation(&earlier, &ours));
+        assert!(
+            !created_by_same_operation(&job, &ours),
+            "a hook created by hand"
+        );
     }
 
     #[test]
