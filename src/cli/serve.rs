@@ -70,6 +70,16 @@ pub struct ServeArgs {
     /// Renders running at once (default: the number of cores); the others wait their turn.
     #[arg(long, value_name = "N")]
     pub render_concurrency: Option<usize>,
+    /// Kill a render's tool whose memory (with its children's) grows past this: "512Mi", "2Gi",
+    /// or bytes; "0" for no limit.
+    #[arg(long, default_value = "2Gi", value_parser = parse_size)]
+    pub render_memory_limit: u64,
+}
+
+/// A Kubernetes quantity: "512Mi", "2Gi", "1G" or bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    driftless_diff::whole_quantity(text)
+        .ok_or_else(|| format!("failed to read {text:?} as a size such as 512Mi or 2Gi"))
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -112,6 +122,7 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     if let Some(n) = args.render_concurrency {
         config.render_limits.concurrency = n;
     }
+    config.render_limits.memory = Some(args.render_memory_limit).filter(|&b| b > 0);
     if args.leader_elect {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "driftless".into());
         config.leader_election = Some(LeaderElection {

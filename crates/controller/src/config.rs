@@ -48,6 +48,8 @@ pub struct RenderLimits {
     pub timeout: Duration,
     /// At most this many renders at once; the others wait their turn.
     pub concurrency: usize,
+    /// A tool whose resident memory (with its children's) grows past this many bytes is killed.
+    pub memory: Option<u64>,
 }
 
 impl Default for RenderLimits {
@@ -55,6 +57,7 @@ impl Default for RenderLimits {
         Self {
             timeout: Duration::from_secs(90),
             concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            memory: Some(driftless_render::DEFAULT_TOOL_MEMORY_LIMIT),
         }
     }
 }

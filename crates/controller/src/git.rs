@@ -94,10 +94,11 @@ impl GitWatcher {
     /// error of its last check, if that failed.
     pub async fn ensure(&self, url: &str, force: bool) -> Result<(), String> {
         let repo = self.repo(url);
-        let attempted = lock(&repo.state).attempted;
-        if force || !attempted {
-            let _ = self.check(&repo, !force).await;
-        }
+        // Always through the check's lock: a first check another caller has started (and
+        // marked attempted) may still be fetching, and resolving before it ends would pin the
+        // app to the commit cached before the controller started, with no move left to
+        // announce the new one.
+        let _ = self.check(&repo, !force).await;
         match &lock(&repo.state).error {
             Some(error) => Err(error.clone()),
             None => Ok(()),

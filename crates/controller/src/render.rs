@@ -48,7 +48,7 @@ impl Renderer {
             tools: Tools::discover(),
             runner: ProcessRunner {
                 timeout: limits.timeout,
-                ..ProcessRunner::default()
+                memory_limit: limits.memory,
             },
             slots: tokio::sync::Semaphore::new(limits.concurrency.max(1)),
             cache,
@@ -78,8 +78,10 @@ impl Renderer {
         } else {
             Arc::new(ChartAccess::default())
         };
+        tracing::debug!(app = %app.metadata.name.as_deref().unwrap_or_default(), free = self.slots.available_permits(), "waiting for a render slot");
         // Closed never: the semaphore lives as long as the renderer.
         let permit = self.slots.acquire().await;
+        tracing::debug!(app = %app.metadata.name.as_deref().unwrap_or_default(), "rendering");
         let joined = tokio::task::spawn_blocking(move || {
             let scopes = CatalogScopes(catalog);
             let engine = Engine {

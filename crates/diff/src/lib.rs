@@ -81,6 +81,7 @@ mod normalize;
 mod object_diff;
 pub mod pointer;
 mod quantity;
+pub use quantity::whole_quantity;
 mod removed;
 pub mod respect;
 mod text;

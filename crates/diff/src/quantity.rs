@@ -21,6 +21,17 @@ pub fn same_quantity(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A quantity that is a whole non-negative number (`2Gi`, `512Mi`, `1e9`, `100`) as that
+/// number, as Kubernetes reads a memory limit; `None` for fractions, negatives and overflow.
+pub fn whole_quantity(text: &str) -> Option<u64> {
+    let q = parse(text)?;
+    if q.negative || q.exp10 < 0 {
+        return (q.mantissa == 0).then_some(0);
+    }
+    let scale = 10u128.checked_pow(u32::try_from(q.exp10).ok()?)?;
+    u64::try_from(q.mantissa.checked_mul(scale)?).ok()
+}
+
 fn quantity_of(v: &Value) -> Option<Quantity> {
     match v {
         Value::String(s) => parse(s),
@@ -140,6 +151,18 @@ fn parse(text: &str) -> Option<Quantity> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_quantities_read_as_kubernetes_reads_memory() {
+        assert_eq!(whole_quantity("2Gi"), Some(2 << 30));
+        assert_eq!(whole_quantity("512Mi"), Some(512 << 20));
+        assert_eq!(whole_quantity("1G"), Some(1_000_000_000));
+        assert_eq!(whole_quantity("100"), Some(100));
+        assert_eq!(whole_quantity("0"), Some(0));
+        assert_eq!(whole_quantity("1.5"), None);
+        assert_eq!(whole_quantity("-1Gi"), None);
+        assert_eq!(whole_quantity("lots"), None);
+    }
     use serde_json::json;
 
     #[test]

@@ -40,6 +40,7 @@ pub mod spec;
 pub mod tools;
 pub mod tree;
 pub mod workspace;
+mod resident;
 mod yaml_value;
 
 pub use app::{
@@ -60,7 +61,8 @@ pub use spec::{
     RenderParams,
 };
 pub use tools::{
-    Invocation, ProcessRunner, RecordingRunner, ToolError, ToolRunner, Toolbox, Tools,
+    DEFAULT_MEMORY_LIMIT as DEFAULT_TOOL_MEMORY_LIMIT, Invocation, ProcessRunner,
+    RecordingRunner, ToolError, ToolRunner, Toolbox, Tools,
 };
 pub use tree::{DirTree, TreeError, TreeSource, TreeWorkspace};
 pub use workspace::{DirWorkspace, SourceId, Workspace};

@@ -32,6 +32,8 @@ pub enum ToolError {
     Spawn { program: String, message: String },
     #[error("failed to finish {program} within {seconds}s: killed")]
     Timeout { program: String, seconds: u64 },
+    #[error("failed to finish {program}: it used more than {mib} MiB of memory and was killed")]
+    MemoryLimit { program: String, mib: u64 },
     #[error("{program} exited with {status}: {stderr}")]
     Failed {
         program: String,
@@ -68,16 +70,23 @@ pub trait ToolRunner: Send + Sync {
     }
 }
 
-/// Runs tools as child processes.
+/// Runs tools as child processes, each killed when it runs longer than `timeout` or its
+/// resident memory (its whole process group's, for isolated runs) grows past `memory_limit`.
 #[derive(Debug, Clone)]
 pub struct ProcessRunner {
     pub timeout: Duration,
+    /// Bytes; `None`: unbounded.
+    pub memory_limit: Option<u64>,
 }
+
+/// A render's tool may use this much memory unless configured otherwise.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 2 << 30;
 
 impl Default for ProcessRunner {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(90),
+            memory_limit: Some(DEFAULT_MEMORY_LIMIT),
         }
     }
 }
@@ -129,21 +138,39 @@ impl ProcessRunner {
         let stdout = drain(child.stdout.take());
         let stderr = drain(child.stderr.take());
         let started = Instant::now();
+        let mut memory_checked = started;
+        let stop = |child: &mut std::process::Child| {
+            if group {
+                kill_group(child);
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        };
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if started.elapsed() >= self.timeout => {
-                    if group {
-                        kill_group(&child);
-                    }
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    stop(&mut child);
                     return Err(ToolError::Timeout {
                         program,
                         seconds: self.timeout.as_secs(),
                     });
                 }
-                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                Ok(None) => {
+                    if let Some(limit) = self.memory_limit
+                        && memory_checked.elapsed() >= MEMORY_POLL
+                    {
+                        memory_checked = Instant::now();
+                        if crate::resident::bytes(child.id(), group) > limit {
+                            stop(&mut child);
+                            return Err(ToolError::MemoryLimit {
+                                program,
+                                mib: limit >> 20,
+                            });
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 Err(e) => {
                     return Err(ToolError::Spawn {
                         program,
@@ -171,6 +198,10 @@ impl ProcessRunner {
         }
     }
 }
+
+/// How often a running tool's memory is looked at: a tool allocating as fast as it can gains
+/// a few hundred MiB between two looks at most.
+const MEMORY_POLL: Duration = Duration::from_millis(50);
 
 /// Kills the process group `child` leads; errors (the group is already gone) do not matter.
 fn kill_group(child: &std::process::Child) {
@@ -393,4 +424,57 @@ pub struct Toolbox<'a> {
     pub runner: &'a dyn ToolRunner,
     /// Fetches chart dependencies that charts do not vendor; `None` offline.
     pub charts: Option<&'a dyn crate::charts::ChartFetcher>,
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    fn shell(script: &str) -> Invocation {
+        Invocation {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            cwd: std::env::temp_dir(),
+        }
+    }
+
+    #[test]
+    fn a_tool_growing_past_the_memory_limit_is_killed() {
+        let runner = ProcessRunner {
+            timeout: Duration::from_secs(60),
+            memory_limit: Some(64 << 20),
+        };
+        // The shell holds an ever longer string in a variable.
+        let hog = "x=a; while :; do x=\"$x$x\"; done";
+        let started = Instant::now();
+        for result in [
+            runner.run(&shell(hog)),
+            runner.run_isolated(&shell(hog), &[]),
+        ] {
+            assert!(
+                matches!(result, Err(ToolError::MemoryLimit { mib: 64, .. })),
+                "{result:?}"
+            );
+        }
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_tool_running_past_the_timeout_is_killed() {
+        let runner = ProcessRunner {
+            timeout: Duration::from_millis(300),
+            memory_limit: None,
+        };
+        let result = runner.run(&shell("exec sleep 30"));
+        assert!(
+            matches!(result, Err(ToolError::Timeout { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn a_tool_within_its_limits_answers() {
+        let runner = ProcessRunner::default();
+        assert_eq!(runner.run(&shell("echo ok")).ok(), Some(b"ok\n".to_vec()));
+    }
 }

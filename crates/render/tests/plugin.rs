@@ -315,6 +315,7 @@ fn without_plugins_a_plugin_source_says_how_to_configure_them() {
 fn a_hanging_plugin_is_killed_at_the_timeout() {
     let runner = ProcessRunner {
         timeout: Duration::from_secs(1),
+        ..ProcessRunner::default()
     };
     let started = Instant::now();
     let error = render_with(

@@ -78,7 +78,11 @@ impl Serve {
         let child = Command::new(env!("CARGO_BIN_EXE_driftless"))
             .args(&self.args)
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
-            .env("RUST_LOG", "info")
+            // DRIFTLESS_FAULT_LOG=debug shows more of what the controller did.
+            .env(
+                "RUST_LOG",
+                std::env::var("DRIFTLESS_FAULT_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))

@@ -94,7 +94,8 @@ async fn a_runaway_helm_is_stopped(
     wait_until(TIMEOUT, "the other app at v2", || async {
         Ok((value_of(&cms, "plain").await?.as_deref() == Some("v2")).then_some(()))
     })
-    .await?;
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}\ncontroller log:\n{}", serve.log()))?;
     let failed = env
         .wait_app(&charted, "the runaway render reported", |a| {
             comparison_error(a).is_some_and(|m| m.contains(expected))
@@ -123,6 +124,19 @@ async fn a_helm_that_hangs_is_killed_at_the_render_timeout_and_other_apps_keep_s
         "#!/bin/sh\nexec sleep 600\n",
         &["--render-timeout", "3s"],
         "within 3s",
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_helm_that_eats_memory_is_killed_at_the_render_memory_limit() -> anyhow::Result<()> {
+    a_runaway_helm_is_stopped(
+        "hoghelm",
+        "helm allocates without end (a 10 GB render)",
+        // A string that doubles until something stops it.
+        "#!/bin/sh\nx=a\nwhile :; do x=\"$x$x\"; done\n",
+        &["--render-memory-limit", "256Mi"],
+        "more than 256 MiB",
     )
     .await
 }
