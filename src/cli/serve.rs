@@ -74,6 +74,10 @@ pub struct ServeArgs {
     /// or bytes; "0" for no limit.
     #[arg(long, default_value = "2Gi", value_parser = parse_size)]
     pub render_memory_limit: u64,
+    /// Let kustomize fetch remote bases (URLs in `resources`); off, an app using one gets an
+    /// error, as their content is not recorded by git (also DRIFTLESS_KUSTOMIZE_REMOTE_BASES=allow).
+    #[arg(long)]
+    pub allow_kustomize_remote_bases: bool,
 }
 
 /// A Kubernetes quantity: "512Mi", "2Gi", "1G" or bytes.
@@ -123,6 +127,7 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
         config.render_limits.concurrency = n;
     }
     config.render_limits.memory = Some(args.render_memory_limit).filter(|&b| b > 0);
+    config.kustomize_remote_bases = args.allow_kustomize_remote_bases;
     if args.leader_elect {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "driftless".into());
         config.leader_election = Some(LeaderElection {

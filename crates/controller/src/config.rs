@@ -39,6 +39,8 @@ pub struct ControllerConfig {
     pub loop_threshold: u32,
     /// Limits of one render's tools (helm, kustomize, plugins) and evaluations.
     pub render_limits: RenderLimits,
+    /// Let kustomize fetch remote bases (off: an app using one gets an error).
+    pub kustomize_remote_bases: bool,
 }
 
 /// Bounds on rendering, so that one hostile or broken repository cannot starve the others.
@@ -89,6 +91,7 @@ impl ControllerConfig {
             installation_id: None,
             loop_threshold: 3,
             render_limits: RenderLimits::default(),
+            kustomize_remote_bases: false,
         }
     }
 }

@@ -152,6 +152,7 @@ impl Controller {
                 render_cache,
                 charts.clone(),
                 config.render_limits,
+                config.kustomize_remote_bases,
             )),
             charts,
             judging,

@@ -43,9 +43,12 @@ impl Renderer {
         cache: RenderCache,
         charts: Arc<ChartWatcher>,
         limits: crate::config::RenderLimits,
+        kustomize_remote_bases: bool,
     ) -> Self {
+        let mut tools = Tools::discover();
+        tools.kustomize_remote_bases |= kustomize_remote_bases;
         Self {
-            tools: Tools::discover(),
+            tools,
             runner: ProcessRunner {
                 timeout: limits.timeout,
                 memory_limit: limits.memory,

@@ -296,6 +296,10 @@ pub struct Tools {
     pub kustomize: Option<Kustomize>,
     /// Config management plugins (`DRIFTLESS_PLUGIN_DIR`); none by default.
     pub plugins: crate::plugin::Plugins,
+    /// Let kustomize fetch remote bases (URLs in `resources`, `components` …). Off unless
+    /// asked for (`DRIFTLESS_KUSTOMIZE_REMOTE_BASES=allow`, `--allow-kustomize-remote-bases`):
+    /// their content is not in the repository, so git does not record what was deployed.
+    pub kustomize_remote_bases: bool,
 }
 
 impl Tools {
@@ -327,6 +331,8 @@ impl Tools {
             helm,
             kustomize,
             plugins,
+            kustomize_remote_bases: std::env::var("DRIFTLESS_KUSTOMIZE_REMOTE_BASES")
+                .is_ok_and(|v| v == "allow"),
         }
     }
 

@@ -5,7 +5,8 @@ mod common;
 use common::*;
 use driftless_render::spec::Replica;
 use driftless_render::{
-    KustomizeOptions, Method, ProcessRunner, RecordingRunner, RenderParams, Toolbox, render_dir,
+    KustomizeOptions, Method, ProcessRunner, RecordingRunner, RenderParams, Toolbox, Tools,
+    render_dir,
 };
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -183,4 +184,45 @@ fn failing_build_reports_app_step_and_kustomize_message() {
     let err = render("kustomize/nowhere", KustomizeOptions::default(), &runner)
         .expect_err("missing path");
     assert!(err.contains("kustomize/nowhere"), "{err}");
+}
+
+#[test]
+fn a_remote_base_is_refused_before_kustomize_runs_unless_enabled() {
+    let runner = RecordingRunner::new(ProcessRunner::default());
+    let err = render(
+        "kustomize/remote-base",
+        KustomizeOptions::default(),
+        &runner,
+    )
+    .expect_err("remote bases are off");
+    assert!(
+        err.contains("https://github.com/example/platform//base?ref=v1.2.0")
+            && err.contains("remote bases are off"),
+        "{err}"
+    );
+    assert!(runner.invocations().is_empty(), "kustomize never ran");
+
+    // Enabled, kustomize is asked to fetch it (and fails here, with no network to reach it).
+    let tools = Tools {
+        kustomize_remote_bases: true,
+        ..tools()
+    };
+    let enabled = render_dir(
+        Toolbox {
+            tools: &tools,
+            runner: &runner,
+            charts: None,
+        },
+        "api",
+        &repo(),
+        &[],
+        &RenderParams {
+            path: "kustomize/remote-base".into(),
+            method: Method::Kustomize(KustomizeOptions::default()),
+        },
+        "shop",
+        None,
+    );
+    assert!(enabled.is_err());
+    assert_eq!(runner.invocations().len(), 1, "kustomize ran once");
 }

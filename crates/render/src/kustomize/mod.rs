@@ -28,6 +28,10 @@ pub enum KustomizeError {
     OutsideRepo { path: String, reference: String },
     #[error("failed to read {path}: {message}")]
     Io { path: String, message: String },
+    #[error(
+        "failed to build {path:?}: it uses the remote base {url}, and remote bases are off (run with --allow-kustomize-remote-bases or DRIFTLESS_KUSTOMIZE_REMOTE_BASES=allow to fetch them)"
+    )]
+    RemoteBase { path: String, url: String },
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error(transparent)]
@@ -69,6 +73,14 @@ pub fn render(
         None
     };
     let found = deps::walk(ws, app_path, edited.as_ref())?;
+    if let Some(url) = found.remote.first()
+        && !toolbox.tools.kustomize_remote_bases
+    {
+        return Err(KustomizeError::RemoteBase {
+            path: app_path.to_string(),
+            url: url.clone(),
+        });
+    }
 
     // Edits go to a private copy: the workspace itself when it is one, else a temp dir
     // holding every path the build reads (bases may live outside the source path).
