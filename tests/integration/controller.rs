@@ -400,32 +400,21 @@ async fn a_killed_controller_resumes_a_multi_wave_sync_from_the_saved_state() ->
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
     // Wave 0 is a LoadBalancer Service: Progressing until someone gives it an address, so the
     // sync waits there for as long as the test wants.
-    let gate = "apiVersion: v1\nkind: Service\nmetadata:\n  name: gate\n  annotations: {argocd.argoproj.io/sync-wave: \"0\"}\n\
-                spec:\n  type: LoadBalancer\n  selector: {app: none}\n  ports: [{port: 80}]\n";
     let after = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after\n  annotations: {argocd.argoproj.io/sync-wave: \"1\"}\ndata: {a: \"1\"}\n";
     env.repo
-        .write("app/gate.yaml", gate)
+        .write("app/gate.yaml", GATE)
         .write("app/after.yaml", after);
     env.repo.commit("two waves");
     env.start().await?;
     let name = env.name("app");
     env.apply_app(&application(&name, &ns, &url, "app", AUTOMATED, ""))
         .await?;
-    let waiting = env
-        .wait_app(&name, "the sync waiting in wave 0", |a| {
-            let op = &a["status"]["operationState"];
-            op["phase"] == "Running" && op["driftlessSyncState"]["current"]["stage"] == "Wait"
-        })
-        .await?;
+    let waiting = env.wait_sync_waiting(&name).await?;
     let started = time_of(&waiting, "/status/operationState/startedAt");
     env.stop();
 
     // While no controller runs, the load balancer gets its address.
-    let services: Api<k8s_openapi::api::core::v1::Service> = env.ns.api();
-    let address = json!({"status": {"loadBalancer": {"ingress": [{"ip": "10.9.9.9"}]}}});
-    services
-        .patch_status("gate", &PatchParams::default(), &Patch::Merge(address))
-        .await?;
+    open_gate(&env.ns.api()).await?;
     let cms: Api<ConfigMap> = env.ns.api();
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(

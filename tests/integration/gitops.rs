@@ -265,3 +265,30 @@ pub(crate) async fn greeting(api: &Api<ConfigMap>) -> anyhow::Result<Option<Stri
         .and_then(|c| c.data)
         .and_then(|d| d.get("greeting").cloned()))
 }
+
+/// A wave-0 LoadBalancer Service named `gate`: Progressing until it gets an address
+/// ([`open_gate`]), so a sync waits in wave 0 for as long as a test wants.
+pub(crate) const GATE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: gate\n  annotations: {argocd.argoproj.io/sync-wave: \"0\"}\n\
+                spec:\n  type: LoadBalancer\n  selector: {app: none}\n  ports: [{port: 80}]\n";
+
+/// Gives the `gate` Service its load-balancer address (what a cloud controller would do).
+pub(crate) async fn open_gate(
+    services: &Api<k8s_openapi::api::core::v1::Service>,
+) -> Result<(), kube::Error> {
+    let address = json!({"status": {"loadBalancer": {"ingress": [{"ip": "10.9.9.9"}]}}});
+    services
+        .patch_status("gate", &PatchParams::default(), &Patch::Merge(&address))
+        .await
+        .map(|_| ())
+}
+
+impl Gitops {
+    /// Waits until the app's sync is Running and waiting (for the gate, say).
+    pub(crate) async fn wait_sync_waiting(&self, name: &str) -> anyhow::Result<Value> {
+        self.wait_app(name, "the sync waiting in a wave", |a| {
+            let op = &a["status"]["operationState"];
+            op["phase"] == "Running" && op["driftlessSyncState"]["current"]["stage"] == "Wait"
+        })
+        .await
+    }
+}

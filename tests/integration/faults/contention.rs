@@ -5,8 +5,7 @@ use crate::gitops::*;
 use driftless_testkit::wait_until;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use kube::Api;
-use kube::api::{Patch, PatchParams};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 fn config_map(name: &str, owner: &str, wave: i32) -> String {
@@ -98,12 +97,10 @@ async fn an_application_edited_while_it_syncs_finishes_that_sync_then_syncs_the_
     let env = Gitops::new("edit").await?;
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
     // Wave 0 waits for a LoadBalancer address, which the test gives once the app is edited.
-    let gate = "apiVersion: v1\nkind: Service\nmetadata:\n  name: gate\n  annotations: {argocd.argoproj.io/sync-wave: \"0\"}\n\
-                spec:\n  type: LoadBalancer\n  selector: {app: none}\n  ports: [{port: 80}]\n";
     env.repo
-        .write("v1/gate.yaml", gate)
+        .write("v1/gate.yaml", GATE)
         .write("v1/one.yaml", config_map("one", "v1", 1))
-        .write("v2/gate.yaml", gate)
+        .write("v2/gate.yaml", GATE)
         .write("v2/two.yaml", config_map("two", "v2", 1));
     env.repo.commit("two paths");
     let name = env.name("app");
@@ -111,12 +108,7 @@ async fn an_application_edited_while_it_syncs_finishes_that_sync_then_syncs_the_
     serve.start()?;
     env.apply_app(&application(&name, &ns, &url, "v1", AUTOMATED, ""))
         .await?;
-    let waiting = env
-        .wait_app(&name, "the sync waiting in wave 0", |a| {
-            let op = &a["status"]["operationState"];
-            op["phase"] == "Running" && op["driftlessSyncState"]["current"]["stage"] == "Wait"
-        })
-        .await?;
+    let waiting = env.wait_sync_waiting(&name).await?;
     let first_start = waiting["status"]["operationState"]["startedAt"].clone();
 
     // `kubectl apply` of the edited Application, mid-sync: another path.
@@ -124,10 +116,7 @@ async fn an_application_edited_while_it_syncs_finishes_that_sync_then_syncs_the_
         .await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let services: Api<Service> = env.ns.api();
-    let address = json!({"status": {"loadBalancer": {"ingress": [{"ip": "10.9.9.9"}]}}});
-    services
-        .patch_status("gate", &PatchParams::default(), &Patch::Merge(&address))
-        .await?;
+    open_gate(&services).await?;
 
     let done = env
         .wait_app(&name, "synced at the edited path", |a| {

@@ -34,6 +34,18 @@ pub(crate) fn report(fault: &str, injected: usize, completed: usize, lost: usize
     println!("fault table | {fault} | {injected} | {completed} | {lost}");
 }
 
+/// The `value` of a live ConfigMap, if it exists.
+pub(crate) async fn value_of(
+    cms: &Api<k8s_openapi::api::core::v1::ConfigMap>,
+    name: &str,
+) -> anyhow::Result<Option<String>> {
+    Ok(cms
+        .get_opt(name)
+        .await?
+        .and_then(|c| c.data)
+        .and_then(|d| d.get("value").cloned()))
+}
+
 /// `driftless serve` as a child process that can be killed with SIGKILL and started again
 /// with the same flags and cache, its output appended to one log.
 pub(crate) struct Serve {

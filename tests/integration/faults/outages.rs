@@ -1,28 +1,19 @@
 //! Outages: the git server down for a while (here, on the shared control plane), and, on the
 //! fault run's own control plane, the API server and etcd killed and restarted mid-sync.
 
-use super::{Serve, long_run, report};
+use super::{Serve, long_run, report, value_of};
 use crate::gitops::*;
 use driftless_source::testing::GitHttpServer;
 use driftless_testkit::wait_until;
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
 use kube::Api;
-use kube::api::{Patch, PatchParams};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 fn config_map(name: &str, value: &str, wave: i32) -> String {
     format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations: {{argocd.argoproj.io/sync-wave: \"{wave}\"}}\ndata: {{value: \"{value}\"}}\n"
     )
-}
-
-async fn value_of(cms: &Api<ConfigMap>, name: &str) -> anyhow::Result<Option<String>> {
-    Ok(cms
-        .get_opt(name)
-        .await?
-        .and_then(|c| c.data)
-        .and_then(|d| d.get("value").cloned()))
 }
 
 async fn wait_value(cms: &Api<ConfigMap>, name: &str, value: &str) -> anyhow::Result<()> {
@@ -142,10 +133,8 @@ async fn restart(component: &'static str) -> anyhow::Result<()> {
 async fn sync_survives_restart_of(component: &'static str) -> anyhow::Result<()> {
     let env = Gitops::new("restart").await?;
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
-    let gate = "apiVersion: v1\nkind: Service\nmetadata:\n  name: gate\n  annotations: {argocd.argoproj.io/sync-wave: \"0\"}\n\
-                spec:\n  type: LoadBalancer\n  selector: {app: none}\n  ports: [{port: 80}]\n";
     env.repo
-        .write("app/gate.yaml", gate)
+        .write("app/gate.yaml", GATE)
         .write("app/after.yaml", config_map("after", "v1", 1))
         .write("other/cm.yaml", config_map("other", "v1", 0));
     env.repo.commit("two waves");
@@ -156,24 +145,15 @@ async fn sync_survives_restart_of(component: &'static str) -> anyhow::Result<()>
         .await?;
     let mut serve = Serve::new(&env, &[], &[])?;
     serve.start()?;
-    env.wait_app(&app, "the sync waiting in wave 0", |a| {
-        let op = &a["status"]["operationState"];
-        op["phase"] == "Running" && op["driftlessSyncState"]["current"]["stage"] == "Wait"
-    })
-    .await?;
+    env.wait_sync_waiting(&app).await?;
 
     restart(component).await?;
     env.repo
         .write("other/cm.yaml", config_map("other", "v2", 0));
     env.repo.commit("other v2");
     let services: Api<Service> = env.ns.api();
-    let address = json!({"status": {"loadBalancer": {"ingress": [{"ip": "10.9.9.9"}]}}});
     wait_until(TIMEOUT, "the API server answering again", || async {
-        Ok(services
-            .patch_status("gate", &PatchParams::default(), &Patch::Merge(&address))
-            .await
-            .ok()
-            .map(|_| ()))
+        Ok(open_gate(&services).await.ok())
     })
     .await?;
     let done = env

@@ -3,7 +3,7 @@
 //! the app says why and keeps what is deployed, and with one render slot
 //! (`--render-concurrency 1`) the other apps still get their turn.
 
-use super::{Serve, report};
+use super::{Serve, report, value_of};
 use crate::gitops::*;
 use driftless_testkit::wait_until;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -29,14 +29,6 @@ fn plain(value: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata: {{value: \"{value}\"}}\n"
     )
-}
-
-async fn value_of(cms: &Api<ConfigMap>, name: &str) -> anyhow::Result<Option<String>> {
-    Ok(cms
-        .get_opt(name)
-        .await?
-        .and_then(|c| c.data)
-        .and_then(|d| d.get("value").cloned()))
 }
 
 fn comparison_error(app: &Value) -> Option<String> {
