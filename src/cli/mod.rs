@@ -8,6 +8,7 @@ mod check;
 mod compare;
 mod crds;
 mod diff;
+mod evaluate;
 mod render;
 mod route;
 mod serve;
@@ -48,9 +49,17 @@ pub enum Command {
     /// Serve git repositories over HTTP on a fixed address (used by `make demo`).
     #[command(hide = true)]
     ServeGit(serve_git::ServeGitArgs),
+    /// Answer jq and Jsonnet evaluations on stdin/stdout: the worker process of the sandbox.
+    #[command(name = "__evaluate", hide = true)]
+    Evaluate,
 }
 
 pub fn run(cli: Cli) -> ExitCode {
+    if matches!(cli.command, Command::Evaluate) {
+        return evaluate::run();
+    }
+    // jq and Jsonnet from repositories run in killable worker processes from here on.
+    evaluate::install();
     let result = match cli.command {
         Command::Version => {
             println!("driftless {}", env!("CARGO_PKG_VERSION"));
@@ -64,6 +73,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Route(args) => route::run(args),
         Command::ServeGit(args) => serve_git::run(args),
+        Command::Evaluate => return evaluate::run(),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 
 mod appset;
 mod appset_rolling;
+mod bounded_eval;
 mod charts;
 mod check;
 mod cli;

@@ -4,15 +4,26 @@
 //! paths it yields ourselves, which is what `del` does (`delpaths([path(f)])`: sort, then
 //! delete from the last so that list indices stay valid), with two gains: the number of
 //! paths is bounded, and the result is deleted from the `serde_json::Value` in place.
+//!
+//! jaq cannot be interrupted, so when the program installed a sandbox
+//! ([`driftless_sandbox::installed`]) the paths are found in a worker process that is
+//! killed at a deadline (Argo CD gives jq 1 s) and runs under a memory limit
+//! ([`JQ_PATHS_KIND`], [`sandbox_handler`]). Compiling stays in-process, so parse and
+//! compile errors come as before; without a sandbox everything runs in-process.
 
 use crate::pointer::{Segment, remove_path};
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data};
 use jaq_json::Val;
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// More paths than this from one expression is treated as a runaway expression.
 const MAX_PATHS: usize = 100_000;
+
+/// The sandbox request kind that finds the paths of an expression.
+pub const JQ_PATHS_KIND: &str = "jq-paths";
 
 type JqFilter = jaq_core::Filter<data::JustLut<Val>>;
 
@@ -27,6 +38,10 @@ pub enum JqError {
     Run { expr: String, detail: String },
     #[error("failed to run jq path expression {expr:?}: it yields more than {MAX_PATHS} paths")]
     TooManyPaths { expr: String },
+    #[error("failed to run jq path expression {expr:?}: it did not finish within {limit}")]
+    Deadline { expr: String, limit: String },
+    #[error("failed to run jq path expression {expr:?}: {detail}")]
+    Sandbox { expr: String, detail: String },
 }
 
 /// A compiled jq path expression, such as `.spec.template.spec.initContainers[] | select(.name == "x")`.
@@ -84,7 +99,39 @@ impl JqPath {
     }
 
     /// The paths the expression selects in `doc`, each resolved to concrete keys and indices.
+    /// In the installed sandbox when there is one.
     pub fn paths(&self, doc: &Value) -> Result<Vec<Vec<Segment>>, JqError> {
+        match driftless_sandbox::installed() {
+            Some(sandbox) => self.paths_in(sandbox, doc),
+            None => self.paths_here(doc),
+        }
+    }
+
+    /// The paths, found by a worker of `sandbox`.
+    pub fn paths_in(
+        &self,
+        sandbox: &driftless_sandbox::Sandbox,
+        doc: &Value,
+    ) -> Result<Vec<Vec<Segment>>, JqError> {
+        let input = json!({"expr": self.expr, "value": doc});
+        let mut no_callback = |_| Err("jq asks nothing of the parent".to_string());
+        let answer = sandbox
+            .evaluate(JQ_PATHS_KIND, input, &mut no_callback)
+            .map_err(|e| match e {
+                driftless_sandbox::SandboxError::Deadline { seconds, .. } => JqError::Deadline {
+                    expr: self.expr.clone(),
+                    limit: format!("{seconds}s"),
+                },
+                other => JqError::Sandbox {
+                    expr: self.expr.clone(),
+                    detail: other.to_string(),
+                },
+            })?;
+        answer_from_json(&self.expr, answer)
+    }
+
+    /// The paths, found in this process.
+    fn paths_here(&self, doc: &Value) -> Result<Vec<Vec<Segment>>, JqError> {
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
         let mut paths = Vec::new();
         for out in self
@@ -163,6 +210,95 @@ impl JqPath {
         }
         Ok(out)
     }
+}
+
+/// The worker side of [`JQ_PATHS_KIND`]: input `{"expr", "value"}`, answer `{"paths"}`
+/// (keys as strings, indices as numbers) or the expression's own error as
+/// `{"run": detail}` / `{"tooManyPaths": true}`.
+pub fn sandbox_handler(
+    input: Value,
+    _callback: &mut dyn FnMut(Value) -> Result<Value, String>,
+) -> Result<Value, String> {
+    let expr = input["expr"]
+        .as_str()
+        .ok_or("failed to read the jq request: no expression")?;
+    let jq = compiled(expr).map_err(|e| e.to_string())?;
+    Ok(match jq.paths_here(&input["value"]) {
+        Ok(paths) => {
+            let paths: Vec<Value> = paths
+                .iter()
+                .map(|path| {
+                    path.iter()
+                        .map(|segment| match segment {
+                            Segment::Index(i) => json!(i),
+                            Segment::Key(k) => json!(k),
+                        })
+                        .collect()
+                })
+                .collect();
+            json!({"paths": paths})
+        }
+        Err(JqError::TooManyPaths { .. }) => json!({"tooManyPaths": true}),
+        Err(other) => json!({"run": other.to_string()}),
+    })
+}
+
+/// Compiled expressions a worker keeps: compiling (jaq's standard library included) costs
+/// far more than a typical evaluation, and the same few expressions come again and again.
+fn compiled(expr: &str) -> Result<Arc<JqPath>, JqError> {
+    const KEEP: usize = 256;
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<JqPath>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(jq) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(expr) {
+        return Ok(Arc::clone(jq));
+    }
+    let jq = Arc::new(JqPath::compile(expr)?);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= KEEP {
+        cache.clear();
+    }
+    cache.insert(expr.to_owned(), Arc::clone(&jq));
+    Ok(jq)
+}
+
+/// Reads [`sandbox_handler`]'s answer back into paths or the expression's error.
+fn answer_from_json(expr: &str, answer: Value) -> Result<Vec<Vec<Segment>>, JqError> {
+    let bad = || JqError::Sandbox {
+        expr: expr.to_owned(),
+        detail: format!("failed to read the worker's answer {answer}"),
+    };
+    if answer["tooManyPaths"] == true {
+        return Err(JqError::TooManyPaths {
+            expr: expr.to_owned(),
+        });
+    }
+    if let Some(message) = answer["run"].as_str() {
+        // The worker's Display of a Run error; keep only its detail.
+        let prefix = format!("failed to run jq path expression {expr:?}: ");
+        return Err(JqError::Run {
+            expr: expr.to_owned(),
+            detail: message.strip_prefix(&prefix).unwrap_or(message).to_owned(),
+        });
+    }
+    let paths = answer["paths"].as_array().ok_or_else(bad)?;
+    paths
+        .iter()
+        .map(|path| {
+            path.as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|segment| match segment {
+                    Value::String(k) => Ok(Segment::Key(k.clone())),
+                    Value::Number(n) => n
+                        .as_u64()
+                        .and_then(|i| usize::try_from(i).ok())
+                        .map(Segment::Index)
+                        .ok_or_else(bad),
+                    _ => Err(bad()),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn describe<T: std::fmt::Debug>(errors: &T) -> String {
@@ -255,6 +391,28 @@ mod tests {
         let mut doc = json!({"spec": {}});
         assert!(matches!(jq.delete_from(&mut doc), Err(JqError::Run { .. })));
         assert_eq!(doc, json!({"spec": {}}));
+    }
+
+    #[test]
+    fn the_sandbox_handler_answers_as_the_in_process_evaluation_does() {
+        let doc = containers();
+        for expr in [
+            r#".spec.containers[] | select(.name == "istio-proxy")"#,
+            ".spec.containers[-1].image",
+            ".spec.initContainers[]",
+            "[range(200000)] | .[]",
+        ] {
+            let jq = JqPath::compile(expr).unwrap();
+            let input = json!({"expr": expr, "value": doc});
+            let answer = sandbox_handler(input, &mut |_| Err("no".into())).unwrap();
+            assert_eq!(
+                answer_from_json(expr, answer),
+                jq.paths_here(&doc),
+                "{expr}"
+            );
+        }
+        let err = sandbox_handler(json!({"expr": ".a[ |"}), &mut |_| Err("no".into()));
+        assert!(err.is_err_and(|e| e.starts_with("failed to parse jq path expression")));
     }
 
     #[test]

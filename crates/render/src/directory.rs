@@ -65,7 +65,8 @@ pub fn read_directory(
             return Err(DirectoryError::SymlinkOutside { path: label });
         }
         if is_jsonnet {
-            let value = jsonnet::evaluate(&label, label_prefix, &options.jsonnet, read)?;
+            // In the sandbox's worker when one is installed: bounded in time and memory.
+            let value = jsonnet::evaluate_bounded(&label, label_prefix, &options.jsonnet, read)?;
             out.extend(jsonnet::to_manifests(&label, value)?);
             continue;
         }

@@ -8,11 +8,15 @@
 //! path; every path handed to it is normalized and inside the repository, so no import
 //! can reach a file outside it. Evaluation is bounded by [`MAX_STACK`] Jsonnet frames and
 //! the evaluator keeps its own stack, so a hostile file ends in an error, not a crash.
+//! Time and memory are bounded only in the sandbox's worker process ([`sandbox`]), which
+//! [`evaluate_bounded`] uses when the program installed one.
 
 mod envsubst;
 mod report;
+pub mod sandbox;
 
 pub use envsubst::{UNKNOWN_AT_RENDER, expand};
+pub use sandbox::{JSONNET_KIND, sandbox_handler};
 
 use crate::manifest::{self, Manifest, ManifestError};
 use crate::paths;
@@ -49,8 +53,37 @@ pub enum JsonnetError {
     Panic { file: String },
     #[error("failed to read the result of {file}: {reason}")]
     Output { file: String, reason: String },
+    #[error(
+        "failed to evaluate {file}: it did not finish within {seconds}s, the time limit of a Jsonnet evaluation"
+    )]
+    Deadline { file: String, seconds: f64 },
+    #[error(
+        "failed to evaluate {file}: the evaluation process ended without an answer ({status}); \
+         most likely it ran out of memory under the limit of {memory_mib} MiB"
+    )]
+    Memory {
+        file: String,
+        memory_mib: u64,
+        status: String,
+    },
+    #[error("failed to evaluate {file}: {message}")]
+    Sandbox { file: String, message: String },
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+}
+
+/// [`evaluate`] in the installed sandbox's worker, bounded in time and memory; in this
+/// process when none is installed.
+pub fn evaluate_bounded(
+    file: &str,
+    app_dir: &str,
+    options: &JsonnetOptions,
+    read: &mut ReadFile<'_>,
+) -> Result<Value, JsonnetError> {
+    match driftless_sandbox::installed() {
+        Some(sandbox) => sandbox::evaluate_in(sandbox, file, app_dir, options, read),
+        None => evaluate(file, app_dir, options, read),
+    }
 }
 
 /// Evaluates the repository file `file` of the source at `app_dir` to its JSON value.

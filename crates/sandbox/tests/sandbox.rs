@@ -1,0 +1,129 @@
+//! The sandbox against a real worker process (the crate's `sandbox-test-worker`):
+//! answers, callbacks, deadlines, the memory limit and concurrent use.
+
+use driftless_sandbox::{Limits, Sandbox, SandboxError};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+fn sandbox(limits: Limits) -> Sandbox {
+    Sandbox::new(
+        env!("CARGO_BIN_EXE_sandbox-test-worker"),
+        Vec::<String>::new(),
+        limits,
+    )
+}
+
+fn no_callback(question: Value) -> Result<Value, String> {
+    Err(format!("unexpected callback {question}"))
+}
+
+#[test]
+fn a_request_round_trips_and_errors_come_back_as_failed() {
+    let sandbox = sandbox(Limits::default());
+    let input = json!({"a": [1, "two", null, {"b": 3.5}]});
+    let out = sandbox.evaluate("echo", input.clone(), &mut no_callback);
+    assert_eq!(out, Ok(input));
+    let err = sandbox.evaluate("fail", json!(7), &mut no_callback);
+    assert_eq!(
+        err,
+        Err(SandboxError::Failed("failed to do anything with 7".into()))
+    );
+    let err = sandbox.evaluate("nosuchkind", json!(null), &mut no_callback);
+    assert!(matches!(err, Err(SandboxError::Failed(m)) if m.contains("no such kind")));
+}
+
+#[test]
+fn callbacks_are_answered_by_the_parent() {
+    let sandbox = sandbox(Limits::default());
+    let mut asked = Vec::new();
+    let mut answer = |question: Value| {
+        asked.push(question.clone());
+        if asked.len() == 1 {
+            Ok(json!("first"))
+        } else {
+            Ok(json!({"second": question}))
+        }
+    };
+    let out = sandbox.evaluate("callback_twice", json!("q"), &mut answer);
+    assert_eq!(out, Ok(json!(["first", {"second": {"after": "first"}}])));
+    assert_eq!(asked, [json!("q"), json!({"after": "first"})]);
+    // An error reply reaches the handler, which gives it back as its own error.
+    let out = sandbox.evaluate("callback_twice", json!("q"), &mut |_| {
+        Err("failed to read x".to_string())
+    });
+    assert_eq!(out, Err(SandboxError::Failed("failed to read x".into())));
+}
+
+#[test]
+fn a_never_ending_evaluation_is_killed_at_its_deadline_and_the_next_call_works() {
+    let limits = Limits::default().with_deadline("sleep_forever", Duration::from_millis(300));
+    let sandbox = sandbox(limits);
+    let started = Instant::now();
+    let err = sandbox.evaluate("sleep_forever", json!(null), &mut no_callback);
+    let took = started.elapsed();
+    assert!(
+        matches!(&err, Err(SandboxError::Deadline { kind, seconds }) if kind == "sleep_forever" && *seconds == 0.3),
+        "{err:?}"
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(
+        err.map_err(|e| e.to_string()),
+        Err("failed to evaluate sleep_forever: it did not finish within 0.3s".into())
+    );
+    assert_eq!(
+        sandbox.evaluate("echo", json!(1), &mut no_callback),
+        Ok(json!(1))
+    );
+}
+
+#[test]
+fn an_allocation_runaway_ends_under_the_memory_limit() {
+    let limits = Limits::default()
+        .with_memory_bytes(Some(256 << 20))
+        .with_deadline("allocate_forever", Duration::from_secs(60));
+    let sandbox = sandbox(limits);
+    let err = sandbox.evaluate("allocate_forever", json!(null), &mut no_callback);
+    let Err(SandboxError::Ended {
+        kind, memory_mib, ..
+    }) = &err
+    else {
+        panic!("expected Ended, got {err:?}");
+    };
+    assert_eq!((kind.as_str(), *memory_mib), ("allocate_forever", 256));
+    let message = err.map_err(|e| e.to_string()).err().unwrap_or_default();
+    assert!(message.contains("memory"), "{message}");
+    assert!(message.contains("256 MiB"), "{message}");
+    assert_eq!(
+        sandbox.evaluate("echo", json!("still here"), &mut no_callback),
+        Ok(json!("still here"))
+    );
+}
+
+#[test]
+fn concurrent_calls_get_their_own_answers() {
+    let sandbox = sandbox(Limits::default());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let sandbox = &sandbox;
+                scope.spawn(move || {
+                    for j in 0..20 {
+                        let input = json!({"thread": i, "call": j});
+                        let mut answer = |q: Value| Ok(json!({"thread": i, "echo": q}));
+                        let out = if j % 2 == 0 {
+                            sandbox.evaluate("echo", input.clone(), &mut answer)
+                        } else {
+                            sandbox
+                                .evaluate("callback_twice", input.clone(), &mut answer)
+                                .map(|v| v[0]["echo"].clone())
+                        };
+                        assert_eq!(out, Ok(input));
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            assert!(handle.join().is_ok());
+        }
+    });
+}
