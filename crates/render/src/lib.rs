@@ -35,12 +35,12 @@ pub mod output;
 pub mod paths;
 pub mod plugin;
 pub mod render;
+mod resident;
 pub mod scope;
 pub mod spec;
 pub mod tools;
 pub mod tree;
 pub mod workspace;
-mod resident;
 mod yaml_value;
 
 pub use app::{
@@ -61,8 +61,8 @@ pub use spec::{
     RenderParams,
 };
 pub use tools::{
-    DEFAULT_MEMORY_LIMIT as DEFAULT_TOOL_MEMORY_LIMIT, Invocation, ProcessRunner,
-    RecordingRunner, ToolError, ToolRunner, Toolbox, Tools,
+    DEFAULT_MEMORY_LIMIT as DEFAULT_TOOL_MEMORY_LIMIT, Invocation, ProcessRunner, RecordingRunner,
+    ToolError, ToolRunner, Toolbox, Tools,
 };
 pub use tree::{DirTree, TreeError, TreeSource, TreeWorkspace};
 pub use workspace::{DirWorkspace, SourceId, Workspace};
