@@ -2,6 +2,7 @@
 //! files (helm, kustomize). Symlinks are kept when they stay inside the exported tree and
 //! refused otherwise, as Argo CD refuses out-of-bounds symlinks.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use gix::objs::tree::EntryKind;
@@ -91,6 +92,8 @@ impl LocalRepo {
         }
 
         let mut summary = ExportSummary::default();
+        // Every symlink written: path below the export root → target.
+        let mut links: BTreeMap<String, String> = BTreeMap::new();
         // (tree, path components below the export root, directory on disk)
         let mut pending: Vec<(gix::ObjectId, Vec<String>, PathBuf)> =
             vec![(start, Vec::new(), dest.to_path_buf())];
@@ -129,19 +132,24 @@ impl LocalRepo {
                             .find_blob(entry.id)
                             .map_err(|e| self.objects_error(&e))?;
                         let link = String::from_utf8_lossy(&blob.data).into_owned();
-                        if !link_stays_inside(&parents, &link) {
-                            return Err(ExportError::SymlinkOutOfBounds {
-                                path: shown,
-                                target: link,
-                                commit,
-                                url: self.url().into(),
-                            });
-                        }
                         make_symlink(&link, &target_path)?;
+                        links.insert(shown, link);
                         summary.symlinks += 1;
                     }
                     EntryKind::Commit => summary.skipped_submodules.push(shown),
                 }
+            }
+        }
+        // Checked once all are known: each may stay inside on its own and a chain still
+        // climb out (`a/b/up -> ../w`, then `leak -> a/b/up/../../../etc`).
+        for (path, target) in &links {
+            if !link_resolves_inside(&links, path, target) {
+                return Err(ExportError::SymlinkOutOfBounds {
+                    path: path.clone(),
+                    target: target.clone(),
+                    commit,
+                    url: self.url().into(),
+                });
             }
         }
         summary.skipped_submodules.sort();
@@ -191,23 +199,55 @@ fn make_symlink(_link: &str, at: &Path) -> Result<(), ExportError> {
     ))
 }
 
-/// True when a relative symlink `link`, placed in the directory `parents` (components below
-/// the export root), resolves to a path inside the export root. Absolute targets never do.
-pub(crate) fn link_stays_inside(parents: &[String], link: &str) -> bool {
-    if link.starts_with('/') || link.is_empty() {
+/// Symlinks followed in one resolution before it counts as a loop (Linux's own limit).
+const MAX_LINK_HOPS: usize = 40;
+
+/// True when the symlink at `path` (below the export root) with target `target` resolves to
+/// a path inside the export root, following the export's other symlinks (`links`, path →
+/// target) as the kernel would: a `..` after a symlink climbs from where that link leads, not
+/// from its name. Absolute targets never stay inside; a loop counts as leaving.
+pub(crate) fn link_resolves_inside(
+    links: &BTreeMap<String, String>,
+    path: &str,
+    target: &str,
+) -> bool {
+    let mut at: Vec<&str> = path.split('/').collect();
+    at.pop();
+    let mut pending: Vec<&str> = Vec::new();
+    let mut hops = 0;
+    if !push_target(&mut pending, target) {
         return false;
     }
-    let mut depth = parents.len();
-    for part in link.split('/') {
+    while let Some(part) = pending.pop() {
         match part {
             "" | "." => {}
-            ".." => match depth.checked_sub(1) {
-                Some(d) => depth = d,
-                None => return false,
-            },
-            _ => depth += 1,
+            ".." => {
+                if at.pop().is_none() {
+                    return false;
+                }
+            }
+            name => {
+                at.push(name);
+                if let Some(next) = links.get(&at.join("/")) {
+                    hops += 1;
+                    at.pop();
+                    if hops > MAX_LINK_HOPS || !push_target(&mut pending, next) {
+                        return false;
+                    }
+                }
+            }
         }
     }
+    true
+}
+
+/// Queues the components of a relative symlink target (last first); false for an absolute
+/// or empty one, which never stays inside.
+fn push_target<'a>(pending: &mut Vec<&'a str>, target: &'a str) -> bool {
+    if target.starts_with('/') || target.is_empty() {
+        return false;
+    }
+    pending.extend(target.split('/').rev());
     true
 }
 
@@ -215,19 +255,48 @@ pub(crate) fn link_stays_inside(parents: &[String], link: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn dirs(parts: &[&str]) -> Vec<String> {
-        parts.iter().map(|p| p.to_string()).collect()
+    fn links(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect()
     }
 
     #[test]
     fn symlink_bounds() {
-        assert!(link_stays_inside(&dirs(&[]), "values.yaml"));
-        assert!(link_stays_inside(&dirs(&["a", "b"]), "../../c/d"));
-        assert!(link_stays_inside(&dirs(&["a"]), "./x/../y"));
-        assert!(!link_stays_inside(&dirs(&["a"]), "../../etc/passwd"));
-        assert!(!link_stays_inside(&dirs(&[]), ".."));
-        assert!(!link_stays_inside(&dirs(&["a"]), "/etc/passwd"));
-        assert!(!link_stays_inside(&dirs(&["a"]), ""));
+        let none = links(&[]);
+        assert!(link_resolves_inside(&none, "v", "values.yaml"));
+        assert!(link_resolves_inside(&none, "a/b/v", "../../c/d"));
+        assert!(link_resolves_inside(&none, "a/v", "./x/../y"));
+        assert!(!link_resolves_inside(&none, "a/v", "../../etc/passwd"));
+        assert!(!link_resolves_inside(&none, "v", ".."));
+        assert!(!link_resolves_inside(&none, "a/v", "/etc/passwd"));
+        assert!(!link_resolves_inside(&none, "a/v", ""));
+    }
+
+    #[test]
+    fn a_chain_of_symlinks_that_climbs_out_is_outside() {
+        // Each stays inside on its own; `leak` goes through `up` (which lands at the root's
+        // `w`) and then climbs four levels from there.
+        let tree = links(&[
+            ("a/b/c/up", "../../../w"),
+            ("leak", "a/b/c/up/../../../../etc/passwd"),
+        ]);
+        assert!(link_resolves_inside(&tree, "a/b/c/up", "../../../w"));
+        assert!(!link_resolves_inside(
+            &tree,
+            "leak",
+            "a/b/c/up/../../../../etc/passwd"
+        ));
+        // Through a link to a directory, climbing back where it leads: inside.
+        let tree = links(&[("a/b/up", "../../w"), ("ok", "a/b/up/../x")]);
+        assert!(link_resolves_inside(&tree, "ok", "a/b/up/../x"));
+    }
+
+    #[test]
+    fn a_symlink_loop_counts_as_leaving() {
+        let tree = links(&[("a", "b"), ("b", "a")]);
+        assert!(!link_resolves_inside(&tree, "a", "b"));
     }
 
     #[test]
