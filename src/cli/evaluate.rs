@@ -5,7 +5,6 @@
 
 use driftless_sandbox::{Handler, Limits, Sandbox};
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Answers requests until stdin ends.
 pub fn run() -> ExitCode {
@@ -40,34 +39,9 @@ pub fn install() {
             return;
         }
     };
-    let mut limits = Limits::default();
-    if let Some(seconds) = seconds("DRIFTLESS_EVAL_TIMEOUT_SECONDS") {
-        limits = limits.with_deadline(driftless_render::jsonnet::JSONNET_KIND, seconds);
-        limits.default_deadline = seconds;
+    let (limits, warnings) = Limits::from_env();
+    for warning in warnings {
+        eprintln!("warning: {warning}");
     }
-    if let Some(seconds) = seconds("DRIFTLESS_JQ_TIMEOUT_SECONDS") {
-        limits = limits.with_deadline(driftless_diff::jq::JQ_PATHS_KIND, seconds);
-    }
-    if let Some(mib) = number("DRIFTLESS_EVAL_MEMORY_MIB") {
-        limits = limits.with_memory_bytes((mib > 0.0).then_some((mib * 1048576.0) as u64));
-    }
-    let _ = driftless_sandbox::install(Sandbox::new(program, ["__evaluate"], limits));
-}
-
-fn seconds(name: &str) -> Option<Duration> {
-    number(name)
-        .filter(|s| *s > 0.0)
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
-}
-
-/// A non-negative number from the environment; a bad value is warned about and ignored.
-fn number(name: &str) -> Option<f64> {
-    let text = std::env::var(name).ok()?;
-    match text.trim().parse::<f64>() {
-        Ok(n) if n.is_finite() && n >= 0.0 => Some(n),
-        _ => {
-            eprintln!("warning: ignoring {name}={text:?}: not a non-negative number");
-            None
-        }
-    }
+    let _ = driftless_sandbox::install(Sandbox::driftless(program, limits));
 }

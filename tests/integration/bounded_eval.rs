@@ -105,11 +105,7 @@ fn a_normal_jsonnet_app_still_renders_with_its_imports() -> anyhow::Result<()> {
 }
 
 fn jq_sandbox() -> Sandbox {
-    Sandbox::new(
-        env!("CARGO_BIN_EXE_driftless"),
-        ["__evaluate"],
-        Limits::default(),
-    )
+    Sandbox::driftless(env!("CARGO_BIN_EXE_driftless"), Limits::default())
 }
 
 #[test]

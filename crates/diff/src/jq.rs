@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 const MAX_PATHS: usize = 100_000;
 
 /// The sandbox request kind that finds the paths of an expression.
-pub const JQ_PATHS_KIND: &str = "jq-paths";
+pub use driftless_sandbox::JQ_PATHS_KIND;
 
 type JqFilter = jaq_core::Filter<data::JustLut<Val>>;
 

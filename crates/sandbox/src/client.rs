@@ -5,71 +5,27 @@
 //! is `recv_timeout`: the deadline holds even when the worker is silent (busy in an
 //! evaluator that cannot be interrupted). A worker that misses its deadline is killed
 //! (SIGKILL) and reaped, never reused; one that exits without an answer most likely
-//! aborted on a failed allocation under the memory limit.
+//! aborted on a failed allocation under the memory limit; the end of its stderr (kept on a
+//! second thread, never shown to the user as is) says so in the error.
 
 use crate::error::SandboxError;
+use crate::limits::Limits;
 use crate::protocol::{FromParent, FromWorker, Request, to_line};
-use rustix::process::{Pid, Resource, Rlimit, prlimit};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::{Duration, Instant};
+use std::thread::JoinHandle;
+use std::time::Instant;
 
 /// Idle workers kept for reuse; more concurrent evaluations start more, which end after.
 const MAX_IDLE: usize = 4;
 
-/// Deadlines by request kind, and the memory every worker may map.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limits {
-    /// Deadline of each kind; kinds not named get `default_deadline`.
-    pub deadlines: BTreeMap<String, Duration>,
-    pub default_deadline: Duration,
-    /// Address-space limit (`RLIMIT_AS`) of a worker; `None` for no limit.
-    pub memory_bytes: Option<u64>,
-}
-
-impl Default for Limits {
-    /// jq 1 s (Argo CD's jq timeout), Jsonnet 60 s, 1 GiB of address space.
-    fn default() -> Self {
-        Self {
-            deadlines: BTreeMap::from([
-                ("jq-paths".to_string(), Duration::from_secs(1)),
-                ("jsonnet".to_string(), Duration::from_secs(60)),
-            ]),
-            default_deadline: Duration::from_secs(60),
-            memory_bytes: Some(1024 << 20),
-        }
-    }
-}
-
-impl Limits {
-    /// The deadline of one request of `kind`.
-    pub fn deadline(&self, kind: &str) -> Duration {
-        self.deadlines
-            .get(kind)
-            .copied()
-            .unwrap_or(self.default_deadline)
-    }
-
-    pub fn with_deadline(mut self, kind: &str, deadline: Duration) -> Self {
-        self.deadlines.insert(kind.to_string(), deadline);
-        self
-    }
-
-    pub fn with_memory_bytes(mut self, bytes: Option<u64>) -> Self {
-        self.memory_bytes = bytes;
-        self
-    }
-
-    fn memory_mib(&self) -> u64 {
-        self.memory_bytes.map_or(0, |b| b >> 20)
-    }
-}
+/// How much of a worker's stderr is kept (its end), to say why it ended.
+const STDERR_TAIL: usize = 2048;
 
 /// Runs requests in worker processes started as `program args…`.
 #[derive(Debug)]
@@ -94,6 +50,12 @@ impl Sandbox {
         }
     }
 
+    /// Workers `program __evaluate` ([`crate::WORKER_ARG`]): the driftless binary at
+    /// `program`, which need not be this process's own (tests and embedders name it).
+    pub fn driftless(program: impl Into<PathBuf>, limits: Limits) -> Self {
+        Self::new(program, [crate::WORKER_ARG], limits)
+    }
+
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
@@ -107,16 +69,27 @@ impl Sandbox {
         input: Value,
         callback: &mut dyn FnMut(Value) -> Result<Value, String>,
     ) -> Result<Value, SandboxError> {
-        let mut worker = match self.take_idle() {
-            Some(worker) => worker,
-            None => self.spawn()?,
-        };
         let limit = self.limits.deadline(kind);
-        let request = Request {
+        let request = to_line(&Request {
             kind: kind.to_string(),
             input,
+        });
+        // An idle worker that died since (killed from outside) costs a fresh one, not an error.
+        let reused = self.take_idle().and_then(|mut worker| {
+            let sent = worker.send(&request).is_ok();
+            sent.then_some(worker)
+        });
+        let mut worker = match reused {
+            Some(worker) => worker,
+            None => {
+                let mut worker = self.spawn()?;
+                if worker.send(&request).is_err() {
+                    return Err(self.ended(kind, &mut worker));
+                }
+                worker
+            }
         };
-        match worker.run(&request, callback, Instant::now() + limit) {
+        match worker.answer(callback, Instant::now() + limit) {
             Ok(answer) => {
                 self.give_back(worker);
                 answer
@@ -128,15 +101,19 @@ impl Sandbox {
                     seconds: limit.as_secs_f64(),
                 })
             }
-            Err(Fault::Ended) => Err(SandboxError::Ended {
-                kind: kind.to_string(),
-                memory_mib: self.limits.memory_mib(),
-                status: worker.reap(),
-            }),
+            Err(Fault::Ended) => Err(self.ended(kind, &mut worker)),
             Err(Fault::Protocol(message)) => {
                 worker.kill();
                 Err(SandboxError::Protocol(message))
             }
+        }
+    }
+
+    fn ended(&self, kind: &str, worker: &mut Worker) -> SandboxError {
+        SandboxError::Ended {
+            kind: kind.to_string(),
+            memory_mib: self.limits.memory_mib(),
+            status: worker.reap(),
         }
     }
 
@@ -168,50 +145,50 @@ impl Sandbox {
             .env_clear()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| start_error(e.to_string()))?;
-        let mut worker_parts =
-            || -> Result<(ChildStdin, Receiver<std::io::Result<String>>), String> {
-                if let Some(bytes) = self.limits.memory_bytes {
-                    let limit = Rlimit {
-                        current: Some(bytes),
-                        maximum: Some(bytes),
-                    };
-                    prlimit(Some(Pid::from_child(&child)), Resource::As, limit)
-                        .map_err(|e| format!("failed to set its memory limit: {e}"))?;
-                }
-                let stdin = child.stdin.take().ok_or("it has no stdin")?;
-                let stdout = child.stdout.take().ok_or("it has no stdout")?;
-                let (tx, rx) = channel();
-                std::thread::Builder::new()
-                    .name("sandbox-reader".into())
-                    .spawn(move || {
-                        let mut reader = BufReader::new(stdout);
-                        loop {
-                            let mut line = String::new();
-                            match reader.read_line(&mut line) {
-                                Ok(0) => break,
-                                Ok(_) => {
-                                    if tx.send(Ok(line)).is_err() {
-                                        break;
-                                    }
-                                }
-                                Err(e) => {
-                                    let _ = tx.send(Err(e));
+        let mut worker_parts = || -> Result<Parts, String> {
+            if let Some(bytes) = self.limits.memory_bytes {
+                limit_memory(&child, bytes)?;
+            }
+            let stdin = child.stdin.take().ok_or("it has no stdin")?;
+            let stderr = child.stderr.take().ok_or("it has no stderr")?;
+            let stdout = child.stdout.take().ok_or("it has no stdout")?;
+            let (tx, rx) = channel();
+            std::thread::Builder::new()
+                .name("sandbox-reader".into())
+                .spawn(move || {
+                    let mut reader = BufReader::new(stdout);
+                    loop {
+                        let mut line = String::new();
+                        match reader.read_line(&mut line) {
+                            Ok(0) => break,
+                            Ok(_) => {
+                                if tx.send(Ok(line)).is_err() {
                                     break;
                                 }
                             }
+                            Err(e) => {
+                                let _ = tx.send(Err(e));
+                                break;
+                            }
                         }
-                    })
-                    .map_err(|e| format!("failed to start its reader thread: {e}"))?;
-                Ok((stdin, rx))
-            };
+                    }
+                })
+                .map_err(|e| format!("failed to start its reader thread: {e}"))?;
+            let stderr = std::thread::Builder::new()
+                .name("sandbox-stderr".into())
+                .spawn(move || tail(stderr))
+                .map_err(|e| format!("failed to start its stderr thread: {e}"))?;
+            Ok((stdin, rx, stderr))
+        };
         match worker_parts() {
-            Ok((stdin, lines)) => Ok(Worker {
+            Ok((stdin, lines, stderr)) => Ok(Worker {
                 child,
                 stdin,
                 lines,
+                stderr: Some(stderr),
             }),
             Err(reason) => {
                 let _ = child.kill();
@@ -220,6 +197,45 @@ impl Sandbox {
             }
         }
     }
+}
+
+type Parts = (
+    ChildStdin,
+    Receiver<std::io::Result<String>>,
+    JoinHandle<Vec<u8>>,
+);
+
+/// Sets the worker's address-space limit. It runs already, but only the serve loop, which
+/// allocates next to nothing before its first request.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn limit_memory(child: &Child, bytes: u64) -> Result<(), String> {
+    use rustix::process::{Pid, Resource, Rlimit, prlimit};
+    let limit = Rlimit {
+        current: Some(bytes),
+        maximum: Some(bytes),
+    };
+    prlimit(Some(Pid::from_child(child)), Resource::As, limit)
+        .map(drop)
+        .map_err(|e| format!("failed to set its memory limit: {e}"))
+}
+
+/// Other systems have no `prlimit` of another process: the deadline is the only bound.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn limit_memory(_: &Child, _: u64) -> Result<(), String> {
+    Ok(())
+}
+
+/// The last [`STDERR_TAIL`] bytes of `stderr`, once it ends.
+fn tail(mut stderr: impl Read) -> Vec<u8> {
+    let mut kept = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while let Ok(n @ 1..) = stderr.read(&mut chunk) {
+        kept.extend_from_slice(&chunk[..n]);
+        if kept.len() > STDERR_TAIL {
+            kept.drain(..kept.len() - STDERR_TAIL);
+        }
+    }
+    kept
 }
 
 /// Why a worker gave no answer; the worker is not reusable after any of these.
@@ -234,17 +250,17 @@ struct Worker {
     child: Child,
     stdin: ChildStdin,
     lines: Receiver<std::io::Result<String>>,
+    /// The end of its stderr, when it ends.
+    stderr: Option<JoinHandle<Vec<u8>>>,
 }
 
 impl Worker {
-    /// One request: send it, answer callbacks, return the worker's answer.
-    fn run(
+    /// The rest of one request, once sent: answer callbacks, return the worker's answer.
+    fn answer(
         &mut self,
-        request: &Request,
         callback: &mut dyn FnMut(Value) -> Result<Value, String>,
         deadline: Instant,
     ) -> Result<Result<Value, SandboxError>, Fault> {
-        self.send(&to_line(request))?;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             let line = match self.lines.recv_timeout(remaining) {
@@ -283,12 +299,39 @@ impl Worker {
         let _ = self.child.wait();
     }
 
-    /// Waits for an ended worker and describes how it ended.
+    /// Waits for an ended worker and describes how it ended: its exit status and the last
+    /// lines of its stderr ("memory allocation of … bytes failed").
     fn reap(&mut self) -> String {
-        match self.child.wait() {
+        let status = match self.child.wait() {
             Ok(status) => status.to_string(),
             Err(e) => format!("its status is unknown: {e}"),
+        };
+        let said = self
+            .stderr
+            .take()
+            .and_then(|thread| thread.join().ok())
+            .map(|bytes| last_words(&String::from_utf8_lossy(&bytes)))
+            .unwrap_or_default();
+        if said.is_empty() {
+            status
+        } else {
+            format!("{status}: {said}")
         }
+    }
+}
+
+/// The last few meaningful lines of a worker's stderr, on one line; Rust's
+/// "note: run with `RUST_BACKTRACE=1`" is left out.
+fn last_words(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("note: "))
+        .collect();
+    let said = lines[lines.len().saturating_sub(3)..].join("; ");
+    match said.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &said[..cut]),
+        None => said,
     }
 }
 

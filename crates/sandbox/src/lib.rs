@@ -11,18 +11,25 @@
 //!   costs a round trip, not a process start;
 //! - [`serve`] (worker side) answers requests with the handlers it is given;
 //! - [`install`] / [`installed`] make one sandbox the process-wide one. Callers that find
-//!   none installed evaluate in-process (library use, unit tests).
+//!   none installed evaluate in-process (library use, unit tests). The driftless binary
+//!   installs `Sandbox::driftless(current_exe, Limits::from_env())`; a process that runs
+//!   the controller in-process (the integration tests) can install one naming the binary.
 //!
 //! The protocol ([`protocol`]) is JSON lines over the worker's stdin and stdout.
 
 mod client;
 mod error;
+mod limits;
 pub mod protocol;
 mod worker;
 
-pub use client::{Limits, Sandbox};
+pub use client::Sandbox;
 pub use error::SandboxError;
+pub use limits::{JQ_PATHS_KIND, JQ_TIMEOUT_ENV, JSONNET_KIND, Limits, MEMORY_ENV, TIMEOUT_ENV};
 pub use worker::{Callback, Handler, serve};
+
+/// The hidden subcommand of the driftless binary that serves evaluations.
+pub const WORKER_ARG: &str = "__evaluate";
 
 use std::sync::OnceLock;
 

@@ -1,11 +1,17 @@
 //! The worker side: `driftless __evaluate` reads requests from stdin until it ends and
 //! answers each with the handler of its kind. Evaluators run on this process's main
-//! thread; the parent bounds them from outside (deadline, memory limit).
+//! thread; the parent bounds them from outside (deadline, memory limit). A watchdog thread
+//! ends the worker when its parent dies: a parent killed in the middle of an evaluation
+//! cannot kill the worker any more, and a runaway evaluation would outlive it.
 
 use crate::protocol::{FromParent, FromWorker, Request, to_line};
 use serde_json::Value;
 use std::io::{BufRead, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+/// How often the watchdog looks whether the parent still lives.
+const PARENT_CHECK: Duration = Duration::from_millis(250);
 
 /// Asks the parent a question and waits for its reply.
 pub type Callback<'a> = dyn FnMut(Value) -> Result<Value, String> + 'a;
@@ -16,6 +22,7 @@ pub type Handler =
 
 /// Answers requests from stdin on stdout with `handlers` (by kind) until stdin ends.
 pub fn serve(handlers: &[(&str, Handler)]) -> std::io::Result<()> {
+    watch_parent()?;
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let stdout = std::io::stdout();
@@ -51,6 +58,27 @@ pub fn serve(handlers: &[(&str, Handler)]) -> std::io::Result<()> {
         output.write_all(to_line(&answer).as_bytes())?;
         output.flush()?;
     }
+}
+
+/// Exits when this process is given another parent (its own died). Unix has no signal for
+/// it short of `prctl(PR_SET_PDEATHSIG)` in `pre_exec`, which needs `unsafe`.
+fn watch_parent() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let parent = std::os::unix::process::parent_id();
+        std::thread::Builder::new()
+            .name("sandbox-watchdog".into())
+            .stack_size(64 << 10)
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(PARENT_CHECK);
+                    if std::os::unix::process::parent_id() != parent {
+                        std::process::exit(3);
+                    }
+                }
+            })?;
+    }
+    Ok(())
 }
 
 /// Sends a callback line and reads the parent's reply.

@@ -93,6 +93,12 @@ fn an_allocation_runaway_ends_under_the_memory_limit() {
     let message = err.map_err(|e| e.to_string()).err().unwrap_or_default();
     assert!(message.contains("memory"), "{message}");
     assert!(message.contains("256 MiB"), "{message}");
+    // The worker's own last words (Rust's allocation failure) are in the message, once.
+    assert!(
+        message.contains("memory allocation of") && message.contains("bytes failed"),
+        "{message}"
+    );
+    assert!(!message.contains("RUST_BACKTRACE"), "{message}");
     assert_eq!(
         sandbox.evaluate("echo", json!("still here"), &mut no_callback),
         Ok(json!("still here"))
@@ -126,4 +132,57 @@ fn concurrent_calls_get_their_own_answers() {
             assert!(handle.join().is_ok());
         }
     });
+}
+
+#[test]
+fn an_idle_worker_killed_from_outside_is_replaced_not_an_error() {
+    let sandbox = sandbox(Limits::default());
+    let first = sandbox.evaluate("pid", json!(null), &mut no_callback);
+    let Ok(Value::Number(pid)) = first else {
+        panic!("expected a pid, got {first:?}");
+    };
+    let pid = pid.as_i64().and_then(|p| i32::try_from(p).ok());
+    let pid = pid.and_then(rustix::process::Pid::from_raw).expect("a pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("kill");
+    std::thread::sleep(Duration::from_millis(100));
+    let second = sandbox.evaluate("pid", json!(null), &mut no_callback);
+    assert!(
+        matches!(&second, Ok(Value::Number(n)) if n.as_i64() != Some(i64::from(pid.as_raw_nonzero().get()))),
+        "{second:?}"
+    );
+}
+
+/// Whether `pid` is gone: no such process, or a zombie its new parent has not reaped yet.
+fn gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_worker_whose_parent_died_ends_even_in_the_middle_of_an_evaluation() {
+    // The shell starts a worker busy in `sleep_forever`, whose stdin stays open (so end of
+    // input does not end it), prints its pid and exits once the worker has started: the
+    // worker is an orphan. Its stdout is not ours, so a worker that lives on fails the
+    // deadline below instead of hanging the test.
+    let script = r#"(echo '{"kind":"sleep_forever","input":null}'; sleep 8) | "$0" >/dev/null & echo $!; sleep 0.5"#;
+    let out = std::process::Command::new("sh")
+        .args(["-c", script, env!("CARGO_BIN_EXE_sandbox-test-worker")])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("sh");
+    let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!pid.is_empty(), "{out:?}");
+    let started = Instant::now();
+    while !gone(&pid) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the orphaned worker {pid} still runs"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

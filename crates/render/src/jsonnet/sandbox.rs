@@ -16,7 +16,7 @@ use driftless_sandbox::{Sandbox, SandboxError};
 use serde_json::{Value, json};
 
 /// The sandbox request kind that evaluates a Jsonnet file.
-pub const JSONNET_KIND: &str = "jsonnet";
+pub use driftless_sandbox::JSONNET_KIND;
 
 /// [`evaluate`], in a worker of `sandbox`.
 pub fn evaluate_in(

@@ -1,5 +1,5 @@
 //! A worker for the sandbox's own tests (tests/): handlers that answer, hang, allocate
-//! without end and call back, so the tests exercise real processes, deadlines and limits.
+//! without end, call back and tell their pid, so the tests exercise real processes, deadlines and limits.
 
 use driftless_sandbox::{Handler, serve};
 use serde_json::{Value, json};
@@ -30,17 +30,22 @@ fn callback_twice(input: Value, ask: &mut Ask<'_>) -> Result<Value, String> {
     Ok(json!([first, second]))
 }
 
+fn pid(_: Value, _: &mut Ask<'_>) -> Result<Value, String> {
+    Ok(json!(std::process::id()))
+}
+
 fn fail(input: Value, _: &mut Ask<'_>) -> Result<Value, String> {
     Err(format!("failed to do anything with {input}"))
 }
 
 fn main() -> std::process::ExitCode {
-    let handlers: [(&str, Handler); 5] = [
+    let handlers: [(&str, Handler); 6] = [
         ("echo", echo),
         ("sleep_forever", sleep_forever),
         ("allocate_forever", allocate_forever),
         ("callback_twice", callback_twice),
         ("fail", fail),
+        ("pid", pid),
     ];
     match serve(&handlers) {
         Ok(()) => std::process::ExitCode::SUCCESS,
