@@ -14,13 +14,19 @@ pub struct JsonStyle {
     pub pretty: bool,
 }
 
-pub fn to_json(value: &Value, style: JsonStyle) -> String {
+/// The JSON text, or `None` when it would be longer than
+/// [`MAX_OUTPUT`](super::limits::MAX_OUTPUT) (writing stops there).
+pub fn to_json(value: &Value, style: JsonStyle) -> Option<String> {
     let mut out = String::new();
     write_value(&mut out, value, style, 0);
-    out
+    (out.len() <= super::limits::MAX_OUTPUT).then_some(out)
 }
 
 fn write_value(out: &mut String, value: &Value, style: JsonStyle, depth: usize) {
+    // Past the limit nothing more is written; the caller sees the length.
+    if out.len() > super::limits::MAX_OUTPUT {
+        return;
+    }
     match value {
         Value::Nil | Value::Function(_) => out.push_str("null"),
         Value::Bool(b) => {

@@ -9,13 +9,17 @@ use gotmpl::Value;
 use regex::Regex;
 
 use super::gojson::go_json_float;
+use super::limits::MAX_OUTPUT;
 use super::value::go_float;
 
-/// The YAML document for `value`, without the final newline (as Argo CD's `toYaml`).
-pub fn to_yaml(value: &Value) -> String {
+/// The YAML document for `value`, without the final newline (as Argo CD's `toYaml`), or
+/// `None` when it would be longer than [`MAX_OUTPUT`] (writing stops there: a list holding
+/// one big map many times is written once per entry).
+pub fn to_yaml(value: &Value) -> Option<String> {
+    let mut used = 0;
     let lines = match value {
-        Value::Map(m) if !m.is_empty() => block(value, 0),
-        Value::List(l) if !l.is_empty() => block(value, 0),
+        Value::Map(m) if !m.is_empty() => block(value, 0, &mut used),
+        Value::List(l) if !l.is_empty() => block(value, 0, &mut used),
         scalar => match scalar_text(scalar) {
             Scalar::Inline(text) => vec![text],
             Scalar::Literal { header, lines } => {
@@ -25,11 +29,21 @@ pub fn to_yaml(value: &Value) -> String {
             }
         },
     };
-    lines.join("\n")
+    let text = lines.join("\n");
+    (used <= MAX_OUTPUT && text.len() <= MAX_OUTPUT).then_some(text)
 }
 
-/// Lines of a non-empty map or list whose entries start at column `indent`.
-fn block(value: &Value, indent: usize) -> Vec<String> {
+/// Adds lines to `out`, counting their bytes in `used`.
+fn push(out: &mut Vec<String>, used: &mut usize, lines: impl IntoIterator<Item = String>) {
+    for line in lines {
+        *used = used.saturating_add(line.len() + 1);
+        out.push(line);
+    }
+}
+
+/// Lines of a non-empty map or list whose entries start at column `indent`; stops early
+/// once `used` is past the limit.
+fn block(value: &Value, indent: usize, used: &mut usize) -> Vec<String> {
     let pad = " ".repeat(indent);
     let mut out = Vec::new();
     match value {
@@ -37,17 +51,30 @@ fn block(value: &Value, indent: usize) -> Vec<String> {
             let mut keys: Vec<&Arc<str>> = map.keys().collect();
             keys.sort_by(|a, b| natural_order(a, b));
             for key in keys {
+                if *used > MAX_OUTPUT {
+                    break;
+                }
                 let Some(child) = map.get(key) else { continue };
                 let key_text = match string_scalar(key) {
                     Scalar::Inline(text) => text,
                     Scalar::Literal { .. } => super::value::go_quote(key),
                 };
-                entry(&mut out, &format!("{pad}{key_text}:"), child, indent, true);
+                entry(
+                    &mut out,
+                    &format!("{pad}{key_text}:"),
+                    child,
+                    indent,
+                    true,
+                    used,
+                );
             }
         }
         Value::List(items) => {
             for item in items.iter() {
-                entry(&mut out, &format!("{pad}-"), item, indent, false);
+                if *used > MAX_OUTPUT {
+                    break;
+                }
+                entry(&mut out, &format!("{pad}-"), item, indent, false, used);
             }
         }
         _ => {}
@@ -56,42 +83,64 @@ fn block(value: &Value, indent: usize) -> Vec<String> {
 }
 
 /// One `key: value` or `- value` entry; `lead` is `key:` or `-` already indented.
-fn entry(out: &mut Vec<String>, lead: &str, child: &Value, indent: usize, in_map: bool) {
+fn entry(
+    out: &mut Vec<String>,
+    lead: &str,
+    child: &Value,
+    indent: usize,
+    in_map: bool,
+    used: &mut usize,
+) {
     match child {
         Value::Map(m) if !m.is_empty() => {
             if in_map {
-                out.push(lead.to_string());
-                out.extend(block(child, indent + 2));
+                push(out, used, [lead.to_string()]);
+                let lines = block(child, indent + 2, used);
+                out.extend(lines);
             } else {
-                inline_first(out, lead, block(child, indent + 2), indent + 2);
+                let lines = block(child, indent + 2, used);
+                inline_first(out, lead, lines, indent + 2, used);
             }
         }
         Value::List(l) if !l.is_empty() => {
             if in_map {
                 // go-yaml does not indent a sequence under its key.
-                out.push(lead.to_string());
-                out.extend(block(child, indent));
+                push(out, used, [lead.to_string()]);
+                let lines = block(child, indent, used);
+                out.extend(lines);
             } else {
-                inline_first(out, lead, block(child, indent + 2), indent + 2);
+                let lines = block(child, indent + 2, used);
+                inline_first(out, lead, lines, indent + 2, used);
             }
         }
-        Value::Map(_) => out.push(format!("{lead} {{}}")),
-        Value::List(_) => out.push(format!("{lead} []")),
+        Value::Map(_) => push(out, used, [format!("{lead} {{}}")]),
+        Value::List(_) => push(out, used, [format!("{lead} []")]),
         scalar => match scalar_text(scalar) {
-            Scalar::Inline(text) => out.push(format!("{lead} {text}")),
+            Scalar::Inline(text) => push(out, used, [format!("{lead} {text}")]),
             Scalar::Literal { header, lines } => {
-                out.push(format!("{lead} {header}"));
-                out.extend(indent_lines(&lines, indent + 2));
+                push(out, used, [format!("{lead} {header}")]);
+                push(out, used, indent_lines(&lines, indent + 2));
             }
         },
     }
 }
 
-/// Puts the first line of a nested block on the `- ` line.
-fn inline_first(out: &mut Vec<String>, lead: &str, lines: Vec<String>, indent: usize) {
+/// Puts the first line of a nested block on the `- ` line (counted once in `used`).
+fn inline_first(
+    out: &mut Vec<String>,
+    lead: &str,
+    lines: Vec<String>,
+    indent: usize,
+    used: &mut usize,
+) {
     let mut lines = lines.into_iter();
     if let Some(first) = lines.next() {
-        out.push(format!("{lead} {}", first.get(indent..).unwrap_or("")));
+        *used = used.saturating_sub(first.len() + 1);
+        push(
+            out,
+            used,
+            [format!("{lead} {}", first.get(indent..).unwrap_or(""))],
+        );
     }
     out.extend(lines);
 }

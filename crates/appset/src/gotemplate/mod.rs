@@ -7,6 +7,9 @@
 //! action's value, and each argument of a literal `printf` format's `%v`, goes through Go's
 //! `%v` formatting first (`gotmpl` would print `1000000` where Go prints `1e+06`).
 //!
+//! Unlike Argo CD, what a template builds is bounded ([`limits`]): 1.5 MiB of output, no
+//! function result over that, lists and maps 1000 deep at most.
+//!
 //! Not provided (they fail as undefined functions): Sprig's functions that read the clock or
 //! randomness (`now`, `date*`, `uuidv4`, `rand*`), mutate a dict (`set`, `unset`), hash with
 //! anything but SHA-256, do crypto or semver, and the string-case helpers (`camelcase`,
@@ -15,6 +18,7 @@
 mod args;
 mod gojson;
 mod goyaml;
+pub mod limits;
 mod printf;
 mod sprig_collections;
 mod sprig_encoding;
@@ -88,16 +92,22 @@ pub fn render(
     } else {
         MissingKey::Invalid
     };
-    let execute_error = |e: gotmpl::TemplateError| GoTemplateError::Execute {
-        template: source.to_string(),
-        message: e.to_string(),
+    let mut out = limits::Output::default();
+    let finish = |result: Result<(), gotmpl::TemplateError>, out: limits::Output| match result {
+        Ok(()) => Ok(out.text),
+        Err(e) => Err(GoTemplateError::Execute {
+            template: source.to_string(),
+            message: if out.overflowed {
+                limits::output_too_long()
+            } else {
+                e.to_string()
+            },
+        }),
     };
     // A body of only text and defines is not stored under the name; nothing to rewrite.
     if parsed.lookup(NAME).is_none() {
-        return parsed
-            .missing_key(missing)
-            .execute_to_string(data)
-            .map_err(execute_error);
+        let result = parsed.missing_key(missing).execute_fmt(&mut out, data);
+        return finish(result, out);
     }
     let mut rewritten = Template::new(NAME)
         .funcs(func_map().clone())
@@ -109,9 +119,8 @@ pub fn render(
             rewritten = rewritten.add_parse_tree(name, tree);
         }
     }
-    rewritten
-        .execute_template_to_string(NAME, data)
-        .map_err(execute_error)
+    let result = rewritten.execute_template_fmt(&mut out, NAME, data);
+    finish(result, out)
 }
 
 /// The function map, built once.
@@ -125,6 +134,7 @@ fn func_map() -> &'static FuncMap {
         sprig_numbers::register(&mut m);
         printf::register(&mut m);
         m.insert(PRINT_FN.into(), Arc::new(go_print_value));
+        limits::bound_all(&mut m);
         m
     })
 }
@@ -135,7 +145,7 @@ fn go_print_value(args: &[Value]) -> Result<Value, gotmpl::TemplateError> {
     Ok(match args.last() {
         None | Some(Value::Nil) => Value::Nil,
         Some(Value::String(s)) => Value::String(s.clone()),
-        Some(other) => value::string(go_sprint(other)),
+        Some(other) => value::string(value::go_sprint_bounded(other, "print")?),
     })
 }
 

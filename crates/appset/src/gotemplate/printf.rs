@@ -3,35 +3,47 @@
 use std::sync::Arc;
 
 use gotmpl::parse::{CommandNode, Expr, PipeNode};
-use gotmpl::{FuncMap, Value};
+use gotmpl::{FuncMap, TemplateError, Value};
 
-use super::value::{go_sprint, string as text};
+use super::limits::check_len;
+use super::value::{go_sprint_bounded, string as text};
 
 pub fn register(m: &mut FuncMap) {
-    m.insert("print".into(), Arc::new(|a: &[Value]| Ok(text(sprint(a)))));
+    m.insert("print".into(), Arc::new(|a: &[Value]| Ok(text(sprint(a)?))));
     m.insert(
         "println".into(),
-        Arc::new(|a: &[Value]| Ok(text(sprintln(a)))),
+        Arc::new(|a: &[Value]| Ok(text(sprintln(a)?))),
     );
+    // gotmpl's printf, with its output bounded first.
+    m.insert("printf".into(), Arc::new(super::limits::printf));
 }
 
 /// `fmt.Sprint`: a space between two operands when neither is a string.
-fn sprint(args: &[Value]) -> String {
+fn sprint(args: &[Value]) -> Result<String, TemplateError> {
     let mut out = String::new();
     for (i, arg) in args.iter().enumerate() {
         let is_string = |v: &Value| matches!(v, Value::String(_));
         if i > 0 && !is_string(arg) && !is_string(&args[i - 1]) {
             out.push(' ');
         }
-        out.push_str(&go_sprint(arg));
+        out.push_str(&go_sprint_bounded(arg, "print")?);
+        check_len("print", out.len())?;
     }
-    out
+    Ok(out)
 }
 
 /// `fmt.Sprintln`: spaces between all operands and a final newline.
-fn sprintln(args: &[Value]) -> String {
-    let parts: Vec<String> = args.iter().map(go_sprint).collect();
-    format!("{}\n", parts.join(" "))
+fn sprintln(args: &[Value]) -> Result<String, TemplateError> {
+    let mut out = String::new();
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&go_sprint_bounded(arg, "println")?);
+        check_len("println", out.len())?;
+    }
+    out.push('\n');
+    Ok(out)
 }
 
 /// For `printf "<literal format>" args…`, routes each argument a plain `%v` consumes through
@@ -134,7 +146,10 @@ mod tests {
     #[test]
     fn sprint_spaces_between_non_strings() {
         let args = [text("x"), text("y"), Value::Int(1), Value::Float(2e6)];
-        assert_eq!(sprint(&args), "xy1 2e+06");
-        assert_eq!(sprintln(&[text("a"), Value::Int(1)]), "a 1\n");
+        assert_eq!(sprint(&args).ok().as_deref(), Some("xy1 2e+06"));
+        assert_eq!(
+            sprintln(&[text("a"), Value::Int(1)]).ok().as_deref(),
+            Some("a 1\n")
+        );
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use gotmpl::{FuncMap, Value};
 
 use super::args::{FuncResult, at_least, boolean, exact, fail, int, map, string};
+use super::limits::check_len;
 use super::sprig_numbers::cast_int;
 use super::sprig_strings::strval;
 use super::value::{go_type, is_empty, string as text};
@@ -218,21 +219,28 @@ fn compact(args: &[Value]) -> FuncResult {
 }
 
 /// Sprig's `strslice`: a list's non-nil items as strings; a single value as one string.
-fn strslice(value: &Value) -> Vec<String> {
-    match value {
-        Value::List(items) => items
-            .iter()
-            .filter(|v| !matches!(v, Value::Nil))
-            .map(strval)
-            .collect(),
+/// `sep` bytes go between the items (for `join`); all of it within the output limit, since
+/// a list may hold one long string many times.
+fn strslice(value: &Value, name: &str, sep: usize) -> Result<Vec<String>, gotmpl::TemplateError> {
+    let items: Vec<&Value> = match value {
+        Value::List(items) => items.iter().filter(|v| !matches!(v, Value::Nil)).collect(),
         Value::Nil => Vec::new(),
-        other => vec![strval(other)],
+        other => vec![other],
+    };
+    let mut out = Vec::with_capacity(items.len());
+    let mut total = 0usize;
+    for item in items {
+        let part = strval(item)?;
+        total = total.saturating_add(part.len()).saturating_add(sep);
+        check_len(name, total)?;
+        out.push(part);
     }
+    Ok(out)
 }
 
 fn sort_alpha(args: &[Value]) -> FuncResult {
     let args = exact("sortAlpha", args, 1)?;
-    let mut items = strslice(&args[0]);
+    let mut items = strslice(&args[0], "sortAlpha", 0)?;
     items.sort();
     Ok(Value::List(items.into_iter().map(text).collect()))
 }
@@ -240,7 +248,7 @@ fn sort_alpha(args: &[Value]) -> FuncResult {
 fn join(args: &[Value]) -> FuncResult {
     let args = exact("join", args, 2)?;
     let sep = string(&args[0])?;
-    Ok(text(strslice(&args[1]).join(sep)))
+    Ok(text(strslice(&args[1], "join", sep.len())?.join(sep)))
 }
 
 /// A bound on generated ranges, so a template cannot allocate without limit.
@@ -310,7 +318,7 @@ fn seq(args: &[Value]) -> FuncResult {
 fn dict(args: &[Value]) -> FuncResult {
     let mut out = Dict::new();
     for pair in args.chunks(2) {
-        let key = Arc::from(strval(&pair[0]).as_str());
+        let key = Arc::from(strval(&pair[0])?.as_str());
         let value = pair.get(1).cloned().unwrap_or_else(|| text(""));
         out.insert(key, value);
     }

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::args::{FuncResult, exact, fail, string};
 use super::gojson::{JsonStyle, to_json};
 use super::goyaml::to_yaml;
+use super::limits::too_long;
 use super::value::{from_json, string as text};
 
 pub fn register(m: &mut FuncMap) {
@@ -37,13 +38,13 @@ fn json(m: &mut FuncMap, name: &'static str, escape_html: bool, pretty: bool) {
         name.into(),
         Arc::new(move |args: &[Value]| {
             let args = exact(name, args, 1)?;
-            Ok(text(to_json(
-                &args[0],
-                JsonStyle {
-                    escape_html,
-                    pretty,
-                },
-            )))
+            let style = JsonStyle {
+                escape_html,
+                pretty,
+            };
+            to_json(&args[0], style)
+                .map(text)
+                .ok_or_else(|| too_long(name))
         }),
     );
 }
@@ -57,7 +58,9 @@ fn from_json_fn(args: &[Value]) -> FuncResult {
 
 fn to_yaml_fn(args: &[Value]) -> FuncResult {
     let args = exact("toYaml", args, 1)?;
-    Ok(text(to_yaml(&args[0])))
+    to_yaml(&args[0])
+        .map(text)
+        .ok_or_else(|| too_long("toYaml"))
 }
 
 /// Argo CD's `fromYaml` (a map) and `fromYamlArray` (a list): a parse error, or a document

@@ -7,14 +7,15 @@ use gotmpl::{FuncMap, Value};
 use regex::Regex;
 
 use super::args::{FuncResult, at_least, exact, fail, int, string};
-use super::value::{go_quote, go_sprint, string as text};
+use super::limits::{MAX_OUTPUT, check_len, too_long};
+use super::value::{go_quote, go_sprint_bounded, string as text};
 use crate::names;
 
-/// Sprig's `strval`: strings as they are, anything else as Go's `%v`.
-pub fn strval(value: &Value) -> String {
+/// Sprig's `strval`: strings as they are, anything else as Go's `%v` (bounded).
+pub fn strval(value: &Value) -> Result<String, gotmpl::TemplateError> {
     match value {
-        Value::String(s) => s.to_string(),
-        other => go_sprint(other),
+        Value::String(s) => Ok(s.to_string()),
+        other => go_sprint_bounded(other, "strval"),
     }
 }
 
@@ -40,13 +41,10 @@ pub fn register(m: &mut FuncMap) {
     binary_bool(m, "hasSuffix", |p, s| s.ends_with(p));
     binary_bool(m, "contains", |sub, s| s.contains(sub));
     m.insert("replace".into(), Arc::new(replace));
-    m.insert(
-        "quote".into(),
-        Arc::new(|a: &[Value]| Ok(quote(a, go_quote))),
-    );
+    m.insert("quote".into(), Arc::new(|a: &[Value]| quote(a, go_quote)));
     m.insert(
         "squote".into(),
-        Arc::new(|a: &[Value]| Ok(quote(a, |s| format!("'{s}'")))),
+        Arc::new(|a: &[Value]| quote(a, |s| format!("'{s}'"))),
     );
     m.insert("cat".into(), Arc::new(cat));
     m.insert("trunc".into(), Arc::new(trunc));
@@ -113,25 +111,45 @@ fn title(s: &str) -> String {
 fn replace(args: &[Value]) -> FuncResult {
     let args = exact("replace", args, 3)?;
     let (old, new, src) = (string(&args[0])?, string(&args[1])?, string(&args[2])?);
+    if new.len() > old.len() {
+        // Go's Replace with an empty `old` inserts `new` around every character.
+        let count = if old.is_empty() {
+            src.chars().count() + 1
+        } else {
+            src.matches(old).count()
+        };
+        check_len(
+            "replace",
+            count
+                .saturating_mul(new.len() - old.len())
+                .saturating_add(src.len()),
+        )?;
+    }
     Ok(text(src.replace(old, new)))
 }
 
 /// `quote`/`squote`: each non-nil argument quoted, joined by spaces.
-fn quote(args: &[Value], wrap: fn(&str) -> String) -> Value {
-    let parts: Vec<String> = args
-        .iter()
-        .filter(|v| !matches!(v, Value::Nil))
-        .map(|v| wrap(&strval(v)))
-        .collect();
-    text(parts.join(" "))
+fn quote(args: &[Value], wrap: fn(&str) -> String) -> FuncResult {
+    let mut parts = Vec::new();
+    let mut total = 0;
+    for v in args.iter().filter(|v| !matches!(v, Value::Nil)) {
+        let part = wrap(&strval(v)?);
+        total += part.len() + 1;
+        check_len("quote", total)?;
+        parts.push(part);
+    }
+    Ok(text(parts.join(" ")))
 }
 
 fn cat(args: &[Value]) -> FuncResult {
-    let parts: Vec<String> = args
-        .iter()
-        .filter(|v| !matches!(v, Value::Nil))
-        .map(strval)
-        .collect();
+    let mut parts = Vec::new();
+    let mut total = 0;
+    for v in args.iter().filter(|v| !matches!(v, Value::Nil)) {
+        let part = strval(v)?;
+        total += part.len() + 1;
+        check_len("cat", total)?;
+        parts.push(part);
+    }
     Ok(text(parts.join(" ")))
 }
 
@@ -185,18 +203,20 @@ fn repeat(args: &[Value]) -> FuncResult {
     if n < 0 {
         return Err(fail("strings: negative Repeat count"));
     }
-    // A bound on what a template may allocate.
-    if (n as usize).saturating_mul(s.len()) > 1 << 20 {
-        return Err(fail("repeat: result too large"));
-    }
-    Ok(text(s.repeat(n as usize)))
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    check_len("repeat", n.saturating_mul(s.len()))?;
+    Ok(text(s.repeat(n)))
 }
 
 fn indent(args: &[Value], leading_newline: bool) -> FuncResult {
     let name = if leading_newline { "nindent" } else { "indent" };
     let args = exact(name, args, 2)?;
     let (n, s) = (int(&args[0])?, string(&args[1])?);
-    let pad = " ".repeat(n.clamp(0, 1024) as usize);
+    // Every line gets the pad: check the total before building it.
+    let n = usize::try_from(n).unwrap_or(0);
+    let lines = s.bytes().filter(|b| *b == b'\n').count() + 1;
+    check_len(name, lines.saturating_mul(n).saturating_add(s.len() + 1))?;
+    let pad = " ".repeat(n);
     let body = format!("{pad}{}", s.replace('\n', &format!("\n{pad}")));
     Ok(text(if leading_newline {
         format!("\n{body}")
@@ -238,7 +258,7 @@ fn go_split<'a>(s: &'a str, sep: &str) -> Vec<&'a str> {
 
 fn to_string(args: &[Value]) -> FuncResult {
     let args = exact("toString", args, 1)?;
-    Ok(text(strval(&args[0])))
+    Ok(text(strval(&args[0])?))
 }
 
 fn compile(pattern: &str) -> Result<Regex, gotmpl::TemplateError> {
@@ -248,7 +268,26 @@ fn compile(pattern: &str) -> Result<Regex, gotmpl::TemplateError> {
 fn regex_replace_all(args: &[Value]) -> FuncResult {
     let args = exact("regexReplaceAll", args, 3)?;
     let (pattern, s, repl) = (string(&args[0])?, string(&args[1])?, string(&args[2])?);
-    Ok(text(compile(pattern)?.replace_all(s, repl)))
+    // Each expansion is at most the replacement plus, per `$`, the whole match: stop as soon
+    // as the text so far could pass the limit (`$0$0$0…` of a long match multiplies).
+    let dollars = repl.bytes().filter(|b| *b == b'$').count();
+    let mut total = s.len();
+    let mut over = false;
+    let out = compile(pattern)?.replace_all(s, |caps: &regex::Captures<'_>| {
+        let whole = caps.get(0).map_or(0, |m| m.len());
+        total = total.saturating_add(repl.len().saturating_add(dollars.saturating_mul(whole)));
+        if over || total > MAX_OUTPUT {
+            over = true;
+            return String::new();
+        }
+        let mut expanded = String::new();
+        caps.expand(repl, &mut expanded);
+        expanded
+    });
+    if over {
+        return Err(too_long("regexReplaceAll"));
+    }
+    Ok(text(out))
 }
 
 fn regex_match(args: &[Value]) -> FuncResult {

@@ -54,11 +54,24 @@ pub fn string(s: impl AsRef<str>) -> Value {
 /// `fmt.Sprint(v)` for one value: Go's `%v`.
 pub fn go_sprint(value: &Value) -> String {
     let mut out = String::new();
-    write_go(&mut out, value);
+    write_go(&mut out, value, usize::MAX);
     out
 }
 
-fn write_go(out: &mut String, value: &Value) {
+/// [`go_sprint`] within a template: fails rather than print more than
+/// [`MAX_OUTPUT`](super::limits::MAX_OUTPUT) bytes (a list holding one long string many
+/// times prints far more than it takes in memory).
+pub fn go_sprint_bounded(value: &Value, what: &str) -> Result<String, gotmpl::TemplateError> {
+    let mut out = String::new();
+    if write_go(&mut out, value, super::limits::MAX_OUTPUT) {
+        Ok(out)
+    } else {
+        Err(super::limits::too_long(what))
+    }
+}
+
+/// Writes `value` as `%v`; false (and stops) once `out` is longer than `limit`.
+fn write_go(out: &mut String, value: &Value, limit: usize) -> bool {
     match value {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => {
@@ -71,14 +84,21 @@ fn write_go(out: &mut String, value: &Value) {
             let _ = write!(out, "{n}");
         }
         Value::Float(f) => out.push_str(&go_float(*f)),
-        Value::String(s) => out.push_str(s),
+        Value::String(s) => {
+            if out.len().saturating_add(s.len()) > limit {
+                return false;
+            }
+            out.push_str(s);
+        }
         Value::List(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(' ');
                 }
-                write_go(out, item);
+                if !write_go(out, item, limit) {
+                    return false;
+                }
             }
             out.push(']');
         }
@@ -90,12 +110,15 @@ fn write_go(out: &mut String, value: &Value) {
                 }
                 out.push_str(k);
                 out.push(':');
-                write_go(out, v);
+                if !write_go(out, v, limit) {
+                    return false;
+                }
             }
             out.push(']');
         }
         Value::Function(_) => out.push_str("<func>"),
     }
+    out.len() <= limit
 }
 
 /// Go's `%v` for a `float64`: `strconv.FormatFloat(f, 'g', -1, 64)`, i.e. the shortest
