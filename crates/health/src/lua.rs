@@ -21,17 +21,25 @@
 //! empty health status as no health; `health_of` then falls back to the built-in check.
 //!
 //! Limits: "time" is an instruction budget, not a clock, so the result is the same on every
-//! machine and every run. Once the budget is spent every further instruction fails and
-//! `pcall`/`xpcall` re-raise, so a script cannot catch its way out; `__gc` finalizers are refused
-//! because Lua runs them with hooks off. Memory is capped. Known gap: time spent inside one
-//! C library call (a pathological `string.find` pattern) is not counted.
+//! machine and every run. Instructions do not count the time spent inside library calls,
+//! though (a loop of `string.rep("x", 1e7)` runs a few instructions per 10 MB), so a
+//! wall-clock deadline backs it up, checked in the same hook at every function call as well:
+//! 50 ns per budgeted instruction (1 s for the default budget; at least 250 ms), about ten
+//! times what the instructions take, so only a script that spends its time in library calls
+//! ever meets it, and a script within both gets the same result everywhere. Once either is
+//! spent every further instruction and call fails and `pcall`/`xpcall` re-raise, so a script
+//! cannot catch its way out; `__gc` finalizers are refused because Lua runs them with hooks
+//! off. Memory is capped. Known gap: one library call is not interrupted (a pathological
+//! `string.find` pattern runs to its end).
 
 use crate::{HealthCode, HealthStatus};
 use mlua::chunk::ChunkMode;
+use mlua::debug::DebugEvent;
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, VmState};
 use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// How much a script may do before it is stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +48,18 @@ pub struct LuaLimits {
     pub instructions: u64,
     /// Bytes the Lua state may allocate, the object itself included.
     pub memory_bytes: usize,
+}
+
+impl LuaLimits {
+    /// The wall-clock deadline that backs up the instruction budget: 50 ns per instruction,
+    /// at least 250 ms (1 s for the default budget).
+    pub fn deadline(&self) -> Duration {
+        deadline_for(self.instructions)
+    }
+}
+
+fn deadline_for(instructions: u64) -> Duration {
+    Duration::from_nanos(instructions.saturating_mul(50)).max(Duration::from_millis(250))
 }
 
 impl Default for LuaLimits {
@@ -66,7 +86,8 @@ pub enum LuaCheckError {
     #[error("failed to run the health script for {key}: {reason}")]
     Script { key: String, reason: String },
     #[error(
-        "failed to finish the health script for {key} within its budget of {limit} Lua instructions (endless loop?)"
+        "failed to finish the health script for {key} within its budget of {limit} Lua instructions or {} ms (endless loop?)",
+        deadline_for(*limit).as_millis()
     )]
     Budget { key: String, limit: u64 },
     #[error("failed to run the health script for {key} within its memory limit of {limit} bytes")]
@@ -156,7 +177,7 @@ pub fn run_health_script(
     })?;
     lua.globals().raw_set("obj", obj_value).map_err(failure)?;
 
-    install_budget(&lua, &spent, limits.instructions).map_err(sandbox_error)?;
+    install_budget(&lua, &spent, limits).map_err(sandbox_error)?;
     let returned = lua
         .load(script)
         .set_name(format!("={key}"))
@@ -202,16 +223,25 @@ fn new_sandbox(spent: &Arc<AtomicBool>) -> mlua::Result<Lua> {
     Ok(lua)
 }
 
-/// Counts instructions; past the budget, raises an error at every check from then on.
-fn install_budget(lua: &Lua, spent: &Arc<AtomicBool>, limit: u64) -> mlua::Result<()> {
+/// Counts instructions and watches the clock (every `CHECK_EVERY` instructions and at every
+/// call, so a loop of long library calls is caught too); past either, raises an error at
+/// every check from then on.
+fn install_budget(lua: &Lua, spent: &Arc<AtomicBool>, limits: LuaLimits) -> mlua::Result<()> {
     let spent = Arc::clone(spent);
     let used = AtomicU64::new(0);
+    let limit = limits.instructions;
+    let deadline = Instant::now() + limits.deadline();
     lua.set_hook(
-        HookTriggers::new().every_nth_instruction(CHECK_EVERY),
-        move |_, _| {
-            let total =
-                used.fetch_add(u64::from(CHECK_EVERY), Ordering::Relaxed) + u64::from(CHECK_EVERY);
-            if total > limit || spent.load(Ordering::Relaxed) {
+        HookTriggers::new()
+            .every_nth_instruction(CHECK_EVERY)
+            .on_calls(),
+        move |_, debug| {
+            let total = if matches!(debug.event(), DebugEvent::Count) {
+                used.fetch_add(u64::from(CHECK_EVERY), Ordering::Relaxed) + u64::from(CHECK_EVERY)
+            } else {
+                used.load(Ordering::Relaxed)
+            };
+            if total > limit || spent.load(Ordering::Relaxed) || Instant::now() >= deadline {
                 spent.store(true, Ordering::Relaxed);
                 return Err(mlua::Error::runtime("instruction budget spent"));
             }
@@ -372,6 +402,56 @@ mod tests {
                 key: "x/Widget".into(),
                 limit: 100_000
             })
+        );
+    }
+
+    /// A few instructions per iteration, each a 10 MB `string.rep`: the instruction budget
+    /// allows millions of iterations, i.e. hours; the deadline stops it.
+    const LIBRARY_CALL_LOOP: &str = r#"
+        local n = 0
+        for i = 1, tonumber(obj.spec.iterations) do
+          local s = string.rep("x", 10000000)
+          n = n + #s
+        end
+        return {status = "Healthy", message = tostring(n)}
+    "#;
+
+    #[test]
+    fn a_loop_of_long_library_calls_meets_the_deadline() {
+        let limits = LuaLimits::default();
+        assert_eq!(limits.deadline(), Duration::from_secs(1));
+        // How long one iteration takes, from a short run within both limits.
+        let few = json!({"kind": "Widget", "spec": {"iterations": 2}});
+        let started = Instant::now();
+        let short = run_health_script("x/Widget", LIBRARY_CALL_LOOP, &few, limits);
+        let per_iteration = started.elapsed() / 2;
+        assert_eq!(short, Ok(Some(HealthStatus::healthy("20000000"))));
+
+        let endless = json!({"kind": "Widget", "spec": {"iterations": 100000000}});
+        let started = Instant::now();
+        let stopped = run_health_script("x/Widget", LIBRARY_CALL_LOOP, &endless, limits);
+        let took = started.elapsed();
+        assert_eq!(
+            stopped,
+            Err(LuaCheckError::Budget {
+                key: "x/Widget".into(),
+                limit: limits.instructions
+            })
+        );
+        // Stopped at all means the deadline worked (the budget alone takes hours); the bound
+        // is loose so a busy machine does not fail it.
+        assert!(took < Duration::from_secs(60), "stopped after {took:?}");
+        // Some 5 instructions an iteration: the budget alone would allow this many.
+        let budget_alone =
+            per_iteration * u32::try_from(limits.instructions / 5).unwrap_or(u32::MAX);
+        println!(
+            "string.rep loop: {per_iteration:?} an iteration; stopped after {took:?}; the instruction budget alone would have allowed about {budget_alone:?}"
+        );
+        assert!(budget_alone > Duration::from_secs(10), "{budget_alone:?}");
+        let message = stopped.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("20000000 Lua instructions or 1000 ms"),
+            "{message}"
         );
     }
 
