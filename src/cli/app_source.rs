@@ -30,6 +30,10 @@ pub struct AppArgs {
     /// (default: `DRIFTLESS_PLUGIN_DIR`).
     #[arg(long, value_name = "DIR")]
     pub plugin_dir: Option<PathBuf>,
+    /// Let kustomize fetch remote bases (URLs in `resources`); off, an app using one gets an
+    /// error, as their content is not recorded by git (also DRIFTLESS_KUSTOMIZE_REMOTE_BASES=allow).
+    #[arg(long)]
+    pub allow_kustomize_remote_bases: bool,
 }
 
 /// How to reach the repositories of an app: git credentials per repoURL (a URL not in the map
@@ -99,7 +103,8 @@ pub fn render(
     if let Some(revision) = &args.revision {
         override_revision(app, revision);
     }
-    let tools = Tools::discover_with_plugin_dir(args.plugin_dir.as_deref());
+    let mut tools = Tools::discover_with_plugin_dir(args.plugin_dir.as_deref());
+    tools.kustomize_remote_bases |= args.allow_kustomize_remote_bases;
     let runner = ProcessRunner::default();
     let root = cache_root(args);
     let render_cache = RenderCache::open(root.join("render"))

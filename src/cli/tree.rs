@@ -40,6 +40,10 @@ pub struct TreeArgs {
     /// repositories; URLs it does not name are read from --repo-root or DIR.
     #[arg(long, value_name = "FILE")]
     pub repo_map: Option<PathBuf>,
+    /// Let kustomize fetch remote bases (URLs in `resources`); off, an app using one gets an
+    /// error, as their content is not recorded by git (also DRIFTLESS_KUSTOMIZE_REMOTE_BASES=allow).
+    #[arg(long)]
+    pub allow_kustomize_remote_bases: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,19 +130,14 @@ pub fn render_tree(args: &TreeArgs, renders: Renders) -> Result<RenderedTree, Tr
         Some(file) => Checkouts::from_map_file(file, default_dir)?,
         None => Checkouts::all_in(default_dir),
     };
-    let tools = Tools::discover();
+    let mut tools = Tools::discover();
+    tools.kustomize_remote_bases |= args.allow_kustomize_remote_bases;
     let runner = ProcessRunner::default();
-    let engine = Engine {
-        toolbox: Toolbox {
-            tools: &tools,
-            runner: &runner,
-            charts: None,
-        },
-        cache: None,
-        discovery: None,
-        kube_version: None,
-        api_versions: &[],
-    };
+    let engine = Engine::offline(Toolbox {
+        tools: &tools,
+        runner: &runner,
+        charts: None,
+    });
     let mut walk = Walk {
         checkouts: &checkouts,
         engine,

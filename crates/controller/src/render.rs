@@ -52,6 +52,7 @@ impl Renderer {
             runner: ProcessRunner {
                 timeout: limits.timeout,
                 memory_limit: limits.memory,
+                ..ProcessRunner::default()
             },
             slots: tokio::sync::Semaphore::new(limits.concurrency.max(1)),
             cache,

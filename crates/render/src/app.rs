@@ -71,6 +71,20 @@ pub struct Engine<'a> {
     pub api_versions: &'a [String],
 }
 
+impl<'a> Engine<'a> {
+    /// An engine with `toolbox` and nothing else: no render cache, no cluster to ask for
+    /// kinds or versions (the CLI offline, tests).
+    pub fn offline(toolbox: Toolbox<'a>) -> Self {
+        Self {
+            toolbox,
+            cache: None,
+            discovery: None,
+            kube_version: None,
+            api_versions: &[],
+        }
+    }
+}
+
 /// The desired objects of an Application, sorted, and how each source was rendered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppRender {

@@ -4,7 +4,9 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// One run of an external tool.
@@ -34,6 +36,8 @@ pub enum ToolError {
     Timeout { program: String, seconds: u64 },
     #[error("failed to finish {program}: it used more than {mib} MiB of memory and was killed")]
     MemoryLimit { program: String, mib: u64 },
+    #[error("failed to finish {program}: it wrote more than {mib} MiB of manifests and was killed")]
+    OutputLimit { program: String, mib: u64 },
     #[error("{program} exited with {status}: {stderr}")]
     Failed {
         program: String,
@@ -50,6 +54,18 @@ pub enum ToolError {
 /// Runs a tool and returns its stdout; a non-zero exit is an error carrying stderr.
 pub trait ToolRunner: Send + Sync {
     fn run(&self, invocation: &Invocation) -> Result<Vec<u8>, ToolError>;
+
+    /// Like [`ToolRunner::run`], with `env` set on top of the inherited environment (helm
+    /// gets its plugin and config directories pointed at empty ones this way). A runner that
+    /// starts no real process may ignore `env`.
+    fn run_with_env(
+        &self,
+        invocation: &Invocation,
+        env: &[(String, String)],
+    ) -> Result<Vec<u8>, ToolError> {
+        let _ = env;
+        self.run(invocation)
+    }
 
     /// Like [`ToolRunner::run`], with exactly `env` as the environment (nothing inherited from
     /// driftless, which may hold credentials) and, for a real process, in a process group of
@@ -70,31 +86,47 @@ pub trait ToolRunner: Send + Sync {
     }
 }
 
-/// Runs tools as child processes, each killed when it runs longer than `timeout` or its
-/// resident memory (its whole process group's, for isolated runs) grows past `memory_limit`.
+/// Runs tools as child processes, each killed when it runs longer than `timeout`, its
+/// resident memory (its whole process group's, for isolated runs) grows past `memory_limit`
+/// or its output past `output_limit`.
 #[derive(Debug, Clone)]
 pub struct ProcessRunner {
     pub timeout: Duration,
     /// Bytes; `None`: unbounded.
     pub memory_limit: Option<u64>,
+    /// Bytes of stdout kept; a tool writing more is killed (its output would be parsed and
+    /// held in driftless' own memory). `None`: unbounded.
+    pub output_limit: Option<u64>,
 }
 
 /// A render's tool may use this much memory unless configured otherwise.
 pub const DEFAULT_MEMORY_LIMIT: u64 = 2 << 30;
+/// A render's tool may write this much unless configured otherwise: twice the cap of one
+/// manifest file, far above the largest real charts (a few MiB).
+pub const DEFAULT_OUTPUT_LIMIT: u64 = 2 * crate::manifest::MAX_FILE_BYTES;
 
 impl Default for ProcessRunner {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(90),
             memory_limit: Some(DEFAULT_MEMORY_LIMIT),
+            output_limit: Some(DEFAULT_OUTPUT_LIMIT),
         }
     }
 }
 
 impl ToolRunner for ProcessRunner {
     fn run(&self, invocation: &Invocation) -> Result<Vec<u8>, ToolError> {
-        let mut command = Command::new(&invocation.program);
-        command.args(&invocation.args).current_dir(&invocation.cwd);
+        self.run_with_env(invocation, &[])
+    }
+
+    fn run_with_env(
+        &self,
+        invocation: &Invocation,
+        env: &[(String, String)],
+    ) -> Result<Vec<u8>, ToolError> {
+        let mut command = command_for(invocation);
+        command.envs(env.iter().map(|(k, v)| (k, v)));
         self.execute(command, invocation, false)
     }
 
@@ -104,10 +136,8 @@ impl ToolRunner for ProcessRunner {
         env: &[(String, String)],
     ) -> Result<Vec<u8>, ToolError> {
         use std::os::unix::process::CommandExt;
-        let mut command = Command::new(&invocation.program);
+        let mut command = command_for(invocation);
         command
-            .args(&invocation.args)
-            .current_dir(&invocation.cwd)
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k, v)))
             .process_group(0);
@@ -135,8 +165,14 @@ impl ProcessRunner {
                 message: e.to_string(),
             })?;
         // Drain both pipes on threads so a chatty tool cannot block on a full pipe.
-        let stdout = drain(child.stdout.take());
-        let stderr = drain(child.stderr.take());
+        let overflowed = Arc::new(AtomicBool::new(false));
+        let stdout = drain(child.stdout.take(), self.output_limit, overflowed.clone());
+        // stderr only makes the error message; a tool spewing there is cut, not killed.
+        let stderr = drain(
+            child.stderr.take(),
+            Some(STDERR_LIMIT),
+            Arc::new(AtomicBool::new(false)),
+        );
         let started = Instant::now();
         let mut memory_checked = started;
         let stop = |child: &mut std::process::Child| {
@@ -149,6 +185,13 @@ impl ProcessRunner {
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
+                Ok(None) if overflowed.load(Ordering::Relaxed) => {
+                    stop(&mut child);
+                    return Err(ToolError::OutputLimit {
+                        program,
+                        mib: self.output_limit.unwrap_or_default() >> 20,
+                    });
+                }
                 Ok(None) if started.elapsed() >= self.timeout => {
                     stop(&mut child);
                     return Err(ToolError::Timeout {
@@ -184,6 +227,12 @@ impl ProcessRunner {
             kill_group(&child);
         }
         let stdout = stdout.join().unwrap_or_default();
+        if overflowed.load(Ordering::Relaxed) {
+            return Err(ToolError::OutputLimit {
+                program,
+                mib: self.output_limit.unwrap_or_default() >> 20,
+            });
+        }
         let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default())
             .trim()
             .to_string();
@@ -209,11 +258,32 @@ fn kill_group(child: &std::process::Child) {
     let _ = kill_process_group(Pid::from_child(child), Signal::KILL);
 }
 
-fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+/// The command of `invocation`: its program, arguments and directory.
+fn command_for(invocation: &Invocation) -> Command {
+    let mut command = Command::new(&invocation.program);
+    command.args(&invocation.args).current_dir(&invocation.cwd);
+    command
+}
+
+/// Bytes of a tool's stderr kept for its error message.
+const STDERR_LIMIT: u64 = 1 << 20;
+
+/// Reads `pipe` to its end, keeping at most `limit` bytes; past it, raises `overflowed` and
+/// stops reading (the tool then gets EPIPE or is killed).
+fn drain(
+    pipe: Option<impl Read + Send + 'static>,
+    limit: Option<u64>,
+    overflowed: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut buf = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut buf);
+        if let Some(pipe) = pipe {
+            let cap = limit.unwrap_or(u64::MAX);
+            let _ = pipe.take(cap.saturating_add(1)).read_to_end(&mut buf);
+            if buf.len() as u64 > cap {
+                buf.truncate(cap as usize);
+                overflowed.store(true, Ordering::Relaxed);
+            }
         }
         buf
     })
@@ -251,6 +321,17 @@ impl<R: ToolRunner> ToolRunner for RecordingRunner<R> {
             log.push(invocation.clone());
         }
         self.inner.run(invocation)
+    }
+
+    fn run_with_env(
+        &self,
+        invocation: &Invocation,
+        env: &[(String, String)],
+    ) -> Result<Vec<u8>, ToolError> {
+        if let Ok(mut log) = self.log.lock() {
+            log.push(invocation.clone());
+        }
+        self.inner.run_with_env(invocation, env)
     }
 
     fn run_isolated(
@@ -445,10 +526,31 @@ mod limit_tests {
     }
 
     #[test]
+    fn a_tool_writing_past_the_output_limit_is_killed() {
+        let runner = ProcessRunner {
+            output_limit: Some(1 << 20),
+            ..ProcessRunner::default()
+        };
+        let endless = "while :; do echo 'kind: ConfigMap'; done";
+        for result in [
+            runner.run(&shell(endless)),
+            runner.run_isolated(&shell(endless), &[]),
+        ] {
+            assert!(
+                matches!(result, Err(ToolError::OutputLimit { mib: 1, .. })),
+                "{result:?}"
+            );
+        }
+        let within = runner.run(&shell("head -c 1000 /dev/zero"));
+        assert_eq!(within.map(|out| out.len()).ok(), Some(1000));
+    }
+
+    #[test]
     fn a_tool_growing_past_the_memory_limit_is_killed() {
         let runner = ProcessRunner {
             timeout: Duration::from_secs(60),
             memory_limit: Some(64 << 20),
+            ..ProcessRunner::default()
         };
         // The shell holds an ever longer string in a variable.
         let hog = "x=a; while :; do x=\"$x$x\"; done";
@@ -470,12 +572,22 @@ mod limit_tests {
         let runner = ProcessRunner {
             timeout: Duration::from_millis(300),
             memory_limit: None,
+            output_limit: None,
         };
         let result = runner.run(&shell("exec sleep 30"));
         assert!(
             matches!(result, Err(ToolError::Timeout { .. })),
             "{result:?}"
         );
+    }
+
+    #[test]
+    fn extra_environment_reaches_the_tool() {
+        let runner = RecordingRunner::new(ProcessRunner::default());
+        let env = [("DRIFTLESS_TEST_VALUE".to_string(), "set".to_string())];
+        let out = runner.run_with_env(&shell("echo \"$DRIFTLESS_TEST_VALUE\""), &env);
+        assert_eq!(out.ok(), Some(b"set\n".to_vec()));
+        assert_eq!(runner.invocations().len(), 1, "recorded");
     }
 
     #[test]

@@ -166,17 +166,11 @@ fn unknown_revision_and_chart_repositories_are_errors() {
     let git = git_cache(&repos);
     let tools = tools();
     let runner = RecordingRunner::new(ProcessRunner::default());
-    let engine = Engine {
-        toolbox: Toolbox {
-            tools: &tools,
-            runner: &runner,
-            charts: None,
-        },
-        cache: None,
-        discovery: None,
-        kube_version: None,
-        api_versions: &[],
-    };
+    let engine = Engine::offline(Toolbox {
+        tools: &tools,
+        runner: &runner,
+        charts: None,
+    });
     let mut app = application("detected.yaml", &repos);
     if let Some(sources) = app.spec.sources.as_mut() {
         sources[0].target_revision = Some("no-such-branch".into());

@@ -82,17 +82,11 @@ fn render(
         max_age,
         tls_certs,
     };
-    let engine = Engine {
-        toolbox: Toolbox {
-            tools: &setup.tools,
-            runner: &setup.runner,
-            charts: None,
-        },
-        cache: None,
-        discovery: None,
-        kube_version: None,
-        api_versions: &[],
-    };
+    let engine = Engine::offline(Toolbox {
+        tools: &setup.tools,
+        runner: &setup.runner,
+        charts: None,
+    });
     let repos = CachedRepos {
         cache: &setup.git,
         charts: Some(sources),
@@ -297,17 +291,11 @@ fn render_parent(
         max_age: Duration::ZERO,
         tls_certs: &BTreeMap::new(),
     };
-    let engine = Engine {
-        toolbox: Toolbox {
-            tools: &setup.tools,
-            runner: &setup.runner,
-            charts: Some(&sources),
-        },
-        cache: None,
-        discovery: None,
-        kube_version: None,
-        api_versions: &[],
-    };
+    let engine = Engine::offline(Toolbox {
+        tools: &setup.tools,
+        runner: &setup.runner,
+        charts: Some(&sources),
+    });
     let resolver = driftless_render::DirResolver {
         root: repo.path().to_path_buf(),
     };

@@ -159,17 +159,11 @@ fn render_app(app: &Application) -> Result<Vec<Value>, String> {
 fn render_app_with(app: &Application, resolver: &dyn RepoResolver) -> Result<Vec<Value>, String> {
     let tools = Tools::default();
     let runner = RecordingRunner::new(ProcessRunner::default());
-    let engine = Engine {
-        toolbox: Toolbox {
-            tools: &tools,
-            runner: &runner,
-            charts: None,
-        },
-        cache: None,
-        discovery: None,
-        kube_version: None,
-        api_versions: &[],
-    };
+    let engine = Engine::offline(Toolbox {
+        tools: &tools,
+        runner: &runner,
+        charts: None,
+    });
     render_application(app, resolver, engine)
         .map(|out| out.objects.into_iter().map(|o| o.object).collect())
         .map_err(|e| e.to_string())

@@ -122,6 +122,10 @@ pub fn vendor(
                     name: dependency.name.clone(),
                     source: Box::new(source),
                 })?
+        } else if let Some((scheme, _)) = repository.split_once("://") {
+            return Err(unavailable(format!(
+                "repository {repository:?} uses the scheme {scheme}://, which only a helm plugin reads, and helm plugins never run (use an https:// or oci:// repository, or vendor the chart in charts/)"
+            )));
         } else if repository.is_empty() {
             return Err(unavailable(
                 "it names no repository and charts/ does not hold it".into(),

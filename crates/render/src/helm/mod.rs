@@ -7,6 +7,7 @@ pub mod args;
 pub mod deps;
 pub mod hooks;
 
+use crate::kustomize::symlink_leaving;
 use crate::manifest::{self, Manifest, ManifestError};
 use crate::paths;
 use crate::spec::HelmOptions;
@@ -27,6 +28,12 @@ pub enum HelmError {
     MissingFileParameter { name: String, file: String },
     #[error("failed to resolve {0:?}: it leaves the repository")]
     OutsideRepo(String),
+    #[error("failed to read {0}: it is a symlink that leaves the repository")]
+    SymlinkOutside(String),
+    #[error(
+        "failed to read value file {file:?}: the scheme {scheme}:// is not allowed (helm plugins, such as helm-secrets, never run; use a file of the repository or an http(s) URL)"
+    )]
+    ValueFileScheme { file: String, scheme: String },
     #[error("failed to read {0:?}: a `$ref` path must look like `$<ref>/<path>`")]
     BadRefPath(String),
     #[error("failed to write the values file: {0}")]
@@ -65,8 +72,18 @@ pub fn render(
     if !chart.join("Chart.yaml").is_file() {
         return Err(HelmError::NotAChart(app_path.to_string()));
     }
+    // helm reads every file of the chart (`.Files`), following symlinks.
+    if let Some(link) = symlink_leaving(&ws.root(&SourceId::Main)?, &chart) {
+        return Err(HelmError::SymlinkOutside(link));
+    }
     let mut files = ResolvedFiles::default();
     for value_file in &options.value_files {
+        if let Some(scheme) = plugin_scheme(value_file) {
+            return Err(HelmError::ValueFileScheme {
+                file: value_file.clone(),
+                scheme: scheme.to_string(),
+            });
+        }
         if is_url(value_file) {
             remote.push(value_file.clone());
             files.values.push(value_file.clone());
@@ -123,7 +140,9 @@ pub fn render(
         args: args::template_args(options, ".", &files),
         cwd,
     };
-    let stdout = toolbox.runner.run(&invocation)?;
+    let stdout = toolbox
+        .runner
+        .run_with_env(&invocation, &isolated_env(temp.path())?)?;
     let label = format!(
         "helm template {}",
         if app_path.is_empty() { "." } else { app_path }
@@ -143,7 +162,13 @@ fn resolve(
     file: &str,
 ) -> Result<Option<PathBuf>, HelmError> {
     let (source, path) = locate(app_path, file)?;
-    Ok(ws.ensure(&source, &path)?)
+    let found = ws.ensure(&source, &path)?;
+    if let Some(found) = &found
+        && let Some(link) = symlink_leaving(&ws.root(&source)?, found)
+    {
+        return Err(HelmError::SymlinkOutside(link));
+    }
+    Ok(found)
 }
 
 /// Which source a value file is in, and its normalized path there.
@@ -199,10 +224,57 @@ fn expand_glob(
         .collect())
 }
 
+/// Helm's own directories for one run, all inside `temp` and empty: no plugin (a downloader
+/// for `secrets://` value files, a post-renderer), repository list or registry login from
+/// the user's home (or from `HELM_*` set for driftless) is seen by a render. Charts come from
+/// the repository or driftless' chart cache, so helm needs none of them.
+fn isolated_env(temp: &std::path::Path) -> Result<Vec<(String, String)>, HelmError> {
+    let home = temp.join("helm");
+    let mut env = Vec::new();
+    for (var, dir) in [
+        ("HELM_PLUGINS", "plugins"),
+        ("HELM_CONFIG_HOME", "config"),
+        ("HELM_DATA_HOME", "data"),
+        ("HELM_CACHE_HOME", "cache"),
+        ("HELM_REPOSITORY_CACHE", "cache/repository"),
+    ] {
+        let path = home.join(dir);
+        std::fs::create_dir_all(&path).map_err(|e| HelmError::Io(e.to_string()))?;
+        env.push((var.to_string(), path.display().to_string()));
+    }
+    for (var, file) in [
+        ("HELM_REPOSITORY_CONFIG", "config/repositories.yaml"),
+        ("HELM_REGISTRY_CONFIG", "config/registry/config.json"),
+    ] {
+        env.push((var.to_string(), home.join(file).display().to_string()));
+    }
+    env.push(("HELM_NO_PLUGINS".into(), "1".into()));
+    Ok(env)
+}
+
+/// The scheme of a value file that only a helm downloader plugin could read (`secrets://`,
+/// `s3://`, `gs://` …): anything with a scheme but `http(s)://`.
+fn plugin_scheme(file: &str) -> Option<&str> {
+    let (scheme, _) = file.split_once("://")?;
+    let valid = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    (valid && !is_url(file)).then_some(scheme)
+}
+
 fn is_glob(part: &str) -> bool {
     part.contains(['*', '?', '['])
 }
 
+/// An `http(s)://` value file (the scheme in any case, as Go's URL parser reads it).
 fn is_url(file: &str) -> bool {
-    file.starts_with("http://") || file.starts_with("https://")
+    ["http://", "https://"].iter().any(|prefix| {
+        file.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix.as_bytes()))
+    })
 }

@@ -6,9 +6,10 @@
 //! `generators`, `transformers`, `validators` (files or kustomization directories),
 //! `patches[].path`, `patchesJson6902[].path`, `patchesStrategicMerge` (file entries),
 //! `replacements[].path`, `openapi.path`, and `configMapGenerator` / `secretGenerator`
-//! `files`, `envs` and `env`. Remote resources (URLs) are listed apart: their content is
-//! not versioned by the repository, so a render that uses them is never cached.
-//! Not covered: `helmCharts` (needs `--enable-helm`, which Argo CD does not pass by default).
+//! `files`, `envs` and `env`. Remote resources (URLs, also those that generator and
+//! transformer configs load) are listed apart: their content is not versioned by the
+//! repository, so a render that uses them is never cached, and they are refused unless
+//! remote bases are on. Not covered: `helmCharts` (needs `--enable-helm`, never passed).
 
 use super::KustomizeError;
 use crate::manifest;
@@ -88,8 +89,38 @@ fn visit(
             &owned
         }
     };
+    // Generator, transformer and validator configs name files of their own (a
+    // PatchTransformer's `path`, a ConfigMapGenerator's `files` …), which kustomize also
+    // fetches when they are URLs.
+    for entry in plugin_configs(kustomization) {
+        let config = if entry.contains('\n') {
+            Some(entry)
+        } else {
+            let found = match paths::join(dir, &entry) {
+                Some(path) => ws.ensure(&SourceId::Main, &path)?,
+                None => None,
+            };
+            found
+                .filter(|p| p.is_file())
+                .and_then(|p| std::fs::read_to_string(p).ok())
+        };
+        if let Some(text) = config {
+            for url in remote_in_config(&text) {
+                if !deps.remote.contains(&url) {
+                    deps.remote.push(url);
+                }
+            }
+        }
+    }
     for reference in references(kustomization) {
-        if is_remote(&reference) {
+        // kustomize reads a file or directory of that name first, then tries it as a URL.
+        let local = match paths::join(dir, &reference) {
+            Some(path) if !has_scheme(&reference) => ws
+                .ensure(&SourceId::Main, &path)?
+                .map(|found| (path, found)),
+            _ => None,
+        };
+        if local.is_none() && is_remote(&reference) {
             deps.remote.push(reference);
             continue;
         }
@@ -97,7 +128,7 @@ fn visit(
             path: dir.to_string(),
             reference: reference.clone(),
         })?;
-        match ws.ensure(&SourceId::Main, &path)? {
+        match local.map(|(_, found)| found) {
             // Missing: kustomize itself reports it, with its own message.
             None => {}
             Some(found) if found.is_dir() => visit(ws, &path, None, seen, deps)?,
@@ -157,12 +188,7 @@ pub fn references(k: &Value) -> Vec<String> {
                 {
                     if let Some(file) = file.as_str() {
                         // `key=path` names the data key; the file is after the `=`.
-                        out.push(
-                            file.split_once('=')
-                                .map(|(_, p)| p)
-                                .unwrap_or(file)
-                                .to_string(),
-                        );
+                        out.push(generator_file(file).to_string());
                     }
                 }
             }
@@ -175,10 +201,130 @@ pub fn references(k: &Value) -> Vec<String> {
     out
 }
 
-fn is_remote(reference: &str) -> bool {
+/// The entries of `generators`, `transformers` and `validators`: files, directories or
+/// inline configs (strings holding a YAML document).
+fn plugin_configs(k: &Value) -> Vec<String> {
+    ["generators", "transformers", "validators"]
+        .iter()
+        .flat_map(|key| k.get(*key).and_then(Value::as_array).into_iter().flatten())
+        .filter_map(|item| item.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Remote files a generator or transformer config (a YAML stream) names in the fields
+/// kustomize loads files from: `path`, `paths`, `files`, `envs`, `env`, at any depth.
+fn remote_in_config(text: &str) -> Vec<String> {
+    fn collect(value: &Value, loaded: bool, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) if loaded => {
+                // `key=path` in generators: the file is after the `=`.
+                let file = generator_file(s);
+                if is_remote(file) && !out.iter().any(|o| o == file) {
+                    out.push(file.to_string());
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| collect(i, loaded, out)),
+            Value::Object(map) => {
+                for (key, child) in map {
+                    let loads = matches!(key.as_str(), "path" | "paths" | "files" | "envs" | "env");
+                    collect(child, loads, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    // Not YAML: kustomize reports it; the build fails before fetching anything.
+    for doc in manifest::parse_yaml_stream("kustomize config", text).unwrap_or_default() {
+        collect(&doc.object, false, &mut out);
+    }
+    out
+}
+
+/// The file of a generator's `files` entry: `key=path` names the data key, and the file is
+/// after the `=` (unless the `=` is in a URL's query).
+fn generator_file(entry: &str) -> &str {
+    match entry.split_once('=') {
+        Some((key, path)) if !key.contains([':', '/']) => path,
+        _ => entry,
+    }
+}
+
+/// `scheme://…`, possibly after `git::`: never a local path for kustomize.
+fn has_scheme(reference: &str) -> bool {
     reference.contains("://")
-        || reference.starts_with("git@")
-        || ["github.com/", "gitlab.com/", "bitbucket.org/"]
-            .iter()
-            .any(|host| reference.starts_with(host))
+}
+
+/// A reference kustomize fetches instead of reading from the repository, as its repospec
+/// (kustomize/api/internal/git) reads one: any `scheme://` (`git::` first or not), an
+/// scp-style `user@host:path`, or `github.com/` and `github.com:`; schemes and GitHub's host
+/// in any case.
+pub fn is_remote(reference: &str) -> bool {
+    let starts = |s: &str, prefix: &str| {
+        s.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    let rest = if starts(reference, "git::") {
+        &reference[5..]
+    } else {
+        reference
+    };
+    if rest.contains("://") || starts(rest, "github.com/") || starts(rest, "github.com:") {
+        return true;
+    }
+    // `user@host…`: a username as kustomize's `^[a-zA-Z][a-zA-Z0-9-]*@`.
+    match rest.split_once('@') {
+        Some((user, _)) => {
+            user.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && user.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_references_as_kustomize_reads_them() {
+        for remote in [
+            "https://github.com/example/platform//base?ref=v1",
+            "git::https://example.com/repo.git//base",
+            "GIT::HTTPS://example.com/repo.git",
+            "ssh://git@example.com/repo.git",
+            "git@github.com:example/repo.git",
+            "deploy@git.example.com:team/repo.git//base",
+            "github.com/example/repo/base",
+            "GitHub.com/example/repo/base",
+            "github.com:example/repo",
+            "file:///srv/git/repo.git",
+        ] {
+            assert!(is_remote(remote), "{remote}");
+        }
+        for local in [
+            "../base",
+            "base",
+            "overlays/prod",
+            "cm.yaml",
+            "@x/y",
+            "gitlab.com/x",
+        ] {
+            assert!(!is_remote(local), "{local}");
+        }
+    }
+
+    #[test]
+    fn remote_files_in_generator_and_transformer_configs() {
+        let config = "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: p\npath: https://example.com/patch.yaml\n---\napiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: c\n  annotations:\n    docs: https://example.com/not-loaded\nfiles:\n- key=https://example.com/file.txt\n- https://example.com/q?x=1\n- local.txt\n";
+        assert_eq!(
+            remote_in_config(config),
+            [
+                "https://example.com/patch.yaml",
+                "https://example.com/file.txt",
+                "https://example.com/q?x=1"
+            ]
+        );
+    }
 }

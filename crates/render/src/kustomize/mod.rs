@@ -1,5 +1,11 @@
 //! Kustomize sources: Argo CD's edits applied to a copy, then `kustomize build` (or
 //! `kubectl kustomize`), and its output parsed.
+//!
+//! Nothing from the repository is run: the build never gets `--enable-alpha-plugins`,
+//! `--enable-exec` or `--enable-helm`, so exec and KRM function plugins (a transformer whose
+//! config has `config.kubernetes.io/function`, a legacy plugin found by apiVersion and kind)
+//! and `helmCharts` fail in kustomize with its own message; remote bases are refused here
+//! unless [`crate::Tools::kustomize_remote_bases`] is on.
 
 pub mod deps;
 pub mod edit;
@@ -28,6 +34,8 @@ pub enum KustomizeError {
     OutsideRepo { path: String, reference: String },
     #[error("failed to read {path}: {message}")]
     Io { path: String, message: String },
+    #[error("failed to read {0}: it is a symlink that leaves the repository")]
+    SymlinkOutside(String),
     #[error(
         "failed to build {path:?}: it uses the remote base {url}, and remote bases are off (run with --allow-kustomize-remote-bases or DRIFTLESS_KUSTOMIZE_REMOTE_BASES=allow to fetch them)"
     )]
@@ -73,6 +81,12 @@ pub fn render(
         None
     };
     let found = deps::walk(ws, app_path, edited.as_ref())?;
+    let root = ws.root(&SourceId::Main)?;
+    for path in &found.paths {
+        if let Some(link) = symlink_leaving(&root, &on_disk(&root, path)) {
+            return Err(KustomizeError::SymlinkOutside(link));
+        }
+    }
     if let Some(url) = found.remote.first()
         && !toolbox.tools.kustomize_remote_bases
     {
@@ -145,6 +159,37 @@ fn present_components(
     Ok(present)
 }
 
+/// The first symlink at or under `path` (a file or directory) whose target, resolved all the
+/// way, is not inside `root`, named relative to `root`. A git export already refuses such
+/// links (chains included); this also covers trees that are not exports (a local
+/// `--repo-root` directory), which helm and kustomize would otherwise follow. Symlinks are
+/// not followed into directories: one resolving inside `root` is walked where it really is.
+pub fn symlink_leaving(root: &Path, path: &Path) -> Option<String> {
+    let real_root = root.canonicalize().ok()?;
+    let mut pending = vec![path.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&next) else {
+            continue;
+        };
+        if meta.file_type().is_symlink() {
+            // A dangling link reads as a missing file; the tools report that.
+            let inside = next
+                .canonicalize()
+                .map_or(true, |real| real.starts_with(&real_root));
+            if !inside {
+                let shown = next.strip_prefix(root).unwrap_or(&next);
+                return Some(shown.display().to_string());
+            }
+        } else if meta.is_dir() {
+            let Ok(entries) = std::fs::read_dir(&next) else {
+                continue;
+            };
+            pending.extend(entries.filter_map(Result::ok).map(|e| e.path()));
+        }
+    }
+    None
+}
+
 /// Copies a file or directory tree; symlinks are copied as the files they point to.
 pub fn copy_tree(from: &Path, to: &Path) -> Result<(), KustomizeError> {
     if from.is_dir() {
@@ -169,5 +214,28 @@ fn io(path: &str, e: &std::io::Error) -> KustomizeError {
     KustomizeError::Io {
         path: path.to_string(),
         message: e.to_string(),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::symlink_leaving;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn a_symlink_resolving_outside_the_root_is_named_and_inside_ones_pass() {
+        let outside = tempfile::tempdir().expect("temp dir");
+        let root = tempfile::tempdir().expect("temp dir");
+        let app = root.path().join("app");
+        std::fs::create_dir_all(app.join("sub")).expect("dirs");
+        std::fs::write(app.join("sub/cm.yaml"), "kind: ConfigMap\n").expect("write");
+        symlink("sub/cm.yaml", app.join("inside.yaml")).expect("link");
+        symlink("missing.yaml", app.join("dangling.yaml")).expect("link");
+        assert_eq!(symlink_leaving(root.path(), &app), None);
+        symlink(outside.path(), app.join("sub/away")).expect("link");
+        assert_eq!(
+            symlink_leaving(root.path(), &app).as_deref(),
+            Some("app/sub/away")
+        );
     }
 }
