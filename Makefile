@@ -91,6 +91,8 @@ bench: tools build-release
 	  $(CARGO) run --release -q -p driftless-charts --example chart_fetches
 	$(LOCAL_ENV) && hack/bench-sync target/release/driftless
 	$(LOCAL_ENV) && hack/bench-controller target/release/driftless
+	$(LOCAL_ENV) && hack/bench-scale target/release/driftless flux
+	$(LOCAL_ENV) && hack/bench-scale target/release/driftless argo
 
 # Argo CD's bundled health scripts and their test cases, from its Go module (not vendored:
 # fetched through the Go module proxy into a cache of our own). Its go.mod may ask for a newer
