@@ -5,8 +5,9 @@
 //! commit. Apps resolve versions from the index held, re-checked at most once per poll interval.
 
 use crate::context::lock;
+use crate::stores::ControlStores;
 use driftless_charts::{ChartRepos, HelmCredentials, helm_credentials_for, is_oci};
-use driftless_source::{CredentialSecret, KubeSecrets, SecretSource, cache_key, redact_url};
+use driftless_source::{CredentialSecret, SecretSource, cache_key, redact_url};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -44,6 +45,8 @@ impl ChartAccess {
 pub struct ChartWatcher {
     repos: Arc<ChartRepos>,
     client: Option<kube::Client>,
+    /// Where the repository Secrets are kept (with `client`).
+    stores: Option<ControlStores>,
     namespace: String,
     /// How long an index held counts as current for resolving (the poll interval).
     pub max_age: Duration,
@@ -54,17 +57,19 @@ pub struct ChartWatcher {
 }
 
 impl ChartWatcher {
-    /// Secrets and `argocd-tls-certs-cm` are read from `namespace` through `client` (None:
-    /// anonymous access only).
+    /// Secrets are read from `stores` and `argocd-tls-certs-cm` from `namespace` through
+    /// the client (None: anonymous access only).
     pub fn new(
         repos: Arc<ChartRepos>,
-        client: Option<kube::Client>,
+        cluster: Option<(kube::Client, ControlStores)>,
         namespace: &str,
         max_age: Duration,
     ) -> Self {
+        let (client, stores) = cluster.unzip();
         Self {
             repos,
             client,
+            stores,
             namespace: namespace.to_string(),
             max_age,
             uses: Mutex::new(HashMap::new()),
@@ -117,13 +122,10 @@ impl ChartWatcher {
     /// Reads the Secrets and certificates; what cannot be read is logged and left out
     /// (anonymous access still works).
     async fn read_access(&self) -> ChartAccess {
-        let Some(client) = &self.client else {
+        let (Some(client), Some(stores)) = (&self.client, &self.stores) else {
             return ChartAccess::default();
         };
-        let secrets = match KubeSecrets::new(client.clone(), &self.namespace)
-            .repository_secrets()
-            .await
-        {
+        let secrets = match stores.repository_secrets().await {
             Ok(secrets) => secrets,
             Err(error) => {
                 tracing::warn!(%error, "cannot read repository secrets; trying without credentials");

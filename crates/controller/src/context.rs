@@ -26,6 +26,8 @@ pub enum Trigger {
     /// An object tracked by this name changed: reconcile it if it is one of our apps (another
     /// controller's app may own objects too).
     Tracked(String),
+    /// The AppProject of this name changed or went: reconcile its apps.
+    Project(String),
 }
 
 /// What the app watcher last saw of an app: enough to answer `depends-on` questions.
@@ -34,6 +36,8 @@ pub struct AppSeen {
     pub sync: SyncStatusCode,
     pub health: HealthStatusCode,
     pub depends_on: Vec<String>,
+    /// Its AppProject's name (`default` when it names none).
+    pub project: String,
 }
 
 pub struct Context {
@@ -43,6 +47,8 @@ pub struct Context {
     /// The clusters apps deploy to, each with its discovery and live cache.
     pub destinations: Destinations,
     pub git: GitWatcher,
+    /// AppProjects and typed Secrets of the control namespace, kept by watches.
+    pub stores: crate::stores::ControlStores,
     pub charts: Arc<ChartWatcher>,
     pub renderer: Arc<Renderer>,
     /// Health customizations, system-wide ignoreDifferences and the Secret mask salt.

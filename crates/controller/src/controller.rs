@@ -19,7 +19,7 @@ use driftless_health::CustomChecks;
 use driftless_model::project::{AppProject, AppProjectSpec};
 use driftless_model::{Application, ApplicationDestination};
 use driftless_render::RenderCache;
-use driftless_source::{KubeSecrets, RepoCache};
+use driftless_source::RepoCache;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{DynamicObject, PostParams};
@@ -78,10 +78,15 @@ impl Handle {
     }
 }
 
+/// A watch or loop the controller runs in the background; it ends only when it failed.
+type BackgroundTask = std::pin::Pin<Box<dyn std::future::Future<Output = &'static str> + Send>>;
+
 pub struct Controller {
     ctx: Arc<Context>,
     triggers: mpsc::UnboundedReceiver<Trigger>,
     webhook: Option<tokio::net::TcpListener>,
+    /// The watches that fill [`Context::stores`].
+    store_watches: Vec<BackgroundTask>,
 }
 
 impl Controller {
@@ -100,9 +105,20 @@ impl Controller {
         let chart_dir = config.cache_dir.join("charts");
         let chart_repos =
             Arc::new(ChartRepos::new(&chart_dir).map_err(|e| cache_error(&chart_dir, &e))?);
+        let (tx, triggers) = mpsc::unbounded_channel();
+        let project_tx = tx.clone();
+        let (stores, project_watch, secret_watch) = crate::stores::ControlStores::start(
+            client.clone(),
+            &config.app_namespace,
+            Arc::new(move |project: &str| {
+                let _ = project_tx.send(Trigger::Project(project.to_string()));
+            }),
+        );
+        let store_watches: Vec<BackgroundTask> =
+            vec![Box::pin(project_watch), Box::pin(secret_watch)];
         let charts = Arc::new(ChartWatcher::new(
             chart_repos,
-            Some(client.clone()),
+            Some((client.clone(), stores.clone())),
             &config.app_namespace,
             config.poll_interval,
         ));
@@ -118,7 +134,6 @@ impl Controller {
             })?),
             None => None,
         };
-        let (tx, triggers) = mpsc::unbounded_channel();
         let notify_tx = tx.clone();
         let notify: crate::live::Notify = Arc::new(move |app: &str| {
             let _ = notify_tx.send(Trigger::Tracked(app.to_string()));
@@ -139,14 +154,9 @@ impl Controller {
                 config.tracking,
                 config.installation_id.clone(),
                 notify,
+                stores.clone(),
             ),
-            git: GitWatcher::new(
-                repos.clone(),
-                Some(KubeSecrets::new(
-                    client.clone(),
-                    config.app_namespace.clone(),
-                )),
-            ),
+            git: GitWatcher::new(repos.clone(), Some(stores.clone())),
             renderer: Arc::new(Renderer::new(
                 repos,
                 render_cache,
@@ -155,6 +165,7 @@ impl Controller {
                 config.kustomize_remote_bases,
             )),
             charts,
+            stores,
             judging,
             written: Default::default(),
             seen: Default::default(),
@@ -171,6 +182,7 @@ impl Controller {
             ctx: Arc::new(ctx),
             triggers,
             webhook,
+            store_watches,
         })
     }
 
@@ -190,8 +202,12 @@ impl Controller {
             ctx,
             mut triggers,
             webhook,
+            store_watches,
         } = self;
         let mut background: JoinSet<&'static str> = JoinSet::new();
+        for watch in store_watches {
+            background.spawn(watch);
+        }
         if let Some(election) = &ctx.config.leader_election {
             crate::leader::acquire(&ctx.client, &ctx.config.app_namespace, election).await?;
             background.spawn(crate::leader::keep(
@@ -229,6 +245,16 @@ impl Controller {
                     Trigger::After(app, delay) => queue.request_at(app, Instant::now() + delay),
                     Trigger::Tracked(app) => {
                         if lock(&ctx.seen).contains_key(&app) && owned(&app) {
+                            queue.request(app);
+                        }
+                    }
+                    Trigger::Project(project) => {
+                        let apps: Vec<String> = lock(&ctx.seen)
+                            .iter()
+                            .filter(|(app, seen)| seen.project == project && owned(app))
+                            .map(|(app, _)| app.clone())
+                            .collect();
+                        for app in apps {
                             queue.request(app);
                         }
                     }
@@ -301,6 +327,7 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                         sync,
                         health,
                         depends_on: depends::dependencies(app),
+                        project: crate::validate::project_name(app).to_string(),
                     }
                 });
                 let state_changed = {

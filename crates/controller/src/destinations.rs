@@ -6,13 +6,13 @@
 
 use crate::clusters::{self, ClusterLookupError, Resolved};
 use crate::live::{LiveCache, Notify};
+use crate::stores::ControlStores;
 use driftless_apply::{ClusterClient, TrackingMethod};
 use driftless_model::ApplicationDestination;
-use driftless_model::annotations::{SECRET_TYPE, SECRET_TYPE_CLUSTER, SECRET_TYPE_REPOSITORY};
+use driftless_model::annotations::{SECRET_TYPE_CLUSTER, SECRET_TYPE_REPOSITORY};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::ListParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client, Config};
+use kube::{Client, Config};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,7 +62,6 @@ impl std::fmt::Debug for Target {
 }
 
 pub struct Destinations {
-    control: Client,
     namespace: String,
     tracking: TrackingMethod,
     installation: Option<String>,
@@ -70,7 +69,9 @@ pub struct Destinations {
     local: Arc<Target>,
     /// By server address.
     remote: tokio::sync::Mutex<HashMap<String, Arc<Target>>>,
-    /// Cluster and repository Secrets, with when they were listed.
+    /// Where the control namespace's Secrets are kept.
+    stores: ControlStores,
+    /// Cluster and repository Secrets, with when they were copied from the store.
     secrets: tokio::sync::Mutex<Option<(Instant, Arc<Vec<Secret>>)>>,
 }
 
@@ -83,6 +84,7 @@ impl Destinations {
         tracking: TrackingMethod,
         installation: Option<String>,
         notify: Notify,
+        stores: ControlStores,
     ) -> Self {
         let (name, server) = clusters::name_and_server(&Resolved::Local);
         let local = Arc::new(Target {
@@ -99,13 +101,13 @@ impl Destinations {
             fingerprint: String::new(),
         });
         Self {
-            control,
             namespace,
             tracking,
             installation,
             notify,
             local,
             remote: Default::default(),
+            stores,
             secrets: Default::default(),
         }
     }
@@ -176,8 +178,8 @@ impl Destinations {
     }
 
     /// The cluster and repository Secrets of the control namespace (what resolves destinations
-    /// and scopes them and projects), listed at most once per [`SECRETS_MAX_AGE`] so that
-    /// reconciles do not each call the API server.
+    /// and scopes them and projects), from the Secret store ([`ControlStores`]); copied out
+    /// of it at most once per [`SECRETS_MAX_AGE`], so reconciles share one list.
     pub async fn secrets(&self) -> Result<Arc<Vec<Secret>>, DestinationError> {
         let mut cached = self.secrets.lock().await;
         if let Some((listed, secrets)) = cached.as_ref()
@@ -185,14 +187,11 @@ impl Destinations {
         {
             return Ok(secrets.clone());
         }
-        let api: Api<Secret> = Api::namespaced(self.control.clone(), &self.namespace);
-        let selector = ListParams::default().labels(&format!(
-            "{SECRET_TYPE} in ({SECRET_TYPE_CLUSTER},{SECRET_TYPE_REPOSITORY})"
-        ));
-        let secrets = api
-            .list(&selector)
+        let secrets = self
+            .stores
+            .secrets(&[SECRET_TYPE_CLUSTER, SECRET_TYPE_REPOSITORY])
             .await
-            .map(|l| Arc::new(l.items))
+            .map(|found| Arc::new(found.iter().map(|s| Secret::clone(s)).collect::<Vec<_>>()))
             .map_err(|source| DestinationError::List {
                 namespace: self.namespace.clone(),
                 source,

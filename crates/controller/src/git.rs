@@ -5,8 +5,9 @@
 //! A repository's last check may have failed (unreachable, bad credentials): apps using it are
 //! told so and keep their last good state.
 
+use crate::stores::ControlStores;
 use driftless_source::{
-    KubeSecrets, RemoteRefs, RepoCache, RepoCredentials, cache_key, credentials_for, redact_url,
+    RemoteRefs, RepoCache, RepoCredentials, cache_key, credentials_for, redact_url,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -34,7 +35,7 @@ struct RepoState {
 /// The repository cache and what is known of each remote.
 pub struct GitWatcher {
     cache: Arc<RepoCache>,
-    secrets: Option<KubeSecrets>,
+    secrets: Option<ControlStores>,
     repos: Mutex<HashMap<String, Arc<Repo>>>,
 }
 
@@ -44,7 +45,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl GitWatcher {
     /// `secrets`: where Argo CD repository Secrets are read from (None: anonymous access only).
-    pub fn new(cache: Arc<RepoCache>, secrets: Option<KubeSecrets>) -> Self {
+    pub fn new(cache: Arc<RepoCache>, secrets: Option<ControlStores>) -> Self {
         Self {
             cache,
             secrets,

@@ -51,6 +51,7 @@ pub mod reconcile;
 pub mod render;
 pub mod shard;
 pub mod status;
+pub mod stores;
 pub mod sync_loop;
 pub mod sync_run;
 pub mod sync_windows;

@@ -21,7 +21,6 @@ use driftless_model::annotations::REFRESH;
 use driftless_model::project::AppProjectSpec;
 use driftless_model::{AppProject, Application, ApplicationSource, GroupKind, ResourceKey};
 use driftless_render::{chart_of, revision_of};
-use kube::Api;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -123,7 +122,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         Compared::Failed(_) => None,
     };
     let mut verdict = prepared
-        .map(|p| crate::guard::judge(name, crate::guard::mode_of(project.as_ref()), &p.desired))
+        .map(|p| crate::guard::judge(name, crate::guard::mode_of(project.as_deref()), &p.desired))
         .unwrap_or_default();
     found.extend(verdict.found.iter().cloned());
     if let Some(p) = prepared {
@@ -328,20 +327,8 @@ enum Compared {
     Failed(Found),
 }
 
-async fn read_project(ctx: &Context, app: &Application) -> Option<AppProject> {
-    let api: Api<AppProject> = Api::namespaced(ctx.client.clone(), &ctx.config.app_namespace);
-    let name = if app.spec.project.is_empty() {
-        crate::validate::DEFAULT_PROJECT
-    } else {
-        &app.spec.project
-    };
-    match api.get_opt(name).await {
-        Ok(project) => project,
-        Err(error) => {
-            tracing::debug!(%error, project = name, "cannot read the project");
-            None
-        }
-    }
+async fn read_project(ctx: &Context, app: &Application) -> Option<Arc<AppProject>> {
+    ctx.stores.project(crate::validate::project_name(app)).await
 }
 
 async fn compare_app(
@@ -442,7 +429,7 @@ pub async fn prepare(
         .resolve(&app.spec.destination)
         .await
         .map_err(|e| e.to_string())?;
-    let project = read_project(ctx, app).await.map(|p| p.spec);
+    let project = read_project(ctx, app).await.map(|p| p.spec.clone());
     prepare_on(ctx, target, app, project.as_ref(), revisions, fresh).await
 }
 
@@ -557,15 +544,11 @@ async fn refused_children(
     if children.is_empty() {
         return Ok(Vec::new());
     }
-    let api: Api<AppProject> = Api::namespaced(ctx.client.clone(), &ctx.config.app_namespace);
-    let projects: BTreeMap<String, AppProjectSpec> = api
-        .list(&Default::default())
+    let projects = ctx
+        .stores
+        .project_specs()
         .await
-        .map_err(|e| format!("failed to list the AppProjects child applications use: {e}"))?
-        .items
-        .into_iter()
-        .filter_map(|p| Some((p.metadata.name?, p.spec)))
-        .collect();
+        .map_err(|e| format!("failed to list the AppProjects child applications use: {e}"))?;
     Ok(children
         .into_iter()
         .filter_map(|(key, child)| {

@@ -18,10 +18,10 @@ use driftless_appset::status::{
     apply_error_conditions, error_conditions, resources, success_conditions,
 };
 use driftless_appset::{AppSetError, GeneratorError, GitError, Inputs, Reconciled};
+use driftless_model::ApplicationSet;
 use driftless_model::annotations::{SECRET_TYPE, SECRET_TYPE_CLUSTER};
 use driftless_model::appset::ApplicationSetStatus;
 use driftless_model::project::AppProjectSpec;
-use driftless_model::{AppProject, ApplicationSet};
 use driftless_source::redact_url;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
@@ -304,18 +304,12 @@ async fn boundary_inputs(
     sets: &AppSets,
 ) -> Result<(BTreeMap<String, AppProjectSpec>, Arc<Vec<Secret>>), AppSetReconcileError> {
     let namespace = sets.ctx.config.app_namespace.clone();
-    let api: Api<AppProject> = Api::namespaced(sets.ctx.client.clone(), &namespace);
-    let projects = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|source| AppSetReconcileError::ListProjects {
+    let projects = sets.ctx.stores.project_specs().await.map_err(|source| {
+        AppSetReconcileError::ListProjects {
             namespace: namespace.clone(),
             source,
-        })?
-        .items
-        .into_iter()
-        .filter_map(|p| Some((p.metadata.name?, p.spec)))
-        .collect();
+        }
+    })?;
     let secrets =
         sets.ctx
             .destinations
