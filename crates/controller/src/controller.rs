@@ -16,6 +16,7 @@ use driftless_apply::ClusterClient;
 use driftless_charts::ChartRepos;
 use driftless_diff::rules_from_config_map;
 use driftless_health::CustomChecks;
+use driftless_model::annotations::REFRESH;
 use driftless_model::project::{AppProject, AppProjectSpec};
 use driftless_model::{Application, ApplicationDestination};
 use driftless_render::RenderCache;
@@ -270,17 +271,33 @@ impl Controller {
 }
 
 /// What of an Application, when it changes, calls for a reconcile of the app itself: not its
-/// status (our own writes), but its spec, operation, metadata and deletion.
+/// status (our own writes), but its spec, operation, metadata and deletion. The refresh
+/// annotation is left out: its presence asks for a reconcile by itself ([`refresh_asked`]),
+/// and the controller removing it asks for none.
 fn fingerprint(object: &DynamicObject) -> String {
     let meta = &object.metadata;
+    let annotations = meta.annotations.as_ref().map(|all| {
+        let mut kept = all.clone();
+        kept.remove(REFRESH);
+        kept
+    });
     serde_json::json!([
         meta.generation,
-        meta.annotations,
+        annotations,
         meta.labels,
         meta.finalizers,
         meta.deletion_timestamp,
     ])
     .to_string()
+}
+
+/// Whether the refresh annotation is on the object.
+fn refresh_asked(object: &DynamicObject) -> bool {
+    object
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(REFRESH))
 }
 
 /// The key of a watched Application, if the controller serves its namespace.
@@ -343,7 +360,7 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                         None => all.remove(&name).is_some(),
                     }
                 };
-                if fingerprints.get(&name) != Some(&print) {
+                if fingerprints.get(&name) != Some(&print) || refresh_asked(&object) {
                     fingerprints.insert(name.clone(), print);
                     ctx.reconcile(&name);
                 }

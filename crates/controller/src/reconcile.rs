@@ -160,6 +160,13 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         ));
         decision = Decision::Nothing;
     }
+    // Before the status write: the watch sees the refresh done before it sees the new status,
+    // so neither event asks for another reconcile.
+    if refresh.is_some()
+        && let Err(error) = writer::clear_annotation(&api, bare_name, REFRESH).await
+    {
+        tracing::warn!(app = name, %error, "cannot remove the refresh annotation");
+    }
     let mut status = next_status(&app, outcome, found, now);
     let mut writer = StatusWriter::new(
         api.clone(),
@@ -182,11 +189,6 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             })?;
     }
     crate::context::lock(&ctx.written).insert(name.to_string(), fingerprint);
-    if refresh.is_some()
-        && let Err(error) = writer::clear_annotation(&api, bare_name, REFRESH).await
-    {
-        tracing::warn!(app = name, %error, "cannot remove the refresh annotation");
-    }
 
     if let Some(why) = held.filter(|_| !matches!(decision, Decision::Nothing)) {
         let operation = match decision {
