@@ -719,11 +719,17 @@ async fn bad_specs_unreachable_repos_and_rejected_objects_are_conditions_not_cra
     })
     .await?;
     // The server refuses a ConfigMap with a number in `data`: the sync fails, is retried twice, then stops.
+    // The SyncError condition comes from the reconcile after the failed operation is saved.
     let a = env
-        .wait_app(&rejected, "failed after two retries", |a| {
-            a["status"]["operationState"]["phase"] == "Failed"
-                && a["status"]["operationState"]["retryCount"] == 2
-        })
+        .wait_app(
+            &rejected,
+            "failed after two retries, with a SyncError",
+            |a| {
+                a["status"]["operationState"]["phase"] == "Failed"
+                    && a["status"]["operationState"]["retryCount"] == 2
+                    && condition(a, "SyncError").is_some()
+            },
+        )
         .await?;
     assert!(
         condition(&a, "SyncError")
