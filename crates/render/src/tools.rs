@@ -304,6 +304,12 @@ impl<R> RecordingRunner<R> {
         }
     }
 
+    fn record(&self, invocation: &Invocation) {
+        if let Ok(mut log) = self.log.lock() {
+            log.push(invocation.clone());
+        }
+    }
+
     pub fn invocations(&self) -> Vec<Invocation> {
         self.log.lock().map(|log| log.clone()).unwrap_or_default()
     }
@@ -317,9 +323,7 @@ impl<R> RecordingRunner<R> {
 
 impl<R: ToolRunner> ToolRunner for RecordingRunner<R> {
     fn run(&self, invocation: &Invocation) -> Result<Vec<u8>, ToolError> {
-        if let Ok(mut log) = self.log.lock() {
-            log.push(invocation.clone());
-        }
+        self.record(invocation);
         self.inner.run(invocation)
     }
 
@@ -328,9 +332,7 @@ impl<R: ToolRunner> ToolRunner for RecordingRunner<R> {
         invocation: &Invocation,
         env: &[(String, String)],
     ) -> Result<Vec<u8>, ToolError> {
-        if let Ok(mut log) = self.log.lock() {
-            log.push(invocation.clone());
-        }
+        self.record(invocation);
         self.inner.run_with_env(invocation, env)
     }
 
@@ -339,9 +341,7 @@ impl<R: ToolRunner> ToolRunner for RecordingRunner<R> {
         invocation: &Invocation,
         env: &[(String, String)],
     ) -> Result<Vec<u8>, ToolError> {
-        if let Ok(mut log) = self.log.lock() {
-            log.push(invocation.clone());
-        }
+        self.record(invocation);
         self.inner.run_isolated(invocation, env)
     }
 }
