@@ -5,6 +5,7 @@ use clap::Args;
 use driftless_apply::TrackingMethod;
 use driftless_controller::{Controller, ControllerConfig, LeaderElection, Shard};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
@@ -51,10 +52,17 @@ pub struct ServeArgs {
     pub leader_elect: bool,
     #[arg(long, default_value = "driftless-controller")]
     pub lease_name: String,
-    /// Serve `POST /api/webhook` (GitHub, GitLab, Gitea, Bitbucket push events) on this address,
-    /// e.g. 0.0.0.0:8080; a push makes the repository be checked at once.
+    /// Serve the API (login, Applications, the live stream) and the git webhook on this
+    /// address, e.g. 0.0.0.0:8080 (HTTPS unless --insecure).
     #[arg(long, value_name = "ADDRESS")]
-    pub webhook_listen: Option<std::net::SocketAddr>,
+    pub api_listen: Option<std::net::SocketAddr>,
+    /// Serve the API over plain HTTP (behind a proxy that terminates TLS).
+    #[arg(long)]
+    pub insecure: bool,
+    /// The `kubernetes.io/tls` Secret in the app namespace whose certificate the API serves;
+    /// without it a self-signed certificate is made at start.
+    #[arg(long, default_value = driftless_server::tls::DEFAULT_SECRET, value_name = "NAME")]
+    pub tls_secret: String,
     /// Argo CD's installation ID, for several controllers in one cluster: stamped on what this
     /// controller applies, and objects of other installations are ignored (default: argocd-cm's
     /// `installationID`).
@@ -119,7 +127,6 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     config.workers = args.workers;
     config.sync_timeout = args.sync_timeout;
     config.shard = shard;
-    config.webhook_listen = args.webhook_listen;
     config.installation_id = args.installation_id.clone();
     config.loop_threshold = args.loop_threshold;
     config.render_limits.timeout = args.render_timeout;
@@ -141,11 +148,39 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
             "failed to connect to the cluster (KUBECONFIG): {e}"
         ))
     })?;
-    let controller = Controller::new(client, config)
+    let controller = Controller::new(client.clone(), config)
         .await
         .map_err(|e| CommandError::Failed(e.to_string()))?;
+    let api = match args.api_listen {
+        Some(address) => {
+            let mut server_config =
+                driftless_server::ServerConfig::new(&args.app_namespace, address);
+            server_config.insecure = args.insecure;
+            server_config.tls_secret = args.tls_secret.clone();
+            let checks = Arc::new(controller.handle());
+            let server = driftless_server::Server::bind(client, server_config, Some(checks))
+                .await
+                .map_err(|e| CommandError::Failed(e.to_string()))?;
+            if let Some(bound) = server.local_addr() {
+                let scheme = if args.insecure { "http" } else { "https" };
+                tracing::info!(address = %format!("{scheme}://{bound}"), "serving the API");
+            }
+            Some(server)
+        }
+        None => None,
+    };
+    let api = async move {
+        match api {
+            Some(server) => server
+                .run()
+                .await
+                .map_err(|e| CommandError::Failed(e.to_string())),
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         outcome = controller.run() => outcome.map(|()| true).map_err(|e| CommandError::Failed(e.to_string())),
+        outcome = api => outcome.map(|()| true),
         _ = tokio::signal::ctrl_c() => Ok(true),
     }
 }

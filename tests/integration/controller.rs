@@ -766,57 +766,6 @@ async fn bad_specs_unreachable_repos_and_rejected_objects_are_conditions_not_cra
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_push_webhook_refreshes_at_once_without_waiting_for_the_poll() -> anyhow::Result<()> {
-    let mut env = Gitops::new("webhook").await?;
-    let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
-    env.repo
-        .write("app/web.yaml", deployment("web", "nginx:1.27", None));
-    env.repo.commit("v1");
-    let (_, _, address) = env
-        .spawn(|c| {
-            c.poll_interval = Duration::from_secs(3600);
-            c.webhook_listen = Some("127.0.0.1:0".parse().expect("address"));
-        })
-        .await?;
-    let address = address.expect("the webhook listens");
-    let name = env.name("app");
-    env.apply_app(&application(&name, &ns, &url, "app", AUTOMATED, ""))
-        .await?;
-    env.wait_synced_healthy(&name).await?;
-
-    env.repo
-        .write("app/web.yaml", deployment("web", "nginx:1.28", None));
-    let pushed = env.repo.commit("v2");
-    let payload = json!({"ref": "refs/heads/main", "repository": {"clone_url": url, "html_url": "https://example.invalid/x"}});
-    let reply = post(address, "/api/webhook", &payload.to_string()).await?;
-    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
-    env.wait_app(&name, "synced to the pushed commit", |a| {
-        a["status"]["sync"]["revision"] == pushed.as_str() && sync_of(a) == "Synced"
-    })
-    .await?;
-    assert_eq!(
-        image_of(&env.deployments(), "web").await?.as_deref(),
-        Some("nginx:1.28")
-    );
-    let other = post(address, "/elsewhere", "{}").await?;
-    assert!(other.starts_with("HTTP/1.1 404"), "{other}");
-    Ok(())
-}
-
-async fn post(address: std::net::SocketAddr, path: &str, body: &str) -> anyhow::Result<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(address).await?;
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).await?;
-    Ok(reply)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() -> anyhow::Result<()> {
     let mut env = Gitops::new("leader").await?;
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
@@ -828,7 +777,7 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() -> anyhow::
         identity: identity.into(),
         lease_duration: Duration::from_secs(3),
     };
-    let (first, first_handle, _) = env
+    let (first, first_handle) = env
         .spawn(|c| c.leader_election = Some(elect("first")))
         .await?;
     let leases: Api<k8s_openapi::api::coordination::v1::Lease> = env.ns.api();
@@ -842,7 +791,7 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() -> anyhow::
         Ok((holder(leases.get_opt("driftless-controller").await?) == "first").then_some(()))
     })
     .await?;
-    let (_, second_handle, _) = env
+    let (_, second_handle) = env
         .spawn(|c| c.leader_election = Some(elect("second")))
         .await?;
     let name = env.name("app");
@@ -898,10 +847,10 @@ async fn two_shards_split_the_apps_between_them() -> anyhow::Result<()> {
         );
     }
     env.repo.commit("one config map per app");
-    let (_, zero, _) = env
+    let (_, zero) = env
         .spawn(|c| c.shard = Shard::new(0, 2).expect("shard"))
         .await?;
-    let (stop_one, one, _) = env
+    let (stop_one, one) = env
         .spawn(|c| c.shard = Shard::new(1, 2).expect("shard"))
         .await?;
     let app = |name: &str| application(name, &ns, &url, &format!("apps/{name}"), AUTOMATED, "");

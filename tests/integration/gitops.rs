@@ -13,13 +13,8 @@ use std::time::Duration;
 
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(120);
 
-/// A controller started by the harness: the handle that stops it alone, its counters, and
-/// where it serves webhooks (if asked to).
-pub(crate) type Spawned = (
-    tokio::task::AbortHandle,
-    Handle,
-    Option<std::net::SocketAddr>,
-);
+/// A controller started by the harness: the handle that stops it alone, and its counters.
+pub(crate) type Spawned = (tokio::task::AbortHandle, Handle);
 
 /// A test namespace that is also the controller's app namespace, a git repository, and the
 /// controller itself (stopped, and the Applications' finalizers removed, when dropped).
@@ -86,14 +81,14 @@ impl Gitops {
         config.installation_id = Some(self.ns.name.clone());
         adjust(&mut config);
         let controller = Controller::new(client, config).await?;
-        let (handle, webhook) = (controller.handle(), controller.webhook_address());
+        let handle = controller.handle();
         let task = tokio::spawn(async move {
             if let Err(error) = controller.run().await {
                 eprintln!("controller stopped: {error}");
             }
         });
         self.controllers.push(task.abort_handle());
-        Ok((task.abort_handle(), handle, webhook))
+        Ok((task.abort_handle(), handle))
     }
 
     pub(crate) fn stop(&mut self) {

@@ -1,6 +1,7 @@
 //! The one integration-test binary. Tests here need a cluster: `make test` starts the local
 //! control plane and exports KUBECONFIG; each test works in its own temporary namespace.
 
+mod api;
 mod appset;
 mod appset_rolling;
 mod bounded_eval;

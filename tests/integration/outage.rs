@@ -32,7 +32,7 @@ async fn the_controller_survives_the_api_server_going_away_and_coming_back() -> 
     config.cluster_url = format!("https://{}", outage.address()).parse()?;
     env.repo.write("site/settings.yaml", settings("hello"));
     env.repo.commit("hello");
-    let (controller, _, _) = env
+    let (controller, _) = env
         .spawn_on(kube::Client::try_from(config)?, |_| {})
         .await?;
     let name = env.name("site");

@@ -33,6 +33,19 @@ async fn no_secret_value_or_credential_appears_in_logs_status_events_diffs_or_er
     let tag: u32 = rand::random();
     let values: Vec<String> = (1..=4).map(|i| format!("canary{i}-{tag:08x}")).collect();
     let password = format!("pass-{tag:08x}-word");
+    let hook_secret = format!("hook-{tag:08x}-secret");
+    let argocd_secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "argocd-secret"},
+        "stringData": {"webhook.github.secret": hook_secret},
+    }))?;
+    env.ns
+        .api::<Secret>()
+        .patch(
+            "argocd-secret",
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&argocd_secret),
+        )
+        .await?;
     let server = GitHttpServer::builder(env.repo.root())
         .basic_auth("git", &password)
         .start()?;
@@ -56,14 +69,15 @@ async fn no_secret_value_or_credential_appears_in_logs_status_events_diffs_or_er
     let dir = tempfile::tempdir()?;
     let log_path = dir.path().join("serve.log");
     let log = std::fs::File::create(&log_path)?;
-    let webhook = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let api = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     let mut serve = Command::new(env!("CARGO_BIN_EXE_driftless"))
         .args(["serve", "--app-namespace", &ns, "--poll-interval", "1s"])
         .args([
             "--installation-id",
             &ns,
-            "--webhook-listen",
-            &webhook.to_string(),
+            "--api-listen",
+            &api.to_string(),
+            "--insecure",
         ])
         .arg("--cache-dir")
         .arg(dir.path().join("cache"))
@@ -74,7 +88,8 @@ async fn no_secret_value_or_credential_appears_in_logs_status_events_diffs_or_er
         .stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log))
         .spawn()?;
-    let outcome = cycle(&env, &url, &values, webhook, dir.path()).await;
+    let base = format!("http://{api}");
+    let outcome = cycle(&env, &url, &values, (&base, &hook_secret), dir.path()).await;
     let _ = serve.kill();
     let _ = serve.wait();
     let mut outputs = outcome?;
@@ -95,6 +110,7 @@ async fn no_secret_value_or_credential_appears_in_logs_status_events_diffs_or_er
         .iter()
         .flat_map(|v| forms(v))
         .chain(forms(&password))
+        .chain(forms(&hook_secret))
         .chain(forms(&format!("git:{password}")))
         .collect();
     for (what, text) in &outputs {
@@ -113,7 +129,7 @@ async fn cycle(
     env: &Gitops,
     url: &str,
     values: &[String],
-    webhook: std::net::SocketAddr,
+    (base, hook_secret): (&str, &str),
     dir: &std::path::Path,
 ) -> anyhow::Result<Vec<(String, String)>> {
     let ns = &env.ns.name;
@@ -132,9 +148,13 @@ async fn cycle(
     // A change, announced by a push webhook.
     env.repo.write("app/secret.yaml", secret(&values[1], ""));
     let pushed = env.repo.commit("rotate the token");
-    let payload = json!({"ref": "refs/heads/main", "repository": {"clone_url": url}});
-    let reply = post(webhook, &payload.to_string()).await?;
-    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let http = crate::api::client(None)?;
+    driftless_testkit::wait_until(TIMEOUT, "the API server answers", || async {
+        Ok(http.get(format!("{base}/healthz")).send().await.ok())
+    })
+    .await?;
+    let status = crate::api::push(&http, base, url, Some(hook_secret)).await?;
+    assert_eq!(status, 200, "the signed push is taken");
     env.wait_app(&name, "synced to the pushed commit", |a| {
         a["status"]["sync"]["revision"] == pushed.as_str() && sync_of(a) == "Synced"
     })
@@ -212,17 +232,4 @@ async fn cycle(
         ("driftless diff".into(), text(&diff)),
         ("driftless check".into(), text(&check)),
     ])
-}
-
-async fn post(address: std::net::SocketAddr, body: &str) -> anyhow::Result<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(address).await?;
-    let request = format!(
-        "POST /api/webhook HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).await?;
-    Ok(reply)
 }

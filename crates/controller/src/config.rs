@@ -29,8 +29,6 @@ pub struct ControllerConfig {
     pub shard: Shard,
     /// Run only while holding this Lease (namespace `app_namespace`).
     pub leader_election: Option<LeaderElection>,
-    /// Where `POST /api/webhook` is served (port 0: any free port); None: no webhook.
-    pub webhook_listen: Option<std::net::SocketAddr>,
     /// Argo CD's installation ID, for several controllers in one cluster (see
     /// [`crate::installation`]); None: `installationID` from `argocd-cm`, if set.
     pub installation_id: Option<String>,
@@ -87,7 +85,6 @@ impl ControllerConfig {
             sync_poll: Duration::from_secs(1),
             shard: Shard::default(),
             leader_election: None,
-            webhook_listen: None,
             installation_id: None,
             loop_threshold: 3,
             render_limits: RenderLimits::default(),

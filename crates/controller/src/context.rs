@@ -67,6 +67,61 @@ pub struct Context {
     pub volatile: crate::volatile::Detections,
     pub triggers: mpsc::UnboundedSender<Trigger>,
     pub status_writes: Arc<AtomicU64>,
+    /// The syncs running now, each of which can be asked to stop.
+    pub terminations: Terminations,
+}
+
+/// Running syncs that `terminate-op` can stop, by app key.
+#[derive(Default)]
+pub struct Terminations(Mutex<HashMap<String, Arc<tokio::sync::Notify>>>);
+
+/// A running sync's place in [`Terminations`]; it leaves when dropped.
+pub struct Registration<'a> {
+    owner: &'a Terminations,
+    app: String,
+    signal: Arc<tokio::sync::Notify>,
+}
+
+impl Terminations {
+    pub fn register(&self, app: &str) -> Registration<'_> {
+        let signal = Arc::new(tokio::sync::Notify::new());
+        lock(&self.0).insert(app.to_string(), signal.clone());
+        Registration {
+            owner: self,
+            app: app.to_string(),
+            signal,
+        }
+    }
+
+    /// Asks the running sync of `app` to stop; false when none runs.
+    pub fn signal(&self, app: &str) -> bool {
+        match lock(&self.0).get(app) {
+            Some(signal) => {
+                // Stored if the sync is not waiting yet, so the request is never lost.
+                signal.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Registration<'_> {
+    pub async fn notified(&self) {
+        self.signal.notified().await
+    }
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        let mut running = lock(&self.owner.0);
+        if running
+            .get(&self.app)
+            .is_some_and(|s| Arc::ptr_eq(s, &self.signal))
+        {
+            running.remove(&self.app);
+        }
+    }
 }
 
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

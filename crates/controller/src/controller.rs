@@ -49,8 +49,6 @@ pub enum ControllerError {
     Leader(String),
     #[error("the {0} task of the controller stopped")]
     TaskEnded(&'static str),
-    #[error("failed to listen for webhooks on {address}: {message}")]
-    Webhook { address: String, message: String },
 }
 
 /// Counters for tests and diagnostics.
@@ -77,6 +75,16 @@ impl Handle {
     pub fn live_objects(&self) -> usize {
         self.0.destinations.live_objects()
     }
+
+    /// Checks now the repositories in use whose URL is one of `urls` (a verified webhook's)
+    /// and compares again the apps whose repository moved; returns how many.
+    pub async fn check_repositories(&self, urls: &[String]) -> usize {
+        let apps = self.0.git.check_urls(urls).await;
+        for app in &apps {
+            self.0.reconcile(app);
+        }
+        apps.len()
+    }
 }
 
 /// A watch or loop the controller runs in the background; it ends only when it failed.
@@ -85,7 +93,6 @@ type BackgroundTask = std::pin::Pin<Box<dyn std::future::Future<Output = &'stati
 pub struct Controller {
     ctx: Arc<Context>,
     triggers: mpsc::UnboundedReceiver<Trigger>,
-    webhook: Option<tokio::net::TcpListener>,
     /// The watches that fill [`Context::stores`].
     store_watches: Vec<BackgroundTask>,
 }
@@ -126,15 +133,6 @@ impl Controller {
         let render_dir = config.cache_dir.join("render");
         let render_cache =
             RenderCache::open(&render_dir).map_err(|e| cache_error(&render_dir, &e))?;
-        let webhook = match config.webhook_listen {
-            Some(address) => Some(tokio::net::TcpListener::bind(address).await.map_err(|e| {
-                ControllerError::Webhook {
-                    address: address.to_string(),
-                    message: e.to_string(),
-                }
-            })?),
-            None => None,
-        };
         let notify_tx = tx.clone();
         let notify: crate::live::Notify = Arc::new(move |app: &str| {
             let _ = notify_tx.send(Trigger::Tracked(app.to_string()));
@@ -176,13 +174,13 @@ impl Controller {
             volatile: Default::default(),
             triggers: tx,
             status_writes: Arc::new(AtomicU64::new(0)),
+            terminations: Default::default(),
             client,
             config,
         };
         Ok(Self {
             ctx: Arc::new(ctx),
             triggers,
-            webhook,
             store_watches,
         })
     }
@@ -191,18 +189,12 @@ impl Controller {
         Handle(self.ctx.clone())
     }
 
-    /// Where webhooks are served, once bound.
-    pub fn webhook_address(&self) -> Option<std::net::SocketAddr> {
-        self.webhook.as_ref().and_then(|l| l.local_addr().ok())
-    }
-
     /// Runs until a background task ends (never, normally) or the future is dropped, which
     /// stops every task it started.
     pub async fn run(self) -> Result<(), ControllerError> {
         let Controller {
             ctx,
             mut triggers,
-            webhook,
             store_watches,
         } = self;
         let mut background: JoinSet<&'static str> = JoinSet::new();
@@ -221,9 +213,6 @@ impl Controller {
         background.spawn(watch_apps(ctx.clone()));
         background.spawn(poll_git(ctx.clone()));
         let appsets = crate::appsets::start(&ctx, &mut background);
-        if let Some(listener) = webhook {
-            background.spawn(crate::webhook::serve(listener, ctx.clone()));
-        }
         let job_ctx = ctx.clone();
         let job: crate::work_queue::Job = Arc::new(move |app: String| {
             let ctx = job_ctx.clone();
@@ -289,6 +278,12 @@ fn fingerprint(object: &DynamicObject) -> String {
         meta.deletion_timestamp,
     ])
     .to_string()
+}
+
+/// Whether someone asked to stop the app's operation (`status.operationState.phase` set to
+/// Terminating, as `terminate-op` does).
+fn terminate_asked(object: &DynamicObject) -> bool {
+    object.data["status"]["operationState"]["phase"] == "Terminating"
 }
 
 /// Whether the refresh annotation is on the object.
@@ -360,6 +355,10 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                         None => all.remove(&name).is_some(),
                     }
                 };
+                if terminate_asked(&object) && !ctx.terminations.signal(&name) {
+                    // No sync of ours runs it (held by a window, or the controller restarted).
+                    ctx.reconcile(&name);
+                }
                 if fingerprints.get(&name) != Some(&print) || refresh_asked(&object) {
                     fingerprints.insert(name.clone(), print);
                     ctx.reconcile(&name);

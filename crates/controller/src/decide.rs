@@ -37,6 +37,9 @@ pub enum Decision {
     Nothing,
     /// Continue the Running operation in `status.operationState`.
     Resume,
+    /// End the operation someone asked to terminate (phase `Terminating`, as Argo CD's
+    /// `terminate-op` writes it) without running it further.
+    Terminate,
     /// Start this operation; `requested` when it came from `Application.operation`.
     Start {
         operation: Box<Operation>,
@@ -51,6 +54,9 @@ pub enum Decision {
 pub fn decide(facts: Facts<'_>) -> Decision {
     let app = facts.app;
     let last = app.status.as_ref().and_then(|s| s.operation_state.as_ref());
+    if last.is_some_and(|op| op.phase == OperationPhase::Terminating) {
+        return Decision::Terminate;
+    }
     if last.is_some_and(|op| op.phase == OperationPhase::Running) {
         return Decision::Resume;
     }
@@ -297,6 +303,21 @@ mod tests {
         assert!(
             started_automatically(&decide_at(&a, SyncStatusCode::OutOfSync, "fixed", 1000))
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn an_operation_asked_to_terminate_ends_instead_of_resuming_or_restarting() {
+        let request = json!({"sync": {"prune": true}, "initiatedBy": {"username": "alice"}});
+        let terminating = app(
+            json!({"automated": {"selfHeal": true}}),
+            json!({"operationState": {"operation": request.clone(), "phase": "Terminating",
+            "startedAt": "1970-01-01T00:00:00Z"}}),
+            Some(request),
+        );
+        assert_eq!(
+            decide_at(&terminating, SyncStatusCode::OutOfSync, "rev", 0),
+            Decision::Terminate
         );
     }
 

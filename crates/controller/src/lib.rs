@@ -16,7 +16,7 @@
 //! - [`sync_loop`]: the sync-loop breaker; [`guard`]: the AppProject's guard mode (warn/enforce).
 //!
 //! Edges: [`git`] (one ref check per repository per poll, one fetch per move, and at once on a
-//! [`webhook`]), [`live`] (one watch per kind in use, objects indexed by owning app),
+//! verified webhook, which the API server receives), [`live`] (one watch per kind in use, objects indexed by owning app),
 //! [`destinations`] (a connection and live cache per destination cluster), [`inventory`]
 //! (namespace listings for orphans), [`render`], [`writer`], and the loop
 //! in [`controller`] with [`reconcile`], [`sync_run`], [`delete`] and [`leader`].
@@ -59,7 +59,6 @@ pub mod time;
 pub mod validate;
 pub mod volatile;
 pub mod watch_backoff;
-pub mod webhook;
 pub mod work_queue;
 pub mod writer;
 

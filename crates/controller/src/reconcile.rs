@@ -190,7 +190,8 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     }
     crate::context::lock(&ctx.written).insert(name.to_string(), fingerprint);
 
-    if let Some(why) = held.filter(|_| !matches!(decision, Decision::Nothing)) {
+    if let Some(why) = held.filter(|_| !matches!(decision, Decision::Nothing | Decision::Terminate))
+    {
         let operation = match decision {
             Decision::Start { operation, .. } => Some(*operation),
             _ => None,
@@ -215,6 +216,10 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         Decision::Resume => {
             sync_run::run(ctx, &app, &mut writer, prepared, Start::Resume).await?;
             Ok(Some(Duration::ZERO))
+        }
+        Decision::Terminate => {
+            sync_run::terminate(ctx, &app, &mut writer).await?;
+            Ok(None)
         }
         Decision::Start {
             operation,

@@ -145,6 +145,38 @@ pub async fn run(
     Ok(())
 }
 
+/// What an operation ended by `terminate-op` says (Argo CD's words).
+pub const TERMINATED: &str = "Operation terminated";
+
+/// Ends the operation in `status.operationState` as Failed, [`TERMINATED`], when no sync of
+/// this controller runs it (one that runs stops itself at its next step: [`drive`]).
+pub async fn terminate(
+    ctx: &Arc<Context>,
+    app: &Application,
+    writer: &mut StatusWriter,
+) -> Result<(), SyncRunError> {
+    let name = ctx.key_of(app);
+    let status = writer.current().clone();
+    let Some(op) = status.operation_state.clone() else {
+        return Ok(());
+    };
+    let requested = app.operation.is_some();
+    let mut run = Run {
+        ctx,
+        app,
+        name: name.clone(),
+        writer,
+        status,
+        op,
+    };
+    run.finish(OperationPhase::Failed, TERMINATED.into())
+        .await?;
+    if requested {
+        clear(ctx, &name).await;
+    }
+    Ok(())
+}
+
 /// Records `operation` as ended in Error with `message`, without touching any object (and
 /// removes it from `Application.operation` when it was requested there).
 pub async fn refuse(
@@ -335,7 +367,19 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
         if let Some(message) = refusal {
             state.message = message;
         } else {
-            match persisted_run(run, &prepared.target.cluster, &plan, &mut state).await {
+            // Asked to terminate: the run stops between two of its requests, with what it did
+            // recorded, as a killed controller would.
+            let ctx = run.ctx;
+            let terminated = ctx.terminations.register(&run.name);
+            let outcome = tokio::select! {
+                outcome = persisted_run(run, &prepared.target.cluster, &plan, &mut state) => Some(outcome),
+                () = terminated.notified() => None,
+            };
+            let Some(outcome) = outcome else {
+                operation::record(&mut run.op, &plan, &state);
+                return run.finish(OperationPhase::Failed, TERMINATED.into()).await;
+            };
+            match outcome {
                 Ok(RunPhase::Succeeded) => {
                     record_deletion_hooks(run, &prepared.desired).await;
                     return run

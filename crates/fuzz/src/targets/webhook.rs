@@ -1,18 +1,19 @@
-//! Webhook payloads: the body of `POST /api/webhook` as the controller reads it (JSON, then the
-//! repository URLs, then each URL's cache key, which normalizes and redacts it).
+//! Webhook payloads: the body of `POST /api/webhook` as the server reads it once verified (JSON,
+//! then the push of each provider, the repository URLs, then each URL's cache key, which
+//! normalizes and redacts it).
 
 use super::{Target, mutate_json};
 use crate::corpus;
 use crate::generators::webhook;
 use crate::mutate;
 use crate::rng::{Rng, one_in};
-use driftless_controller::webhook::repository_urls;
 use driftless_source::{cache_key, is_ssh_url, normalize_git_url, redact_url};
+use driftless_webhook::{Delivery, Provider, read_push, repository_urls};
 use serde_json::Value;
 
 pub const TARGET: Target = Target {
     name: "webhook",
-    about: "driftless_controller::webhook::repository_urls, then driftless_source URL normalization",
+    about: "driftless_webhook::read_push and repository_urls, then driftless_source URL normalization",
     seeds,
     generate,
     mutate,
@@ -20,7 +21,7 @@ pub const TARGET: Target = Target {
 };
 
 fn seeds() -> Vec<Vec<u8>> {
-    corpus::raw("crates/controller/testdata/webhook", &[".json"])
+    corpus::raw("crates/webhook/testdata", &[".json"])
 }
 
 fn generate(rng: &mut Rng) -> Vec<u8> {
@@ -54,6 +55,20 @@ fn run(input: &[u8]) {
     let Ok(payload) = serde_json::from_slice::<Value>(input) else {
         return;
     };
+    for provider in Provider::ALL {
+        for event in [
+            None,
+            Some("push"),
+            Some("Push Hook"),
+            Some("repo:refs_changed"),
+        ] {
+            let delivery = Delivery {
+                provider,
+                event: event.map(str::to_string),
+            };
+            let _ = read_push(&delivery, &payload);
+        }
+    }
     for url in repository_urls(&payload) {
         let _ = cache_key(&url);
         let _ = redact_url(&url);

@@ -1,0 +1,404 @@
+//! `/api/v1/applications`: list, get, sync, rollback, refresh, delete, events and the resource
+//! list of Applications. Reads come from the watch stores; a change is a patch of the
+//! Application (an `operation`, the refresh annotation) that the controller acts on, as
+//! Argo CD's API server does.
+
+use super::query::{Filter, ListParams, page};
+use crate::auth::authorize;
+use crate::auth::identity::Caller;
+use crate::error::ApiError;
+use crate::state::Shared;
+use crate::store::argo_resource;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use driftless_model::annotations::{REFRESH, RESOURCES_FINALIZER};
+use k8s_openapi::api::core::v1::Event;
+use kube::Api;
+use kube::api::{
+    DeleteParams, DynamicObject, ListParams as KubeListParams, Patch, PatchParams,
+    PropagationPolicy,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The RBAC object of an app: `<project>/<name>`, or `<project>/<namespace>/<name>` for an
+/// app outside the control namespace (Argo CD's form).
+pub fn rbac_object(app: &DynamicObject, control_namespace: &str) -> String {
+    let project = match app.data["spec"]["project"].as_str() {
+        Some(p) if !p.is_empty() => p,
+        _ => "default",
+    };
+    let name = app.metadata.name.as_deref().unwrap_or("");
+    match app.metadata.namespace.as_deref() {
+        Some(ns) if ns != control_namespace => format!("{project}/{ns}/{name}"),
+        _ => format!("{project}/{name}"),
+    }
+}
+
+pub async fn list(
+    State(state): State<Shared>,
+    caller: Caller,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = Filter::new(&params).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let judge = crate::policy::Judge::new(&state, &caller).await?;
+    let namespace = state.namespace().to_string();
+    let listed = page(
+        state.stores.apps.state(),
+        &filter,
+        |app| judge.allows("applications", "get", &rbac_object(app, &namespace)),
+        params.limit,
+        params.continue_after.as_deref(),
+    );
+    Ok(Json(json!({
+        "metadata": {
+            "continue": listed.continue_after,
+            "remainingItemCount": listed.remaining,
+            "totalItemCount": listed.total,
+        },
+        "items": listed.items.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct GetParams {
+    /// `normal` or `hard`: ask the controller to compare again (hard: render again too).
+    #[serde(default)]
+    pub refresh: Option<String>,
+}
+
+/// The app, or 404; and 403 unless the caller may take `action` on it.
+async fn app_for(
+    state: &Shared,
+    caller: &Caller,
+    name: &str,
+    action: &str,
+) -> Result<Arc<DynamicObject>, ApiError> {
+    let app = state
+        .stores
+        .app(name)
+        .ok_or_else(|| ApiError::not_found(format!("application {name} not found")))?;
+    authorize(
+        state,
+        caller,
+        "applications",
+        action,
+        &rbac_object(&app, state.namespace()),
+    )
+    .await?;
+    Ok(app)
+}
+
+fn apps_api(state: &Shared) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        state.client.clone(),
+        state.namespace(),
+        &argo_resource("Application"),
+    )
+}
+
+pub async fn get(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(params): Query<GetParams>,
+) -> Result<Json<Value>, ApiError> {
+    let app = app_for(&state, &caller, &name, "get").await?;
+    if let Some(kind) = params.refresh.as_deref() {
+        return refresh_app(&state, &name, kind).await.map(Json);
+    }
+    Ok(Json(serde_json::to_value(app.as_ref()).unwrap_or_default()))
+}
+
+async fn refresh_app(state: &Shared, name: &str, kind: &str) -> Result<Value, ApiError> {
+    if !matches!(kind, "normal" | "hard") {
+        return Err(ApiError::bad_request(format!(
+            "refresh is normal or hard, not {kind:?}"
+        )));
+    }
+    let patch = json!({"metadata": {"annotations": {REFRESH: kind}}});
+    let patched = apps_api(state)
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| ApiError::kube(&format!("refresh application {name}"), e))?;
+    Ok(serde_json::to_value(patched).unwrap_or_default())
+}
+
+/// The body of `POST /api/v1/applications/{name}/sync` (Argo CD's ApplicationSyncRequest).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRequest {
+    #[serde(default)]
+    pub revision: Option<String>,
+    #[serde(default)]
+    pub prune: Option<bool>,
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+    #[serde(default)]
+    pub resources: Option<Vec<driftless_model::operation::SyncOperationResource>>,
+    #[serde(default)]
+    pub sync_options: Option<SyncOptionsField>,
+    #[serde(default)]
+    pub strategy: Option<Value>,
+}
+
+/// Argo CD sends `syncOptions: {items: [...]}`; a plain list is taken too.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum SyncOptionsField {
+    Items { items: Vec<String> },
+    List(Vec<String>),
+}
+
+pub async fn sync(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: Option<Json<SyncRequest>>,
+) -> Result<Json<Value>, ApiError> {
+    let app = app_for(&state, &caller, &name, "sync").await?;
+    let request = body.map(|b| b.0).unwrap_or_default();
+    let mut sync = json!({});
+    if let Some(revision) = request.revision.filter(|r| !r.is_empty()) {
+        sync["revision"] = json!(revision);
+    }
+    if let Some(prune) = request.prune {
+        sync["prune"] = json!(prune);
+    }
+    if let Some(dry_run) = request.dry_run {
+        sync["dryRun"] = json!(dry_run);
+    }
+    if let Some(resources) = request.resources.filter(|r| !r.is_empty()) {
+        sync["resources"] = json!(resources);
+    }
+    if let Some(options) = request.sync_options {
+        let items = match options {
+            SyncOptionsField::Items { items } | SyncOptionsField::List(items) => items,
+        };
+        sync["syncOptions"] = json!(items);
+    }
+    if let Some(strategy) = request.strategy {
+        sync["syncStrategy"] = strategy;
+    }
+    start_operation(&state, &caller, &app, sync).await
+}
+
+/// The body of `POST /api/v1/applications/{name}/rollback`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackRequest {
+    pub id: i64,
+    #[serde(default)]
+    pub prune: Option<bool>,
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+}
+
+/// Syncs the app to what a history entry recorded: its revision and source. Refused while
+/// automated sync is on (it would undo the rollback at once), as in Argo CD.
+pub async fn rollback(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(request): Json<RollbackRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let app = app_for(&state, &caller, &name, "sync").await?;
+    if app.data["spec"]["syncPolicy"]["automated"].is_object()
+        && app.data["spec"]["syncPolicy"]["automated"]["enabled"] != false
+    {
+        return Err(ApiError::bad_request(format!(
+            "rollback cannot be started while automated sync is on for {name}: turn it off first"
+        )));
+    }
+    let history = app.data["status"]["history"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let entry = history
+        .iter()
+        .find(|h| h["id"].as_i64() == Some(request.id))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "application {name} has no history entry {} (ids: {})",
+                request.id,
+                history
+                    .iter()
+                    .filter_map(|h| h["id"].as_i64())
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+    let mut sync = json!({"prune": request.prune.unwrap_or(false)});
+    if let Some(dry_run) = request.dry_run {
+        sync["dryRun"] = json!(dry_run);
+    }
+    for (from, to) in [
+        ("revision", "revision"),
+        ("source", "source"),
+        ("revisions", "revisions"),
+        ("sources", "sources"),
+    ] {
+        if !entry[from].is_null() {
+            sync[to] = entry[from].clone();
+        }
+    }
+    start_operation(&state, &caller, &app, sync).await
+}
+
+/// Writes the operation for the controller to run; refused while another one runs.
+async fn start_operation(
+    state: &Shared,
+    caller: &Caller,
+    app: &DynamicObject,
+    sync: Value,
+) -> Result<Json<Value>, ApiError> {
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let running = app.data["status"]["operationState"]["phase"].as_str() == Some("Running");
+    if !app.data["operation"].is_null() || running {
+        return Err(ApiError::conflict(format!(
+            "another operation is already in progress on {name}"
+        )));
+    }
+    let patch = json!({
+        "metadata": {"resourceVersion": app.metadata.resource_version},
+        "operation": {
+            "sync": sync,
+            "initiatedBy": {"username": caller.name},
+            "info": [{"name": "Reason", "value": "requested through the driftless API"}],
+        },
+    });
+    let patched = apps_api(state)
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| match &e {
+            kube::Error::Api(s) if s.code == 409 => ApiError::conflict(format!(
+                "{name} changed while the sync was being requested; try again"
+            )),
+            _ => ApiError::kube(&format!("start an operation on {name}"), e),
+        })?;
+    tracing::info!(app = %name, user = %caller.name, "sync requested");
+    Ok(Json(serde_json::to_value(patched).unwrap_or_default()))
+}
+
+/// Stops the running operation: its phase becomes Terminating, and the controller ends it
+/// (Failed, "Operation terminated") at the sync's next step, as Argo CD's `terminate-op`.
+pub async fn terminate(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let app = app_for(&state, &caller, &name, "sync").await?;
+    if app.data["status"]["operationState"]["phase"] != "Running" {
+        return Err(ApiError::conflict(format!(
+            "no operation is in progress on {name}"
+        )));
+    }
+    let patch = json!({"status": {"operationState": {"phase": "Terminating"}}});
+    apps_api(&state)
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| ApiError::kube(&format!("terminate the operation of {name}"), e))?;
+    tracing::info!(app = %name, user = %caller.name, "operation termination requested");
+    Ok(Json(json!({})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteRequest {
+    /// Delete the app's objects too (default true).
+    #[serde(default)]
+    pub cascade: Option<bool>,
+    /// `foreground` (default) or `background`, for a cascading delete.
+    #[serde(default)]
+    pub propagation_policy: Option<String>,
+}
+
+pub async fn delete(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Query(request): Query<DeleteRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let app = app_for(&state, &caller, &name, "delete").await?;
+    let api = apps_api(&state);
+    let cascade = request.cascade.unwrap_or(true);
+    let finalizers: Vec<String> = app.metadata.finalizers.clone().unwrap_or_default();
+    let wanted: Vec<String> = if cascade {
+        let finalizer = match request.propagation_policy.as_deref() {
+            None | Some("foreground") => RESOURCES_FINALIZER.to_string(),
+            Some("background") => format!("{RESOURCES_FINALIZER}/background"),
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "propagationPolicy is foreground or background, not {other:?}"
+                )));
+            }
+        };
+        let mut kept: Vec<String> = finalizers
+            .iter()
+            .filter(|f| !f.starts_with(RESOURCES_FINALIZER))
+            .cloned()
+            .collect();
+        kept.push(finalizer);
+        kept
+    } else {
+        finalizers
+            .iter()
+            .filter(|f| !f.starts_with(RESOURCES_FINALIZER))
+            .cloned()
+            .collect()
+    };
+    if wanted != finalizers {
+        let patch = json!({"metadata": {"finalizers": wanted}});
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| ApiError::kube(&format!("set the finalizers of {name}"), e))?;
+    }
+    let params = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Foreground),
+        ..Default::default()
+    };
+    api.delete(&name, &params)
+        .await
+        .map_err(|e| ApiError::kube(&format!("delete application {name}"), e))?;
+    tracing::info!(app = %name, user = %caller.name, cascade, "application deleted");
+    Ok(Json(json!({})))
+}
+
+/// The Kubernetes Events about the app (newest last).
+pub async fn events(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let app = app_for(&state, &caller, &name, "get").await?;
+    let namespace = app
+        .metadata
+        .namespace
+        .clone()
+        .unwrap_or_else(|| state.namespace().to_string());
+    let events: Api<Event> = Api::namespaced(state.client.clone(), &namespace);
+    let selector = format!("involvedObject.name={name},involvedObject.kind=Application");
+    let mut listed = events
+        .list(&KubeListParams::default().fields(&selector))
+        .await
+        .map_err(|e| ApiError::kube(&format!("list the events of {name}"), e))?
+        .items;
+    listed.sort_by_key(|e| e.last_timestamp.clone().map(|t| t.0));
+    Ok(Json(json!({"items": listed})))
+}
+
+/// The app's objects with their sync and health status, as the controller last recorded them.
+pub async fn resources(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let app = app_for(&state, &caller, &name, "get").await?;
+    let nodes = app.data["status"]["resources"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    Ok(Json(json!({"nodes": nodes})))
+}

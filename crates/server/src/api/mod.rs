@@ -1,0 +1,100 @@
+//! The JSON API under `/api/v1`, and the routes of the whole server.
+
+pub mod applications;
+pub mod projects;
+pub mod query;
+pub mod selector;
+pub mod stream;
+
+use crate::auth::identity::Caller;
+use crate::state::Shared;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use std::time::Duration;
+
+/// The OpenAPI description of this API, served at `/api/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Largest request body outside the webhook.
+const MAX_BODY: usize = 1024 * 1024;
+/// A request (headers and body) must arrive and be answered within this; the live stream is
+/// exempt (it is meant to stay open).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn router(state: Shared) -> Router {
+    use applications as apps;
+    let api = Router::new()
+        .route(
+            "/api/v1/session",
+            post(crate::auth::login::login).delete(crate::auth::login::logout),
+        )
+        .route(
+            "/api/v1/session/userinfo",
+            get(crate::auth::login::userinfo),
+        )
+        .route("/api/v1/applications", get(apps::list))
+        .route(
+            "/api/v1/applications/{name}",
+            get(apps::get).delete(apps::delete),
+        )
+        .route("/api/v1/applications/{name}/sync", post(apps::sync))
+        .route("/api/v1/applications/{name}/rollback", post(apps::rollback))
+        .route(
+            "/api/v1/applications/{name}/operation",
+            axum::routing::delete(apps::terminate),
+        )
+        .route("/api/v1/applications/{name}/events", get(apps::events))
+        .route(
+            "/api/v1/applications/{name}/resource-tree",
+            get(apps::resources),
+        )
+        .route("/api/v1/projects", get(projects::list_projects))
+        .route("/api/v1/projects/{name}", get(projects::get_project))
+        .route("/api/v1/applicationsets", get(projects::list_appsets))
+        .route("/api/v1/applicationsets/{name}", get(projects::get_appset))
+        .route("/api/openapi.json", get(openapi))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
+    let webhook = Router::new()
+        .route("/api/webhook", post(crate::webhook::receive))
+        .layer(DefaultBodyLimit::max(crate::webhook::MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ));
+    Router::new()
+        .merge(api)
+        .merge(webhook)
+        .route("/api/v1/stream/applications", get(stream::applications))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .with_state(state)
+}
+
+async fn openapi(_caller: Caller) -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+}
+
+/// Ready once the stores have their first listing.
+async fn ready(
+    axum::extract::State(state): axum::extract::State<Shared>,
+) -> (StatusCode, &'static str) {
+    use futures::FutureExt;
+    let ready = state.stores.ready().now_or_never().is_some();
+    if ready {
+        (StatusCode::OK, "ready")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the watches have not listed yet",
+        )
+    }
+}

@@ -1,0 +1,95 @@
+//! Operations through the API: terminating a sync that waits in a wave, and a rollback to a
+//! history entry.
+
+use super::*;
+
+const LATER: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\n  annotations: {argocd.argoproj.io/sync-wave: \"1\"}\ndata: {a: b}\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_sync_is_terminated_and_a_rollback_returns_to_a_recorded_revision()
+-> anyhow::Result<()> {
+    let api = ApiEnv::start("api-ops", Config::default().user("admin", "admin-pw")).await?;
+    let (env, ns) = (&api.env, api.env.ns.name.clone());
+    let url = env.repo.file_url();
+    env.repo.write("app/settings.yaml", settings("first"));
+    let first = env.repo.commit("first");
+    let name = env.name("app");
+    env.apply_app(&application(&name, &ns, &url, "app", "", ""))
+        .await?;
+    let admin = api.login("admin", "admin-pw").await?;
+    let sync = format!("/api/v1/applications/{name}/sync");
+    let (status, body) = api.post(&sync, &admin, json!({})).await?;
+    assert_eq!(status, 200, "{body}");
+    env.wait_synced_healthy(&name).await?;
+
+    // A second revision whose sync waits for the gate in wave 0.
+    env.repo.write("app/settings.yaml", settings("second"));
+    env.repo.write("app/gate.yaml", GATE);
+    env.repo.write("app/later.yaml", LATER);
+    env.repo.commit("second");
+    let (status, body) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/applications/{name}?refresh=normal"),
+            Some(&admin),
+            None,
+        )
+        .await?;
+    assert_eq!(status, 200, "{body}");
+    env.wait_app(&name, "the new revision compared", |a| {
+        sync_of(a) == "OutOfSync"
+    })
+    .await?;
+    let (status, body) = api.post(&sync, &admin, json!({"prune": true})).await?;
+    assert_eq!(status, 200, "{body}");
+    env.wait_sync_waiting(&name).await?;
+    let (status, _) = api.post(&sync, &admin, json!({})).await?;
+    assert_eq!(status, 409, "a second sync while one runs");
+
+    let terminate = format!("/api/v1/applications/{name}/operation");
+    let (status, body) = api
+        .call(reqwest::Method::DELETE, &terminate, Some(&admin), None)
+        .await?;
+    assert_eq!(status, 200, "{body}");
+    let ended = env
+        .wait_app(&name, "the operation terminated", |a| {
+            a["status"]["operationState"]["phase"] == "Failed"
+        })
+        .await?;
+    assert_eq!(
+        ended["status"]["operationState"]["message"],
+        "Operation terminated"
+    );
+    let later: Api<ConfigMap> = env.ns.api();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(later.get_opt("later").await?.is_none(), "wave 1 never ran");
+    let (status, _) = api
+        .call(reqwest::Method::DELETE, &terminate, Some(&admin), None)
+        .await?;
+    assert_eq!(status, 409, "nothing left to terminate");
+
+    // Roll back to the first sync's history entry.
+    let history = ended["status"]["history"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let entry = history
+        .iter()
+        .find(|h| h["revision"] == first.as_str())
+        .expect("the first sync is in the history");
+    let (status, body) = api
+        .post(
+            &format!("/api/v1/applications/{name}/rollback"),
+            &admin,
+            json!({"id": entry["id"], "prune": true}),
+        )
+        .await?;
+    assert_eq!(status, 200, "{body}");
+    env.wait_app(&name, "rolled back", |a| {
+        a["status"]["operationState"]["phase"] == "Succeeded"
+            && a["status"]["operationState"]["syncResult"]["revision"] == first.as_str()
+    })
+    .await?;
+    assert_eq!(greeting(&env.ns.api()).await?.as_deref(), Some("first"));
+    Ok(())
+}
