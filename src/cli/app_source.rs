@@ -45,15 +45,29 @@ pub struct Credentials {
     pub secrets: Vec<CredentialSecret>,
 }
 
-/// A failure of an app command, with the exit code it maps to.
+/// A failure of a command, with the exit code it maps to (the table `driftless app --help`
+/// prints: [`EXIT_CODES`]).
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     /// Bad arguments or an unreadable/invalid input file: exit 2.
     #[error("{0}")]
     Usage(String),
-    /// Rendering, git, the cluster or the sync failed: exit 1.
+    /// Rendering, git, the cluster or the sync failed, an operation ended Failed or Error, or
+    /// a wait ended in a state other than the one asked for: exit 1.
     #[error("{0}")]
     Failed(String),
+    /// A wait (`--timeout`) or a request ran out of time: exit 3.
+    #[error("{0}")]
+    Timeout(String),
+    /// Not logged in, a token refused, or a permission missing (the message names it): exit 4.
+    #[error("{0}")]
+    Denied(String),
+    /// The Application, project, ApplicationSet, history entry or context does not exist: exit 5.
+    #[error("{0}")]
+    NotFound(String),
+    /// The API server or the cluster could not be reached (connection, DNS, TLS): exit 6.
+    #[error("{0}")]
+    Unreachable(String),
 }
 
 impl CommandError {
@@ -61,9 +75,27 @@ impl CommandError {
         match self {
             Self::Usage(_) => 2,
             Self::Failed(_) => 1,
+            Self::Timeout(_) => 3,
+            Self::Denied(_) => 4,
+            Self::NotFound(_) => 5,
+            Self::Unreachable(_) => 6,
         }
     }
 }
+
+/// The exit codes of the client commands (`app`, `appset`, `proj`, `login`, `context`).
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (a sync or rollback whose operation Succeeded, a wait that ended as asked)
+  1  the operation ended Failed or Error, a wait ended in another state (the app was
+     deleted, or with --operation the operation failed), or the server refused the request
+     (another operation in progress, automated sync on for a rollback, ...)
+  2  usage error: bad flags or arguments, no server (run `driftless login` or pass --server)
+  3  timeout: --timeout passed before the operation ended or the wanted state was reached
+  4  not authenticated (no or a refused token: run `driftless login`) or permission denied
+     (the message names the missing permission)
+  5  not found: the Application, project, ApplicationSet, history ID or context
+  6  the API server or the cluster could not be reached (connection, DNS, TLS)";
 
 pub fn load_application(path: &Path) -> Result<Application, CommandError> {
     let text = std::fs::read_to_string(path)

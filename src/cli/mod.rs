@@ -3,12 +3,16 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod app;
 mod app_source;
 mod check;
+mod client;
 mod compare;
 mod crds;
 mod diff;
 mod evaluate;
+mod login;
+mod prompt;
 mod render;
 mod route;
 mod serve;
@@ -46,6 +50,21 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Say which destination a request for HOST and PATH reaches in a rendered tree, and why.
     Route(route::RouteArgs),
+    /// Log in to a driftless API server and save it as the current context.
+    #[command(after_help = app::EXIT_CODES)]
+    Login(login::LoginArgs),
+    /// Forget the token of a context (the current one by default), ending its session.
+    Logout(login::LogoutArgs),
+    /// List the saved contexts, or switch to one.
+    Context(login::ContextArgs),
+    /// Applications through the API server (or the cluster, --core): list, get, sync, wait,
+    /// history, rollback, delete, refresh, resources, terminate-op, events.
+    #[command(after_help = app::EXIT_CODES)]
+    App(app::AppArgs),
+    /// ApplicationSets through the API server (or the cluster, --core): list, get.
+    Appset(app::appset::AppsetArgs),
+    /// AppProjects through the API server (or the cluster, --core): list, get.
+    Proj(app::proj::ProjArgs),
     /// Serve git repositories over HTTP on a fixed address (used by `make demo`).
     #[command(hide = true)]
     ServeGit(serve_git::ServeGitArgs),
@@ -73,6 +92,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Route(args) => route::run(args),
         Command::ServeGit(args) => serve_git::run(args),
+        Command::Login(args) => block_on(login::login(args)),
+        Command::Logout(args) => block_on(login::logout(args)),
+        Command::Context(args) => login::context(args),
+        Command::App(args) => block_on(app::run(args)),
+        Command::Appset(args) => block_on(app::appset::run(args)),
+        Command::Proj(args) => block_on(app::proj::run(args)),
         Command::Evaluate => return evaluate::run(),
     };
     match result {

@@ -26,6 +26,17 @@ pub fn built_registry() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Dex, the OpenID Connect provider `hack/build-tools` builds: in `dex-<DEX_VERSION>` of the
+/// cache, linked into the bin directory helm is in; None if not built.
+pub fn built_dex() -> Option<PathBuf> {
+    let own = cache_dir()
+        .join(format!("dex-{}", version("DEX_VERSION")))
+        .join("bin/dex");
+    [own, bin_dir().join("dex")]
+        .into_iter()
+        .find(|p| p.is_file())
+}
+
 /// The version `hack/versions.env` names for `name`, e.g. `HELM_VERSION`; empty if none.
 fn version(name: &str) -> String {
     let versions_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../hack/versions.env");

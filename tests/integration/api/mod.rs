@@ -3,6 +3,7 @@
 //! namespace (which is also their control namespace), and talks HTTP to it.
 
 mod auth;
+mod cli;
 mod listing;
 mod operations;
 mod webhook;
