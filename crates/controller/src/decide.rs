@@ -1,8 +1,9 @@
 //! What to do after a comparison (pure), the way Argo CD's controller decides:
 //!
 //! 1. an operation left Running (the controller stopped mid-sync) is resumed;
-//! 2. an operation requested in `Application.operation` (`argocd app sync`) is started, or
-//!    removed when `status.operationState` shows it already ran;
+//! 2. an operation requested in `Application.operation` (`argocd app sync`) is started (a run
+//!    removes the request before it writes its end, so a request present beside an ended
+//!    operation is a new one, even when it asks for exactly the same);
 //! 3. with `syncPolicy.automated`, an OutOfSync app is synced to the compared revision, unless
 //!    the last sync already went to that revision: then it is left alone (OutOfSync shown)
 //!    if that sync failed or `selfHeal` is off, and otherwise re-synced after a backoff that
@@ -45,8 +46,6 @@ pub enum Decision {
         operation: Box<Operation>,
         requested: bool,
     },
-    /// `Application.operation` was already run: remove it.
-    ClearOperation,
     /// Self-heal is due at this time (seconds): look again then.
     HealAt(i64),
 }
@@ -61,9 +60,6 @@ pub fn decide(facts: Facts<'_>) -> Decision {
         return Decision::Resume;
     }
     if let Some(requested) = &app.operation {
-        if last.is_some_and(|op| op.phase.is_completed() && op.operation == *requested) {
-            return Decision::ClearOperation;
-        }
         if !facts.waiting_for.is_empty() {
             return Decision::Nothing;
         }
@@ -344,16 +340,20 @@ mod tests {
             }
         ));
 
-        let done = app(
+        // The same request again after the first one ended: a new sync.
+        let again = app(
             json!({}),
             json!({"operationState": {"operation": request.clone(), "phase": "Succeeded",
             "startedAt": "1970-01-01T00:00:00Z"}}),
             Some(request),
         );
-        assert_eq!(
-            decide_at(&done, SyncStatusCode::Synced, "rev", 0),
-            Decision::ClearOperation
-        );
+        assert!(matches!(
+            decide_at(&again, SyncStatusCode::Synced, "rev", 0),
+            Decision::Start {
+                requested: true,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -204,15 +204,6 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         Decision::HealAt(due) => Ok(Some(Duration::from_secs(
             u64::try_from(due - now).unwrap_or(0).max(1),
         ))),
-        Decision::ClearOperation => {
-            writer::clear_operation(&api, bare_name)
-                .await
-                .map_err(|source| ReconcileError::Write {
-                    app: name.into(),
-                    source,
-                })?;
-            Ok(None)
-        }
         Decision::Resume => {
             sync_run::run(ctx, &app, &mut writer, prepared, Start::Resume).await?;
             Ok(Some(Duration::ZERO))

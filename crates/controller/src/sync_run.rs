@@ -51,6 +51,8 @@ pub enum Start {
 pub enum SyncRunError {
     #[error("failed to record the operation of application {app}: {source}")]
     Write { app: String, source: kube::Error },
+    #[error("failed to remove the finished operation request of application {app}: {source}")]
+    ClearRequest { app: String, source: kube::Error },
     #[error(
         "sync of application {app} was interrupted ({message}); it resumes from the saved state"
     )]
@@ -64,6 +66,8 @@ struct Run<'a> {
     writer: &'a mut StatusWriter,
     status: ApplicationStatus,
     op: OperationState,
+    /// Whether the operation came from `Application.operation`, which ending it removes.
+    requested: bool,
 }
 
 impl Run<'_> {
@@ -87,6 +91,9 @@ impl Run<'_> {
             && self.op.operation.sync.as_ref().and_then(|s| s.dry_run) != Some(true)
         {
             self.status.history = Some(operation::push_history(self.app, &self.op, now));
+        }
+        if self.requested {
+            clear(self.ctx, &self.name).await?;
         }
         self.save().await
     }
@@ -136,13 +143,10 @@ pub async fn run(
         writer,
         status,
         op,
+        requested,
     };
     run.save().await?;
-    drive(&mut run, prepared).await?;
-    if requested {
-        clear(ctx, &name).await;
-    }
-    Ok(())
+    drive(&mut run, prepared).await
 }
 
 /// What an operation ended by `terminate-op` says (Argo CD's words).
@@ -160,21 +164,16 @@ pub async fn terminate(
     let Some(op) = status.operation_state.clone() else {
         return Ok(());
     };
-    let requested = app.operation.is_some();
     let mut run = Run {
         ctx,
         app,
-        name: name.clone(),
+        name,
         writer,
         status,
         op,
+        requested: app.operation.is_some(),
     };
-    run.finish(OperationPhase::Failed, TERMINATED.into())
-        .await?;
-    if requested {
-        clear(ctx, &name).await;
-    }
-    Ok(())
+    run.finish(OperationPhase::Failed, TERMINATED.into()).await
 }
 
 /// Records `operation` as ended in Error with `message`, without touching any object (and
@@ -192,17 +191,14 @@ pub async fn refuse(
     operation::finish(&mut op, OperationPhase::Error, message, now_secs());
     let mut status = writer.current().clone();
     status.operation_state = Some(op);
+    if requested {
+        clear(ctx, &name).await?;
+    }
     writer
         .write(&status)
         .await
-        .map_err(|source| SyncRunError::Write {
-            app: name.clone(),
-            source,
-        })?;
-    if requested {
-        clear(ctx, &name).await;
-    }
-    Ok(())
+        .map(|_| ())
+        .map_err(|source| SyncRunError::Write { app: name, source })
 }
 
 /// Records `operation` as Running but held back by a sync window (Argo CD's "Sync operation
@@ -245,11 +241,17 @@ pub async fn hold(
     Ok(())
 }
 
-async fn clear(ctx: &Context, name: &str) {
+/// Removes the requested operation before its end is written: a request that is still there
+/// once an operation ended is a new one (see [`crate::decide`]). When the removal fails the end
+/// is not written either, and the run is resumed and ended again.
+async fn clear(ctx: &Context, name: &str) -> Result<(), SyncRunError> {
     let (api, bare_name) = ctx.app_api(name);
-    if let Err(error) = writer::clear_operation(&api, bare_name).await {
-        tracing::warn!(app = name, %error, "cannot remove the finished operation");
-    }
+    writer::clear_operation(&api, bare_name)
+        .await
+        .map_err(|source| SyncRunError::ClearRequest {
+            app: name.to_string(),
+            source,
+        })
 }
 
 /// Notes on the app which deletion hooks the revision just deployed has, so that deleting

@@ -21,6 +21,16 @@ async fn a_waiting_sync_is_terminated_and_a_rollback_returns_to_a_recorded_revis
     let (status, body) = api.post(&sync, &admin, json!({})).await?;
     assert_eq!(status, 200, "{body}");
     env.wait_synced_healthy(&name).await?;
+    // The same request once more is a second sync, not one taken as "already ran".
+    let history_of = |a: &Value| a["status"]["history"].as_array().map_or(0, Vec::len);
+    env.wait_app(&name, "the first sync recorded, its request removed", |a| {
+        history_of(a) == 1 && a.get("operation").is_none_or(Value::is_null)
+    })
+    .await?;
+    let (status, body) = api.post(&sync, &admin, json!({})).await?;
+    assert_eq!(status, 200, "{body}");
+    env.wait_app(&name, "the repeated sync recorded", |a| history_of(a) == 2)
+        .await?;
 
     // A second revision whose sync waits for the gate in wave 0.
     env.repo.write("app/settings.yaml", settings("second"));
