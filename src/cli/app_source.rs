@@ -70,6 +70,20 @@ pub enum CommandError {
     Unreachable(String),
 }
 
+impl From<driftless_model::requests::RequestRefusal> for CommandError {
+    fn from(refusal: driftless_model::requests::RequestRefusal) -> Self {
+        use driftless_model::requests::RequestRefusal as R;
+        let message = format!("failed to change the application: {refusal}");
+        match refusal {
+            R::NoHistoryEntry { .. } => Self::NotFound(message),
+            R::Propagation(_) => Self::Usage(message),
+            R::InProgress { .. } | R::NothingToTerminate { .. } | R::Automated { .. } => {
+                Self::Failed(message)
+            }
+        }
+    }
+}
+
 impl CommandError {
     pub fn exit_code(&self) -> u8 {
         match self {

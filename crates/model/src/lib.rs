@@ -20,6 +20,7 @@ pub mod glob;
 pub mod key;
 pub mod operation;
 pub mod project;
+pub mod requests;
 pub mod schema;
 pub mod secret;
 pub mod source;

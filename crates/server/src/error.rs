@@ -61,6 +61,18 @@ impl ApiError {
     }
 }
 
+impl From<driftless_model::requests::RequestRefusal> for ApiError {
+    fn from(refusal: driftless_model::requests::RequestRefusal) -> Self {
+        use driftless_model::requests::RequestRefusal as R;
+        let status = match &refusal {
+            R::InProgress { .. } | R::NothingToTerminate { .. } => StatusCode::CONFLICT,
+            R::NoHistoryEntry { .. } => StatusCode::NOT_FOUND,
+            R::Automated { .. } | R::Propagation(_) => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, refusal.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = axum::Json(serde_json::json!({

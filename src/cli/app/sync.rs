@@ -6,8 +6,10 @@ use super::parse_duration;
 use crate::cli::app_source::CommandError;
 use crate::cli::client::{AppBackend, RollbackRequest, SyncRequest};
 use clap::Args;
+use driftless_model::operation::SyncOperationResource;
+use driftless_model::requests::SyncOptionsField;
 use driftless_plan::ResourceSelector;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
@@ -52,13 +54,14 @@ pub struct RollbackArgs {
     pub timeout: Option<Duration>,
 }
 
-fn resource_of(selector: &ResourceSelector) -> Value {
-    let mut resource =
-        json!({"group": selector.group, "kind": selector.kind, "name": selector.name});
-    if let Some(namespace) = &selector.namespace {
-        resource["namespace"] = json!(namespace);
+fn resource_of(selector: &ResourceSelector) -> SyncOperationResource {
+    SyncOperationResource {
+        group: Some(selector.group.clone()),
+        kind: selector.kind.clone(),
+        name: selector.name.clone(),
+        namespace: selector.namespace.clone(),
+        extra: Default::default(),
     }
-    resource
 }
 
 pub async fn sync(
@@ -68,10 +71,13 @@ pub async fn sync(
 ) -> Result<(), CommandError> {
     let request = SyncRequest {
         revision: args.revision.clone(),
-        prune: args.prune,
-        dry_run: args.dry_run,
-        resources: args.resources.iter().map(resource_of).collect(),
-        sync_options: args.sync_options.clone(),
+        prune: args.prune.then_some(true),
+        dry_run: args.dry_run.then_some(true),
+        resources: Some(args.resources.iter().map(resource_of).collect()),
+        sync_options: (!args.sync_options.is_empty()).then(|| SyncOptionsField::Items {
+            items: args.sync_options.clone(),
+        }),
+        strategy: None,
     };
     let deadline = Deadline::after(args.timeout);
     let patched = backend.sync_app(&args.name, &request).await?;
@@ -154,6 +160,7 @@ async fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn rollback_defaults_to_the_deployment_before_the_last() {
@@ -169,11 +176,11 @@ mod tests {
     #[test]
     fn resources_keep_the_namespace_only_when_given() -> Result<(), Box<dyn std::error::Error>> {
         assert_eq!(
-            resource_of(&":ConfigMap:shop/settings".parse()?),
+            serde_json::to_value(resource_of(&":ConfigMap:shop/settings".parse()?))?,
             json!({"group": "", "kind": "ConfigMap", "name": "settings", "namespace": "shop"})
         );
         assert_eq!(
-            resource_of(&"apps:Deployment:web".parse()?),
+            serde_json::to_value(resource_of(&"apps:Deployment:web".parse()?))?,
             json!({"group": "apps", "kind": "Deployment", "name": "web"})
         );
         Ok(())

@@ -2,13 +2,13 @@
 //! ApplicationSets of one namespace through the KUBECONFIG, written as the API server writes
 //! them ([`super::operation`]), with the kube user as who asked.
 
-use super::operation;
 use super::{
     AppBackend, AppChange, AppList, AppWatch, DeleteRequest, ListQuery, Refresh, RollbackRequest,
     SyncRequest,
 };
 use crate::cli::app_source::CommandError;
 use driftless_model::annotations::REFRESH;
+use driftless_model::requests;
 use driftless_server::api::query::{self, Filter};
 use driftless_server::store::argo_resource;
 use futures::StreamExt;
@@ -24,6 +24,8 @@ use std::sync::Arc;
 
 /// Who asks, when the cluster does not say (Argo CD's core mode has no user either).
 const CORE_USER: &str = "core";
+/// The reason `operation.info` gives for a request written straight to the cluster.
+const CORE_REASON: &str = "requested with driftless --core";
 /// Tries of a write that raced another writer (409).
 const WRITE_TRIES: usize = 3;
 
@@ -101,8 +103,7 @@ impl ClusterBackend {
         let what = format!("start an operation on {name}");
         for attempt in 1..=WRITE_TRIES {
             let app = to_value(&self.get("Application", name).await?);
-            let now = driftless_windows::jiff::Timestamp::now().to_string();
-            let patch = operation::operation_patch(&app, name, sync_for(&app)?, &user, &now)?;
+            let patch = requests::operation_patch(&app, sync_for(&app)?, &user, CORE_REASON)?;
             match self
                 .api("Application")
                 .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
@@ -181,7 +182,7 @@ impl AppBackend for ClusterBackend {
     }
 
     async fn sync_app(&self, name: &str, request: &SyncRequest) -> Result<Value, CommandError> {
-        let sync = operation::sync_of(request);
+        let sync = request.operation();
         self.start_operation(name, |_| Ok(sync.clone())).await
     }
 
@@ -190,14 +191,17 @@ impl AppBackend for ClusterBackend {
         name: &str,
         request: RollbackRequest,
     ) -> Result<Value, CommandError> {
-        self.start_operation(name, |app| operation::rollback_of(app, name, request))
-            .await
+        self.start_operation(name, |app| {
+            let RollbackRequest { id, prune, dry_run } = request;
+            Ok(requests::rollback_operation(app, id, prune, dry_run)?)
+        })
+        .await
     }
 
     async fn delete_app(&self, name: &str, request: &DeleteRequest) -> Result<(), CommandError> {
         let app = self.get("Application", name).await?;
         let current = app.metadata.finalizers.clone().unwrap_or_default();
-        let wanted = operation::finalizers_for_delete(
+        let wanted = requests::finalizers_for_delete(
             &current,
             request.cascade,
             request.propagation_policy.as_deref(),
@@ -223,7 +227,7 @@ impl AppBackend for ClusterBackend {
         let what = format!("terminate the operation of {name}");
         for attempt in 1..=WRITE_TRIES {
             let app = to_value(&self.get("Application", name).await?);
-            let patch = operation::terminate_patch(&app, name)?;
+            let patch = requests::terminate_patch(&app)?;
             match self
                 .api("Application")
                 .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))

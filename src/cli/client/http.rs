@@ -329,16 +329,7 @@ impl AppBackend for HttpBackend {
     }
 
     async fn sync_app(&self, name: &str, request: &SyncRequest) -> Result<Value, CommandError> {
-        let mut body = json!({"prune": request.prune, "dryRun": request.dry_run});
-        if let Some(revision) = &request.revision {
-            body["revision"] = json!(revision);
-        }
-        if !request.resources.is_empty() {
-            body["resources"] = json!(request.resources);
-        }
-        if !request.sync_options.is_empty() {
-            body["syncOptions"] = json!({"items": request.sync_options});
-        }
+        let body = json!(request);
         let what = format!("sync application {name}");
         self.call(
             Method::POST,

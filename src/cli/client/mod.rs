@@ -6,7 +6,6 @@ mod cluster;
 pub mod config;
 mod http;
 mod http_watch;
-mod operation;
 pub mod sse;
 mod target;
 
@@ -58,16 +57,7 @@ impl Refresh {
     }
 }
 
-/// The body of a sync request (Argo CD's ApplicationSyncRequest, as far as we send it).
-#[derive(Debug, Clone, Default)]
-pub struct SyncRequest {
-    pub revision: Option<String>,
-    pub prune: bool,
-    pub dry_run: bool,
-    /// `{group, kind, name, namespace}` objects.
-    pub resources: Vec<Value>,
-    pub sync_options: Vec<String>,
-}
+pub use driftless_model::requests::SyncRequest;
 
 /// A rollback to a history entry.
 #[derive(Debug, Clone, Copy)]

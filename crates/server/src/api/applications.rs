@@ -11,7 +11,8 @@ use crate::state::Shared;
 use crate::store::argo_resource;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use driftless_model::annotations::{REFRESH, RESOURCES_FINALIZER};
+use driftless_model::annotations::REFRESH;
+use driftless_model::requests::{self, SyncRequest};
 use k8s_openapi::api::core::v1::Event;
 use kube::Api;
 use kube::api::{
@@ -125,32 +126,6 @@ async fn refresh_app(state: &Shared, name: &str, kind: &str) -> Result<Value, Ap
     Ok(serde_json::to_value(patched).unwrap_or_default())
 }
 
-/// The body of `POST /api/v1/applications/{name}/sync` (Argo CD's ApplicationSyncRequest).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SyncRequest {
-    #[serde(default)]
-    pub revision: Option<String>,
-    #[serde(default)]
-    pub prune: Option<bool>,
-    #[serde(default)]
-    pub dry_run: Option<bool>,
-    #[serde(default)]
-    pub resources: Option<Vec<driftless_model::operation::SyncOperationResource>>,
-    #[serde(default)]
-    pub sync_options: Option<SyncOptionsField>,
-    #[serde(default)]
-    pub strategy: Option<Value>,
-}
-
-/// Argo CD sends `syncOptions: {items: [...]}`; a plain list is taken too.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum SyncOptionsField {
-    Items { items: Vec<String> },
-    List(Vec<String>),
-}
-
 pub async fn sync(
     State(state): State<Shared>,
     caller: Caller,
@@ -159,29 +134,7 @@ pub async fn sync(
 ) -> Result<Json<Value>, ApiError> {
     let app = app_for(&state, &caller, &name, "sync").await?;
     let request = body.map(|b| b.0).unwrap_or_default();
-    let mut sync = json!({});
-    if let Some(revision) = request.revision.filter(|r| !r.is_empty()) {
-        sync["revision"] = json!(revision);
-    }
-    if let Some(prune) = request.prune {
-        sync["prune"] = json!(prune);
-    }
-    if let Some(dry_run) = request.dry_run {
-        sync["dryRun"] = json!(dry_run);
-    }
-    if let Some(resources) = request.resources.filter(|r| !r.is_empty()) {
-        sync["resources"] = json!(resources);
-    }
-    if let Some(options) = request.sync_options {
-        let items = match options {
-            SyncOptionsField::Items { items } | SyncOptionsField::List(items) => items,
-        };
-        sync["syncOptions"] = json!(items);
-    }
-    if let Some(strategy) = request.strategy {
-        sync["syncStrategy"] = strategy;
-    }
-    start_operation(&state, &caller, &app, sync).await
+    start_operation(&state, &caller, &app, request.operation()).await
 }
 
 /// The body of `POST /api/v1/applications/{name}/rollback`.
@@ -204,47 +157,17 @@ pub async fn rollback(
     Json(request): Json<RollbackRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let app = app_for(&state, &caller, &name, "sync").await?;
-    if app.data["spec"]["syncPolicy"]["automated"].is_object()
-        && app.data["spec"]["syncPolicy"]["automated"]["enabled"] != false
-    {
-        return Err(ApiError::bad_request(format!(
-            "rollback cannot be started while automated sync is on for {name}: turn it off first"
-        )));
-    }
-    let history = app.data["status"]["history"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let entry = history
-        .iter()
-        .find(|h| h["id"].as_i64() == Some(request.id))
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "application {name} has no history entry {} (ids: {})",
-                request.id,
-                history
-                    .iter()
-                    .filter_map(|h| h["id"].as_i64())
-                    .map(|i| i.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })?;
-    let mut sync = json!({"prune": request.prune.unwrap_or(false)});
-    if let Some(dry_run) = request.dry_run {
-        sync["dryRun"] = json!(dry_run);
-    }
-    for (from, to) in [
-        ("revision", "revision"),
-        ("source", "source"),
-        ("revisions", "revisions"),
-        ("sources", "sources"),
-    ] {
-        if !entry[from].is_null() {
-            sync[to] = entry[from].clone();
-        }
-    }
+    let sync = requests::rollback_operation(
+        &object_value(&app),
+        request.id,
+        request.prune.unwrap_or(false),
+        request.dry_run.unwrap_or(false),
+    )?;
     start_operation(&state, &caller, &app, sync).await
+}
+
+fn object_value(app: &DynamicObject) -> Value {
+    serde_json::to_value(app).unwrap_or_default()
 }
 
 /// Writes the operation for the controller to run; refused while another one runs.
@@ -255,20 +178,12 @@ async fn start_operation(
     sync: Value,
 ) -> Result<Json<Value>, ApiError> {
     let name = app.metadata.name.clone().unwrap_or_default();
-    let running = app.data["status"]["operationState"]["phase"].as_str() == Some("Running");
-    if !app.data["operation"].is_null() || running {
-        return Err(ApiError::conflict(format!(
-            "another operation is already in progress on {name}"
-        )));
-    }
-    let patch = json!({
-        "metadata": {"resourceVersion": app.metadata.resource_version},
-        "operation": {
-            "sync": sync,
-            "initiatedBy": {"username": caller.name},
-            "info": [{"name": "Reason", "value": "requested through the driftless API"}],
-        },
-    });
+    let patch = requests::operation_patch(
+        &object_value(app),
+        sync,
+        &caller.name,
+        "requested through the driftless API",
+    )?;
     let patched = apps_api(state)
         .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
@@ -290,12 +205,7 @@ pub async fn terminate(
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let app = app_for(&state, &caller, &name, "sync").await?;
-    if app.data["status"]["operationState"]["phase"] != "Running" {
-        return Err(ApiError::conflict(format!(
-            "no operation is in progress on {name}"
-        )));
-    }
-    let patch = json!({"status": {"operationState": {"phase": "Terminating"}}});
+    let patch = requests::terminate_patch(&object_value(&app))?;
     apps_api(&state)
         .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
@@ -325,30 +235,11 @@ pub async fn delete(
     let api = apps_api(&state);
     let cascade = request.cascade.unwrap_or(true);
     let finalizers: Vec<String> = app.metadata.finalizers.clone().unwrap_or_default();
-    let wanted: Vec<String> = if cascade {
-        let finalizer = match request.propagation_policy.as_deref() {
-            None | Some("foreground") => RESOURCES_FINALIZER.to_string(),
-            Some("background") => format!("{RESOURCES_FINALIZER}/background"),
-            Some(other) => {
-                return Err(ApiError::bad_request(format!(
-                    "propagationPolicy is foreground or background, not {other:?}"
-                )));
-            }
-        };
-        let mut kept: Vec<String> = finalizers
-            .iter()
-            .filter(|f| !f.starts_with(RESOURCES_FINALIZER))
-            .cloned()
-            .collect();
-        kept.push(finalizer);
-        kept
-    } else {
-        finalizers
-            .iter()
-            .filter(|f| !f.starts_with(RESOURCES_FINALIZER))
-            .cloned()
-            .collect()
-    };
+    let wanted = requests::finalizers_for_delete(
+        &finalizers,
+        cascade,
+        request.propagation_policy.as_deref(),
+    )?;
     if wanted != finalizers {
         let patch = json!({"metadata": {"finalizers": wanted}});
         api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
