@@ -31,6 +31,23 @@ async fn a_waiting_sync_is_terminated_and_a_rollback_returns_to_a_recorded_revis
     assert_eq!(status, 200, "{body}");
     env.wait_app(&name, "the repeated sync recorded", |a| history_of(a) == 2)
         .await?;
+    let (status, history) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/applications/{name}/history"),
+            Some(&admin),
+            None,
+        )
+        .await?;
+    assert_eq!(status, 200, "{history}");
+    let ids: Vec<i64> = history["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h["id"].as_i64())
+        .collect();
+    assert_eq!(ids, [0, 1], "{history}");
+    assert_eq!(history["items"][1]["revision"], first.as_str());
 
     // A second revision whose sync waits for the gate in wave 0.
     env.repo.write("app/settings.yaml", settings("second"));

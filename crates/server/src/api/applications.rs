@@ -280,6 +280,21 @@ pub async fn events(
     Ok(Json(json!({"items": listed})))
 }
 
+/// The deployments the app recorded (`status.history`: id, revision, source, when, who), oldest
+/// first: the ids `rollback` takes.
+pub async fn history(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let app = app_for(&state, &caller, &name, "get").await?;
+    let items = app.data["status"]["history"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    Ok(Json(json!({"items": items})))
+}
+
 /// The app's objects with their sync and health status, as the controller last recorded them.
 pub async fn resources(
     State(state): State<Shared>,

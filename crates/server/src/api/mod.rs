@@ -46,6 +46,7 @@ pub fn router(state: Shared) -> Router {
             axum::routing::delete(apps::terminate),
         )
         .route("/api/v1/applications/{name}/events", get(apps::events))
+        .route("/api/v1/applications/{name}/history", get(apps::history))
         .route(
             "/api/v1/applications/{name}/resource-tree",
             get(apps::resources),
