@@ -3,6 +3,7 @@
 //! or get is answered from memory (no API request), and every change is also published to
 //! the live stream.
 
+use crate::api::index::AppIndex;
 use driftless_model::project::AppProject;
 use futures::StreamExt;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
@@ -12,7 +13,7 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use tokio::sync::broadcast;
 
 pub fn argo_resource(kind: &str) -> ApiResource {
@@ -35,6 +36,8 @@ pub struct Stores {
     pub appsets: Store<DynamicObject>,
     pub projects: Store<AppProject>,
     pub changes: broadcast::Sender<AppChange>,
+    /// The Applications in listing order, for lists (kept by the same watch as `apps`).
+    index: Arc<RwLock<AppIndex>>,
 }
 
 impl Stores {
@@ -52,6 +55,8 @@ impl Stores {
             Api::namespaced_with(client.clone(), namespace, &argo_resource("ApplicationSet"));
         let project_api: Api<AppProject> = Api::namespaced(client.clone(), namespace);
         let sender = changes.clone();
+        let index = Arc::new(RwLock::new(AppIndex::new(namespace)));
+        let indexed = index.clone();
         let app_watch = async move {
             let stream = reflector::reflector(
                 app_writer,
@@ -59,14 +64,25 @@ impl Stores {
             );
             futures::pin_mut!(stream);
             while let Some(event) = stream.next().await {
+                let write = || indexed.write().unwrap_or_else(PoisonError::into_inner);
                 match event {
-                    Ok(Event::Apply(app) | Event::InitApply(app)) => {
-                        let _ = sender.send(AppChange::Changed(Arc::new(app)));
+                    Ok(Event::Apply(app)) => {
+                        let app = Arc::new(app);
+                        write().apply(app.clone());
+                        let _ = sender.send(AppChange::Changed(app));
+                    }
+                    Ok(Event::InitApply(app)) => {
+                        let app = Arc::new(app);
+                        write().relist_apply(app.clone());
+                        let _ = sender.send(AppChange::Changed(app));
                     }
                     Ok(Event::Delete(app)) => {
-                        let _ = sender.send(AppChange::Deleted(Arc::new(app)));
+                        let app = Arc::new(app);
+                        write().delete(&app);
+                        let _ = sender.send(AppChange::Deleted(app));
                     }
-                    Ok(_) => {}
+                    Ok(Event::Init) => write().relist_start(),
+                    Ok(Event::InitDone) => write().relist_done(),
                     Err(error) => tracing::debug!(%error, "the Application watch failed; retrying"),
                 }
             }
@@ -92,6 +108,7 @@ impl Stores {
             appsets,
             projects,
             changes,
+            index,
         };
         (
             stores,
@@ -110,6 +127,11 @@ impl Stores {
             self.appsets.wait_until_ready(),
             self.projects.wait_until_ready()
         );
+    }
+
+    /// The Applications in listing order; held only while a page is taken from it.
+    pub fn index(&self) -> RwLockReadGuard<'_, AppIndex> {
+        self.index.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn app(&self, name: &str) -> Option<Arc<DynamicObject>> {

@@ -9,6 +9,7 @@ use super::{
 use crate::cli::app_source::CommandError;
 use driftless_model::annotations::REFRESH;
 use driftless_model::requests;
+use driftless_server::api::index::AppIndex;
 use driftless_server::api::query::{self, Filter};
 use driftless_server::store::argo_resource;
 use futures::StreamExt;
@@ -153,8 +154,7 @@ impl AppBackend for ClusterBackend {
             .into_iter()
             .map(Arc::new)
             .collect();
-        let page = query::page(
-            apps,
+        let page = AppIndex::from_objects(&self.namespace, apps).page(
             &filter,
             |_| true,
             params.limit,

@@ -3,7 +3,8 @@
 //! Application (an `operation`, the refresh annotation) that the controller acts on, as
 //! Argo CD's API server does.
 
-use super::query::{Filter, ListParams, page};
+use super::index::rbac_object;
+use super::query::{Filter, ListParams};
 use crate::auth::authorize;
 use crate::auth::identity::Caller;
 use crate::error::ApiError;
@@ -23,20 +24,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-/// The RBAC object of an app: `<project>/<name>`, or `<project>/<namespace>/<name>` for an
-/// app outside the control namespace (Argo CD's form).
-pub fn rbac_object(app: &DynamicObject, control_namespace: &str) -> String {
-    let project = match app.data["spec"]["project"].as_str() {
-        Some(p) if !p.is_empty() => p,
-        _ => "default",
-    };
-    let name = app.metadata.name.as_deref().unwrap_or("");
-    match app.metadata.namespace.as_deref() {
-        Some(ns) if ns != control_namespace => format!("{project}/{ns}/{name}"),
-        _ => format!("{project}/{name}"),
-    }
-}
-
 pub async fn list(
     State(state): State<Shared>,
     caller: Caller,
@@ -44,11 +31,9 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let filter = Filter::new(&params).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let judge = crate::policy::Judge::new(&state, &caller).await?;
-    let namespace = state.namespace().to_string();
-    let listed = page(
-        state.stores.apps.state(),
+    let listed = state.stores.index().page(
         &filter,
-        |app| judge.allows("applications", "get", &rbac_object(app, &namespace)),
+        |app| judge.allows("applications", "get", &app.rbac_object),
         params.limit,
         params.continue_after.as_deref(),
     );

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, and the routes of the whole server.
 
 pub mod applications;
+pub mod index;
 pub mod projects;
 pub mod query;
 pub mod selector;

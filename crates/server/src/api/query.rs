@@ -1,11 +1,10 @@
-//! Which Applications a list request asks for, and which page of them (pure): filters by
-//! project, label selector, sync and health status, repository, destination namespace, the
-//! Application's own namespace and a name search; a page is `limit` apps after `continue`.
+//! Which Applications a list request asks for (pure): filters by project, label selector, sync
+//! and health status, repository, destination namespace, the Application's own namespace and
+//! a name search; a page ([`super::index::AppIndex::page`]) is `limit` apps after `continue`.
 
-use kube::api::DynamicObject;
+use super::index::Listed;
 use kube::core::{Selector, SelectorExt};
 use serde::Deserialize;
-use std::sync::Arc;
 
 /// The query string of `GET /api/v1/applications`; repeated keys (`projects=a&projects=b`)
 /// or commas both give several values.
@@ -78,114 +77,44 @@ impl Filter {
         })
     }
 
-    pub fn matches(&self, app: &DynamicObject) -> bool {
-        let text = |pointer: &str| {
-            app.data
-                .pointer(pointer)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-        };
-        let name = app.metadata.name.as_deref().unwrap_or("");
-        let project = match text("/spec/project") {
-            "" => "default",
-            p => p,
-        };
-        (self.projects.is_empty() || self.projects.iter().any(|p| p == project))
-            && self
-                .selector
-                .as_ref()
-                .is_none_or(|s| s.matches(&app.metadata.labels.clone().unwrap_or_default()))
-            && (self.sync.is_empty() || self.sync.iter().any(|s| s == text("/status/sync/status")))
-            && (self.health.is_empty()
-                || self
-                    .health
-                    .iter()
-                    .any(|h| h == text("/status/health/status")))
+    pub fn matches(&self, app: &Listed) -> bool {
+        (self.projects.is_empty() || self.projects.contains(&app.project))
+            && self.selector.as_ref().is_none_or(|s| s.matches(&app.labels))
+            && (self.sync.is_empty() || self.sync.contains(&app.sync))
+            && (self.health.is_empty() || self.health.contains(&app.health))
             && self
                 .repo
                 .as_ref()
-                .is_none_or(|repo| repositories(app).any(|r| &r == repo))
+                .is_none_or(|repo| app.repos.contains(repo))
             && self
                 .namespace
                 .as_ref()
-                .is_none_or(|n| n == text("/spec/destination/namespace"))
+                .is_none_or(|n| *n == app.destination_namespace)
             && self
                 .app_namespace
                 .as_ref()
-                .is_none_or(|n| Some(n.as_str()) == app.metadata.namespace.as_deref())
+                .is_none_or(|n| Some(n.as_str()) == app.namespace())
             && self
                 .search
                 .as_ref()
-                .is_none_or(|s| name.to_lowercase().contains(s))
+                .is_none_or(|s| app.name_lower.contains(s))
     }
 }
 
-/// The repositories an app's sources name, normalized for comparison.
-fn repositories(app: &DynamicObject) -> impl Iterator<Item = String> + '_ {
-    let spec = &app.data["spec"];
-    std::iter::once(&spec["source"])
-        .chain(spec["sources"].as_array().into_iter().flatten())
-        .filter_map(|s| s["repoURL"].as_str())
-        .map(normalize_repo)
-}
-
 /// Argo CD compares repository URLs without a trailing `.git` or `/`, in lower case.
-fn normalize_repo(url: &str) -> String {
+pub(super) fn normalize_repo(url: &str) -> String {
     let url = url.trim().trim_end_matches('/');
     url.strip_suffix(".git").unwrap_or(url).to_lowercase()
 }
 
-/// An app's place in the listing order (namespace, then name).
-pub fn sort_key(app: &DynamicObject) -> String {
-    format!(
-        "{}/{}",
-        app.metadata.namespace.as_deref().unwrap_or(""),
-        app.metadata.name.as_deref().unwrap_or("")
-    )
-}
-
-/// One page of a listing.
-pub struct Page {
-    pub items: Vec<Arc<DynamicObject>>,
-    /// The token for the next page; None on the last.
-    pub continue_after: Option<String>,
-    pub remaining: usize,
-    pub total: usize,
-}
-
-/// The apps `visible` keeps that match `filter`, sorted, and the page after `continue_after`.
-pub fn page(
-    apps: Vec<Arc<DynamicObject>>,
-    filter: &Filter,
-    visible: impl Fn(&DynamicObject) -> bool,
-    limit: Option<usize>,
-    continue_after: Option<&str>,
-) -> Page {
-    let mut kept: Vec<(String, Arc<DynamicObject>)> = apps
-        .into_iter()
-        .filter(|a| filter.matches(a) && visible(a))
-        .map(|a| (sort_key(&a), a))
-        .collect();
-    kept.sort_by(|a, b| a.0.cmp(&b.0));
-    let total = kept.len();
-    let start = continue_after
-        .map(|after| kept.partition_point(|(key, _)| key.as_str() <= after))
-        .unwrap_or(0);
-    let end = limit.map_or(total, |l| (start + l.max(1)).min(total));
-    let continue_after = (end < total).then(|| kept[end - 1].0.clone());
-    Page {
-        items: kept[start..end].iter().map(|(_, a)| a.clone()).collect(),
-        continue_after,
-        remaining: total - end,
-        total,
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::index::{AppIndex, Page};
     use super::*;
+    use kube::api::DynamicObject;
     use pretty_assertions::assert_eq;
     use serde_json::json;
+    use std::sync::Arc;
 
     fn app(
         name: &str,
@@ -235,8 +164,7 @@ mod tests {
     }
 
     fn list(params: ListParams) -> Page {
-        page(
-            fleet(),
+        AppIndex::from_objects("argocd", fleet()).page(
             &Filter::new(&params).unwrap(),
             |_| true,
             params.limit,
@@ -340,9 +268,8 @@ mod tests {
 
     #[test]
     fn apps_the_caller_may_not_see_are_left_out_before_paging() {
-        let only_shop = |a: &DynamicObject| a.data["spec"]["project"] == "shop";
-        let page = page(
-            fleet(),
+        let only_shop = |a: &Listed| a.rbac_object.starts_with("shop/");
+        let page = AppIndex::from_objects("argocd", fleet()).page(
             &Filter::new(&ListParams::default()).unwrap(),
             only_shop,
             Some(1),

@@ -2,7 +2,7 @@
 //! the caller may see, as `{"result": {"type": "ADDED"|"MODIFIED"|"DELETED", "application": …}}`
 //! (the shape of Argo CD's watch stream). Optional `name` and `projects` narrow it.
 
-use super::applications::rbac_object;
+use super::index::rbac_object;
 use crate::auth::identity::Caller;
 use crate::error::ApiError;
 use crate::policy::Judge;
