@@ -273,6 +273,11 @@ mod tests {
                 ..ProjectRole::default()
             }],
         };
+        // The project alone answers as the loaded policy does.
+        assert!(roles.lists_token("ci", 1, Some("token-1")));
+        assert!(roles.lists_token("ci", 1234, Some("other")));
+        assert!(!roles.lists_token("ci", 1, Some("other")));
+        assert!(!roles.lists_token("other", 1234, None));
         let (policy, errors) = policy("").with_projects(&[roles]);
         assert!(errors.is_empty());
         assert!(policy.project_token_is_listed("proj:team:ci", 1234, None));

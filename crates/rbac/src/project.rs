@@ -201,14 +201,29 @@ impl ProjectPolicy {
     /// Whether `role` lists a token with this `jti` or, failing that, this `iat` (Argo CD's
     /// `GetJWTToken`: tokens issued before ids existed are known by their issue time).
     pub(crate) fn lists_token(&self, role: &str, issued_at: i64, token_id: Option<&str>) -> bool {
-        let Some(tokens) = self.tokens.get(role) else {
-            return false;
-        };
-        let by_id = token_id
-            .filter(|id| !id.is_empty())
-            .is_some_and(|id| tokens.iter().any(|token| token.id.as_deref() == Some(id)));
-        by_id || tokens.iter().any(|token| token.iat == issued_at)
+        self.tokens
+            .get(role)
+            .is_some_and(|tokens| token_listed(tokens, issued_at, token_id))
     }
+}
+
+impl ProjectRoles {
+    /// Whether `role` lists a token with this `jti` or, failing that, this `iat`, as a loaded
+    /// policy would answer ([`crate::Policy::project_token_is_listed`]), for a caller that
+    /// has the project but not the policy.
+    pub fn lists_token(&self, role: &str, issued_at: i64, token_id: Option<&str>) -> bool {
+        self.roles
+            .iter()
+            .filter(|r| r.name == role)
+            .any(|r| token_listed(&r.jwt_tokens, issued_at, token_id))
+    }
+}
+
+fn token_listed(tokens: &[ProjectToken], issued_at: i64, token_id: Option<&str>) -> bool {
+    let by_id = token_id
+        .filter(|id| !id.is_empty())
+        .is_some_and(|id| tokens.iter().any(|token| token.id.as_deref() == Some(id)));
+    by_id || tokens.iter().any(|token| token.iat == issued_at)
 }
 
 /// The subject a project role's rules are written for.

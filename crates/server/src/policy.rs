@@ -81,7 +81,7 @@ fn combine(base: &Policy, projects: &[Arc<AppProject>]) -> Policy {
 
 /// A project's roles as the policy reads them; the tokens listed are the union of
 /// `status.jwtTokensByRole` (Argo CD 3) and the legacy `spec.roles[].jwtTokens`.
-fn project_roles(project: &AppProject) -> Option<ProjectRoles> {
+pub(crate) fn project_roles(project: &AppProject) -> Option<ProjectRoles> {
     let value = serde_json::to_value(project).ok()?;
     let mut roles: ProjectRoles = serde_json::from_value(serde_json::json!({
         "project": project.metadata.name,

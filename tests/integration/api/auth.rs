@@ -161,7 +161,8 @@ async fn rbac_decides_per_project_and_every_kind_of_token_is_checked() -> anyhow
             .0,
         403
     );
-    let unlisted = tokens::issue(&key, "proj:proj-b:deployer", "pt-2", issued, None)?;
+    // Neither its id nor its issue time is listed (Argo CD takes either).
+    let unlisted = tokens::issue(&key, "proj:proj-b:deployer", "pt-2", issued - 1, None)?;
     assert_eq!(
         api.get(&format!("/api/v1/applications/{app_b}"), &unlisted)
             .await?

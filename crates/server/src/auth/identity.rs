@@ -152,28 +152,11 @@ fn local(account: &Account, via: Via) -> Caller {
     }
 }
 
-/// Whether the project's role still lists the token, in `spec.roles[].jwtTokens` or Argo CD 3's
-/// `status.jwtTokensByRole`: by id when it has one, else by its issue time (Argo CD's older
-/// project tokens carry no id).
+/// Whether the project's role still lists the token (in `status.jwtTokensByRole` or the legacy
+/// `spec.roles[].jwtTokens`), by id or else by issue time, as Argo CD checks it.
 fn project_lists(project: &AppProject, role: &str, claims: &Claims) -> bool {
-    let value = serde_json::to_value(project).unwrap_or_default();
-    let in_spec = value["spec"]["roles"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["name"] == role)
-        .flat_map(|r| r["jwtTokens"].as_array().into_iter().flatten());
-    let in_status = value["status"]["jwtTokensByRole"][role]["items"]
-        .as_array()
-        .into_iter()
-        .flatten();
-    in_spec.chain(in_status).any(|token| {
-        if claims.id.is_empty() {
-            token["iat"].as_i64() == Some(claims.issued_at)
-        } else {
-            token["id"].as_str() == Some(claims.id.as_str())
-        }
-    })
+    crate::policy::project_roles(project)
+        .is_some_and(|roles| roles.lists_token(role, claims.issued_at, Some(&claims.id)))
 }
 
 /// TokenReview answers, remembered briefly so that a client sending the same token on every
