@@ -259,32 +259,10 @@ async fn a_thousand_bad_logins_for_one_user_do_not_stop_another() -> anyhow::Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubernetes_tokens_are_reviewed_and_https_serves_a_self_signed_certificate()
 -> anyhow::Result<()> {
-    use k8s_openapi::api::authentication::v1::TokenRequest;
-    use k8s_openapi::api::core::v1::ServiceAccount;
     let env = Gitops::new("api-k8s").await?;
     let ns = env.ns.name.clone();
     let policy = format!("g, system:serviceaccount:{ns}:viewer, role:readonly\n");
     write_config(&env, &Config::default().rbac("policy.csv", &policy)).await?;
-    let accounts: Api<ServiceAccount> = env.ns.api();
-    for name in ["viewer", "stranger"] {
-        accounts
-            .create(
-                &Default::default(),
-                &serde_json::from_value(json!({"metadata": {"name": name}}))?,
-            )
-            .await?;
-    }
-    let token_of = |name: &'static str| {
-        let accounts = accounts.clone();
-        async move {
-            let request: TokenRequest =
-                serde_json::from_value(json!({"spec": {"expirationSeconds": 3600}}))?;
-            let answer = accounts
-                .create_token_request(name, &Default::default(), &request)
-                .await?;
-            anyhow::Ok(answer.status.and_then(|s| s.token).unwrap_or_default())
-        }
-    };
     let server = Server::bind(
         env.ns.client.clone(),
         ServerConfig::new(&ns, "127.0.0.1:0".parse()?),
@@ -316,14 +294,14 @@ async fn kubernetes_tokens_are_reviewed_and_https_serves_a_self_signed_certifica
         "plain HTTP is not served"
     );
 
-    let viewer = token_of("viewer").await?;
+    let viewer = service_account_token(&env, "viewer").await?;
     let listed = https
         .get(format!("{base}/api/v1/projects"))
         .bearer_auth(&viewer)
         .send()
         .await?;
     assert_eq!(listed.status(), 200);
-    let stranger = token_of("stranger").await?;
+    let stranger = service_account_token(&env, "stranger").await?;
     let refused = https
         .get(format!("{base}/api/v1/projects/default"))
         .bearer_auth(&stranger)

@@ -531,29 +531,13 @@ async fn core_mode_syncs_terminates_and_deletes_as_the_server_would() -> anyhow:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_login_over_https_with_an_untrusted_certificate_and_the_projects()
 -> anyhow::Result<()> {
-    use k8s_openapi::api::authentication::v1::TokenRequest;
-    use k8s_openapi::api::core::v1::ServiceAccount;
     let env = Gitops::new("api-cli-tls").await?;
     let ns = env.ns.name.clone();
     let policy = format!("g, system:serviceaccount:{ns}:viewer, role:readonly\n");
     write_config(&env, &Config::default().rbac("policy.csv", &policy)).await?;
     env.apply(&project("shop", &ns, "  description: the shop\n"))
         .await?;
-    let accounts: Api<ServiceAccount> = env.ns.api();
-    accounts
-        .create(
-            &Default::default(),
-            &serde_json::from_value(json!({"metadata": {"name": "viewer"}}))?,
-        )
-        .await?;
-    let request: TokenRequest =
-        serde_json::from_value(json!({"spec": {"expirationSeconds": 3600}}))?;
-    let token = accounts
-        .create_token_request("viewer", &Default::default(), &request)
-        .await?
-        .status
-        .and_then(|s| s.token)
-        .unwrap_or_default();
+    let token = service_account_token(&env, "viewer").await?;
     let server = Server::bind(
         env.ns.client.clone(),
         ServerConfig::new(&ns, "127.0.0.1:0".parse()?),

@@ -240,3 +240,27 @@ pub(crate) fn app_in(
     application(name, namespace, repo, "app", spec_extra, meta_extra)
         .replace("project: default", &format!("project: {project}"))
 }
+
+/// A ServiceAccount `name` in the test namespace and a token for it (an hour), from the API
+/// server's TokenRequest: what a Kubernetes client would send.
+pub(crate) async fn service_account_token(env: &Gitops, name: &str) -> anyhow::Result<String> {
+    use k8s_openapi::api::authentication::v1::TokenRequest;
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let accounts: Api<ServiceAccount> = env.ns.api();
+    accounts
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({"metadata": {"name": name}}))?,
+        )
+        .await?;
+    let request: TokenRequest =
+        serde_json::from_value(json!({"spec": {"expirationSeconds": 3600}}))?;
+    let answer = accounts
+        .create_token_request(name, &Default::default(), &request)
+        .await?;
+    answer
+        .status
+        .and_then(|s| s.token)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("the API server gave no token for {name}"))
+}
