@@ -37,6 +37,7 @@ pub mod decide;
 pub mod delete;
 pub mod depends;
 pub mod destinations;
+pub mod events;
 pub mod git;
 pub mod guard;
 pub mod installation;

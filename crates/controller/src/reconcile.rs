@@ -173,7 +173,8 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         bare_name,
         app.status.clone(),
         ctx.status_writes.clone(),
-    );
+    )
+    .with_events(crate::events::EventSink::new(ctx.client.clone(), &app));
     let fingerprint = digest(&status);
     let already_written = crate::context::lock(&ctx.written).get(name) == Some(&fingerprint);
     if !already_written

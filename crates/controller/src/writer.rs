@@ -3,6 +3,7 @@
 //! is not written at all), and small patches of the object itself (operation, annotations,
 //! finalizers).
 
+use crate::events::EventSink;
 use crate::status::merge_patch;
 use driftless_model::{Application, ApplicationStatus};
 use kube::Api;
@@ -31,6 +32,8 @@ pub struct StatusWriter {
     name: String,
     current: ApplicationStatus,
     writes: Arc<AtomicU64>,
+    /// Where the Events a write means go (none in tests of the writer alone).
+    events: Option<EventSink>,
 }
 
 impl StatusWriter {
@@ -45,7 +48,14 @@ impl StatusWriter {
             name: name.to_string(),
             current: current.unwrap_or_default(),
             writes,
+            events: None,
         }
+    }
+
+    /// Emits the Events each write means (see [`crate::events`]) through `sink`.
+    pub fn with_events(mut self, sink: EventSink) -> Self {
+        self.events = Some(sink);
+        self
     }
 
     pub fn current(&self) -> &ApplicationStatus {
@@ -67,6 +77,9 @@ impl StatusWriter {
             )
             .await?;
         self.writes.fetch_add(1, Ordering::Relaxed);
+        if let Some(sink) = &self.events {
+            sink.emit(crate::events::of_status_change(&self.current, status));
+        }
         self.current = status.clone();
         Ok(true)
     }

@@ -48,6 +48,34 @@ async fn a_waiting_sync_is_terminated_and_a_rollback_returns_to_a_recorded_revis
         .collect();
     assert_eq!(ids, [0, 1], "{history}");
     assert_eq!(history["items"][1]["revision"], first.as_str());
+    // Each sync left Argo CD's Events on the app, naming who asked.
+    let events_path = format!("/api/v1/applications/{name}/events");
+    let started = format!("admin initiated sync to {first}");
+    let completed = format!("Sync operation to {first} succeeded");
+    let events = driftless_testkit::wait_until(TIMEOUT, "the sync's Events", || async {
+        let (_, events) = api
+            .call(reqwest::Method::GET, &events_path, Some(&admin), None)
+            .await?;
+        let seen = |reason: &str, message: &str| {
+            events["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| e["reason"] == reason && e["message"] == message)
+                .count()
+        };
+        let both =
+            seen("OperationStarted", &started) == 2 && seen("OperationCompleted", &completed) == 2;
+        Ok(both.then_some(events))
+    })
+    .await?;
+    let by_admin = events["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["reason"] == "OperationStarted")
+        .map(|e| e["metadata"]["annotations"]["user"].clone());
+    assert_eq!(by_admin, Some(json!("admin")), "{events}");
 
     // A second revision whose sync waits for the gate in wave 0.
     env.repo.write("app/settings.yaml", settings("second"));

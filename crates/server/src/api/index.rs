@@ -69,12 +69,7 @@ impl Listed {
             health: text(&data["status"]["health"]["status"]),
             repos,
             destination_namespace: text(&spec["destination"]["namespace"]),
-            name_lower: object
-                .metadata
-                .name
-                .as_deref()
-                .unwrap_or("")
-                .to_lowercase(),
+            name_lower: object.metadata.name.as_deref().unwrap_or("").to_lowercase(),
             object,
         }
     }
@@ -253,7 +248,10 @@ mod tests {
         assert_eq!(names(&last), ["argocd/app-8"]);
         assert_eq!((last.continue_after, last.remaining), (None, 0));
         let unlimited = index.page(&all(), |_| true, None, None);
-        assert_eq!((unlimited.items.len(), unlimited.continue_after), (10, None));
+        assert_eq!(
+            (unlimited.items.len(), unlimited.continue_after),
+            (10, None)
+        );
     }
 
     #[test]

@@ -79,7 +79,10 @@ impl Filter {
 
     pub fn matches(&self, app: &Listed) -> bool {
         (self.projects.is_empty() || self.projects.contains(&app.project))
-            && self.selector.as_ref().is_none_or(|s| s.matches(&app.labels))
+            && self
+                .selector
+                .as_ref()
+                .is_none_or(|s| s.matches(&app.labels))
             && (self.sync.is_empty() || self.sync.contains(&app.sync))
             && (self.health.is_empty() || self.health.contains(&app.health))
             && self

@@ -1,0 +1,319 @@
+//! Kubernetes Events on Applications, as Argo CD's controller emits them: `OperationStarted`,
+//! `OperationCompleted` (Warning when it failed) and `ResourceUpdated` for a sync or health
+//! status that changed. Which events a status write means is decided from the status before
+//! and after it ([`of_status_change`], pure); [`EventSink`] creates them, at best effort: an
+//! Event that cannot be written is logged and never fails a reconcile.
+
+use driftless_model::{Application, ApplicationStatus, OperationPhase, OperationState};
+use k8s_openapi::api::core::v1::Event;
+use kube::Api;
+use kube::api::PostParams;
+use serde_json::json;
+
+/// The component Events name as their source.
+pub const COMPONENT: &str = "driftless-controller";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Normal,
+    Warning,
+}
+
+/// One Event to write about an app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppEvent {
+    pub kind: EventType,
+    /// Argo CD's reasons: `OperationStarted`, `OperationCompleted`, `ResourceUpdated`.
+    pub reason: &'static str,
+    pub message: String,
+    /// Who asked for the operation, for a requested one.
+    pub user: Option<String>,
+}
+
+/// The Events a status write from `old` to `new` means.
+pub fn of_status_change(old: &ApplicationStatus, new: &ApplicationStatus) -> Vec<AppEvent> {
+    let mut events = Vec::new();
+    let (old_op, new_op) = (old.operation_state.as_ref(), new.operation_state.as_ref());
+    if let Some(op) = new_op {
+        let same_run = old_op.is_some_and(|o| o.started_at == op.started_at);
+        let was_done = old_op.is_some_and(|o| o.phase.is_completed());
+        if op.phase == OperationPhase::Running && (!same_run || was_done) {
+            events.push(started(op));
+        }
+        if op.phase.is_completed() && !(same_run && was_done) {
+            events.push(completed(op));
+        }
+    }
+    let sync_of = |s: &ApplicationStatus| s.sync.as_ref().map(|s| s.status.to_string());
+    if let (Some(before), Some(after)) = (sync_of(old), sync_of(new))
+        && before != after
+    {
+        events.push(updated(format!("Updated sync status: {before} -> {after}")));
+    }
+    let health_of = |s: &ApplicationStatus| {
+        s.health
+            .as_ref()
+            .and_then(|h| h.status.as_ref())
+            .map(ToString::to_string)
+    };
+    if let (Some(before), Some(after)) = (health_of(old), health_of(new))
+        && before != after
+    {
+        let mut message = format!("Updated health status: {before} -> {after}");
+        if let Some(why) = new
+            .health
+            .as_ref()
+            .and_then(|h| h.message.as_deref())
+            .filter(|m| !m.is_empty())
+        {
+            message.push_str(&format!(" ({why})"));
+        }
+        events.push(updated(message));
+    }
+    events
+}
+
+fn updated(message: String) -> AppEvent {
+    AppEvent {
+        kind: EventType::Normal,
+        reason: "ResourceUpdated",
+        message,
+        user: None,
+    }
+}
+
+fn user_of(op: &OperationState) -> Option<String> {
+    op.operation
+        .initiated_by
+        .as_ref()
+        .filter(|by| by.automated != Some(true))
+        .and_then(|by| by.username.clone())
+        .filter(|u| !u.is_empty())
+}
+
+fn revision_of(op: &OperationState) -> String {
+    let sync = op.operation.sync.as_ref();
+    let result = op.sync_result.as_ref();
+    result
+        .map(|r| r.revision.clone())
+        .filter(|r| !r.is_empty())
+        .or_else(|| sync.and_then(|s| s.revision.clone()))
+        .or_else(|| sync.and_then(|s| s.revisions.as_ref().map(|r| r.join(", "))))
+        .unwrap_or_default()
+}
+
+fn started(op: &OperationState) -> AppEvent {
+    let revision = revision_of(op);
+    let user = user_of(op);
+    let message = match &user {
+        Some(user) => format!("{user} initiated sync to {revision}"),
+        None => format!("Initiated automated sync to '{revision}'"),
+    };
+    AppEvent {
+        kind: EventType::Normal,
+        reason: "OperationStarted",
+        message,
+        user,
+    }
+}
+
+fn completed(op: &OperationState) -> AppEvent {
+    let partial = op
+        .operation
+        .sync
+        .as_ref()
+        .and_then(|s| s.resources.as_ref())
+        .is_some_and(|r| !r.is_empty());
+    let mut words = vec![
+        if partial {
+            "Partial sync operation"
+        } else {
+            "Sync operation"
+        }
+        .to_string(),
+    ];
+    let revision = revision_of(op);
+    if !revision.is_empty() {
+        words.extend(["to".to_string(), revision]);
+    }
+    let succeeded = op.phase == OperationPhase::Succeeded;
+    if succeeded {
+        words.push("succeeded".into());
+    } else {
+        words.push("failed:".into());
+        words.push(op.message.clone().unwrap_or_default());
+    }
+    AppEvent {
+        kind: if succeeded {
+            EventType::Normal
+        } else {
+            EventType::Warning
+        },
+        reason: "OperationCompleted",
+        message: words.join(" "),
+        user: user_of(op),
+    }
+}
+
+/// Writes the Events of one app into its namespace.
+#[derive(Clone)]
+pub struct EventSink {
+    api: Api<Event>,
+    involved: serde_json::Value,
+    name: String,
+    annotations: serde_json::Value,
+}
+
+impl EventSink {
+    pub fn new(client: kube::Client, app: &Application) -> Self {
+        let namespace = app.metadata.namespace.clone().unwrap_or_default();
+        let name = app.metadata.name.clone().unwrap_or_default();
+        let destination = &app.spec.destination;
+        Self {
+            api: Api::namespaced(client, &namespace),
+            involved: json!({
+                "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                "name": name, "namespace": namespace,
+                "uid": app.metadata.uid, "resourceVersion": app.metadata.resource_version,
+            }),
+            annotations: json!({
+                "dest-server": destination.server.clone().unwrap_or_default(),
+                "dest-namespace": destination.namespace.clone().unwrap_or_default(),
+            }),
+            name,
+        }
+    }
+
+    /// Writes `events` in the background; one that fails is logged.
+    pub fn emit(&self, events: Vec<AppEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let sink = self.clone();
+        tokio::spawn(async move {
+            for event in events {
+                if let Err(error) = sink.create(&event).await {
+                    tracing::warn!(app = %sink.name, reason = event.reason, %error, "failed to write an Event");
+                }
+            }
+        });
+    }
+
+    async fn create(&self, event: &AppEvent) -> Result<(), kube::Error> {
+        let now = crate::time::time_of(crate::time::now_secs());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut annotations = self.annotations.clone();
+        if let Some(user) = &event.user {
+            annotations["user"] = json!(user);
+        }
+        let object: Event = serde_json::from_value(json!({
+            "metadata": {
+                "name": format!("{}.{nanos:x}", self.name),
+                "annotations": annotations,
+            },
+            "involvedObject": self.involved,
+            "reason": event.reason,
+            "message": event.message,
+            "type": match event.kind { EventType::Normal => "Normal", EventType::Warning => "Warning" },
+            "source": {"component": COMPONENT},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }))
+        .map_err(kube::Error::SerdeError)?;
+        self.api.create(&PostParams::default(), &object).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn status(value: serde_json::Value) -> ApplicationStatus {
+        serde_json::from_value(value).expect("status")
+    }
+
+    fn reasons_and_messages(events: &[AppEvent]) -> Vec<(&str, &str)> {
+        events
+            .iter()
+            .map(|e| (e.reason, e.message.as_str()))
+            .collect()
+    }
+
+    const STARTED: &str = "2026-12-01T10:00:00Z";
+
+    #[test]
+    fn a_requested_sync_starts_and_completes_naming_its_user() {
+        let idle = status(serde_json::json!({"sync": {"status": "OutOfSync"}}));
+        let running = status(serde_json::json!({
+            "sync": {"status": "OutOfSync"},
+            "operationState": {"phase": "Running", "startedAt": STARTED,
+                "operation": {"sync": {"revision": "abc"}, "initiatedBy": {"username": "alice"}}}}));
+        let started = of_status_change(&idle, &running);
+        assert_eq!(
+            reasons_and_messages(&started),
+            [("OperationStarted", "alice initiated sync to abc")]
+        );
+        assert_eq!(started[0].user.as_deref(), Some("alice"));
+        // Saving progress is not an event.
+        assert_eq!(of_status_change(&running, &running), []);
+        let done = status(serde_json::json!({
+            "sync": {"status": "Synced"},
+            "operationState": {"phase": "Succeeded", "startedAt": STARTED, "message": "ok",
+                "syncResult": {"revision": "abc"},
+                "operation": {"sync": {"revision": "abc"}, "initiatedBy": {"username": "alice"}}}}));
+        let ended = of_status_change(&running, &done);
+        assert_eq!(
+            reasons_and_messages(&ended),
+            [
+                ("OperationCompleted", "Sync operation to abc succeeded"),
+                (
+                    "ResourceUpdated",
+                    "Updated sync status: OutOfSync -> Synced"
+                ),
+            ]
+        );
+        assert_eq!(ended[0].kind, EventType::Normal);
+        assert_eq!(of_status_change(&done, &done), []);
+    }
+
+    #[test]
+    fn an_automated_sync_that_fails_is_a_warning_and_health_changes_say_why() {
+        let done = status(serde_json::json!({
+            "health": {"status": "Healthy"},
+            "operationState": {"phase": "Succeeded", "startedAt": "2026-12-01T09:00:00Z",
+                "operation": {"sync": {"revision": "old"}, "initiatedBy": {"automated": true}}}}));
+        let failed = status(serde_json::json!({
+            "health": {"status": "Degraded", "message": "Deployment web: 0/1 ready"},
+            "operationState": {"phase": "Failed", "startedAt": STARTED, "message": "one or more objects failed to apply",
+                "operation": {"sync": {"revision": "new", "resources": [{"kind": "Deployment", "name": "web"}]},
+                              "initiatedBy": {"automated": true}}}}));
+        let events = of_status_change(&done, &failed);
+        assert_eq!(
+            reasons_and_messages(&events),
+            [
+                (
+                    "OperationCompleted",
+                    "Partial sync operation to new failed: one or more objects failed to apply"
+                ),
+                (
+                    "ResourceUpdated",
+                    "Updated health status: Healthy -> Degraded (Deployment web: 0/1 ready)"
+                ),
+            ]
+        );
+        assert_eq!(events[0].kind, EventType::Warning);
+        assert_eq!(events[0].user, None);
+        let automated = status(serde_json::json!({
+            "operationState": {"phase": "Running", "startedAt": STARTED,
+                "operation": {"sync": {"revision": "new"}, "initiatedBy": {"automated": true}}}}));
+        assert_eq!(
+            reasons_and_messages(&of_status_change(&done, &automated)),
+            [("OperationStarted", "Initiated automated sync to 'new'")]
+        );
+    }
+}
