@@ -17,7 +17,9 @@ use driftless_apply::{SyncContext, run_sync};
 use driftless_model::annotations::{DELETION_HOOKS, FIELD_MANAGER, RESOURCES_FINALIZER};
 use driftless_model::{Application, ApplicationStatus};
 use driftless_plan::{DeletePropagation, DeletionInput, RunPhase, SyncState, plan_deletion};
+use driftless_model::ResourceKey;
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,6 +99,7 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
         .await
         .map_err(failed)?;
     tracing::info!(app = %name, objects = live.len(), "deleting the application's objects");
+    let deleting = resource_keys(&live);
     let policy = app.spec.sync_policy.clone().unwrap_or_default();
     let input = DeletionInput {
         app_name: name.clone(),
@@ -129,6 +132,16 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
     if phase != RunPhase::Succeeded {
         return Err(failed(state.message));
     }
+    // A deleted object may linger (a foreground deletion waits for its dependents, such as a
+    // Service's EndpointSlices): the finalizer goes only once the objects are gone.
+    let lingering = wait_gone(ctx, &target, &name, &deleting).await;
+    if !lingering.is_empty() {
+        return Err(failed(format!(
+            "objects still being deleted after {:?}: {}",
+            ctx.config.sync_timeout,
+            lingering.join(", ")
+        )));
+    }
     let keep: Vec<String> = finalizers
         .iter()
         .filter(|f| resources_finalizer(f).is_none())
@@ -148,6 +161,37 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
     })?;
     ctx.forget(&name);
     Ok(())
+}
+
+/// The keys of the objects among `live` that are the app's resources (not its hooks, which
+/// their own delete policies keep or remove).
+fn resource_keys(live: &[Value]) -> BTreeSet<ResourceKey> {
+    live.iter()
+        .filter(|o| driftless_plan::hooks::role(o) == driftless_plan::hooks::Role::Resource)
+        .filter_map(|o| ResourceKey::of(o).ok())
+        .collect()
+}
+
+/// Waits (at most the sync timeout) until the live cache holds none of `deleting` for the
+/// app; returns those still there.
+async fn wait_gone(
+    ctx: &Context,
+    target: &Target,
+    app: &str,
+    deleting: &BTreeSet<ResourceKey>,
+) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + ctx.config.sync_timeout;
+    loop {
+        let present = resource_keys(&target.live.tracked(app));
+        let lingering: Vec<String> = deleting
+            .intersection(&present)
+            .map(ToString::to_string)
+            .collect();
+        if lingering.is_empty() || tokio::time::Instant::now() >= deadline {
+            return lingering;
+        }
+        tokio::time::sleep(ctx.config.sync_poll).await;
+    }
 }
 
 /// The deletion hook phases the app's last sync recorded (`None`: nothing recorded).
