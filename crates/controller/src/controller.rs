@@ -76,6 +76,16 @@ impl Handle {
         self.0.destinations.live_objects()
     }
 
+    /// `app` rendered at `revision` (its own target when None) and diffed against the live
+    /// cluster, Secrets masked; nothing is written (see [`crate::preview`]).
+    pub async fn preview(
+        &self,
+        app: &Application,
+        revision: Option<&str>,
+    ) -> Result<crate::preview::Preview, crate::preview::PreviewError> {
+        crate::preview::preview(&self.0, app, revision).await
+    }
+
     /// Checks now the repositories in use whose URL is one of `urls` (a verified webhook's)
     /// and compares again the apps whose repository moved; returns how many.
     pub async fn check_repositories(&self, urls: &[String]) -> usize {

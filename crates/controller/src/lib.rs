@@ -46,6 +46,7 @@ pub mod leader;
 pub mod live;
 pub mod operation;
 pub mod orphans;
+pub mod preview;
 pub mod project_resources;
 pub mod project_scope;
 pub mod reconcile;

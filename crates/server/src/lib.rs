@@ -20,7 +20,7 @@ pub mod store;
 pub mod tls;
 pub mod webhook;
 
-pub use state::RepositoryCheck;
+pub use state::Engine;
 
 use state::{AppState, Shared};
 use std::net::SocketAddr;
@@ -77,7 +77,7 @@ impl Server {
     pub async fn bind(
         client: kube::Client,
         config: ServerConfig,
-        repositories: Option<Arc<dyn RepositoryCheck>>,
+        engine: Option<Arc<dyn Engine>>,
     ) -> Result<Self, ServerError> {
         let settings = settings::Settings::new(client.clone(), &config.namespace);
         settings.ensure_signing_key().await?;
@@ -100,7 +100,7 @@ impl Server {
             throttle: Mutex::new(auth::throttle::LoginThrottle::new(Default::default())),
             reviews: Default::default(),
             revoked: Default::default(),
-            repositories,
+            engine,
             combined_policy: Mutex::new(None),
             webhook_budget: Mutex::new((0, 0)),
         });

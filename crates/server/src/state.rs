@@ -5,25 +5,39 @@ use crate::auth::identity::ReviewCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::settings::Settings;
 use crate::store::Stores;
+use driftless_controller::preview::{Preview, PreviewError};
+use driftless_model::Application;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// What the webhook asks of the controller: check these repositories now. Returns how many
-/// apps saw their repository move.
-pub trait RepositoryCheck: Send + Sync {
-    fn check(
+type Boxed<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// What the API asks of the controller: check repositories now (a verified webhook; returns
+/// how many apps saw their repository move), and render and diff an app without syncing it.
+pub trait Engine: Send + Sync {
+    fn check(&self, urls: Vec<String>) -> Boxed<'_, usize>;
+
+    fn preview(
         &self,
-        urls: Vec<String>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = usize> + Send + '_>>;
+        app: Application,
+        revision: Option<String>,
+    ) -> Boxed<'_, Result<Preview, PreviewError>>;
 }
 
-/// The controller running in the same process checks the repositories itself.
-impl RepositoryCheck for driftless_controller::Handle {
-    fn check(
-        &self,
-        urls: Vec<String>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = usize> + Send + '_>> {
+/// The controller running in the same process does both itself.
+impl Engine for driftless_controller::Handle {
+    fn check(&self, urls: Vec<String>) -> Boxed<'_, usize> {
         Box::pin(async move { self.check_repositories(&urls).await })
+    }
+
+    fn preview(
+        &self,
+        app: Application,
+        revision: Option<String>,
+    ) -> Boxed<'_, Result<Preview, PreviewError>> {
+        Box::pin(async move {
+            driftless_controller::Handle::preview(self, &app, revision.as_deref()).await
+        })
     }
 }
 
@@ -35,7 +49,7 @@ pub struct AppState {
     pub reviews: ReviewCache,
     /// Session ids logged out before they expired, with their expiry.
     pub revoked: Mutex<HashMap<String, i64>>,
-    pub repositories: Option<Arc<dyn RepositoryCheck>>,
+    pub engine: Option<Arc<dyn Engine>>,
     /// argocd-rbac-cm's policy with the projects' roles, and what it was built from.
     pub combined_policy: Mutex<Option<(crate::policy::PolicyKey, Arc<driftless_rbac::Policy>)>>,
     /// Webhook requests admitted in the current second (a crude global rate limit).

@@ -46,12 +46,12 @@ pub async fn receive(
         Event::Ping => return Ok(Json(json!({"refreshed": 0, "ping": true}))),
         Event::Push(push) => push,
     };
-    let Some(repositories) = state.repositories.as_ref() else {
+    let Some(engine) = state.engine.as_ref() else {
         return Err(ApiError::unavailable(
             "this server runs no controller to check repositories",
         ));
     };
-    let refreshed = repositories.check(push.repositories.clone()).await;
+    let refreshed = engine.check(push.repositories.clone()).await;
     tracing::info!(provider = %delivery.provider, repositories = ?push.repositories, apps = refreshed, "webhook received");
     Ok(Json(json!({"refreshed": refreshed})))
 }

@@ -9,6 +9,7 @@ mod follow;
 mod get;
 mod list;
 mod output;
+mod preview;
 mod progress;
 pub mod proj;
 mod sync;
@@ -60,6 +61,12 @@ pub enum AppCommand {
     TerminateOp(change::TerminateArgs),
     /// List the Kubernetes Events about an Application.
     Events(get::NameArgs),
+    /// Print the objects the API server renders for an Application (Secrets masked).
+    Manifests(preview::PreviewArgs),
+    /// Show how the cluster differs from the Application rendered at its target or
+    /// --revision (Secrets masked); exit 1 when anything differs.
+    #[command(after_help = EXIT_CODES)]
+    Diff(preview::PreviewArgs),
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -81,6 +88,8 @@ pub async fn run(args: AppArgs) -> Result<bool, CommandError> {
         AppCommand::Resources(a) => get::resources(&backend, a, colour).await,
         AppCommand::TerminateOp(a) => change::terminate(&backend, a).await,
         AppCommand::Events(a) => get::events(&backend, a, colour).await,
+        AppCommand::Manifests(a) => preview::manifests(&backend, a).await,
+        AppCommand::Diff(a) => return preview::diff(&backend, a).await,
     }
     .map(|()| true)
 }

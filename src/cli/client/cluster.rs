@@ -3,8 +3,8 @@
 //! them ([`super::operation`]), with the kube user as who asked.
 
 use super::{
-    AppBackend, AppChange, AppList, AppWatch, DeleteRequest, ListQuery, Refresh, RollbackRequest,
-    SyncRequest,
+    AppBackend, AppChange, AppList, AppWatch, DeleteRequest, ListQuery, PreviewKind, Refresh,
+    RollbackRequest, SyncRequest,
 };
 use crate::cli::app_source::CommandError;
 use driftless_model::annotations::REFRESH;
@@ -240,6 +240,22 @@ impl AppBackend for ClusterBackend {
         }
         Err(CommandError::Failed(format!(
             "failed to {what}: it kept changing; try again"
+        )))
+    }
+
+    async fn app_preview(
+        &self,
+        name: &str,
+        kind: PreviewKind,
+        _revision: Option<&str>,
+    ) -> Result<Value, CommandError> {
+        Err(CommandError::Usage(format!(
+            "`driftless app {} {name}` needs the API server, which renders with the controller's caches; without one, `driftless {} -f APP.yaml` renders a manifest file",
+            kind.path(),
+            match kind {
+                PreviewKind::Manifests => "render",
+                PreviewKind::Diff => "diff",
+            }
         )))
     }
 

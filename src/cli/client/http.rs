@@ -2,7 +2,8 @@
 //! stream (server-sent events) for watching one app.
 
 use super::{
-    AppBackend, AppList, AppWatch, DeleteRequest, ListQuery, Refresh, RollbackRequest, SyncRequest,
+    AppBackend, AppList, AppWatch, DeleteRequest, ListQuery, PreviewKind, Refresh, RollbackRequest,
+    SyncRequest,
 };
 use crate::cli::app_source::CommandError;
 use reqwest::{Method, StatusCode, Url};
@@ -400,6 +401,27 @@ impl AppBackend for HttpBackend {
             )
             .await?;
         Ok(items(&answer))
+    }
+
+    async fn app_preview(
+        &self,
+        name: &str,
+        kind: PreviewKind,
+        revision: Option<&str>,
+    ) -> Result<Value, CommandError> {
+        let what = format!("render application {name}");
+        let query: Vec<(&str, String)> = revision
+            .map(|r| ("revision", r.to_string()))
+            .into_iter()
+            .collect();
+        self.call(
+            Method::GET,
+            &["api", "v1", "applications", name, kind.path()],
+            &query,
+            None,
+            &what,
+        )
+        .await
     }
 
     async fn app_resources(&self, name: &str) -> Result<Vec<Value>, CommandError> {

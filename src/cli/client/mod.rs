@@ -108,12 +108,36 @@ pub trait AppBackend {
     async fn app_events(&self, name: &str) -> Result<Vec<Value>, CommandError>;
     /// The app's objects with their sync and health status (`status.resources`).
     async fn app_resources(&self, name: &str) -> Result<Vec<Value>, CommandError>;
+    /// The app rendered at `revision` (its target when None): its manifests, or its diff
+    /// against the live cluster, as the API server answers them.
+    async fn app_preview(
+        &self,
+        name: &str,
+        kind: PreviewKind,
+        revision: Option<&str>,
+    ) -> Result<Value, CommandError>;
     /// The app now, then each change of it.
     async fn watch_app(&self, name: &str) -> Result<AppWatch, CommandError>;
     async fn list_projects(&self) -> Result<Vec<Value>, CommandError>;
     async fn get_project(&self, name: &str) -> Result<Value, CommandError>;
     async fn list_appsets(&self) -> Result<Vec<Value>, CommandError>;
     async fn get_appset(&self, name: &str) -> Result<Value, CommandError>;
+}
+
+/// Which rendering of an app to ask for.
+#[derive(Debug, Clone, Copy)]
+pub enum PreviewKind {
+    Manifests,
+    Diff,
+}
+
+impl PreviewKind {
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Manifests => "manifests",
+            Self::Diff => "diff",
+        }
+    }
 }
 
 /// The backend chosen by the flags.
@@ -138,6 +162,14 @@ impl AppBackend for Backend {
     }
     async fn get_app(&self, name: &str) -> Result<Value, CommandError> {
         delegate!(self, b => b.get_app(name))
+    }
+    async fn app_preview(
+        &self,
+        name: &str,
+        kind: PreviewKind,
+        revision: Option<&str>,
+    ) -> Result<Value, CommandError> {
+        delegate!(self, b => b.app_preview(name, kind, revision))
     }
     async fn refresh_app(&self, name: &str, refresh: Refresh) -> Result<Value, CommandError> {
         delegate!(self, b => b.refresh_app(name, refresh))

@@ -14,12 +14,12 @@ const LATER: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\n
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// The binary with a contexts file of its own.
-struct Cli {
+pub(crate) struct Cli {
     dir: tempfile::TempDir,
 }
 
 impl Cli {
-    fn new() -> anyhow::Result<Self> {
+    pub(crate) fn new() -> anyhow::Result<Self> {
         Ok(Self {
             dir: tempfile::tempdir()?,
         })
@@ -49,7 +49,7 @@ impl Cli {
     }
 
     /// Runs and expects `code`; the output.
-    async fn expect(&self, args: &[&str], code: i32) -> anyhow::Result<Output> {
+    pub(crate) async fn expect(&self, args: &[&str], code: i32) -> anyhow::Result<Output> {
         let output = self.run(args).await?;
         expect_exit(&output, code, &format!("driftless {}", args.join(" ")));
         Ok(output)

@@ -4,6 +4,7 @@
 
 mod auth;
 mod cli;
+mod inspect;
 mod listing;
 mod operations;
 mod webhook;

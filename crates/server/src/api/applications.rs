@@ -55,7 +55,7 @@ pub struct GetParams {
 }
 
 /// The app, or 404; and 403 unless the caller may take `action` on it.
-async fn app_for(
+pub(super) async fn app_for(
     state: &Shared,
     caller: &Caller,
     name: &str,

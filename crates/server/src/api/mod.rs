@@ -2,6 +2,7 @@
 
 pub mod applications;
 pub mod index;
+pub mod manifests;
 pub mod projects;
 pub mod query;
 pub mod selector;
@@ -48,6 +49,11 @@ pub fn router(state: Shared) -> Router {
         )
         .route("/api/v1/applications/{name}/events", get(apps::events))
         .route("/api/v1/applications/{name}/history", get(apps::history))
+        .route(
+            "/api/v1/applications/{name}/manifests",
+            get(manifests::manifests),
+        )
+        .route("/api/v1/applications/{name}/diff", get(manifests::diff))
         .route(
             "/api/v1/applications/{name}/resource-tree",
             get(apps::resources),
