@@ -20,6 +20,15 @@ pub struct LoginArgs {
     /// Save this token (an API key, a project token) instead of logging in with a password.
     #[arg(long, conflicts_with_all = ["username", "password"])]
     pub token: Option<String>,
+    /// Log in through the server's single sign-on provider, in the browser.
+    #[arg(long, conflicts_with_all = ["username", "password", "token"])]
+    pub sso: bool,
+    /// The local port the browser is sent back to after an SSO login.
+    #[arg(long, default_value_t = super::sso::DEFAULT_PORT, requires = "sso")]
+    pub sso_port: u16,
+    /// Only print the SSO login URL; do not try to open a browser.
+    #[arg(long, requires = "sso")]
+    pub no_browser: bool,
     /// Accept a server certificate that is not trusted (HTTPS).
     #[arg(long)]
     pub insecure_skip_tls_verify: bool,
@@ -59,6 +68,13 @@ pub async fn login(args: LoginArgs) -> Result<bool, CommandError> {
     };
     let token = match &args.token {
         Some(token) => token.clone(),
+        None if args.sso => {
+            let options = super::sso::SsoOptions {
+                port: args.sso_port,
+                open_browser: !args.no_browser,
+            };
+            super::sso::login(&http(None)?, &options).await?
+        }
         None => {
             let (username, password) = credentials(&args)?;
             http(None)?.login(&username, &password).await?

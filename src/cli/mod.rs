@@ -17,6 +17,7 @@ mod render;
 mod route;
 mod serve;
 mod serve_git;
+mod sso;
 mod sync;
 mod tree;
 

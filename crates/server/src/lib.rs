@@ -101,6 +101,8 @@ impl Server {
             reviews: Default::default(),
             revoked: Default::default(),
             engine,
+            oidc: Default::default(),
+            tls: tls.is_some(),
             combined_policy: Mutex::new(None),
             webhook_budget: Mutex::new((0, 0)),
         });

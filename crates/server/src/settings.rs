@@ -1,9 +1,10 @@
 //! The server's configuration as Argo CD keeps it in the control namespace: argocd-cm
-//! (accounts), argocd-rbac-cm (the policy), argocd-secret (passwords, API keys, the signing
+//! (accounts, `url`, `oidc.config`), argocd-rbac-cm (the policy), argocd-secret (passwords, API keys, the signing
 //! key, webhook secrets). Read at most once per [`REFRESH`] while requests come, so an edit
 //! (a revoked key, a new policy line) holds within seconds and an idle server reads nothing.
 
 use crate::auth::accounts::{Account, read_accounts};
+use crate::auth::oidc::config::{self as oidc, OidcConfig, OidcConfigError, SecretRef};
 use crate::auth::tokens::SigningKey;
 use driftless_rbac::Policy;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -17,6 +18,9 @@ pub const CONFIG_MAP: &str = "argocd-cm";
 pub const RBAC_CONFIG_MAP: &str = "argocd-rbac-cm";
 pub const SECRET: &str = "argocd-secret";
 const SIGNING_KEY: &str = "server.secretkey";
+const OIDC_CONFIG: &str = "oidc.config";
+/// The label a Secret needs before `oidc.config` may name it (Argo CD's).
+const PART_OF: (&str, &str) = ("app.kubernetes.io/part-of", "argocd");
 const REFRESH: Duration = Duration::from_secs(3);
 
 /// One reading of the three objects.
@@ -27,6 +31,10 @@ pub struct Snapshot {
     pub signing_key: SigningKey,
     /// argocd-secret's data, for the webhook secrets.
     pub secret: BTreeMap<String, Vec<u8>>,
+    /// argocd-cm's `oidc.config`, when set: the provider, or why it cannot be used.
+    pub oidc: Option<Result<OidcConfig, OidcConfigError>>,
+    /// argocd-cm's `url`: where users reach the server (the SSO callback is under it).
+    pub url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,12 +197,62 @@ impl Settings {
                 }
             }
         };
+        let oidc = match config.get(OIDC_CONFIG).filter(|t| !t.trim().is_empty()) {
+            None => None,
+            Some(text) => {
+                let others = self.referenced_secrets(text).await;
+                let parsed = oidc::parse(text, &oidc::lookup_in(&secret, &others));
+                if let Err(error) = &parsed {
+                    tracing::error!(%error, "single sign-on is not usable");
+                }
+                Some(parsed)
+            }
+        };
         Ok(Snapshot {
             accounts: read_accounts(&config, &secret),
             policy,
             signing_key,
             secret,
+            oidc,
+            url: config
+                .get("url")
+                .map(|u| u.trim().to_string())
+                .filter(|u| !u.is_empty()),
         })
+    }
+
+    /// The values of `$name:key` references, from Secrets labelled as part of Argo CD; one
+    /// that cannot be read is left out (and the configuration then names it as missing).
+    async fn referenced_secrets(&self, text: &str) -> BTreeMap<SecretRef, String> {
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let mut values = BTreeMap::new();
+        for reference in oidc::references(text) {
+            let SecretRef::Other { secret, key } = &reference else {
+                continue;
+            };
+            let found = match secrets.get_opt(secret).await {
+                Ok(found) => found,
+                Err(error) => {
+                    tracing::warn!(%error, secret, "failed to read a Secret oidc.config names");
+                    None
+                }
+            };
+            let labelled = found.as_ref().is_some_and(|s| {
+                s.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(PART_OF.0))
+                    .is_some_and(|v| v == PART_OF.1)
+            });
+            if let Some(value) = found
+                .filter(|_| labelled)
+                .and_then(|s| s.data)
+                .and_then(|d| d.get(key).cloned())
+            {
+                values.insert(reference, String::from_utf8_lossy(&value.0).into_owned());
+            }
+        }
+        values
     }
 
     fn read_error(

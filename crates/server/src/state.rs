@@ -50,6 +50,10 @@ pub struct AppState {
     /// Session ids logged out before they expired, with their expiry.
     pub revoked: Mutex<HashMap<String, i64>>,
     pub engine: Option<Arc<dyn Engine>>,
+    /// The OIDC provider of `oidc.config`, discovered on first use.
+    pub oidc: crate::auth::oidc::provider::Providers,
+    /// Whether the server speaks HTTPS (for the cookies' `Secure` and the callback's scheme).
+    pub tls: bool,
     /// argocd-rbac-cm's policy with the projects' roles, and what it was built from.
     pub combined_policy: Mutex<Option<(crate::policy::PolicyKey, Arc<driftless_rbac::Policy>)>>,
     /// Webhook requests admitted in the current second (a crude global rate limit).

@@ -161,6 +161,12 @@ impl HttpBackend {
             })
     }
 
+    /// What a client needs before logging in (`{url, oidcConfig}`); asked without a token.
+    pub async fn settings(&self) -> Result<Value, CommandError> {
+        let request = self.client.get(self.url(&["api", "v1", "settings"])?);
+        self.send(request, "read the server's settings").await
+    }
+
     /// Who the token is for (`{loggedIn, username, groups, iss}`).
     pub async fn userinfo(&self) -> Result<Value, CommandError> {
         self.call(

@@ -25,11 +25,12 @@ impl Cli {
         })
     }
 
-    fn config(&self) -> std::path::PathBuf {
+    pub(crate) fn config(&self) -> std::path::PathBuf {
         self.dir.path().join("driftless/config.yaml")
     }
 
-    async fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
+    /// The command, not started: with this contexts file and none of the user's settings.
+    pub(crate) fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_driftless"));
         command
             .args(args)
@@ -40,6 +41,11 @@ impl Cli {
             .env_remove("DRIFTLESS_PASSWORD")
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        command
+    }
+
+    async fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
+        let mut command = self.command(args);
         let output = tokio::time::timeout(COMMAND_TIMEOUT, command.output())
             .await
             .map_err(|_| {

@@ -7,6 +7,7 @@ mod cli;
 mod inspect;
 mod listing;
 mod operations;
+mod sso;
 mod webhook;
 
 pub(crate) use webhook::push;

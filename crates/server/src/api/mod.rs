@@ -6,6 +6,7 @@ pub mod manifests;
 pub mod projects;
 pub mod query;
 pub mod selector;
+pub mod settings;
 pub mod stream;
 
 use crate::auth::identity::Caller;
@@ -79,6 +80,12 @@ pub fn router(state: Shared) -> Router {
         .merge(api)
         .merge(webhook)
         .route("/api/v1/stream/applications", get(stream::applications))
+        .route("/api/v1/settings", get(settings::settings))
+        .route("/auth/login", get(crate::auth::oidc::flow::login))
+        .route(
+            crate::auth::oidc::flow::CALLBACK_PATH,
+            get(crate::auth::oidc::flow::callback),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state(state)

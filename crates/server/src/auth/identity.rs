@@ -25,6 +25,8 @@ pub enum Via {
     ApiKey,
     ProjectToken,
     Kubernetes,
+    /// An ID token of the OIDC provider of `oidc.config`.
+    Sso,
 }
 
 impl Caller {
@@ -61,6 +63,8 @@ pub enum AuthError {
     UnknownProjectToken { project: String, role: String },
     #[error("the Kubernetes API server does not accept the token{0}")]
     NotAuthenticated(String),
+    #[error("the single sign-on token is not valid: {0}")]
+    Sso(#[from] super::oidc::verify::IdTokenError),
     #[error("failed to ask the Kubernetes API server about the token: {0}")]
     Review(String),
 }

@@ -124,6 +124,15 @@ pub async fn logout(
     let token =
         super::bearer(&request_headers).ok_or_else(|| ApiError::unauthorized("no session"))?;
     let caller = super::authenticate(&state, &token).await?;
+    if caller.via == Via::Sso {
+        // Refused from now on, until the provider's own expiry makes it worthless anyway.
+        let expiry =
+            super::oidc::verify::unverified_expiry(&token).unwrap_or(now() + SESSION_SECONDS);
+        let mut revoked = lock(&state.revoked);
+        let current = now();
+        revoked.retain(|_, expiry| *expiry > current);
+        revoked.insert(super::sso_revocation_id(&token), expiry);
+    }
     if caller.via == Via::Session {
         let snapshot = state
             .settings
@@ -151,15 +160,26 @@ pub async fn logout(
     Ok((headers, Json(serde_json::json!({}))).into_response())
 }
 
-pub async fn userinfo(caller: Caller) -> Json<serde_json::Value> {
+pub async fn userinfo(State(state): State<Shared>, caller: Caller) -> Json<serde_json::Value> {
+    let issuer = match caller.via {
+        Via::Kubernetes => "kubernetes".to_string(),
+        Via::Sso => match state
+            .settings
+            .snapshot()
+            .await
+            .ok()
+            .and_then(|s| s.oidc.clone())
+        {
+            Some(Ok(config)) => config.issuer,
+            _ => String::new(),
+        },
+        _ => tokens::ISSUER.to_string(),
+    };
     Json(serde_json::json!({
         "loggedIn": true,
         "username": caller.name,
         "groups": caller.groups,
-        "iss": match caller.via {
-            Via::Kubernetes => "kubernetes",
-            _ => tokens::ISSUER,
-        },
+        "iss": issuer,
     }))
 }
 

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod identity;
 pub mod login;
+pub mod oidc;
 pub mod throttle;
 pub mod tokens;
 
@@ -26,13 +27,18 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
     {
         return Some(token.trim().to_string());
     }
+    cookie(headers, COOKIE)
+}
+
+/// The value of the cookie `name`, if the request carries it.
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_string())
 }
 
@@ -57,6 +63,7 @@ pub async fn authenticate(state: &Shared, token: &str) -> Result<Caller, ApiErro
     let unauthorized = |e: AuthError| ApiError::unauthorized(e.to_string());
     match identity::check_own_token(&snapshot, &project, &revoked, token, now()) {
         Ok(Some(caller)) => Ok(caller),
+        Ok(None) if is_sso_token(&snapshot, token) => sso(state, &snapshot, token).await,
         Ok(None) => state
             .reviews
             .review(&state.client, token)
@@ -67,6 +74,51 @@ pub async fn authenticate(state: &Shared, token: &str) -> Result<Caller, ApiErro
             }),
         Err(error) => Err(unauthorized(error)),
     }
+}
+
+/// Whether the token claims to come from the configured OIDC provider.
+fn is_sso_token(snapshot: &crate::settings::Snapshot, token: &str) -> bool {
+    match (&snapshot.oidc, oidc::verify::unverified_issuer(token)) {
+        (Some(Ok(config)), Some(issuer)) => issuer.trim_end_matches('/') == config.issuer,
+        _ => false,
+    }
+}
+
+/// The caller an ID token of the provider stands for, unless it was logged out.
+async fn sso(
+    state: &Shared,
+    snapshot: &crate::settings::Snapshot,
+    token: &str,
+) -> Result<Caller, ApiError> {
+    let Some(Ok(config)) = &snapshot.oidc else {
+        return Err(ApiError::unauthorized(
+            oidc::provider::OidcError::NotConfigured.to_string(),
+        ));
+    };
+    if crate::state::lock(&state.revoked).contains_key(&sso_revocation_id(token)) {
+        return Err(ApiError::unauthorized(AuthError::Revoked.to_string()));
+    }
+    let provider = state
+        .oidc
+        .get(config)
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let claims = provider.verify(token, now()).await.map_err(|e| match e {
+        oidc::provider::OidcError::IdToken(reason) => {
+            ApiError::unauthorized(AuthError::Sso(reason).to_string())
+        }
+        other => ApiError::unavailable(other.to_string()),
+    })?;
+    Ok(oidc::verify::caller(&claims, &snapshot.policy))
+}
+
+/// ID tokens carry no id of their own: a logged-out one is remembered by its hash.
+pub fn sso_revocation_id(token: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "sso:{}",
+        hex::encode(sha2::Sha256::digest(token.as_bytes()))
+    )
 }
 
 /// Refuses with 403 naming the missing permission unless the policy (argocd-rbac-cm and the

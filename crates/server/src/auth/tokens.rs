@@ -129,6 +129,46 @@ pub fn verify(key: &SigningKey, token: &str, now: i64) -> Result<Claims, TokenEr
     Ok(claims)
 }
 
+/// The issuer of sealed values: no session or API key ever carries it.
+const SEALED_ISSUER: &str = "driftless:sealed";
+
+#[derive(Serialize, Deserialize)]
+struct Sealed<T> {
+    iss: String,
+    exp: i64,
+    value: T,
+}
+
+/// `value` signed with the key, valid until `expires_at`: state a browser carries between two
+/// requests (the SSO login's) that it must not be able to forge.
+pub fn seal<T: Serialize>(
+    key: &SigningKey,
+    value: T,
+    expires_at: i64,
+) -> Result<String, TokenError> {
+    let sealed = Sealed {
+        iss: SEALED_ISSUER.to_string(),
+        exp: expires_at,
+        value,
+    };
+    let signing = EncodingKey::from_secret(&key.0).map_err(|e| TokenError::Sign(e.to_string()))?;
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &sealed, &signing)
+        .map_err(|e| TokenError::Sign(e.to_string()))
+}
+
+/// The value [`seal`] signed, if the signature holds and it has not expired at `now`.
+pub fn open<T: serde::de::DeserializeOwned>(key: &SigningKey, text: &str, now: i64) -> Option<T> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    validation.set_issuer(&[SEALED_ISSUER]);
+    let decoding = DecodingKey::from_secret(&key.0).ok()?;
+    let sealed = jsonwebtoken::decode::<Sealed<T>>(text, &decoding, &validation)
+        .ok()?
+        .claims;
+    (now < sealed.exp).then_some(sealed.value)
+}
+
 /// A fresh random id for a token (`jti`).
 pub fn new_id() -> String {
     let bytes: [u8; 16] = rand::random();
@@ -194,6 +234,22 @@ mod tests {
             verify(&key, &format!("{header}.{body}."), NOW),
             Err(TokenError::NotOurs)
         );
+    }
+
+    #[test]
+    fn a_sealed_value_opens_with_its_key_until_it_expires_and_is_no_session() {
+        let key = SigningKey::new(b"k".to_vec());
+        let sealed = seal(&key, "state-1".to_string(), NOW + 10).unwrap();
+        assert_eq!(
+            open::<String>(&key, &sealed, NOW).as_deref(),
+            Some("state-1")
+        );
+        assert_eq!(open::<String>(&key, &sealed, NOW + 10), None);
+        assert_eq!(
+            open::<String>(&SigningKey::new(b"other".to_vec()), &sealed, NOW),
+            None
+        );
+        assert_eq!(verify(&key, &sealed, NOW), Err(TokenError::NotOurs));
     }
 
     fn base64_url(bytes: &[u8]) -> String {
