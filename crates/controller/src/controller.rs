@@ -86,6 +86,18 @@ impl Handle {
         crate::preview::preview(&self.0, app, revision).await
     }
 
+    /// What `appset` would generate and change, nothing written (see
+    /// [`crate::appsets::preview`]).
+    pub async fn generate_appset(
+        &self,
+        appset: &driftless_model::ApplicationSet,
+    ) -> Result<
+        crate::appsets::preview::GeneratePreview,
+        crate::appsets::preview::GeneratePreviewError,
+    > {
+        crate::appsets::preview::preview(&self.0, appset).await
+    }
+
     /// Checks now the repositories in use whose URL is one of `urls` (a verified webhook's)
     /// and compares again the apps whose repository moved; returns how many.
     pub async fn check_repositories(&self, urls: &[String]) -> usize {

@@ -5,15 +5,17 @@ use crate::auth::identity::ReviewCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::settings::Settings;
 use crate::store::Stores;
+use driftless_controller::appsets::preview::{GeneratePreview, GeneratePreviewError};
 use driftless_controller::preview::{Preview, PreviewError};
-use driftless_model::Application;
+use driftless_model::{Application, ApplicationSet};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 type Boxed<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// What the API asks of the controller: check repositories now (a verified webhook; returns
-/// how many apps saw their repository move), and render and diff an app without syncing it.
+/// how many apps saw their repository move), render and diff an app without syncing it, and
+/// generate an ApplicationSet's apps without writing them.
 pub trait Engine: Send + Sync {
     fn check(&self, urls: Vec<String>) -> Boxed<'_, usize>;
 
@@ -22,6 +24,11 @@ pub trait Engine: Send + Sync {
         app: Application,
         revision: Option<String>,
     ) -> Boxed<'_, Result<Preview, PreviewError>>;
+
+    fn generate(
+        &self,
+        appset: ApplicationSet,
+    ) -> Boxed<'_, Result<GeneratePreview, GeneratePreviewError>>;
 }
 
 /// The controller running in the same process does both itself.
@@ -38,6 +45,13 @@ impl Engine for driftless_controller::Handle {
         Box::pin(async move {
             driftless_controller::Handle::preview(self, &app, revision.as_deref()).await
         })
+    }
+
+    fn generate(
+        &self,
+        appset: ApplicationSet,
+    ) -> Boxed<'_, Result<GeneratePreview, GeneratePreviewError>> {
+        Box::pin(async move { self.generate_appset(&appset).await })
     }
 }
 

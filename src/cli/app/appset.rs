@@ -1,4 +1,5 @@
-//! `driftless appset list|get`: the ApplicationSets, through the server or the cluster.
+//! `driftless appset list|get|generate`: the ApplicationSets, through the server or the
+//! cluster, and what one in a file would generate (through the server).
 
 use super::output::{Output, print_data, print_names};
 use super::table::{Cell, Fields, Table};
@@ -6,6 +7,7 @@ use super::view::{name_of, text};
 use crate::cli::app_source::CommandError;
 use crate::cli::client::{self, AppBackend, ConnectArgs};
 use clap::{Args, Subcommand};
+use serde::Deserialize;
 use serde_json::Value;
 
 #[derive(Debug, Args)]
@@ -22,6 +24,17 @@ pub enum AppsetCommand {
     List(OutputArgs),
     /// Show an ApplicationSet: its generators, template, conditions and the apps it made.
     Get(NamedArgs),
+    /// The Applications the ApplicationSet in FILE would generate, and what writing them would
+    /// create, change or delete (nothing is written).
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// A YAML or JSON file holding one ApplicationSet.
+    pub file: std::path::PathBuf,
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
 }
 
 #[derive(Debug, Args)]
@@ -59,8 +72,119 @@ pub async fn run(args: AppsetArgs) -> Result<bool, CommandError> {
                 }
             }
         }
+        AppsetCommand::Generate(a) => {
+            let appset = read_appset(&a.file)?;
+            let answer = backend.generate_appset(&appset).await?;
+            let apps = answer["applications"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if !print_data(a.output, &Value::Array(apps.clone()))? {
+                match a.output {
+                    Output::Name => print_names(&apps),
+                    _ => print!("{}", generated_table(&answer).render(colour)),
+                }
+            }
+            for refused in answer["refused"].as_array().into_iter().flatten() {
+                eprintln!(
+                    "warning: application {} would be refused: {}",
+                    text(refused, "/name"),
+                    text(refused, "/message")
+                );
+            }
+        }
     }
     Ok(true)
+}
+
+/// The one ApplicationSet of a YAML (or JSON) file.
+fn read_appset(path: &std::path::Path) -> Result<Value, CommandError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CommandError::Usage(format!("failed to read {}: {e}", path.display())))?;
+    let mut found = Vec::new();
+    for document in serde_norway::Deserializer::from_str(&text) {
+        let value = Value::deserialize(document).map_err(|e| {
+            CommandError::Usage(format!("failed to read {} as YAML: {e}", path.display()))
+        })?;
+        if value["kind"] == "ApplicationSet" {
+            found.push(value);
+        }
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        n => Err(CommandError::Usage(format!(
+            "{} holds {n} ApplicationSets; give a file with exactly one",
+            path.display()
+        ))),
+    }
+}
+
+/// NAME PROJECT DESTINATION REPO PATH CHANGE, the generated apps and then the ones deleted.
+fn generated_table(answer: &Value) -> Table {
+    let listed = |key: &str| -> Vec<String> {
+        answer[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect()
+    };
+    let (create, update, delete) = (listed("create"), listed("update"), listed("delete"));
+    let refused: Vec<&str> = answer["refused"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| text(r, "/name"))
+        .collect();
+    let mut table = Table::new(&["name", "project", "destination", "repo", "path", "change"]);
+    for app in answer["applications"].as_array().into_iter().flatten() {
+        let name = name_of(app);
+        let change = if refused.contains(&name) {
+            "refused"
+        } else if create.iter().any(|n| n == name) {
+            "create"
+        } else if update.iter().any(|n| n == name) {
+            "update"
+        } else {
+            "unchanged"
+        };
+        let destination = &app["spec"]["destination"];
+        let cluster = match text(destination, "/name") {
+            "" => text(destination, "/server"),
+            name => name,
+        };
+        let source = match &app["spec"]["source"] {
+            Value::Null => &app["spec"]["sources"][0],
+            one => one,
+        };
+        table.row(vec![
+            Cell::plain(name),
+            Cell::plain(match text(app, "/spec/project") {
+                "" => "default",
+                p => p,
+            }),
+            Cell::plain(
+                format!("{cluster} {}", text(destination, "/namespace"))
+                    .trim()
+                    .to_string(),
+            ),
+            Cell::plain(text(source, "/repoURL")),
+            Cell::plain(text(source, "/path")),
+            Cell::plain(change),
+        ]);
+    }
+    for name in delete {
+        table.row(vec![
+            Cell::plain(name),
+            Cell::plain(""),
+            Cell::plain(""),
+            Cell::plain(""),
+            Cell::plain(""),
+            Cell::plain("delete"),
+        ]);
+    }
+    table
 }
 
 fn project_of(appset: &Value) -> &str {
@@ -184,6 +308,29 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
     use serde_json::json;
+
+    #[test]
+    fn the_generated_table_says_what_each_app_would_undergo() {
+        let app = |name: &str| {
+            json!({"metadata": {"name": name}, "spec": {"project": "shop",
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": name},
+                "source": {"repoURL": "https://git/x", "path": format!("apps/{name}")}}})
+        };
+        let answer = json!({
+            "applications": [app("a"), app("b"), app("c"), app("d")],
+            "create": ["a"], "update": ["b"], "delete": ["old"],
+            "refused": [{"name": "d", "message": "project shop does not allow it"}],
+        });
+        assert_eq!(
+            generated_table(&answer).render(false),
+            "NAME   PROJECT   DESTINATION                        REPO            PATH     CHANGE\n\
+             a      shop      https://kubernetes.default.svc a   https://git/x   apps/a   create\n\
+             b      shop      https://kubernetes.default.svc b   https://git/x   apps/b   update\n\
+             c      shop      https://kubernetes.default.svc c   https://git/x   apps/c   unchanged\n\
+             d      shop      https://kubernetes.default.svc d   https://git/x   apps/d   refused\n\
+             old                                                                          delete\n"
+        );
+    }
 
     #[test]
     fn the_list_names_generators_and_the_conditions_that_hold() {

@@ -259,6 +259,12 @@ impl AppBackend for ClusterBackend {
         )))
     }
 
+    async fn generate_appset(&self, _appset: &Value) -> Result<Value, CommandError> {
+        Err(CommandError::Usage(
+            "`driftless appset generate` needs the API server, which generates with the controller's repository cache".into(),
+        ))
+    }
+
     async fn app_events(&self, name: &str) -> Result<Vec<Value>, CommandError> {
         let app = self.get("Application", name).await?;
         let namespace = app

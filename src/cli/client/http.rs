@@ -409,6 +409,18 @@ impl AppBackend for HttpBackend {
         Ok(items(&answer))
     }
 
+    async fn generate_appset(&self, appset: &Value) -> Result<Value, CommandError> {
+        let name = appset["metadata"]["name"].as_str().unwrap_or_default();
+        self.call(
+            Method::POST,
+            &["api", "v1", "applicationsets", "generate"],
+            &[],
+            Some(json!({"applicationSet": appset})),
+            &format!("generate the applications of applicationset {name}"),
+        )
+        .await
+    }
+
     async fn app_preview(
         &self,
         name: &str,

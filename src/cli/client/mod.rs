@@ -122,6 +122,9 @@ pub trait AppBackend {
     async fn get_project(&self, name: &str) -> Result<Value, CommandError>;
     async fn list_appsets(&self) -> Result<Vec<Value>, CommandError>;
     async fn get_appset(&self, name: &str) -> Result<Value, CommandError>;
+    /// What the ApplicationSet `appset` would generate (`{applications, create, update,
+    /// delete, refused}`), nothing written.
+    async fn generate_appset(&self, appset: &Value) -> Result<Value, CommandError>;
 }
 
 /// Which rendering of an app to ask for.
@@ -210,5 +213,8 @@ impl AppBackend for Backend {
     }
     async fn get_appset(&self, name: &str) -> Result<Value, CommandError> {
         delegate!(self, b => b.get_appset(name))
+    }
+    async fn generate_appset(&self, appset: &Value) -> Result<Value, CommandError> {
+        delegate!(self, b => b.generate_appset(appset))
     }
 }

@@ -4,6 +4,7 @@
 
 mod auth;
 mod cli;
+mod generate;
 mod inspect;
 mod listing;
 mod operations;

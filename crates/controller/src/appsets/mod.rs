@@ -12,12 +12,13 @@
 //! [`keys`], [`owned`], [`status`] and the watch fingerprints in [`watch`]. The edges are
 //! [`reconcile`] (one ApplicationSet), [`execute`] (server-side apply and deletion of
 //! Applications), [`rolling`] (progressive syncs and `deletionOrder: Reverse`) and the loop
-//! in [`queue`].
+//! in [`queue`]. [`preview`] generates without writing, for the API.
 
 pub mod execute;
 pub mod files;
 pub mod keys;
 pub mod owned;
+pub mod preview;
 pub mod queue;
 pub mod reconcile;
 pub mod rolling;

@@ -12,7 +12,7 @@ use super::files::SharedCacheFiles;
 use super::keys::{self, GitSource};
 use super::owned::{self, APPSET_MANAGER};
 use super::status::{next_status, status_patch};
-use crate::context::lock;
+use crate::context::{Context, lock};
 use crate::time::{now_secs, time_of};
 use driftless_appset::status::{
     apply_error_conditions, error_conditions, resources, success_conditions,
@@ -112,13 +112,13 @@ pub async fn reconcile(
     let urls = keys::repo_urls(&sources);
     sets.ctx.git.register(&keys::git_user(name), &urls);
 
-    let all_apps = list_apps(sets).await?;
+    let all_apps = list_apps(&sets.ctx).await?;
     let existing = owned::split(
         &all_apps,
         appset.metadata.uid.as_deref().unwrap_or_default(),
     );
-    let generated = match check_repositories(sets, &sources, refresh).await {
-        Ok(()) => generate(sets, &appset, &generators, &urls, &existing.owned).await?,
+    let generated = match check_repositories(&sets.ctx, &sources, refresh).await {
+        Ok(()) => generate(&sets.ctx, &appset, &generators, &urls, &existing.owned).await?,
         Err(error) => Err(error),
     };
     let mut rollout = None;
@@ -199,14 +199,13 @@ fn refused_message(refused: &[driftless_appset::Refused]) -> String {
         .join("; ")
 }
 
-async fn list_apps(sets: &AppSets) -> Result<Vec<Value>, AppSetReconcileError> {
-    let listed = sets
-        .ctx
+pub(crate) async fn list_apps(ctx: &Context) -> Result<Vec<Value>, AppSetReconcileError> {
+    let listed = ctx
         .apps()
         .list(&ListParams::default())
         .await
         .map_err(|source| AppSetReconcileError::ListApps {
-            namespace: sets.ctx.config.app_namespace.clone(),
+            namespace: ctx.config.app_namespace.clone(),
             source,
         })?;
     Ok(listed
@@ -218,8 +217,8 @@ async fn list_apps(sets: &AppSets) -> Result<Vec<Value>, AppSetReconcileError> {
 
 /// Makes sure each repository was checked by the shared polling (again now, on a refresh),
 /// and fails with the generator's error if its last check failed.
-async fn check_repositories(
-    sets: &AppSets,
+pub(crate) async fn check_repositories(
+    ctx: &Context,
     sources: &[GitSource],
     refresh: bool,
 ) -> Result<(), AppSetError> {
@@ -229,7 +228,7 @@ async fn check_repositories(
             continue;
         }
         checked.push(&source.repo_url);
-        if let Err(message) = sets.ctx.git.ensure(&source.repo_url, refresh).await {
+        if let Err(message) = ctx.git.ensure(&source.repo_url, refresh).await {
             let error = GitError {
                 repo_url: redact_url(&source.repo_url),
                 revision: source.revision.clone(),
@@ -245,8 +244,8 @@ async fn check_repositories(
 }
 
 /// Generates and plans, reading git from the shared cache (blocking, so on its own thread).
-async fn generate(
-    sets: &AppSets,
+pub(crate) async fn generate(
+    ctx: &Context,
     appset: &ApplicationSet,
     generators: &Value,
     polled: &[String],
@@ -254,13 +253,13 @@ async fn generate(
 ) -> Result<Result<Reconciled, AppSetError>, AppSetReconcileError> {
     let name = appset.metadata.name.clone().unwrap_or_default();
     let cluster_secrets = if keys::uses_clusters(generators) {
-        cluster_secrets(sets).await?
+        cluster_secrets(ctx).await?
     } else {
         Vec::new()
     };
-    let (projects, secrets) = boundary_inputs(sets).await?;
-    let control = sets.ctx.config.app_namespace.clone();
-    let cache = sets.ctx.git.cache().clone();
+    let (projects, secrets) = boundary_inputs(ctx).await?;
+    let control = ctx.config.app_namespace.clone();
+    let cache = ctx.git.cache().clone();
     let (appset, polled, owned) = (appset.clone(), polled.to_vec(), owned.to_vec());
     let task = tokio::task::spawn_blocking(move || {
         let git = SharedCacheFiles::new(&cache, &polled);
@@ -301,31 +300,32 @@ fn refusal(
 /// The AppProjects by name and the cluster and repository Secrets generated apps are checked
 /// against.
 async fn boundary_inputs(
-    sets: &AppSets,
+    ctx: &Context,
 ) -> Result<(BTreeMap<String, AppProjectSpec>, Arc<Vec<Secret>>), AppSetReconcileError> {
-    let namespace = sets.ctx.config.app_namespace.clone();
-    let projects = sets.ctx.stores.project_specs().await.map_err(|source| {
-        AppSetReconcileError::ListProjects {
-            namespace: namespace.clone(),
-            source,
-        }
-    })?;
-    let secrets =
-        sets.ctx
-            .destinations
-            .secrets()
+    let namespace = ctx.config.app_namespace.clone();
+    let projects =
+        ctx.stores
+            .project_specs()
             .await
-            .map_err(|e| AppSetReconcileError::Generate {
-                name: namespace,
-                message: e.to_string(),
+            .map_err(|source| AppSetReconcileError::ListProjects {
+                namespace: namespace.clone(),
+                source,
             })?;
+    let secrets = ctx
+        .destinations
+        .secrets()
+        .await
+        .map_err(|e| AppSetReconcileError::Generate {
+            name: namespace,
+            message: e.to_string(),
+        })?;
     Ok((projects, secrets))
 }
 
 /// Argo CD cluster Secrets of the app namespace, for the clusters generator.
-async fn cluster_secrets(sets: &AppSets) -> Result<Vec<Secret>, AppSetReconcileError> {
-    let namespace = sets.ctx.config.app_namespace.clone();
-    let api: Api<Secret> = Api::namespaced(sets.ctx.client.clone(), &namespace);
+async fn cluster_secrets(ctx: &Context) -> Result<Vec<Secret>, AppSetReconcileError> {
+    let namespace = ctx.config.app_namespace.clone();
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     let selector = ListParams::default().labels(&format!("{SECRET_TYPE}={SECRET_TYPE_CLUSTER}"));
     let listed = api
         .list(&selector)

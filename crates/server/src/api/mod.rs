@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, and the routes of the whole server.
 
 pub mod applications;
+pub mod generate;
 pub mod index;
 pub mod manifests;
 pub mod projects;
@@ -62,6 +63,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/projects", get(projects::list_projects))
         .route("/api/v1/projects/{name}", get(projects::get_project))
         .route("/api/v1/applicationsets", get(projects::list_appsets))
+        .route("/api/v1/applicationsets/generate", post(generate::generate))
         .route("/api/v1/applicationsets/{name}", get(projects::get_appset))
         .route("/api/openapi.json", get(openapi))
         .layer(DefaultBodyLimit::max(MAX_BODY))

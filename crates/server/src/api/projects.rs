@@ -47,14 +47,16 @@ pub async fn get_project(
 
 /// An ApplicationSet's RBAC object: `<project of its template>/<name>` (Argo CD's form).
 fn appset_object(appset: &DynamicObject) -> String {
-    let project = match appset.data["spec"]["template"]["spec"]["project"].as_str() {
+    appset_rbac_object(&appset.data, appset.metadata.name.as_deref().unwrap_or(""))
+}
+
+/// `<project of the template>/<name>` for an ApplicationSet's body.
+pub fn appset_rbac_object(body: &Value, name: &str) -> String {
+    let project = match body["spec"]["template"]["spec"]["project"].as_str() {
         Some(p) if !p.is_empty() => p,
         _ => "default",
     };
-    format!(
-        "{project}/{}",
-        appset.metadata.name.as_deref().unwrap_or("")
-    )
+    format!("{project}/{name}")
 }
 
 pub async fn list_appsets(
