@@ -86,6 +86,16 @@ impl Handle {
         crate::preview::preview(&self.0, app, revision).await
     }
 
+    /// The App-of-Apps tree under `root` rendered at `revision` and diffed against the live
+    /// cluster, with the guard's findings; nothing is written (see [`crate::preview::tree`]).
+    pub async fn preview_tree(
+        &self,
+        root: &Application,
+        revision: Option<&str>,
+    ) -> Result<crate::preview::tree::TreePreview, crate::preview::PreviewError> {
+        crate::preview::tree::preview_tree(&self.0, root, revision).await
+    }
+
     /// What `appset` would generate and change, nothing written (see
     /// [`crate::appsets::preview`]).
     pub async fn generate_appset(

@@ -6,6 +6,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::settings::Settings;
 use crate::store::Stores;
 use driftless_controller::appsets::preview::{GeneratePreview, GeneratePreviewError};
+use driftless_controller::preview::tree::TreePreview;
 use driftless_controller::preview::{Preview, PreviewError};
 use driftless_model::{Application, ApplicationSet};
 use std::collections::HashMap;
@@ -24,6 +25,12 @@ pub trait Engine: Send + Sync {
         app: Application,
         revision: Option<String>,
     ) -> Boxed<'_, Result<Preview, PreviewError>>;
+
+    fn preview_tree(
+        &self,
+        root: Application,
+        revision: Option<String>,
+    ) -> Boxed<'_, Result<TreePreview, PreviewError>>;
 
     fn generate(
         &self,
@@ -44,6 +51,16 @@ impl Engine for driftless_controller::Handle {
     ) -> Boxed<'_, Result<Preview, PreviewError>> {
         Box::pin(async move {
             driftless_controller::Handle::preview(self, &app, revision.as_deref()).await
+        })
+    }
+
+    fn preview_tree(
+        &self,
+        root: Application,
+        revision: Option<String>,
+    ) -> Boxed<'_, Result<TreePreview, PreviewError>> {
+        Box::pin(async move {
+            driftless_controller::Handle::preview_tree(self, &root, revision.as_deref()).await
         })
     }
 

@@ -66,7 +66,7 @@ pub enum AppCommand {
     /// Show how the cluster differs from the Application rendered at its target or
     /// --revision (Secrets masked); exit 1 when anything differs.
     #[command(after_help = EXIT_CODES)]
-    Diff(preview::PreviewArgs),
+    Diff(preview::DiffArgs),
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -255,6 +255,7 @@ impl AppBackend for ClusterBackend {
             match kind {
                 PreviewKind::Manifests => "render",
                 PreviewKind::Diff => "diff",
+                PreviewKind::TreeDiff => "check",
             }
         )))
     }

@@ -132,6 +132,8 @@ pub trait AppBackend {
 pub enum PreviewKind {
     Manifests,
     Diff,
+    /// The diff of the whole App-of-Apps tree under the app.
+    TreeDiff,
 }
 
 impl PreviewKind {
@@ -139,6 +141,7 @@ impl PreviewKind {
         match self {
             Self::Manifests => "manifests",
             Self::Diff => "diff",
+            Self::TreeDiff => "tree-diff",
         }
     }
 }

@@ -9,6 +9,7 @@ mod inspect;
 mod listing;
 mod operations;
 mod sso;
+mod tree_diff;
 mod webhook;
 
 pub(crate) use webhook::push;

@@ -57,6 +57,10 @@ pub fn router(state: Shared) -> Router {
         )
         .route("/api/v1/applications/{name}/diff", get(manifests::diff))
         .route(
+            "/api/v1/applications/{name}/tree-diff",
+            get(manifests::tree_diff),
+        )
+        .route(
             "/api/v1/applications/{name}/resource-tree",
             get(apps::resources),
         )

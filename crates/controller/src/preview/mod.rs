@@ -1,7 +1,10 @@
 //! What an app would deploy, for the API's manifests and diff: its objects rendered at its
 //! target revision or at another one, and each desired/live pair's diff, with Secret values
 //! masked in both. Nothing is written and nothing is synced; a render that fails is an error,
-//! never an empty list.
+//! never an empty list. [`tree`] does the same for a whole App-of-Apps tree.
+
+pub mod tree;
+pub mod tree_rules;
 
 use crate::compare::{ignore_rules, pair};
 use crate::context::Context;
