@@ -99,7 +99,18 @@ pub async fn compare(
     args: &AppArgs,
     opts: &ClusterArgs,
 ) -> Result<Comparison, CommandError> {
-    let mut app = app_source::load_application(&args.file)?;
+    let app = app_source::load_application(&args.file)?;
+    compare_app(cluster, app, args, opts).await
+}
+
+/// [`compare`] of an Application already read (`--core`'s from the cluster); `args.file`
+/// is not read.
+pub async fn compare_app(
+    cluster: &ClusterClient,
+    mut app: Application,
+    args: &AppArgs,
+    opts: &ClusterArgs,
+) -> Result<Comparison, CommandError> {
     let name = app.metadata.name.clone().unwrap_or_default();
     let scopes = CatalogScopes(cluster.catalog());
     let creds = repo_credentials(cluster, &app, &opts.config_namespace).await?;
@@ -112,6 +123,10 @@ pub async fn compare(
         .list_tracked(&name, opts.tracking)
         .await
         .map_err(|e| CommandError::Failed(e.to_string()))?;
+    // Stamped as the controller that applied the live objects stamps what it applies.
+    let installation = driftless_controller::installation::common_id(&live).map(str::to_string);
+    let mut desired = desired;
+    driftless_controller::installation::stamp(&mut desired, installation.as_deref());
     let (project, secrets) = boundary_inputs(cluster, &app, &opts.config_namespace).await?;
     let project_name = validate::project_name(&app);
     let project_scope = ProjectScope::of(&secrets, project_name);
@@ -253,7 +268,7 @@ async fn dry_run(
 }
 
 /// A per-process salt for Secret masks: the same value gets the same mask within one run.
-fn salt() -> Vec<u8> {
+pub fn salt() -> Vec<u8> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())

@@ -40,10 +40,28 @@ pub fn stamp(objects: &mut [Value], id: Option<&str>) {
     }
 }
 
+/// The one installation id all of `objects` carry, if they agree on one: what a client
+/// outside the controller (the CLI) stamps on what it renders, so that it compares as the
+/// controller that applied the objects would.
+pub fn common_id(objects: &[Value]) -> Option<&str> {
+    let mut ids = objects.iter().map(installation_of);
+    let first = ids.next()??;
+    ids.all(|id| id == Some(first)).then_some(first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_common_id_is_one_every_object_carries() {
+        let with = |id: &str| json!({"metadata": {"annotations": {INSTALLATION_ID: id}}});
+        assert_eq!(common_id(&[with("a"), with("a")]), Some("a"));
+        assert_eq!(common_id(&[with("a"), with("b")]), None);
+        assert_eq!(common_id(&[with("a"), json!({"metadata": {}})]), None);
+        assert_eq!(common_id(&[]), None);
+    }
 
     #[test]
     fn stamped_objects_belong_to_that_installation_only() {

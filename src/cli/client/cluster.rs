@@ -247,17 +247,10 @@ impl AppBackend for ClusterBackend {
         &self,
         name: &str,
         kind: PreviewKind,
-        _revision: Option<&str>,
+        revision: Option<&str>,
     ) -> Result<Value, CommandError> {
-        Err(CommandError::Usage(format!(
-            "`driftless app {} {name}` needs the API server, which renders with the controller's caches; without one, `driftless {} -f APP.yaml` renders a manifest file",
-            kind.path(),
-            match kind {
-                PreviewKind::Manifests => "render",
-                PreviewKind::Diff => "diff",
-                PreviewKind::TreeDiff => "check",
-            }
-        )))
+        let object = self.get("Application", name).await?;
+        super::core_preview::preview(&self.client, &self.namespace, &object, kind, revision).await
     }
 
     async fn generate_appset(&self, _appset: &Value) -> Result<Value, CommandError> {

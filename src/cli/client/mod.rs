@@ -4,6 +4,7 @@
 
 mod cluster;
 pub mod config;
+mod core_preview;
 mod http;
 mod http_watch;
 pub mod sse;

@@ -135,6 +135,34 @@ async fn manifests_and_diff_at_another_branch_mask_secrets_and_name_what_fails()
     assert!(printed.contains("greeting: hello"), "{printed}");
     assert_no_secret(&json!(printed));
 
+    // With --core the CLI renders itself, from the Application in the cluster: the same answer.
+    let core = |first: &[&str]| -> Vec<String> {
+        first
+            .iter()
+            .chain(&["--core", "--app-namespace", ns.as_str()])
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let out = cli
+        .expect(
+            &refs(&core(&["app", "diff", &name, "--revision", "feature"])),
+            1,
+        )
+        .await?;
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(printed.contains("+  greeting: bonjour"), "{printed}");
+    assert_no_secret(&json!(printed));
+    cli.expect(&refs(&core(&["app", "diff", &name])), 0).await?;
+    let out = cli
+        .expect(
+            &refs(&core(&["app", "manifests", &name, "--revision", "feature"])),
+            0,
+        )
+        .await?;
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(printed.contains("greeting: bonjour"), "{printed}");
+    assert_no_secret(&json!(printed));
+
     // What fails says what: a revision nobody has, a render that fails.
     let (status, missing) = api
         .get(&path("diff", Some("no-such-branch")), &viewer)
