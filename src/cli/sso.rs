@@ -31,17 +31,7 @@ struct Discovery {
     token_endpoint: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct Callback {
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    state: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    error_description: Option<String>,
-}
+use driftless_server::auth::oidc::flow::CallbackQuery as Callback;
 
 /// Logs in through the server's provider; the ID token.
 pub async fn login(server: &HttpBackend, options: &SsoOptions) -> Result<String, CommandError> {

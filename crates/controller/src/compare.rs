@@ -39,6 +39,16 @@ pub struct Comparison {
     pub images: Vec<String>,
 }
 
+/// The differ of one app: its own ignoreDifferences, then the system-wide rules.
+pub fn differ_for(
+    app: &Application,
+    judging: &Judging,
+) -> Result<Differ, driftless_diff::DiffError> {
+    let mut rules = ignore_rules(app);
+    rules.extend(judging.ignore.iter().cloned());
+    Differ::new(&rules, judging.salt.clone())
+}
+
 /// The Application's `spec.ignoreDifferences` as the differ takes them.
 pub fn ignore_rules(app: &Application) -> Vec<IgnoreRule> {
     app.spec
@@ -98,9 +108,7 @@ pub fn compare(
 ) -> Result<Comparison, CompareError> {
     let name = app.metadata.name.clone().unwrap_or_default();
     let checks = &judging.checks;
-    let mut rules = ignore_rules(app);
-    rules.extend(judging.ignore.iter().cloned());
-    let differ = Differ::new(&rules, judging.salt.clone()).map_err(|e| CompareError::Rules {
+    let differ = differ_for(app, judging).map_err(|e| CompareError::Rules {
         app: name.clone(),
         message: e.to_string(),
     })?;

@@ -3,7 +3,7 @@
 
 use super::output::{Output, print_data, print_names};
 use super::table::{Cell, Fields, Table};
-use super::view::{name_of, text};
+use super::view::{name_of, strings, text};
 use crate::cli::app_source::CommandError;
 use crate::cli::client::{self, AppBackend, ConnectArgs};
 use clap::{Args, Subcommand};
@@ -121,16 +121,11 @@ fn read_appset(path: &std::path::Path) -> Result<Value, CommandError> {
 
 /// NAME PROJECT DESTINATION REPO PATH CHANGE, the generated apps and then the ones deleted.
 fn generated_table(answer: &Value) -> Table {
-    let listed = |key: &str| -> Vec<String> {
-        answer[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(String::from)
-            .collect()
-    };
-    let (create, update, delete) = (listed("create"), listed("update"), listed("delete"));
+    let (create, update, delete) = (
+        strings(&answer["create"]),
+        strings(&answer["update"]),
+        strings(&answer["delete"]),
+    );
     let refused: Vec<&str> = answer["refused"]
         .as_array()
         .into_iter()

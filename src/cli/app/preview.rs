@@ -3,6 +3,7 @@
 //! masked). `diff` exits 0 when nothing differs and 1 when something does, like `diff(1)`.
 
 use super::output::{Output, print_data};
+use super::view::short_revision;
 use crate::cli::app_source::CommandError;
 use crate::cli::client::{AppBackend, PreviewKind};
 use clap::Args;
@@ -145,14 +146,6 @@ fn tree_text(answer: &Value) -> String {
         }
     }
     out
-}
-
-fn short_revision(revision: &str) -> &str {
-    if revision.len() == 40 && revision.chars().all(|c| c.is_ascii_hexdigit()) {
-        &revision[..7]
-    } else {
-        revision
-    }
 }
 
 /// The diff of every object that is not Synced (pure).

@@ -3,7 +3,7 @@
 use super::appset::{NamedArgs, OutputArgs};
 use super::output::{Output, print_data, print_names};
 use super::table::{Cell, Fields, Table};
-use super::view::{name_of, text};
+use super::view::{name_of, strings, text};
 use crate::cli::app_source::CommandError;
 use crate::cli::client::{self, AppBackend, ConnectArgs};
 use clap::{Args, Subcommand};
@@ -63,16 +63,6 @@ fn destinations(project: &Value) -> Vec<String> {
             };
             format!("{cluster},{}", text(d, "/namespace"))
         })
-        .collect()
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(String::from)
         .collect()
 }
 

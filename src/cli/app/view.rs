@@ -41,6 +41,17 @@ pub fn health_of(app: &Value) -> &str {
     text(app, "/status/health/status")
 }
 
+/// The string items of a JSON list (none when it is not one).
+pub fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(String::from)
+        .collect()
+}
+
 /// A commit's first 7 characters; anything else (a tag, a chart version) whole.
 pub fn short_revision(revision: &str) -> &str {
     let is_commit = revision.len() >= 40 && revision.chars().all(|c| c.is_ascii_hexdigit());

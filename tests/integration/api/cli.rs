@@ -54,6 +54,20 @@ impl Cli {
         Ok(output)
     }
 
+    /// `driftless login` to `server` as a local account.
+    pub(crate) async fn login(
+        &self,
+        server: &str,
+        user: &str,
+        password: &str,
+    ) -> anyhow::Result<Output> {
+        self.expect(
+            &["login", server, "--username", user, "--password", password],
+            0,
+        )
+        .await
+    }
+
     /// Runs and expects `code`; the output.
     pub(crate) async fn expect(&self, args: &[&str], code: i32) -> anyhow::Result<Output> {
         let output = self.run(args).await?;
@@ -79,19 +93,7 @@ async fn login_then_list_sync_wait_and_read_through_the_server_and_the_cluster()
         .await?;
 
     let cli = Cli::new()?;
-    let login = cli
-        .expect(
-            &[
-                "login",
-                &api.base,
-                "--username",
-                "admin",
-                "--password",
-                "admin-pw",
-            ],
-            0,
-        )
-        .await?;
+    let login = cli.login(&api.base, "admin", "admin-pw").await?;
     assert!(
         stdout(&login).contains("'admin' logged in"),
         "{}",

@@ -46,6 +46,16 @@ fn names(answer: &Value, key: &str) -> Vec<String> {
     found
 }
 
+/// The preview of `appset` as the caller of `token`: the status and the answer.
+async fn generate(api: &ApiEnv, token: &str, appset: &Value) -> anyhow::Result<(u16, Value)> {
+    api.post(
+        "/api/v1/applicationsets/generate",
+        token,
+        json!({"applicationSet": appset}),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generate_previews_the_apps_and_the_changes_without_writing() -> anyhow::Result<()> {
     let config = Config::default()
@@ -62,13 +72,7 @@ async fn generate_previews_the_apps_and_the_changes_without_writing() -> anyhow:
     let admin = api.login("admin", "admin-pw").await?;
     let (a, b, c) = (format!("{ns}-a"), format!("{ns}-b"), format!("{ns}-c"));
 
-    let (status, answer) = api
-        .post(
-            "/api/v1/applicationsets/generate",
-            &admin,
-            json!({"applicationSet": body}),
-        )
-        .await?;
+    let (status, answer) = generate(&api, &admin, &body).await?;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(names(&answer, "applications"), vec![a.clone(), b.clone()]);
     assert_eq!(names(&answer, "create"), vec![a.clone(), b.clone()]);
@@ -85,11 +89,7 @@ async fn generate_previews_the_apps_and_the_changes_without_writing() -> anyhow:
     })
     .await?;
     // On a branch the running ApplicationSet does not read, so only the preview sees it.
-    let main = env
-        .repo
-        .git(&["rev-parse", "--abbrev-ref", "HEAD"])
-        .trim()
-        .to_string();
+    let main = env.repo.branch();
     env.repo.checkout_new_branch("next");
     env.repo.remove("apps/a/cm.yaml");
     env.repo.write("apps/c/cm.yaml", cm("c"));
@@ -97,13 +97,7 @@ async fn generate_previews_the_apps_and_the_changes_without_writing() -> anyhow:
     env.repo.checkout(&main);
     let mut body = body;
     body["spec"]["generators"][0]["git"]["revision"] = json!("next");
-    let (status, answer) = api
-        .post(
-            "/api/v1/applicationsets/generate",
-            &admin,
-            json!({"applicationSet": body}),
-        )
-        .await?;
+    let (status, answer) = generate(&api, &admin, &body).await?;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(names(&answer, "applications"), vec![b.clone(), c.clone()]);
     assert_eq!(names(&answer, "create"), vec![c.clone()]);
@@ -112,18 +106,7 @@ async fn generate_previews_the_apps_and_the_changes_without_writing() -> anyhow:
 
     // The CLI shows the same, from a file.
     let cli = Cli::new()?;
-    cli.expect(
-        &[
-            "login",
-            &api.base,
-            "--username",
-            "admin",
-            "--password",
-            "admin-pw",
-        ],
-        0,
-    )
-    .await?;
+    cli.login(&api.base, "admin", "admin-pw").await?;
     let file = cli.config().with_file_name("appset.yaml");
     std::fs::write(&file, serde_norway::to_string(&body)?)?;
     let shown = cli
@@ -147,25 +130,13 @@ async fn generate_previews_the_apps_and_the_changes_without_writing() -> anyhow:
     // A generator that cannot read its repository is the caller's error, named.
     let mut broken = body.clone();
     broken["spec"]["generators"][0]["git"]["repoURL"] = json!("file:///nonexistent/repo.git");
-    let (status, answer) = api
-        .post(
-            "/api/v1/applicationsets/generate",
-            &admin,
-            json!({"applicationSet": broken}),
-        )
-        .await?;
+    let (status, answer) = generate(&api, &admin, &broken).await?;
     assert_eq!(status, 422, "{answer}");
     assert!(answer.to_string().contains("generator 0"), "{answer}");
 
     // Read-only users may not generate.
     let viewer = api.login("viewer", "viewer-pw").await?;
-    let (status, answer) = api
-        .post(
-            "/api/v1/applicationsets/generate",
-            &viewer,
-            json!({"applicationSet": body}),
-        )
-        .await?;
+    let (status, answer) = generate(&api, &viewer, &body).await?;
     assert_eq!(status, 403, "{answer}");
     assert!(
         answer.to_string().contains("applicationsets, create"),

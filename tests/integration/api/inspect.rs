@@ -42,11 +42,7 @@ async fn manifests_and_diff_at_another_branch_mask_secrets_and_name_what_fails()
     env.repo.write("app/settings.yaml", settings("hello"));
     env.repo.write("app/creds.yaml", secret(PLAIN));
     env.repo.commit("first");
-    let main = env
-        .repo
-        .git(&["rev-parse", "--abbrev-ref", "HEAD"])
-        .trim()
-        .to_string();
+    let main = env.repo.branch();
     env.repo.checkout_new_branch("feature");
     env.repo.write("app/settings.yaml", settings("bonjour"));
     env.repo.write("app/creds.yaml", secret(CHANGED));

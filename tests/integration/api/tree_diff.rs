@@ -57,11 +57,7 @@ async fn the_tree_at_a_branch_shows_children_changed_added_removed_and_guard_fin
     env.repo
         .write("apps/b/cm.yaml", config_map("b-settings", "one"));
     env.repo.commit("root with a and b");
-    let main = env
-        .repo
-        .git(&["rev-parse", "--abbrev-ref", "HEAD"])
-        .trim()
-        .to_string();
+    let main = env.repo.branch();
     env.repo.checkout_new_branch("feature");
     env.repo
         .write("apps/a/cm.yaml", config_map("a-settings", "two"));
@@ -148,18 +144,7 @@ async fn the_tree_at_a_branch_shows_children_changed_added_removed_and_guard_fin
 
     // The CLI prints the same tree and exits 1: something differs.
     let cli = Cli::new()?;
-    cli.expect(
-        &[
-            "login",
-            &api.base,
-            "--username",
-            "admin",
-            "--password",
-            "admin-pw",
-        ],
-        0,
-    )
-    .await?;
+    cli.login(&api.base, "admin", "admin-pw").await?;
     let shown = cli
         .expect(
             &["app", "diff", &root, "--tree", "--revision", "feature"],

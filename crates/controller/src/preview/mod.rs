@@ -6,9 +6,9 @@
 pub mod tree;
 pub mod tree_rules;
 
-use crate::compare::{ignore_rules, pair};
+use crate::compare::{differ_for, pair};
 use crate::context::Context;
-use driftless_diff::{Differ, SecretMasker, SyncStatus};
+use driftless_diff::{SecretMasker, SyncStatus};
 use driftless_model::Application;
 use serde::Serialize;
 use serde_json::Value;
@@ -103,14 +103,11 @@ pub async fn preview(
             object
         })
         .collect();
-    let mut rules = ignore_rules(app);
-    rules.extend(ctx.judging.ignore.iter().cloned());
     let failed = |message: String| PreviewError::Diff {
         app: name.clone(),
         message,
     };
-    let differ =
-        Differ::new(&rules, ctx.judging.salt.clone()).map_err(|e| failed(e.to_string()))?;
+    let differ = differ_for(app, &ctx.judging).map_err(|e| failed(e.to_string()))?;
     let mut diffs = Vec::new();
     for (key, (want, have)) in pair(&prepared.desired, &prepared.live) {
         let diff = differ.diff(want, have).map_err(|e| failed(e.to_string()))?;

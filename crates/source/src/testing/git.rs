@@ -122,6 +122,13 @@ impl ScratchRepo {
         self.git(&["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
     }
 
+    /// The name of the branch checked out.
+    pub fn branch(&self) -> String {
+        self.git(&["rev-parse", "--abbrev-ref", "HEAD"])
+            .trim()
+            .to_string()
+    }
+
     /// Creates branch `name` at HEAD and switches to it.
     pub fn checkout_new_branch(&self, name: &str) -> &Self {
         self.git(&["checkout", "--quiet", "-b", name]);

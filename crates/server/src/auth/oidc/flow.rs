@@ -32,16 +32,18 @@ pub struct LoginQuery {
     return_url: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// What a provider's redirect back carries (OAuth 2.0's authorization response), for the
+/// server's callback and the CLI's.
+#[derive(Debug, Deserialize)]
 pub struct CallbackQuery {
     #[serde(default)]
-    code: Option<String>,
+    pub code: Option<String>,
     #[serde(default)]
-    state: Option<String>,
+    pub state: Option<String>,
     #[serde(default)]
-    error: Option<String>,
+    pub error: Option<String>,
     #[serde(default)]
-    error_description: Option<String>,
+    pub error_description: Option<String>,
 }
 
 pub async fn login(
