@@ -69,6 +69,7 @@ pub struct Context {
     pub status_writes: Arc<AtomicU64>,
     /// The syncs running now, each of which can be asked to stop.
     pub terminations: Terminations,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Running syncs that `terminate-op` can stop, by app key.
@@ -178,6 +179,7 @@ impl Context {
         lock(&self.written).remove(app);
         lock(&self.loops).remove(app);
         self.volatile.forget(app);
+        self.metrics.forget_app(app);
     }
 
     /// The sync and health of a dependency as last seen.

@@ -71,6 +71,14 @@ impl Handle {
         self.0.sync_applies.load(Ordering::Relaxed)
     }
 
+    /// Every metric, in Prometheus's text format (see [`crate::metrics`]).
+    pub fn metrics_text(&self) -> String {
+        self.0.metrics.encode(
+            self.0.renderer.cache_lookups(),
+            self.0.destinations.live_objects(),
+        )
+    }
+
     /// Objects held by the live cache (tracked objects only).
     pub fn live_objects(&self) -> usize {
         self.0.destinations.live_objects()
@@ -175,6 +183,7 @@ impl Controller {
         if config.installation_id.is_none() {
             config.installation_id = configured_id;
         }
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let salt: [u8; 32] = rand::rng().random();
         judging.salt = salt.to_vec();
         let ctx = Context {
@@ -187,7 +196,7 @@ impl Controller {
                 notify,
                 stores.clone(),
             ),
-            git: GitWatcher::new(repos.clone(), Some(stores.clone())),
+            git: GitWatcher::new(repos.clone(), Some(stores.clone()), metrics.clone()),
             renderer: Arc::new(Renderer::new(
                 repos,
                 render_cache,
@@ -207,6 +216,7 @@ impl Controller {
             triggers: tx,
             status_writes: Arc::new(AtomicU64::new(0)),
             terminations: Default::default(),
+            metrics,
             client,
             config,
         };

@@ -1,5 +1,6 @@
 //! Kubernetes Events on Applications, as Argo CD's controller emits them: `OperationStarted`,
-//! `OperationCompleted` (Warning when it failed) and `ResourceUpdated` for a sync or health
+//! `OperationCompleted` (Warning when it failed), `SyncLoop` (Warning: the loop breaker took an
+//! object out of automated sync) and `ResourceUpdated` for a sync or health
 //! status that changed. Which events a status write means is decided from the status before
 //! and after it ([`of_status_change`], pure); [`EventSink`] creates them, at best effort: an
 //! Event that cannot be written is logged and never fails a reconcile.
@@ -40,9 +41,17 @@ pub fn of_status_change(old: &ApplicationStatus, new: &ApplicationStatus) -> Vec
         if op.phase == OperationPhase::Running && (!same_run || was_done) {
             events.push(started(op));
         }
-        if op.phase.is_completed() && !(same_run && was_done) {
-            events.push(completed(op));
-        }
+    }
+    if let Some(op) = completed_run(old, new) {
+        events.push(completed(op));
+    }
+    for message in sync_loops_tripped(old, new) {
+        events.push(AppEvent {
+            kind: EventType::Warning,
+            reason: "SyncLoop",
+            message: message.to_string(),
+            user: None,
+        });
     }
     let sync_of = |s: &ApplicationStatus| s.sync.as_ref().map(|s| s.status.to_string());
     if let (Some(before), Some(after)) = (sync_of(old), sync_of(new))
@@ -71,6 +80,39 @@ pub fn of_status_change(old: &ApplicationStatus, new: &ApplicationStatus) -> Vec
         events.push(updated(message));
     }
     events
+}
+
+/// The operation this change ended, if it ended one.
+pub fn completed_run<'a>(
+    old: &ApplicationStatus,
+    new: &'a ApplicationStatus,
+) -> Option<&'a OperationState> {
+    let op = new.operation_state.as_ref()?;
+    let before = old.operation_state.as_ref();
+    let same_run = before.is_some_and(|o| o.started_at == op.started_at);
+    let was_done = before.is_some_and(|o| o.phase.is_completed());
+    (op.phase.is_completed() && !(same_run && was_done)).then_some(op)
+}
+
+/// The messages of `SyncLoop` conditions this change brought (the loop breaker tripped).
+pub fn sync_loops_tripped<'a>(old: &ApplicationStatus, new: &'a ApplicationStatus) -> Vec<&'a str> {
+    let loops = |s: &ApplicationStatus| -> Vec<String> {
+        s.conditions
+            .iter()
+            .flatten()
+            .filter(|c| c.condition_type == crate::conditions::SYNC_LOOP)
+            .map(|c| c.message.clone())
+            .collect()
+    };
+    let before = loops(old);
+    new.conditions
+        .iter()
+        .flatten()
+        .filter(|c| {
+            c.condition_type == crate::conditions::SYNC_LOOP && !before.contains(&c.message)
+        })
+        .map(|c| c.message.as_str())
+        .collect()
 }
 
 fn updated(message: String) -> AppEvent {
@@ -279,6 +321,24 @@ mod tests {
         );
         assert_eq!(ended[0].kind, EventType::Normal);
         assert_eq!(of_status_change(&done, &done), []);
+    }
+
+    #[test]
+    fn a_tripped_loop_breaker_is_a_warning_once() {
+        let calm =
+            status(serde_json::json!({"conditions": [{"type": "SyncError", "message": "x"}]}));
+        let looping = status(serde_json::json!({"conditions": [
+            {"type": "SyncLoop", "message": "apps/Deployment shop/web: replicas undone 3 times by hpa"}]}));
+        let events = of_status_change(&calm, &looping);
+        assert_eq!(
+            reasons_and_messages(&events),
+            [(
+                "SyncLoop",
+                "apps/Deployment shop/web: replicas undone 3 times by hpa"
+            )]
+        );
+        assert_eq!(events[0].kind, EventType::Warning);
+        assert_eq!(of_status_change(&looping, &looping), []);
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub struct GitWatcher {
     cache: Arc<RepoCache>,
     secrets: Option<ControlStores>,
     repos: Mutex<HashMap<String, Arc<Repo>>>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -45,11 +46,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl GitWatcher {
     /// `secrets`: where Argo CD repository Secrets are read from (None: anonymous access only).
-    pub fn new(cache: Arc<RepoCache>, secrets: Option<ControlStores>) -> Self {
+    pub fn new(
+        cache: Arc<RepoCache>,
+        secrets: Option<ControlStores>,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
         Self {
             cache,
             secrets,
             repos: Mutex::new(HashMap::new()),
+            metrics,
         }
     }
 
@@ -154,7 +160,10 @@ impl GitWatcher {
         }
         let creds = self.credentials(&repo.url).await;
         let (cache, url, c) = (self.cache.clone(), repo.url.clone(), creds.clone());
+        let started = std::time::Instant::now();
         let listed = tokio::task::spawn_blocking(move || cache.ls_remote(&url, &c)).await;
+        self.metrics
+            .git_request(&redact_url(&repo.url), "ls-remote", started.elapsed());
         let listed = match listed {
             Ok(Ok(refs)) => Ok(refs),
             Ok(Err(e)) => Err(e.to_string()),
@@ -182,7 +191,10 @@ impl GitWatcher {
             return was_failing;
         }
         let (cache, url) = (self.cache.clone(), repo.url.clone());
+        let started = std::time::Instant::now();
         let fetched = tokio::task::spawn_blocking(move || cache.fetch(&url, &creds)).await;
+        self.metrics
+            .git_request(&redact_url(&repo.url), "fetch", started.elapsed());
         let mut state = lock(&repo.state);
         match fetched {
             Ok(Ok(_)) => {

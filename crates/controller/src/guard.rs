@@ -35,6 +35,9 @@ pub struct Verdict {
     pub found: Vec<Found>,
     /// Why no sync may start, if one may not.
     pub blocked: Option<String>,
+    /// How many findings of each severity (for the metrics).
+    pub errors: usize,
+    pub warnings: usize,
 }
 
 /// Checks the rendered objects of `app` under `mode`.
@@ -42,7 +45,11 @@ pub fn judge(app: &str, mode: GuardMode, desired: &[Value]) -> Verdict {
     let findings = check(&Tree::of_app(app, desired.iter().cloned()));
     let (errors, warnings): (Vec<&Finding>, Vec<&Finding>) =
         findings.iter().partition(|f| f.severity == Severity::Error);
-    let mut verdict = Verdict::default();
+    let mut verdict = Verdict {
+        errors: errors.len(),
+        warnings: warnings.len(),
+        ..Verdict::default()
+    };
     match mode {
         GuardMode::Warn => {
             let all: Vec<&Finding> = findings.iter().collect();

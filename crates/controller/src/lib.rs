@@ -44,6 +44,7 @@ pub mod installation;
 pub mod inventory;
 pub mod leader;
 pub mod live;
+pub mod metrics;
 pub mod operation;
 pub mod orphans;
 pub mod preview;

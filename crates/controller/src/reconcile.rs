@@ -87,6 +87,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             return Ok(None);
         }
     };
+    let _timer = crate::metrics::ReconcileTimer::start(&ctx.metrics, &app);
     if app.metadata.deletion_timestamp.is_some() {
         return Ok(crate::delete::delete_app(ctx, &app).await?);
     }
@@ -124,6 +125,12 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     let mut verdict = prepared
         .map(|p| crate::guard::judge(name, crate::guard::mode_of(project.as_deref()), &p.desired))
         .unwrap_or_default();
+    if prepared.is_some() {
+        let namespace = app.metadata.namespace.as_deref().unwrap_or_default();
+        let bare = app.metadata.name.as_deref().unwrap_or_default();
+        ctx.metrics
+            .guard_findings(bare, namespace, verdict.errors, verdict.warnings);
+    }
     found.extend(verdict.found.iter().cloned());
     if let Some(p) = prepared {
         found.extend(crate::volatile::conditions(&p.volatile));
@@ -174,7 +181,8 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         app.status.clone(),
         ctx.status_writes.clone(),
     )
-    .with_events(crate::events::EventSink::new(ctx.client.clone(), &app));
+    .with_events(crate::events::EventSink::new(ctx.client.clone(), &app))
+    .with_metrics(ctx.metrics.clone(), name, &app);
     let fingerprint = digest(&status);
     let already_written = crate::context::lock(&ctx.written).get(name) == Some(&fingerprint);
     if !already_written

@@ -38,6 +38,11 @@ pub struct Renderer {
 }
 
 impl Renderer {
+    /// (hits, misses) of the render cache so far.
+    pub fn cache_lookups(&self) -> (u64, u64) {
+        self.cache.lookups()
+    }
+
     pub fn new(
         repos: Arc<RepoCache>,
         cache: RenderCache,

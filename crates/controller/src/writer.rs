@@ -34,6 +34,12 @@ pub struct StatusWriter {
     writes: Arc<AtomicU64>,
     /// Where the Events a write means go (none in tests of the writer alone).
     events: Option<EventSink>,
+    /// The metrics each write updates, and the app (key, object) they are about.
+    metrics: Option<(
+        Arc<crate::metrics::Metrics>,
+        String,
+        Box<driftless_model::Application>,
+    )>,
 }
 
 impl StatusWriter {
@@ -49,12 +55,24 @@ impl StatusWriter {
             current: current.unwrap_or_default(),
             writes,
             events: None,
+            metrics: None,
         }
     }
 
     /// Emits the Events each write means (see [`crate::events`]) through `sink`.
     pub fn with_events(mut self, sink: EventSink) -> Self {
         self.events = Some(sink);
+        self
+    }
+
+    /// Updates `metrics` with each write (the app's info, syncs that ended, loops tripped).
+    pub fn with_metrics(
+        mut self,
+        metrics: Arc<crate::metrics::Metrics>,
+        key: &str,
+        app: &driftless_model::Application,
+    ) -> Self {
+        self.metrics = Some((metrics, key.to_string(), Box::new(app.clone())));
         self
     }
 
@@ -79,6 +97,9 @@ impl StatusWriter {
         self.writes.fetch_add(1, Ordering::Relaxed);
         if let Some(sink) = &self.events {
             sink.emit(crate::events::of_status_change(&self.current, status));
+        }
+        if let Some((metrics, key, app)) = &self.metrics {
+            metrics.status_written(key, app, &self.current, status);
         }
         self.current = status.clone();
         Ok(true)

@@ -74,13 +74,24 @@ pub fn cache_key(params: &RenderParams, tools: &str, path_id: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct RenderCache {
     dir: PathBuf,
+    /// Lookups answered (hits) and not (misses), shared by the clones.
+    lookups: std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>,
 }
 
 impl RenderCache {
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, CacheError> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, &e))?;
-        Ok(Self { dir })
+        Ok(Self {
+            dir,
+            lookups: Default::default(),
+        })
+    }
+
+    /// (hits, misses) of [`get`](Self::get) so far.
+    pub fn lookups(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.lookups[0].load(Relaxed), self.lookups[1].load(Relaxed))
     }
 
     pub fn dir(&self) -> &Path {
@@ -93,6 +104,13 @@ impl RenderCache {
 
     /// The entry for `key`; an unreadable or corrupt entry is a miss (it is rewritten).
     pub fn get(&self, key: &str) -> Option<CacheEntry> {
+        let found = self.read(key);
+        let counter = if found.is_some() { 0 } else { 1 };
+        self.lookups[counter].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        found
+    }
+
+    fn read(&self, key: &str) -> Option<CacheEntry> {
         let bytes = std::fs::read(self.file(key)).ok()?;
         match serde_json::from_slice::<CacheEntry>(&bytes) {
             Ok(entry) if entry.format == FORMAT => Some(entry),

@@ -32,6 +32,9 @@ pub trait Engine: Send + Sync {
         revision: Option<String>,
     ) -> Boxed<'_, Result<TreePreview, PreviewError>>;
 
+    /// The controller's metrics, in Prometheus's text format.
+    fn metrics(&self) -> String;
+
     fn generate(
         &self,
         appset: ApplicationSet,
@@ -62,6 +65,10 @@ impl Engine for driftless_controller::Handle {
         Box::pin(async move {
             driftless_controller::Handle::preview_tree(self, &root, revision.as_deref()).await
         })
+    }
+
+    fn metrics(&self) -> String {
+        self.metrics_text()
     }
 
     fn generate(

@@ -7,6 +7,7 @@ mod cli;
 mod generate;
 mod inspect;
 mod listing;
+mod metrics;
 mod operations;
 mod sso;
 mod tree_diff;

@@ -70,6 +70,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/applicationsets/generate", post(generate::generate))
         .route("/api/v1/applicationsets/{name}", get(projects::get_appset))
         .route("/api/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -95,6 +96,25 @@ pub fn router(state: Shared) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .with_state(state)
+}
+
+/// `GET /metrics`: the controller's metrics (Prometheus's text format), for a caller who may
+/// `get` every application (`applications, get, */*`): they name every app.
+async fn metrics(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    caller: Caller,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], String), crate::error::ApiError> {
+    crate::auth::authorize(&state, &caller, "applications", "get", "*/*").await?;
+    let engine = state.engine.as_ref().ok_or_else(|| {
+        crate::error::ApiError::unavailable("this server runs no controller to report on")
+    })?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        engine.metrics(),
+    ))
 }
 
 async fn openapi(_caller: Caller) -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
