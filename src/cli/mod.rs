@@ -19,6 +19,7 @@ mod serve;
 mod serve_git;
 mod sso;
 mod sync;
+mod telemetry;
 mod tree;
 
 use app_source::CommandError;

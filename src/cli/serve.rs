@@ -10,6 +10,9 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// Log lines as text, or as JSON objects (with the trace id of the reconcile they belong to).
+    #[arg(long, value_enum, env = "DRIFTLESS_LOG_FORMAT", default_value_t = super::telemetry::LogFormat::Text)]
+    pub log_format: super::telemetry::LogFormat,
     /// Namespace whose Applications (and AppProjects, repository Secrets, argocd-cm) are served.
     #[arg(long, default_value = "argocd")]
     pub app_namespace: String,
@@ -100,12 +103,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Runs until Ctrl-C (Ok) or until the controller stops on its own (an error).
 pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .try_init();
+    let _telemetry = super::telemetry::init(args.log_format);
     let shard =
         Shard::new(args.shard, args.shards).map_err(|e| CommandError::Usage(e.to_string()))?;
     let cache_dir = args.cache_dir.clone().unwrap_or_else(|| {

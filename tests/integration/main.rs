@@ -24,4 +24,5 @@ mod render_cli;
 mod secrets;
 mod sync;
 mod sync_windows;
+mod traces;
 mod volatile;

@@ -7,7 +7,9 @@ use crate::tracking::{self, TrackingMethod};
 use driftless_health::{CustomChecks, health_of};
 use driftless_model::ResourceKey;
 use driftless_model::status::{HealthStatusCode, OperationPhase};
-use driftless_plan::{Action, Next, Observed, Plan, Report, RunPhase, Step, SyncState, next};
+use driftless_plan::{
+    Action, Next, Observed, Plan, Report, RunPhase, Step, SyncState, WaveId, next,
+};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -54,8 +56,17 @@ pub async fn run_sync(
     let mut observed = Observed::default();
     let mut waiting_since: Option<Instant> = None;
     let mut reported: u64 = 0;
+    // One span per wave, open while the sync is in it (its duration is the wave's).
+    let mut wave_span: Option<(WaveId, tracing::Span)> = None;
     loop {
         let step = next(plan, state, &observed);
+        if let Some(wave) = state.current.and_then(|c| c.wave)
+            && wave_span.as_ref().map(|(w, _)| w) != Some(&wave)
+        {
+            let span =
+                tracing::info_span!("wave", app = %ctx.app, phase = %wave.phase, wave = wave.wave);
+            wave_span = Some((wave, span));
+        }
         on_event(SyncEvent::State(state.clone()));
         reported += 1;
         observed = Observed::default();

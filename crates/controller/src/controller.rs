@@ -35,6 +35,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 /// Wait before reconciling again an app whose reconcile failed (API server away, say).
 const ERROR_BACKOFF: Duration = Duration::from_secs(5);
@@ -258,7 +259,11 @@ impl Controller {
         let job_ctx = ctx.clone();
         let job: crate::work_queue::Job = Arc::new(move |app: String| {
             let ctx = job_ctx.clone();
-            Box::pin(async move { reconcile(&ctx, &app).await.map_err(|e| e.to_string()) })
+            let span = crate::telemetry::reconcile_span(&app);
+            Box::pin(
+                async move { reconcile(&ctx, &app).await.map_err(|e| e.to_string()) }
+                    .instrument(span),
+            )
         });
         // The comparisons, which cost CPU, take turns on `Context::compare_slots`.
         let mut queue = WorkQueue::new("application", ERROR_BACKOFF, job);

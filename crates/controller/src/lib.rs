@@ -58,6 +58,7 @@ pub mod stores;
 pub mod sync_loop;
 pub mod sync_run;
 pub mod sync_windows;
+pub mod telemetry;
 pub mod time;
 pub mod validate;
 pub mod volatile;

@@ -98,6 +98,9 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     let compared = compare_app(ctx, &app, project.as_ref().map(|p| p.spec.clone()), refresh).await;
     drop(permit);
 
+    if let Compared::Done(prepared, _) = &compared {
+        tracing::Span::current().record("revision", prepared.revisions.join(",").as_str());
+    }
     let waiting = depends::waiting_for(name, &depends::dependencies(&app), |dep| {
         ctx.dependency_state(dep)
     });

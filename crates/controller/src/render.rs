@@ -75,6 +75,23 @@ impl Renderer {
         catalog: ApiCatalog,
         fresh: bool,
     ) -> Result<Vec<Value>, String> {
+        use tracing::Instrument;
+        let span = crate::telemetry::render_span(
+            app.metadata.name.as_deref().unwrap_or_default(),
+            revisions,
+        );
+        self.render_traced(app, revisions, catalog, fresh)
+            .instrument(span)
+            .await
+    }
+
+    async fn render_traced(
+        self: &Arc<Self>,
+        app: &Application,
+        revisions: &[String],
+        catalog: ApiCatalog,
+        fresh: bool,
+    ) -> Result<Vec<Value>, String> {
         let mut pinned = app.clone();
         pin_revisions(&mut pinned, revisions);
         let this = self.clone();

@@ -107,6 +107,20 @@ pub async fn run(
     prepared: Option<&Prepared>,
     start: Start,
 ) -> Result<(), SyncRunError> {
+    use tracing::Instrument;
+    let span = crate::telemetry::sync_span(&ctx.key_of(app));
+    run_traced(ctx, app, writer, prepared, start)
+        .instrument(span)
+        .await
+}
+
+async fn run_traced(
+    ctx: &Arc<Context>,
+    app: &Application,
+    writer: &mut StatusWriter,
+    prepared: Option<&Prepared>,
+    start: Start,
+) -> Result<(), SyncRunError> {
     let name = ctx.key_of(app);
     let status = writer.current().clone();
     let (op, requested, fresh) = match start {
@@ -135,7 +149,9 @@ pub async fn run(
             (op, requested, false)
         }
     };
-    tracing::info!(app = %name, resumed = !fresh, revisions = ?operation::revisions_of(&op), "operation started");
+    let revisions = operation::revisions_of(&op);
+    tracing::Span::current().record("revision", revisions.join(",").as_str());
+    tracing::info!(app = %name, resumed = !fresh, ?revisions, "operation started");
     let mut run = Run {
         ctx,
         app,
