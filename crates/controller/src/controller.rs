@@ -76,7 +76,7 @@ impl Handle {
     pub fn metrics_text(&self) -> String {
         self.0.metrics.encode(
             self.0.renderer.cache_lookups(),
-            self.0.destinations.live_objects(),
+            &self.0.destinations.live_objects_by_cluster(),
         )
     }
 

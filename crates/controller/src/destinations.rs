@@ -116,6 +116,23 @@ impl Destinations {
         &self.local
     }
 
+    /// Objects held by each cluster's live cache: (server, name, count).
+    pub fn live_objects_by_cluster(&self) -> Vec<(String, String, usize)> {
+        let mut counts = vec![(
+            self.local.server.clone(),
+            self.local.name.clone(),
+            self.local.live.len(),
+        )];
+        if let Ok(remote) = self.remote.try_lock() {
+            counts.extend(
+                remote
+                    .values()
+                    .map(|t| (t.server.clone(), t.name.clone(), t.live.len())),
+            );
+        }
+        counts
+    }
+
     /// Objects held by every live cache.
     pub fn live_objects(&self) -> usize {
         let remote = self

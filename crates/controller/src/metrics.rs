@@ -3,9 +3,7 @@
 //! names for the rest. Counters and histograms are updated as things happen; the
 //! per-application gauges follow each status the controller writes.
 
-use prometheus::{
-    HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -114,7 +112,7 @@ pub struct Metrics {
     loop_trips: IntCounterVec,
     guard_findings: IntGaugeVec,
     render_cache: IntCounterVec,
-    live_objects: IntGauge,
+    live_objects: IntGaugeVec,
     /// The `argocd_app_info` labels last set per app key, to drop the series they replace.
     shown: Mutex<HashMap<String, AppInfo>>,
 }
@@ -192,10 +190,13 @@ impl Metrics {
             ),
             &["result"],
         ));
-        let live_objects = made(IntGauge::with_opts(Opts::new(
-            "driftless_live_objects",
-            "Objects held in the live cache (tracked by some application)",
-        )));
+        let live_objects = made(IntGaugeVec::new(
+            Opts::new(
+                "argocd_cluster_api_resource_objects",
+                "Number of k8s resource objects in the cache",
+            ),
+            &["server", "name"],
+        ));
         for collector in [
             Box::new(app_info.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(sync_total.clone()),
@@ -317,15 +318,25 @@ impl Metrics {
         }
     }
 
-    /// The text of every metric; `render_cache` (hits, misses so far) and `live_objects` are
-    /// read at this moment.
-    pub fn encode(&self, render_cache: (u64, u64), live_objects: usize) -> String {
+    /// The text of every metric; `render_cache` (hits, misses so far) and `live_objects`
+    /// (server, name, objects cached, per cluster) are read at this moment.
+    pub fn encode(
+        &self,
+        render_cache: (u64, u64),
+        live_objects: &[(String, String, usize)],
+    ) -> String {
         for (result, total) in [("hit", render_cache.0), ("miss", render_cache.1)] {
             let counter = self.render_cache.with_label_values(&[result]);
             let seen = counter.get();
             counter.inc_by(total.saturating_sub(seen));
         }
-        self.live_objects.set(live_objects as i64);
+        // Clusters no longer connected drop out.
+        self.live_objects.reset();
+        for (server, name, count) in live_objects {
+            self.live_objects
+                .with_label_values(&[server.as_str(), name.as_str()])
+                .set(*count as i64);
+        }
         let families = self.registry.gather();
         prometheus::TextEncoder::new()
             .encode_to_string(&families)
@@ -383,7 +394,7 @@ mod tests {
         let metrics = Metrics::new();
         metrics.app_info("argocd/shop", info("OutOfSync"));
         metrics.app_info("argocd/shop", info("Synced"));
-        let text = metrics.encode((0, 0), 0);
+        let text = metrics.encode((0, 0), &[]);
         let series: Vec<&str> = text
             .lines()
             .filter(|l| l.starts_with("argocd_app_info{"))
@@ -394,7 +405,7 @@ mod tests {
             "{text}"
         );
         metrics.forget_app("argocd/shop");
-        assert!(!metrics.encode((0, 0), 0).contains("argocd_app_info{"));
+        assert!(!metrics.encode((0, 0), &[]).contains("argocd_app_info{"));
     }
 
     #[test]
@@ -412,7 +423,12 @@ mod tests {
             "ls-remote",
             Duration::from_millis(20),
         );
-        let text = metrics.encode((5, 2), 12);
+        let clusters = [(
+            "https://kubernetes.default.svc".to_string(),
+            "in-cluster".to_string(),
+            12,
+        )];
+        let text = metrics.encode((5, 2), &clusters);
         assert!(text.contains("argocd_app_sync_total{dest_server=\"https://kubernetes.default.svc\",dry_run=\"false\",name=\"shop\",namespace=\"argocd\",phase=\"Succeeded\",project=\"default\"} 2"), "{text}");
         assert!(text.contains("argocd_app_reconcile_bucket{dest_server=\"https://kubernetes.default.svc\",namespace=\"argocd\",le=\"0.5\"} 1"), "{text}");
         assert!(text.contains("argocd_git_request_total{repo=\"https://git.example/shop\",request_type=\"ls-remote\"} 1"), "{text}");
@@ -420,11 +436,11 @@ mod tests {
             text.contains("driftless_render_cache_requests_total{result=\"hit\"} 5"),
             "{text}"
         );
-        assert!(text.contains("driftless_live_objects 12"), "{text}");
+        assert!(text.contains("argocd_cluster_api_resource_objects{name=\"in-cluster\",server=\"https://kubernetes.default.svc\"} 12"), "{text}");
         // Read again, the cache counters do not count twice.
         assert!(
             metrics
-                .encode((6, 2), 12)
+                .encode((6, 2), &clusters)
                 .contains("driftless_render_cache_requests_total{result=\"hit\"} 6")
         );
     }

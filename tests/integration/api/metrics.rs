@@ -86,6 +86,7 @@ async fn metrics_parse_lint_clean_and_carry_argo_cds_names() -> anyhow::Result<(
         "argocd_git_request_total COUNTER",
         "argocd_git_request_duration_seconds HISTOGRAM",
         "driftless_render_cache_requests_total COUNTER",
+        "argocd_cluster_api_resource_objects GAUGE",
     ] {
         assert!(
             report.lines().any(|l| l.starts_with(family)),
