@@ -91,3 +91,18 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// An error with its causes: reqwest's own text rarely says what went wrong.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}

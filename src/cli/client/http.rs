@@ -6,6 +6,7 @@ use super::{
     SyncRequest,
 };
 use crate::cli::app_source::CommandError;
+use driftless_server::error::chain;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -243,21 +244,6 @@ pub fn status_error(what: &str, status: StatusCode, body: &str, server: &str) ->
             status.as_u16()
         )),
     }
-}
-
-/// An error with its causes: reqwest's own text rarely says what went wrong.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let more = cause.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn items(answer: &Value) -> Vec<Value> {

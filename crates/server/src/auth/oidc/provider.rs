@@ -5,6 +5,7 @@
 
 use super::config::OidcConfig;
 use super::verify::{self, IdTokenError};
+use crate::error::chain;
 use jsonwebtoken::jwk::JwkSet;
 use reqwest::Url;
 use serde::Deserialize;
@@ -253,15 +254,4 @@ async fn get_json<T: serde::de::DeserializeOwned>(
         return Err(fail(format!("HTTP {}", response.status())));
     }
     response.json().await.map_err(|e| fail(chain(&e)))
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
