@@ -38,9 +38,11 @@ build:
 build-release:
 	$(CARGO) build --release --bin driftless
 
-# Unit tests need no cluster; render's tests run the real helm and kustomize.
+# Unit tests need no cluster; render's tests run the real helm and kustomize, the audit
+# store's run on SQLite and on a local PostgreSQL (hack/postgres).
 test-unit: tools
-	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" && $(CARGO) test --workspace
+	hack/postgres up
+	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" && eval "$$(hack/postgres env)" && $(CARGO) test --workspace
 
 # Multi-cluster tests deploy to a second local control plane (hack/second-cluster), also with
 # TEST_KUBECONFIG, so they never touch a cluster you did not start for them.
@@ -92,6 +94,7 @@ bench: tools build-release
 	$(LOCAL_ENV) && $(CARGO) run --release -q -p driftless-server --example list_bench
 	$(LOCAL_ENV) && hack/bench-sync target/release/driftless
 	$(LOCAL_ENV) && hack/bench-controller target/release/driftless
+	$(LOCAL_ENV) && hack/bench-audit target/release/driftless
 	$(LOCAL_ENV) && hack/bench-scale target/release/driftless flux
 	$(LOCAL_ENV) && hack/bench-scale target/release/driftless argo
 

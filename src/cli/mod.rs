@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 mod app;
 mod app_source;
+mod audit;
 mod check;
 mod client;
 mod compare;
@@ -12,6 +13,7 @@ mod crds;
 mod diff;
 mod evaluate;
 mod login;
+mod migrate;
 mod prompt;
 mod render;
 mod route;
@@ -67,6 +69,10 @@ pub enum Command {
     Appset(app::appset::AppsetArgs),
     /// AppProjects through the API server (or the cluster, --core): list, get.
     Proj(app::proj::ProjArgs),
+    /// The audit log, read straight from its database: list, show, verify, export.
+    Audit(audit::AuditArgs),
+    /// What of an existing Argo CD install driftless honours, and how to switch over: report.
+    Migrate(migrate::MigrateArgs),
     /// Serve git repositories over HTTP on a fixed address (used by `make demo`).
     #[command(hide = true)]
     ServeGit(serve_git::ServeGitArgs),
@@ -100,6 +106,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::App(args) => block_on(app::run(args)),
         Command::Appset(args) => block_on(app::appset::run(args)),
         Command::Proj(args) => block_on(app::proj::run(args)),
+        Command::Audit(args) => block_on(audit::run(args)),
+        Command::Migrate(args) => block_on(migrate::run(args)),
         Command::Evaluate => return evaluate::run(),
     };
     match result {

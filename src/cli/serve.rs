@@ -89,6 +89,20 @@ pub struct ServeArgs {
     /// error, as their content is not recorded by git (also DRIFTLESS_KUSTOMIZE_REMOTE_BASES=allow).
     #[arg(long)]
     pub allow_kustomize_remote_bases: bool,
+    /// The audit log's database: `sqlite:///path/audit.db` or `postgres://user@host/db`
+    /// (several replicas need PostgreSQL); default: `audit.db` in the cache directory.
+    #[arg(long, env = "DRIFTLESS_AUDIT_DATABASE", value_name = "URL")]
+    pub audit_database: Option<String>,
+    /// Record no audit log.
+    #[arg(long, conflicts_with = "audit_database")]
+    pub no_audit: bool,
+    /// How often the audit chain's head is signed and published (ConfigMap
+    /// driftless-audit-checkpoint); what was appended since can be lost unnoticed.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub audit_checkpoint_interval: Duration,
+    /// Delete audit entries older than this ("2160h"); the rest stays verifiable. Default: keep all.
+    #[arg(long, value_parser = parse_duration)]
+    pub audit_retention: Option<Duration>,
 }
 
 /// A Kubernetes quantity: "512Mi", "2Gi", "1G" or bytes.
@@ -133,6 +147,19 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     }
     config.render_limits.memory = Some(args.render_memory_limit).filter(|&b| b > 0);
     config.kustomize_remote_bases = args.allow_kustomize_remote_bases;
+    let audit_database = (!args.no_audit).then(|| {
+        args.audit_database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", config.cache_dir.join("audit.db").display()))
+    });
+    config.audit =
+        audit_database
+            .clone()
+            .map(|database| driftless_controller::audit::AuditConfig {
+                database,
+                checkpoint_interval: args.audit_checkpoint_interval,
+                retention: args.audit_retention,
+            });
     if args.leader_elect {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "driftless".into());
         config.leader_election = Some(LeaderElection {
@@ -146,6 +173,22 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
             "failed to connect to the cluster (KUBECONFIG): {e}"
         ))
     })?;
+    // Notifications (argocd-notifications-cm) for the same apps (this shard's); with leader
+    // election only the holder of the controller's Lease sends.
+    let mut notify = driftless_notify::NotifierConfig::new(&args.app_namespace);
+    notify.app_namespaces = config.app_namespaces.clone();
+    notify.leader = config
+        .leader_election
+        .as_ref()
+        .map(|l| driftless_notify::Leader {
+            lease_name: l.lease_name.clone(),
+            identity: l.identity.clone(),
+        });
+    notify.owns = Some(driftless_notify::AppFilter::new(move |namespace, name| {
+        shard.owns(namespace, name)
+    }));
+    let notifier = driftless_notify::Notifier::new(client.clone(), notify)
+        .map_err(|e| CommandError::Failed(e.to_string()))?;
     let controller = Controller::new(client.clone(), config)
         .await
         .map_err(|e| CommandError::Failed(e.to_string()))?;
@@ -155,6 +198,7 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
                 driftless_server::ServerConfig::new(&args.app_namespace, address);
             server_config.insecure = args.insecure;
             server_config.tls_secret = args.tls_secret.clone();
+            server_config.audit_database = audit_database.clone();
             let checks = Arc::new(controller.handle());
             let server = driftless_server::Server::bind(client, server_config, Some(checks))
                 .await
@@ -179,6 +223,7 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     tokio::select! {
         outcome = controller.run() => outcome.map(|()| true).map_err(|e| CommandError::Failed(e.to_string())),
         outcome = api => outcome.map(|()| true),
+        outcome = notifier.run() => outcome.map(|()| true).map_err(|e| CommandError::Failed(e.to_string())),
         _ = tokio::signal::ctrl_c() => Ok(true),
     }
 }

@@ -39,6 +39,8 @@ pub struct ControllerConfig {
     pub render_limits: RenderLimits,
     /// Let kustomize fetch remote bases (off: an app using one gets an error).
     pub kustomize_remote_bases: bool,
+    /// Where the audit log goes (see [`crate::audit`]); None records nothing.
+    pub audit: Option<crate::audit::AuditConfig>,
 }
 
 /// Bounds on rendering, so that one hostile or broken repository cannot starve the others.
@@ -89,6 +91,7 @@ impl ControllerConfig {
             loop_threshold: 3,
             render_limits: RenderLimits::default(),
             kustomize_remote_bases: false,
+            audit: None,
         }
     }
 }

@@ -70,6 +70,13 @@ pub struct Context {
     /// The syncs running now, each of which can be asked to stop.
     pub terminations: Terminations,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Where the audit records go (a disabled log drops them).
+    pub audit: crate::audit::AuditLog,
+    /// Edits to Applications and AppProjects, for the audit log.
+    pub edits: Arc<crate::audit::watched::EditRecorder>,
+    /// What announced a change to an app (a poll, a webhook, a chart), until a sync it starts
+    /// takes it as its trigger.
+    pub causes: Mutex<HashMap<String, crate::audit::trigger::Cause>>,
 }
 
 /// Running syncs that `terminate-op` can stop, by app key.
@@ -168,6 +175,16 @@ impl Context {
         let _ = self.triggers.send(Trigger::Now(app.to_string()));
     }
 
+    /// Notes what announced a change to `app`, for the trigger of the sync it may start.
+    pub fn announce(&self, app: &str, cause: crate::audit::trigger::Cause) {
+        lock(&self.causes).insert(app.to_string(), cause);
+    }
+
+    /// Takes what announced the last change to `app`, if anything did.
+    pub fn take_cause(&self, app: &str) -> Option<crate::audit::trigger::Cause> {
+        lock(&self.causes).remove(app)
+    }
+
     pub fn reconcile_after(&self, app: &str, delay: Duration) {
         let _ = self.triggers.send(Trigger::After(app.to_string(), delay));
     }
@@ -180,6 +197,7 @@ impl Context {
         lock(&self.loops).remove(app);
         self.volatile.forget(app);
         self.metrics.forget_app(app);
+        lock(&self.causes).remove(app);
     }
 
     /// The sync and health of a dependency as last seen.

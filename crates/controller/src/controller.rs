@@ -50,6 +50,8 @@ pub enum ControllerError {
     Leader(String),
     #[error("the {0} task of the controller stopped")]
     TaskEnded(&'static str),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditStartError),
 }
 
 /// Counters for tests and diagnostics.
@@ -122,6 +124,7 @@ impl Handle {
     pub async fn check_repositories(&self, urls: &[String]) -> usize {
         let apps = self.0.git.check_urls(urls).await;
         for app in &apps {
+            self.0.announce(app, crate::audit::trigger::Cause::Webhook);
             self.0.reconcile(app);
         }
         apps.len()
@@ -154,13 +157,32 @@ impl Controller {
         let chart_dir = config.cache_dir.join("charts");
         let chart_repos =
             Arc::new(ChartRepos::new(&chart_dir).map_err(|e| cache_error(&chart_dir, &e))?);
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let audit = match &config.audit {
+            Some(audit) => {
+                crate::audit::sink::start(
+                    client.clone(),
+                    &config.app_namespace,
+                    audit.clone(),
+                    metrics.clone(),
+                )
+                .await?
+            }
+            None => crate::audit::AuditLog::disabled(metrics.clone()),
+        };
+        let edits = Arc::new(crate::audit::watched::EditRecorder::new(audit.clone()));
         let (tx, triggers) = mpsc::unbounded_channel();
         let project_tx = tx.clone();
+        let project_edits = edits.clone();
         let (stores, project_watch, secret_watch) = crate::stores::ControlStores::start(
             client.clone(),
             &config.app_namespace,
-            Arc::new(move |project: &str| {
-                let _ = project_tx.send(Trigger::Project(project.to_string()));
+            Arc::new(move |project: &AppProject, change| {
+                project_edits.project(project, change);
+                if !matches!(change, crate::stores::ProjectChange::Listed { .. }) {
+                    let name = project.metadata.name.clone().unwrap_or_default();
+                    let _ = project_tx.send(Trigger::Project(name));
+                }
             }),
         );
         let store_watches: Vec<BackgroundTask> =
@@ -184,7 +206,6 @@ impl Controller {
         if config.installation_id.is_none() {
             config.installation_id = configured_id;
         }
-        let metrics = Arc::new(crate::metrics::Metrics::new());
         let salt: [u8; 32] = rand::rng().random();
         judging.salt = salt.to_vec();
         let ctx = Context {
@@ -218,6 +239,9 @@ impl Controller {
             status_writes: Arc::new(AtomicU64::new(0)),
             terminations: Default::default(),
             metrics,
+            audit,
+            edits,
+            causes: Default::default(),
             client,
             config,
         };
@@ -356,6 +380,8 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
         .backoff(crate::watch_backoff::WatchBackoff::default());
     futures::pin_mut!(stream);
     let mut fingerprints: HashMap<String, String> = HashMap::new();
+    // The first listing is over: what it lists is remembered, not recorded as edits.
+    let mut listed = false;
     let mut resync = tokio::time::interval(ctx.config.resync_interval);
     resync.tick().await;
     loop {
@@ -376,6 +402,7 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                 let Some(name) = served_key(&ctx, &object) else {
                     continue;
                 };
+                ctx.edits.application(&object, listed, false);
                 let print = fingerprint(&object);
                 let typed: Option<Application> = serde_json::to_value(&object)
                     .ok()
@@ -418,12 +445,14 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                 let Some(name) = served_key(&ctx, &object) else {
                     continue;
                 };
+                ctx.edits.application(&object, true, true);
                 fingerprints.remove(&name);
                 lock(&ctx.seen).remove(&name);
                 ctx.reconcile(&name);
                 wake_dependents(&ctx, &name);
             }
-            Ok(Event::Init) | Ok(Event::InitDone) => {}
+            Ok(Event::InitDone) => listed = true,
+            Ok(Event::Init) => {}
             Err(error) => tracing::debug!(%error, "application watch interrupted; retrying"),
         }
     }
@@ -447,6 +476,12 @@ async fn poll_git(ctx: Arc<Context>) -> &'static str {
         let jitter = rand::rng().random_range(-0.1..=0.1) * interval;
         tokio::time::sleep(Duration::from_secs_f64((interval + jitter).max(0.1))).await;
         let (git, charts) = futures::join!(ctx.git.poll(), ctx.charts.poll());
+        for app in &git {
+            ctx.announce(app, crate::audit::trigger::Cause::Poll);
+        }
+        for app in &charts {
+            ctx.announce(app, crate::audit::trigger::Cause::ChartVersion);
+        }
         for app in git.union(&charts) {
             ctx.reconcile(app);
         }

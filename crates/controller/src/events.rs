@@ -34,13 +34,8 @@ pub struct AppEvent {
 /// The Events a status write from `old` to `new` means.
 pub fn of_status_change(old: &ApplicationStatus, new: &ApplicationStatus) -> Vec<AppEvent> {
     let mut events = Vec::new();
-    let (old_op, new_op) = (old.operation_state.as_ref(), new.operation_state.as_ref());
-    if let Some(op) = new_op {
-        let same_run = old_op.is_some_and(|o| o.started_at == op.started_at);
-        let was_done = old_op.is_some_and(|o| o.phase.is_completed());
-        if op.phase == OperationPhase::Running && (!same_run || was_done) {
-            events.push(started(op));
-        }
+    if let Some(op) = started_run(old, new) {
+        events.push(started(op));
     }
     if let Some(op) = completed_run(old, new) {
         events.push(completed(op));
@@ -82,35 +77,58 @@ pub fn of_status_change(old: &ApplicationStatus, new: &ApplicationStatus) -> Vec
     events
 }
 
+/// The operation this change started, if it started one.
+pub fn started_run<'a>(
+    old: &ApplicationStatus,
+    new: &'a ApplicationStatus,
+) -> Option<&'a OperationState> {
+    let (op, same_run, was_done) = operation_change(old, new)?;
+    (op.phase == OperationPhase::Running && (!same_run || was_done)).then_some(op)
+}
+
 /// The operation this change ended, if it ended one.
 pub fn completed_run<'a>(
     old: &ApplicationStatus,
     new: &'a ApplicationStatus,
 ) -> Option<&'a OperationState> {
+    let (op, same_run, was_done) = operation_change(old, new)?;
+    (op.phase.is_completed() && !(same_run && was_done)).then_some(op)
+}
+
+/// The operation `new` records, whether `old` recorded the same run, and whether it had ended.
+fn operation_change<'a>(
+    old: &ApplicationStatus,
+    new: &'a ApplicationStatus,
+) -> Option<(&'a OperationState, bool, bool)> {
     let op = new.operation_state.as_ref()?;
     let before = old.operation_state.as_ref();
     let same_run = before.is_some_and(|o| o.started_at == op.started_at);
     let was_done = before.is_some_and(|o| o.phase.is_completed());
-    (op.phase.is_completed() && !(same_run && was_done)).then_some(op)
+    Some((op, same_run, was_done))
 }
 
 /// The messages of `SyncLoop` conditions this change brought (the loop breaker tripped).
 pub fn sync_loops_tripped<'a>(old: &ApplicationStatus, new: &'a ApplicationStatus) -> Vec<&'a str> {
-    let loops = |s: &ApplicationStatus| -> Vec<String> {
-        s.conditions
-            .iter()
-            .flatten()
-            .filter(|c| c.condition_type == crate::conditions::SYNC_LOOP)
-            .map(|c| c.message.clone())
-            .collect()
-    };
-    let before = loops(old);
+    conditions_raised(old, new, crate::conditions::SYNC_LOOP)
+}
+
+/// The messages of conditions of type `kind` that `new` has and `old` had not.
+pub fn conditions_raised<'a>(
+    old: &ApplicationStatus,
+    new: &'a ApplicationStatus,
+    kind: &str,
+) -> Vec<&'a str> {
+    let before: Vec<&str> = old
+        .conditions
+        .iter()
+        .flatten()
+        .filter(|c| c.condition_type == kind)
+        .map(|c| c.message.as_str())
+        .collect();
     new.conditions
         .iter()
         .flatten()
-        .filter(|c| {
-            c.condition_type == crate::conditions::SYNC_LOOP && !before.contains(&c.message)
-        })
+        .filter(|c| c.condition_type == kind && !before.contains(&c.message.as_str()))
         .map(|c| c.message.as_str())
         .collect()
 }
@@ -124,7 +142,8 @@ fn updated(message: String) -> AppEvent {
     }
 }
 
-fn user_of(op: &OperationState) -> Option<String> {
+/// Who asked for the operation; none for an automated one.
+pub fn user_of(op: &OperationState) -> Option<String> {
     op.operation
         .initiated_by
         .as_ref()
@@ -133,7 +152,8 @@ fn user_of(op: &OperationState) -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
-fn revision_of(op: &OperationState) -> String {
+/// The commit (or commits) the operation deploys.
+pub fn revision_of(op: &OperationState) -> String {
     let sync = op.operation.sync.as_ref();
     let result = op.sync_result.as_ref();
     result

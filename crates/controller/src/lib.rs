@@ -26,6 +26,7 @@
 pub mod app_health;
 pub mod app_key;
 pub mod appsets;
+pub mod audit;
 pub mod charts;
 pub mod clusters;
 pub mod compare;

@@ -3,7 +3,9 @@
 //! names for the rest. Counters and histograms are updated as things happen; the
 //! per-application gauges follow each status the controller writes.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -113,6 +115,8 @@ pub struct Metrics {
     guard_findings: IntGaugeVec,
     render_cache: IntCounterVec,
     live_objects: IntGaugeVec,
+    audit_length: IntGauge,
+    audit_unwritten: IntCounter,
     /// The `argocd_app_info` labels last set per app key, to drop the series they replace.
     shown: Mutex<HashMap<String, AppInfo>>,
 }
@@ -197,6 +201,14 @@ impl Metrics {
             ),
             &["server", "name"],
         ));
+        let audit_length = made(IntGauge::with_opts(Opts::new(
+            "driftless_audit_chain_length",
+            "Entries in the audit log's hash chain (the sequence number of its head)",
+        )));
+        let audit_unwritten = made(IntCounter::with_opts(Opts::new(
+            "driftless_audit_records_unwritten_total",
+            "Audit records that could not be queued or written (each is also logged)",
+        )));
         for collector in [
             Box::new(app_info.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(sync_total.clone()),
@@ -207,6 +219,8 @@ impl Metrics {
             Box::new(guard_findings.clone()),
             Box::new(render_cache.clone()),
             Box::new(live_objects.clone()),
+            Box::new(audit_length.clone()),
+            Box::new(audit_unwritten.clone()),
         ] {
             // Distinct names: registering cannot collide.
             let _ = registry.register(collector);
@@ -222,8 +236,21 @@ impl Metrics {
             guard_findings,
             render_cache,
             live_objects,
+            audit_length,
+            audit_unwritten,
             shown: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The audit chain's head is now entry `seq`.
+    pub fn audit_chain_length(&self, seq: u64) {
+        self.audit_length
+            .set(i64::try_from(seq).unwrap_or(i64::MAX));
+    }
+
+    /// `count` audit records were lost (a full queue, a store that kept failing).
+    pub fn audit_unwritten(&self, count: u64) {
+        self.audit_unwritten.inc_by(count);
     }
 
     /// `argocd_app_info` for the app `key` is now `info` (its previous series is dropped).

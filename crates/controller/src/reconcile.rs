@@ -185,7 +185,8 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         ctx.status_writes.clone(),
     )
     .with_events(crate::events::EventSink::new(ctx.client.clone(), &app))
-    .with_metrics(ctx.metrics.clone(), name, &app);
+    .with_metrics(ctx.metrics.clone(), name, &app)
+    .with_audit(ctx.audit.clone(), &app);
     let fingerprint = digest(&status);
     let already_written = crate::context::lock(&ctx.written).get(name) == Some(&fingerprint);
     if !already_written
@@ -235,10 +236,16 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
                 }
                 return Ok(None);
             }
-            if !requested {
+            let operation = if requested {
+                operation
+            } else {
                 ctx.sync_applies
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
+                let last = writer.current().operation_state.as_ref();
+                let trigger =
+                    crate::audit::trigger::of_automated(&operation, last, ctx.take_cause(name));
+                Box::new(crate::audit::trigger::noted(*operation, trigger))
+            };
             let kept = prepared.map(|p| without(p, &excluded));
             sync_run::run(
                 ctx,

@@ -27,9 +27,19 @@ fn secret_selector() -> String {
     )
 }
 
-/// Called with the name of each AppProject that changed or went, once the first listing is
-/// in (the apps of that project are compared again).
-pub type ProjectChanged = Arc<dyn Fn(&str) + Send + Sync>;
+/// What the AppProject watch saw of a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectChange {
+    /// Part of a listing (`first`: the one at start; later ones follow a lost watch).
+    Listed { first: bool },
+    /// Created or changed after the first listing (its apps are compared again).
+    Applied,
+    /// Deleted after the first listing.
+    Deleted,
+}
+
+/// Called with each AppProject the watch delivers and what happened to it.
+pub type ProjectChanged = Arc<dyn Fn(&AppProject, ProjectChange) + Send + Sync>;
 
 /// Readers of the control namespace's AppProjects and typed Secrets.
 #[derive(Clone)]
@@ -67,10 +77,14 @@ impl ControlStores {
             while let Some(event) = stream.next().await {
                 match event {
                     Ok(Event::InitDone) => listed = true,
-                    Ok(Event::Apply(project) | Event::Delete(project)) if listed => {
-                        if let Some(name) = project.metadata.name.as_deref() {
-                            on_project(name);
-                        }
+                    Ok(Event::InitApply(project)) => {
+                        on_project(&project, ProjectChange::Listed { first: !listed })
+                    }
+                    Ok(Event::Apply(project)) if listed => {
+                        on_project(&project, ProjectChange::Applied)
+                    }
+                    Ok(Event::Delete(project)) if listed => {
+                        on_project(&project, ProjectChange::Deleted)
                     }
                     Ok(_) => {}
                     Err(error) => tracing::debug!(%error, "the AppProject watch failed; retrying"),

@@ -390,7 +390,7 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
             let ctx = run.ctx;
             let terminated = ctx.terminations.register(&run.name);
             let outcome = tokio::select! {
-                outcome = persisted_run(run, &prepared.target.cluster, &plan, &mut state) => Some(outcome),
+                outcome = persisted_run(run, &prepared.target.cluster, &plan, &mut state, &prepared.live) => Some(outcome),
                 () = terminated.notified() => None,
             };
             let Some(outcome) = outcome else {
@@ -591,6 +591,7 @@ async fn persisted_run(
     cluster: &ClusterClient,
     plan: &Plan,
     state: &mut SyncState,
+    live: &[Value],
 ) -> Result<RunPhase, ClusterError> {
     // The n-th state reported goes out as (n, state); `saved` says up to which n is written.
     let (tx, mut rx) = tokio::sync::watch::channel((0u64, state.clone()));
@@ -599,6 +600,18 @@ async fn persisted_run(
     let mut sync_ctx = sync_context(ctx, &run.name);
     sync_ctx.saved = Some(saved_rx);
     let app_name = run.name.clone();
+    let project = crate::validate::project_name(run.app).to_string();
+    let audit_name = crate::audit::records::app_name(run.app);
+    let audit = crate::audit::steps::StepAudit::new(
+        &ctx.audit,
+        crate::audit::records::AppRef {
+            key: &audit_name,
+            project: &project,
+        },
+        &run.op,
+        crate::compare::differ_for(run.app, &ctx.judging).ok(),
+        live,
+    );
     let drive = async {
         let mut sent = 0u64;
         let mut on_event = move |event: SyncEvent| match event {
@@ -608,6 +621,9 @@ async fn persisted_run(
             }
             SyncEvent::Done { step, ok, message } => {
                 tracing::info!(app = %app_name, step = %step.key, action = step.action.name(), ok, %message, "sync step");
+                if let Some(audit) = &audit {
+                    audit.step_done(&step, ok, &message);
+                }
             }
             SyncEvent::Waiting { pending } => tracing::debug!(app = %app_name, ?pending, "waiting"),
         };

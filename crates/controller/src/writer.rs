@@ -34,6 +34,9 @@ pub struct StatusWriter {
     writes: Arc<AtomicU64>,
     /// Where the Events a write means go (none in tests of the writer alone).
     events: Option<EventSink>,
+    /// Where the audit records a write means go, and the app (`namespace/name`, project) they
+    /// are about.
+    audit: Option<(crate::audit::AuditLog, String, String)>,
     /// The metrics each write updates, and the app (key, object) they are about.
     metrics: Option<(
         Arc<crate::metrics::Metrics>,
@@ -55,6 +58,7 @@ impl StatusWriter {
             current: current.unwrap_or_default(),
             writes,
             events: None,
+            audit: None,
             metrics: None,
         }
     }
@@ -73,6 +77,19 @@ impl StatusWriter {
         app: &driftless_model::Application,
     ) -> Self {
         self.metrics = Some((metrics, key.to_string(), Box::new(app.clone())));
+        self
+    }
+
+    /// Records in `log` what each write means (see [`crate::audit::records`]).
+    pub fn with_audit(
+        mut self,
+        log: crate::audit::AuditLog,
+        app: &driftless_model::Application,
+    ) -> Self {
+        if log.is_enabled() {
+            let project = crate::validate::project_name(app).to_string();
+            self.audit = Some((log, crate::audit::records::app_name(app), project));
+        }
         self
     }
 
@@ -97,6 +114,16 @@ impl StatusWriter {
         self.writes.fetch_add(1, Ordering::Relaxed);
         if let Some(sink) = &self.events {
             sink.emit(crate::events::of_status_change(&self.current, status));
+        }
+        if let Some((log, key, project)) = &self.audit {
+            let app = crate::audit::records::AppRef { key, project };
+            let now = driftless_audit::now();
+            log.record(crate::audit::records::of_status_change(
+                app,
+                &self.current,
+                status,
+                &now,
+            ));
         }
         if let Some((metrics, key, app)) = &self.metrics {
             metrics.status_written(key, app, &self.current, status);

@@ -36,6 +36,8 @@ pub struct ServerConfig {
     pub insecure: bool,
     /// The `kubernetes.io/tls` Secret to serve; without one a self-signed certificate is made.
     pub tls_secret: String,
+    /// The audit log's database, for `/api/v1/audit` (None: the API serves no audit log).
+    pub audit_database: Option<String>,
 }
 
 impl ServerConfig {
@@ -45,6 +47,7 @@ impl ServerConfig {
             listen,
             insecure: false,
             tls_secret: tls::DEFAULT_SECRET.to_string(),
+            audit_database: None,
         }
     }
 }
@@ -61,6 +64,8 @@ pub enum ServerError {
     Settings(#[from] settings::SettingsError),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error("failed to open the audit log for the API: {0}")]
+    Audit(#[from] driftless_audit::AuditError),
     #[error("the API server stopped: {0}")]
     Stopped(String),
 }
@@ -92,6 +97,11 @@ impl Server {
                 address: config.listen,
                 source,
             })?;
+        let audit = config
+            .audit_database
+            .as_deref()
+            .map(api::audit::AuditReader::open)
+            .transpose()?;
         let (stores, watches) = store::Stores::start(&client, &config.namespace);
         let state = Arc::new(AppState {
             client,
@@ -105,6 +115,7 @@ impl Server {
             tls: tls.is_some(),
             combined_policy: Mutex::new(None),
             webhook_budget: Mutex::new((0, 0)),
+            audit,
         });
         Ok(Self {
             state,

@@ -96,6 +96,8 @@ pub struct AppState {
     pub combined_policy: Mutex<Option<(crate::policy::PolicyKey, Arc<driftless_rbac::Policy>)>>,
     /// Webhook requests admitted in the current second (a crude global rate limit).
     pub webhook_budget: Mutex<(i64, u32)>,
+    /// The audit log's database, when the server serves it.
+    pub audit: Option<crate::api::audit::AuditReader>,
 }
 
 impl AppState {

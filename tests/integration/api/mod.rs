@@ -2,6 +2,7 @@
 //! the live stream. Each test runs a controller and the API server in-process on its own
 //! namespace (which is also their control namespace), and talks HTTP to it.
 
+mod audit;
 mod auth;
 mod cli;
 mod generate;
@@ -46,6 +47,8 @@ pub(crate) struct Config {
     pub(crate) cm: BTreeMap<String, String>,
     pub(crate) rbac: BTreeMap<String, String>,
     pub(crate) secret: BTreeMap<String, String>,
+    /// The audit log's database, kept by the controller and served by the API.
+    pub(crate) audit: Option<String>,
 }
 
 impl Config {
@@ -55,6 +58,11 @@ impl Config {
     }
     pub(crate) fn rbac(mut self, key: &str, value: &str) -> Self {
         self.rbac.insert(key.into(), value.into());
+        self
+    }
+    /// Keep an audit log in `database` (checkpointed every second).
+    pub(crate) fn audit(mut self, database: &str) -> Self {
+        self.audit = Some(database.into());
         self
     }
     pub(crate) fn secret(mut self, key: &str, value: &str) -> Self {
@@ -90,9 +98,22 @@ impl ApiEnv {
     ) -> anyhow::Result<Self> {
         let mut env = Gitops::new(prefix).await?;
         write_config(&env, &config).await?;
-        let (_, handle) = env.spawn(adjust).await?;
+        let audit = config.audit.clone();
+        let controller_audit = audit.clone();
+        let (_, handle) = env
+            .spawn(move |c| {
+                adjust(c);
+                c.audit =
+                    controller_audit.map(|database| driftless_controller::audit::AuditConfig {
+                        database,
+                        checkpoint_interval: Duration::from_secs(1),
+                        retention: None,
+                    });
+            })
+            .await?;
         let mut server_config = ServerConfig::new(&env.ns.name, "127.0.0.1:0".parse()?);
         server_config.insecure = true;
+        server_config.audit_database = audit;
         let server = Server::bind(
             env.ns.client.clone(),
             server_config,

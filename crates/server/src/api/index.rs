@@ -12,9 +12,24 @@ use std::sync::Arc;
 /// The RBAC object of an app: `<project>/<name>`, or `<project>/<namespace>/<name>` for an
 /// app outside the control namespace (Argo CD's form).
 pub fn rbac_object(app: &DynamicObject, control_namespace: &str) -> String {
-    let project = project_of(app);
     let name = app.metadata.name.as_deref().unwrap_or("");
-    match app.metadata.namespace.as_deref() {
+    rbac_object_of(
+        project_of(app),
+        app.metadata.namespace.as_deref(),
+        name,
+        control_namespace,
+    )
+}
+
+/// The RBAC object of the app `name` in `namespace` of `project`: `project/name` in the
+/// control namespace, `project/namespace/name` elsewhere.
+pub fn rbac_object_of(
+    project: &str,
+    namespace: Option<&str>,
+    name: &str,
+    control_namespace: &str,
+) -> String {
+    match namespace {
         Some(ns) if ns != control_namespace => format!("{project}/{ns}/{name}"),
         _ => format!("{project}/{name}"),
     }

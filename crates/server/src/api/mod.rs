@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, and the routes of the whole server.
 
 pub mod applications;
+pub mod audit;
 pub mod generate;
 pub mod index;
 pub mod manifests;
@@ -69,6 +70,9 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/applicationsets", get(projects::list_appsets))
         .route("/api/v1/applicationsets/generate", post(generate::generate))
         .route("/api/v1/applicationsets/{name}", get(projects::get_appset))
+        .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/audit/verify", get(audit::verify))
+        .route("/api/v1/audit/{seq}", get(audit::get))
         .route("/api/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -1,0 +1,169 @@
+//! Edits to Applications and AppProjects for the audit log (pure): an object whose `spec`
+//! changed since it was last seen, one created after the first listing, one deleted. Who
+//! edited it comes from `managedFields`: the newest entry that owns fields of `spec` names
+//! the field manager (kubectl, the API server on behalf of a user, a CI job …).
+//!
+//! What the controller did not see (edits while it was down) is not recorded: the first
+//! listing after a start only remembers what it lists.
+
+use driftless_audit::{Kind, Record};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// The spec hash last seen per object key.
+#[derive(Debug, Default)]
+pub struct EditTracker {
+    specs: HashMap<String, String>,
+}
+
+/// One object as a watch delivered it.
+#[derive(Debug, Clone, Copy)]
+pub struct Observed<'a> {
+    /// `Kind::ApplicationEdited` or `Kind::ProjectEdited`.
+    pub kind: Kind,
+    /// `namespace/name` for an app, the name for a project.
+    pub key: &'a str,
+    /// The app's project, or the project itself.
+    pub project: &'a str,
+    pub metadata: &'a ObjectMeta,
+    pub spec: &'a Value,
+}
+
+impl EditTracker {
+    /// `object` was listed or changed; `listed`: the watch's first listing is over. Returns
+    /// the record of an edit, if its spec changed (or it is new after the listing).
+    pub fn applied(&mut self, object: Observed<'_>, listed: bool, time: &str) -> Option<Record> {
+        let hash = driftless_audit::content_hash(object.spec);
+        let before = self.specs.insert(object.key.to_string(), hash.clone());
+        if !listed || before.as_ref() == Some(&hash) {
+            return None;
+        }
+        let message = if before.is_some() {
+            "spec changed"
+        } else {
+            "created"
+        };
+        Some(Record {
+            before,
+            after: Some(hash),
+            message: Some(message.into()),
+            user: editor_of(object.metadata),
+            ..base(object, time)
+        })
+    }
+
+    /// `object` was deleted; the API server does not say by whom.
+    pub fn deleted(&mut self, object: Observed<'_>, time: &str) -> Option<Record> {
+        let before = self.specs.remove(object.key)?;
+        Some(Record {
+            before: Some(before),
+            message: Some("deleted".into()),
+            ..base(object, time)
+        })
+    }
+}
+
+fn base(object: Observed<'_>, time: &str) -> Record {
+    let app = (object.kind == Kind::ApplicationEdited).then(|| object.key.to_string());
+    Record {
+        time: time.to_string(),
+        kind: Some(object.kind),
+        app,
+        project: Some(object.project.to_string()),
+        ..Record::default()
+    }
+}
+
+/// The field manager of the newest `managedFields` entry that owns part of `spec` (status
+/// writes are a subresource of their own and never count).
+pub fn editor_of(metadata: &ObjectMeta) -> Option<String> {
+    metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|entry| entry.subresource.as_deref().unwrap_or_default().is_empty())
+        .filter(|entry| {
+            entry
+                .fields_v1
+                .as_ref()
+                .is_some_and(|fields| fields.0.get("f:spec").is_some())
+        })
+        .max_by(|a, b| {
+            a.time
+                .as_ref()
+                .map(|t| t.0)
+                .cmp(&b.time.as_ref().map(|t| t.0))
+        })
+        .and_then(|entry| entry.manager.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn metadata(value: serde_json::Value) -> ObjectMeta {
+        serde_json::from_value(value).expect("metadata")
+    }
+
+    const NOW: &str = "2026-12-04T18:00:00.000Z";
+
+    #[test]
+    fn the_newest_spec_owner_is_the_editor() {
+        let meta = metadata(serde_json::json!({"managedFields": [
+            {"manager": "kubectl-client-side-apply", "operation": "Update", "time": "2026-12-01T10:00:00Z",
+             "fieldsV1": {"f:spec": {"f:source": {}}}},
+            {"manager": "kubectl-edit", "operation": "Update", "time": "2026-12-04T17:00:00Z",
+             "fieldsV1": {"f:spec": {"f:source": {"f:targetRevision": {}}}}},
+            {"manager": "driftless-controller", "operation": "Update", "time": "2026-12-04T17:30:00Z",
+             "subresource": "status", "fieldsV1": {"f:status": {}}},
+            {"manager": "driftless-controller", "operation": "Update", "time": "2026-12-04T17:31:00Z",
+             "fieldsV1": {"f:metadata": {"f:annotations": {}}}}]}));
+        assert_eq!(editor_of(&meta).as_deref(), Some("kubectl-edit"));
+    }
+
+    #[test]
+    fn only_spec_changes_after_the_first_listing_are_edits() {
+        let mut tracker = EditTracker::default();
+        let meta = metadata(serde_json::json!({"managedFields": [
+            {"manager": "kubectl-edit", "operation": "Update", "time": "2026-12-04T17:00:00Z",
+             "fieldsV1": {"f:spec": {}}}]}));
+        let v1 = serde_json::json!({"source": {"targetRevision": "v1"}});
+        let v2 = serde_json::json!({"source": {"targetRevision": "v2"}});
+        let seen = |spec| Observed {
+            kind: Kind::ApplicationEdited,
+            key: "argocd/shop",
+            project: "default",
+            metadata: &meta,
+            spec,
+        };
+        assert_eq!(
+            tracker.applied(seen(&v1), false, NOW),
+            None,
+            "the first listing only remembers"
+        );
+        assert_eq!(
+            tracker.applied(seen(&v1), true, NOW),
+            None,
+            "a status write is not an edit"
+        );
+        let edit = tracker
+            .applied(seen(&v2), true, NOW)
+            .expect("a spec change is an edit");
+        assert_eq!(edit.kind, Some(Kind::ApplicationEdited));
+        assert_eq!(edit.user.as_deref(), Some("kubectl-edit"));
+        assert_eq!(edit.app.as_deref(), Some("argocd/shop"));
+        assert_eq!(edit.message.as_deref(), Some("spec changed"));
+        assert_ne!(edit.before, edit.after);
+        let deleted = tracker
+            .deleted(seen(&v2), NOW)
+            .expect("a deletion is recorded");
+        assert_eq!(deleted.message.as_deref(), Some("deleted"));
+        assert_eq!(tracker.deleted(seen(&v2), NOW), None, "once");
+        let created = tracker
+            .applied(seen(&v1), true, NOW)
+            .expect("created after the listing");
+        assert_eq!(created.message.as_deref(), Some("created"));
+    }
+}

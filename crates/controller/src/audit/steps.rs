@@ -1,0 +1,79 @@
+//! The audit records of one sync's steps: what was live before each step, and the masked
+//! diff to what was applied (Secrets masked by the app's differ, as in every diff shown).
+
+use super::records::{AppRef, StepOutcome, of_step};
+use super::sink::AuditLog;
+use driftless_diff::Differ;
+use driftless_model::{OperationState, ResourceKey};
+use driftless_plan::{Action, Step};
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub struct StepAudit {
+    log: AuditLog,
+    key: String,
+    project: String,
+    user: String,
+    trigger: String,
+    revision: String,
+    differ: Option<Differ>,
+    live: HashMap<ResourceKey, Value>,
+}
+
+impl StepAudit {
+    /// None when the log is disabled. `live`: the objects as compared before the sync.
+    pub fn new(
+        log: &AuditLog,
+        app: AppRef<'_>,
+        op: &OperationState,
+        differ: Option<Differ>,
+        live: &[Value],
+    ) -> Option<Self> {
+        if !log.is_enabled() {
+            return None;
+        }
+        let live = live
+            .iter()
+            .filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o.clone())))
+            .collect();
+        Some(Self {
+            log: log.clone(),
+            key: app.key.to_string(),
+            project: app.project.to_string(),
+            user: crate::events::user_of(op)
+                .unwrap_or_else(|| crate::events::COMPONENT.to_string()),
+            trigger: super::trigger::of_operation(&op.operation),
+            revision: crate::events::revision_of(op),
+            differ,
+            live,
+        })
+    }
+
+    /// Records what `step` did.
+    pub fn step_done(&self, step: &Step, ok: bool, message: &str) {
+        let before = self.live.get(&step.key);
+        let changes = matches!(step.action, Action::Create | Action::Update);
+        let diff = match (&self.differ, &step.object) {
+            (Some(differ), Some(desired)) if changes => {
+                differ.diff(Some(desired), before).ok().and_then(|d| d.text)
+            }
+            _ => None,
+        };
+        let outcome = StepOutcome {
+            step,
+            ok,
+            message,
+            before,
+            diff,
+            revision: &self.revision,
+            user: &self.user,
+            trigger: &self.trigger,
+        };
+        let app = AppRef {
+            key: &self.key,
+            project: &self.project,
+        };
+        self.log
+            .record(of_step(app, outcome, &driftless_audit::now()));
+    }
+}
