@@ -304,10 +304,9 @@ impl Store for PostgresStore {
         let (Some(first), Some(last), kept) = (read(0)?, read(1)?, read(2)?) else {
             return Ok(0);
         };
-        let keep = kept.unwrap_or(last).min(last);
-        if keep <= first {
+        let Some(keep) = crate::store::first_kept(first, last, kept) else {
             return Ok(0);
-        }
+        };
         let prev_hash: String = tx
             .query_one(
                 "SELECT prev_hash FROM audit_entries WHERE seq = $1",

@@ -306,10 +306,9 @@ impl Store for SqliteStore {
         let Some((first, last, kept)) = bounds else {
             return Ok(0);
         };
-        let keep = kept.unwrap_or(last).min(last);
-        if keep <= first {
+        let Some(keep) = crate::store::first_kept(first, last, kept) else {
             return Ok(0);
-        }
+        };
         let prev_hash: String = tx
             .query_row(
                 "SELECT prev_hash FROM audit_entries WHERE seq = ?1",

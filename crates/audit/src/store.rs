@@ -190,6 +190,13 @@ pub(crate) fn cutoff(before: &str) -> Result<String, AuditError> {
     crate::entry::normalize_time(before).map_err(|e| AuditError::Invalid(e.to_string()))
 }
 
+/// The first entry retention keeps, given the log's first and last seq and the oldest at or
+/// after the cutoff: never past the newest; None when nothing is to be deleted.
+pub(crate) fn first_kept(first: i64, last: i64, at_cutoff: Option<i64>) -> Option<i64> {
+    let keep = at_cutoff.unwrap_or(last).min(last);
+    (keep > first).then_some(keep)
+}
+
 /// A record as stored: refused without a kind, its JSON text.
 pub(crate) fn record_json(record: &Record) -> Result<String, AuditError> {
     if record.kind.is_none() {
