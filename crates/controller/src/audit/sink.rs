@@ -320,7 +320,9 @@ impl Writer {
         if !kept {
             tracing::error!(
                 seq = last.seq,
-                "the audit log no longer holds the entry its last checkpoint signed (edited or cut in the database); no checkpoint is signed over it"
+                "the audit log no longer holds the entry its last checkpoint signed (edited or cut in \
+                 the database); no checkpoint is signed over it. If the database is new on purpose, \
+                 delete the ConfigMap {CHECKPOINT_CONFIG_MAP} and restart"
             );
             self.tampered = true;
         }
