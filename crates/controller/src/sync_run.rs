@@ -600,18 +600,8 @@ async fn persisted_run(
     let mut sync_ctx = sync_context(ctx, &run.name);
     sync_ctx.saved = Some(saved_rx);
     let app_name = run.name.clone();
-    let project = crate::validate::project_name(run.app).to_string();
-    let audit_name = crate::audit::records::app_name(run.app);
-    let audit = crate::audit::steps::StepAudit::new(
-        &ctx.audit,
-        crate::audit::records::AppRef {
-            key: &audit_name,
-            project: &project,
-        },
-        &run.op,
-        crate::compare::differ_for(run.app, &ctx.judging).ok(),
-        live,
-    );
+    let audit =
+        crate::audit::steps::StepAudit::new(&ctx.audit, run.app, &ctx.judging, &run.op, live);
     let drive = async {
         let mut sent = 0u64;
         let mut on_event = move |event: SyncEvent| match event {

@@ -11,10 +11,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// The spec hash last seen per object key.
+/// The spec last seen per object key: its generation and hash.
 #[derive(Debug, Default)]
 pub struct EditTracker {
-    specs: HashMap<String, String>,
+    specs: HashMap<String, (Option<i64>, String)>,
 }
 
 /// One object as a watch delivered it.
@@ -34,8 +34,17 @@ impl EditTracker {
     /// `object` was listed or changed; `listed`: the watch's first listing is over. Returns
     /// the record of an edit, if its spec changed (or it is new after the listing).
     pub fn applied(&mut self, object: Observed<'_>, listed: bool, time: &str) -> Option<Record> {
+        let generation = object.metadata.generation;
+        let seen = self.specs.get(object.key);
+        // Status writes (most events) leave the generation alone: no need to hash the spec.
+        if generation.is_some() && seen.is_some_and(|(g, _)| *g == generation) {
+            return None;
+        }
         let hash = driftless_audit::content_hash(object.spec);
-        let before = self.specs.insert(object.key.to_string(), hash.clone());
+        let before = self
+            .specs
+            .insert(object.key.to_string(), (generation, hash.clone()))
+            .map(|(_, hash)| hash);
         if !listed || before.as_ref() == Some(&hash) {
             return None;
         }
@@ -55,7 +64,7 @@ impl EditTracker {
 
     /// `object` was deleted; the API server does not say by whom.
     pub fn deleted(&mut self, object: Observed<'_>, time: &str) -> Option<Record> {
-        let before = self.specs.remove(object.key)?;
+        let (_, before) = self.specs.remove(object.key)?;
         Some(Record {
             before: Some(before),
             message: Some("deleted".into()),
@@ -165,5 +174,37 @@ mod tests {
             .applied(seen(&v1), true, NOW)
             .expect("created after the listing");
         assert_eq!(created.message.as_deref(), Some("created"));
+    }
+
+    #[test]
+    fn a_generation_seen_before_is_a_status_write_and_a_new_one_an_edit() {
+        let mut tracker = EditTracker::default();
+        let at = |generation: i64| metadata(serde_json::json!({"generation": generation}));
+        let (one, two) = (at(1), at(2));
+        let spec = serde_json::json!({"source": {"targetRevision": "v1"}});
+        let seen = |metadata| Observed {
+            kind: Kind::ProjectEdited,
+            key: "shop",
+            project: "shop",
+            metadata,
+            spec: &spec,
+        };
+        assert_eq!(tracker.applied(seen(&one), false, NOW), None);
+        assert_eq!(tracker.applied(seen(&one), true, NOW), None);
+        // The API server bumps the generation for `operation` too: the spec hash still decides.
+        assert_eq!(tracker.applied(seen(&two), true, NOW), None);
+        let changed = serde_json::json!({"source": {"targetRevision": "v2"}});
+        let edit = tracker.applied(
+            Observed {
+                metadata: &at(3),
+                spec: &changed,
+                ..seen(&two)
+            },
+            true,
+            NOW,
+        );
+        let edit = edit.expect("a new generation with another spec is an edit");
+        assert_eq!(edit.kind, Some(Kind::ProjectEdited));
+        assert_eq!(edit.app, None, "a project edit names no app");
     }
 }

@@ -3,13 +3,14 @@
 
 use super::records::{AppRef, StepOutcome, of_step};
 use super::sink::AuditLog;
+use crate::compare::Judging;
 use driftless_diff::Differ;
-use driftless_model::{OperationState, ResourceKey};
+use driftless_model::{Application, OperationState, ResourceKey};
 use driftless_plan::{Action, Step};
 use serde_json::Value;
 use std::collections::HashMap;
 
-pub struct StepAudit {
+pub struct StepAudit<'a> {
     log: AuditLog,
     key: String,
     project: String,
@@ -17,41 +18,43 @@ pub struct StepAudit {
     trigger: String,
     revision: String,
     differ: Option<Differ>,
-    live: HashMap<ResourceKey, Value>,
+    live: HashMap<ResourceKey, &'a Value>,
 }
 
-impl StepAudit {
-    /// None when the log is disabled. `live`: the objects as compared before the sync.
+impl<'a> StepAudit<'a> {
+    /// None when the log is disabled (then nothing is prepared). `live`: the objects as
+    /// compared before the sync.
     pub fn new(
         log: &AuditLog,
-        app: AppRef<'_>,
+        app: &Application,
+        judging: &Judging,
         op: &OperationState,
-        differ: Option<Differ>,
-        live: &[Value],
+        live: &'a [Value],
     ) -> Option<Self> {
         if !log.is_enabled() {
             return None;
         }
         let live = live
             .iter()
-            .filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o.clone())))
+            .filter_map(|o| ResourceKey::of(o).ok().map(|k| (k, o)))
             .collect();
         Some(Self {
             log: log.clone(),
-            key: app.key.to_string(),
-            project: app.project.to_string(),
+            key: super::records::app_name(app),
+            project: crate::validate::project_name(app).to_string(),
             user: crate::events::user_of(op)
                 .unwrap_or_else(|| crate::events::COMPONENT.to_string()),
             trigger: super::trigger::of_operation(&op.operation),
             revision: crate::events::revision_of(op),
-            differ,
+            // Without a differ (its rules do not compile) steps are recorded without diffs.
+            differ: crate::compare::differ_for(app, judging).ok(),
             live,
         })
     }
 
     /// Records what `step` did.
     pub fn step_done(&self, step: &Step, ok: bool, message: &str) {
-        let before = self.live.get(&step.key);
+        let before = self.live.get(&step.key).copied();
         let changes = matches!(step.action, Action::Create | Action::Update);
         let diff = match (&self.differ, &step.object) {
             (Some(differ), Some(desired)) if changes => {

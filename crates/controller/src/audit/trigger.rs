@@ -34,9 +34,9 @@ impl Cause {
     }
 }
 
-/// The trigger of an automated operation about to start: self-heal when it heals, else the
-/// announced cause, else `commit` when it deploys another revision than the last sync and
-/// `drift` when it deploys the same.
+/// The trigger of an automated operation about to start: self-heal when it heals, `drift`
+/// when it deploys the revision the last sync deployed (a cause announced for a move that
+/// did not touch this app is stale), else the announced cause, else `commit`.
 pub fn of_automated(
     operation: &Operation,
     last: Option<&OperationState>,
@@ -46,9 +46,6 @@ pub fn of_automated(
     if sync.and_then(|s| s.self_heal_attempts_count).unwrap_or(0) > 0 {
         return "self-heal";
     }
-    if let Some(cause) = cause {
-        return cause.as_str();
-    }
     let revisions = |op: &Operation| {
         let sync = op.sync.as_ref();
         (
@@ -56,10 +53,10 @@ pub fn of_automated(
             sync.and_then(|s| s.revisions.clone()),
         )
     };
-    match last {
-        Some(last) if revisions(&last.operation) == revisions(operation) => "drift",
-        _ => "commit",
+    if last.is_some_and(|last| revisions(&last.operation) == revisions(operation)) {
+        return "drift";
     }
+    cause.map_or("commit", Cause::as_str)
 }
 
 /// `operation` with its trigger noted in `info` (an earlier note is replaced).
@@ -138,6 +135,11 @@ mod tests {
         assert_eq!(of_automated(&new, None, None), "commit");
         let again = state(serde_json::json!({"sync": {"revision": "b"}}));
         assert_eq!(of_automated(&new, Some(&again), None), "drift");
+        assert_eq!(
+            of_automated(&new, Some(&again), Some(Cause::Webhook)),
+            "drift",
+            "a cause announced for a move elsewhere does not make a drift a commit"
+        );
         let heal =
             operation(serde_json::json!({"sync": {"revision": "b", "autoHealAttemptsCount": 2}}));
         assert_eq!(
