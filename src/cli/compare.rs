@@ -4,11 +4,11 @@
 use super::app_source::{self, AppArgs, CommandError, Credentials};
 use clap::Args;
 use driftless_apply::{ClusterClient, TrackingMethod};
-use driftless_controller::compare::ignore_rules;
-use driftless_controller::project_resources::{Boundary, Refusal};
-use driftless_controller::project_scope::ProjectScope;
-use driftless_controller::render::CatalogScopes;
-use driftless_controller::validate;
+use driftless_controller::app_loop::render::CatalogScopes;
+use driftless_decisions::compare::ignore_rules;
+use driftless_decisions::project_resources::{Boundary, Refusal};
+use driftless_decisions::project_scope::ProjectScope;
+use driftless_decisions::validate;
 use driftless_diff::{Differ, IgnoreRule, ObjectDiff, rules_from_config_map};
 use driftless_health::CustomChecks;
 use driftless_model::annotations::{SECRET_TYPE, SECRET_TYPE_CLUSTER, SECRET_TYPE_REPOSITORY};
@@ -124,14 +124,15 @@ pub async fn compare_app(
         .await
         .map_err(|e| CommandError::Failed(e.to_string()))?;
     // Stamped as the controller that applied the live objects stamps what it applies.
-    let installation = driftless_controller::installation::common_id(&live).map(str::to_string);
+    let installation = driftless_decisions::installation::common_id(&live).map(str::to_string);
     let mut desired = desired;
-    driftless_controller::installation::stamp(&mut desired, installation.as_deref());
+    driftless_decisions::installation::stamp(&mut desired, installation.as_deref());
     let (project, secrets) = boundary_inputs(cluster, &app, &opts.config_namespace).await?;
     let project_name = validate::project_name(&app);
     let project_scope = ProjectScope::of(&secrets, project_name);
     validate::validate(&app, project.as_ref(), &project_scope).map_err(CommandError::Failed)?;
-    let cluster_scope = driftless_controller::clusters::scope_of(&app.spec.destination, &secrets);
+    let cluster_scope =
+        driftless_decisions::cluster_lookup::scope_of(&app.spec.destination, &secrets);
     let boundary = Boundary {
         project: project.as_ref(),
         project_name,
@@ -156,7 +157,7 @@ pub async fn compare_app(
     rules.extend(customizations.ignore.iter().cloned());
     let differ = Differ::new(&rules, salt())
         .map_err(|e| CommandError::Failed(format!("app {name}: {e}")))?;
-    let pairs = driftless_controller::compare::pair(&desired, &live);
+    let pairs = driftless_decisions::compare::pair(&desired, &live);
     let mut diffs = Vec::new();
     for (key, (want, have)) in pairs {
         let diff = match (want, have, opts.server_side_diff) {

@@ -132,7 +132,7 @@ fn respect_ignore_differences(
     if parsed.respect_ignore_differences != Some(true) {
         return Ok(c.desired.clone());
     }
-    let mut rules = driftless_controller::compare::ignore_rules(&c.app);
+    let mut rules = driftless_decisions::compare::ignore_rules(&c.app);
     rules.extend(c.customizations.ignore.iter().cloned());
     let rules = driftless_diff::IgnoreRules::new(&rules)
         .map_err(|e| CommandError::Failed(e.to_string()))?;

@@ -826,7 +826,7 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() -> anyhow::
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_shards_split_the_apps_between_them() -> anyhow::Result<()> {
     use driftless_controller::Shard;
-    use driftless_controller::shard::shard_of;
+    use driftless_decisions::shard::shard_of;
     let mut env = Gitops::new("shards").await?;
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
     // Names chosen so that each of the two shards owns three apps.

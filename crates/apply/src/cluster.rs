@@ -32,6 +32,12 @@ pub enum ClusterError {
         managers: Vec<String>,
         message: String,
     },
+    /// Objects a sync waited for did not become healthy, complete or gone in time.
+    #[error("timed out after {timeout:?} waiting for {}", joined(pending))]
+    WaitTimeout {
+        timeout: std::time::Duration,
+        pending: Vec<ResourceKey>,
+    },
     #[error("failed to read object {0}: it has no apiVersion, kind or name")]
     InvalidObject(String),
     #[error("failed to {verb} {key}: {source}")]
@@ -40,6 +46,11 @@ pub enum ClusterError {
         key: ResourceKey,
         source: Box<kube::Error>,
     },
+}
+
+fn joined(keys: &[ResourceKey]) -> String {
+    let names: Vec<String> = keys.iter().map(ToString::to_string).collect();
+    names.join(", ")
 }
 
 impl ClusterError {

@@ -108,25 +108,10 @@ pub async fn run_sync(
                 match waiting_since {
                     None => waiting_since = Some(Instant::now()),
                     Some(since) if since.elapsed() > ctx.wait_timeout => {
-                        let pending = healthy
-                            .iter()
-                            .chain(&hooks)
-                            .chain(&deleted)
-                            .map(ToString::to_string);
-                        return Err(ClusterError::Api {
-                            verb: "wait for",
-                            key: healthy
-                                .first()
-                                .or(hooks.first())
-                                .or(deleted.first())
-                                .cloned()
-                                .unwrap_or_else(empty_key),
-                            code: 0,
-                            message: format!(
-                                "timed out after {:?} waiting for {}",
-                                ctx.wait_timeout,
-                                pending.collect::<Vec<_>>().join(", ")
-                            ),
+                        let pending = healthy.iter().chain(&hooks).chain(&deleted).cloned();
+                        return Err(ClusterError::WaitTimeout {
+                            timeout: ctx.wait_timeout,
+                            pending: pending.collect(),
                         });
                     }
                     Some(_) => tokio::time::sleep(ctx.poll).await,
@@ -166,10 +151,6 @@ pub async fn run_sync(
             }
         }
     }
-}
-
-fn empty_key() -> ResourceKey {
-    ResourceKey::new("", "", "", "")
 }
 
 fn report(

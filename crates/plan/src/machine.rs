@@ -53,6 +53,7 @@ pub fn next(plan: &Plan, state: &mut SyncState, observed: &Observed) -> Next {
                     state.phase = RunPhase::Failed;
                     state.message =
                         "failed to resume: the saved sync state does not match the plan".into();
+                    state.stale_resume = true;
                     state.current = None;
                     return Next::Done(RunPhase::Failed);
                 }

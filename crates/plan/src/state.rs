@@ -87,6 +87,10 @@ pub struct SyncState {
     /// Why the normal flow failed; set while SyncFail hooks and clean-up run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// Set when a saved state was handed back that the plan has no place for (objects pruned
+    /// since, a changed plan): the caller starts the sync over. Never saved.
+    #[serde(skip)]
+    pub stale_resume: bool,
 }
 
 impl Default for SyncState {
@@ -104,6 +108,7 @@ impl SyncState {
             current: None,
             step_results: BTreeMap::new(),
             failure: None,
+            stale_resume: false,
         }
     }
 

@@ -1,23 +1,7 @@
 //! What an ApplicationSet shares with the Application controller's git polling (pure): the
-//! name it is registered under as a repository user, and the repositories its git generators
-//! read.
+//! repositories its git generators read.
 
 use serde_json::Value;
-
-/// Prefix of an ApplicationSet's name as a [`crate::git::GitWatcher`] user. An object name
-/// cannot hold `/`, so such a user never collides with an Application's name.
-const USER_PREFIX: &str = "ApplicationSet/";
-
-/// The repository user name of ApplicationSet `appset`.
-pub fn git_user(appset: &str) -> String {
-    format!("{USER_PREFIX}{appset}")
-}
-
-/// The ApplicationSet a repository user stands for, if it stands for one.
-pub fn appset_of_user(user: &str) -> Option<&str> {
-    user.strip_prefix(USER_PREFIX)
-        .filter(|name| !name.is_empty())
-}
 
 /// One git generator: which top-level generator holds it, and what it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,13 +87,6 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
     use serde_json::json;
-
-    #[test]
-    fn appset_users_round_trip_and_never_look_like_app_names() {
-        assert_eq!(appset_of_user(&git_user("namespaces")), Some("namespaces"));
-        assert_eq!(appset_of_user("namespaces"), None);
-        assert_eq!(appset_of_user("ApplicationSet/"), None);
-    }
 
     #[test]
     fn git_generators_are_found_at_the_top_and_inside_matrix_and_merge() {

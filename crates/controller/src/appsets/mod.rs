@@ -4,9 +4,9 @@
 //!
 //! It shares the Application controller's repository cache and ref polling: an
 //! ApplicationSet registers its git generators' repositories as a user of
-//! [`crate::git::GitWatcher`] under [`keys::git_user`], so they are listed with everyone
+//! [`crate::git::watcher::GitWatcher`] as `Key::AppSet`, so they are listed with everyone
 //! else's each poll, and a move (or a newly failing repository) wakes it through the
-//! controller's trigger channel, which hands such users to [`Router::route`].
+//! controller's trigger channel, which passes such keys to [`Requests::request`].
 //!
 //! The decisions are pure: generation and the plan in `driftless_appset`, and here
 //! [`keys`], [`owned`], [`status`] and the watch fingerprints in [`watch`]. The edges are
@@ -25,7 +25,9 @@ pub mod rolling;
 pub mod status;
 pub mod watch;
 
-use crate::context::{Context, lock};
+use crate::runtime::context::Context;
+use crate::runtime::mutex::lock;
+use driftless_decisions::app_key::Key;
 use driftless_model::ApplicationSet;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject};
@@ -60,7 +62,7 @@ impl AppSets {
     /// Drops what is kept about a deleted ApplicationSet (its repositories stop being polled
     /// for it).
     pub fn forget(&self, name: &str) {
-        self.ctx.git.forget(&keys::git_user(name));
+        self.ctx.git.forget(&Key::AppSet(name.to_string()));
         lock(&self.written).remove(name);
     }
 }
@@ -69,29 +71,21 @@ pub fn appset_resource() -> ApiResource {
     ApiResource::erase::<ApplicationSet>(&())
 }
 
-/// Hands git moves meant for an ApplicationSet to its reconciler.
-pub struct Router {
+/// Asks the ApplicationSet reconciler for runs.
+pub struct Requests {
     triggers: mpsc::UnboundedSender<String>,
 }
 
-impl Router {
-    /// Takes a reconcile request made through the Application controller's channel: one for
-    /// an ApplicationSet (a repository user from [`keys::git_user`]) is passed on and None
-    /// returned; an Application's is given back.
-    pub fn route(&self, name: String) -> Option<String> {
-        match keys::appset_of_user(&name) {
-            Some(appset) => {
-                let _ = self.triggers.send(appset.to_string());
-                None
-            }
-            None => Some(name),
-        }
+impl Requests {
+    /// Asks for a reconcile of ApplicationSet `name`.
+    pub fn request(&self, name: String) {
+        let _ = self.triggers.send(name);
     }
 }
 
 /// Starts the ApplicationSet reconciler on the controller's background tasks (the watches
 /// and the loop; each returns only if it fails for good). Call it once leadership is held.
-pub(crate) fn start(ctx: &Arc<Context>, background: &mut JoinSet<&'static str>) -> Router {
+pub(crate) fn start(ctx: &Arc<Context>, background: &mut JoinSet<&'static str>) -> Requests {
     let (tx, rx) = mpsc::unbounded_channel();
     let sets = Arc::new(AppSets {
         ctx: ctx.clone(),
@@ -101,23 +95,5 @@ pub(crate) fn start(ctx: &Arc<Context>, background: &mut JoinSet<&'static str>) 
     background.spawn(watch::watch_appsets(sets.clone()));
     background.spawn(watch::watch_owned_apps(sets.clone()));
     background.spawn(queue::run(sets, rx));
-    Router { triggers: tx }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn git_moves_for_an_appset_go_to_its_reconciler_and_app_names_are_given_back() {
-        let (triggers, mut received) = mpsc::unbounded_channel();
-        let router = Router { triggers };
-        assert_eq!(router.route("web".into()), Some("web".into()));
-        assert_eq!(router.route(keys::git_user("namespaces")), None);
-        assert_eq!(received.try_recv().ok(), Some("namespaces".into()));
-        assert!(
-            received.try_recv().is_err(),
-            "an app name is not sent to the appset reconciler"
-        );
-    }
+    Requests { triggers: tx }
 }

@@ -6,7 +6,7 @@
 use super::keys;
 use super::owned;
 use super::reconcile::{AppSetReconcileError, check_repositories, generate, list_apps};
-use crate::context::Context;
+use crate::runtime::context::Context;
 use driftless_appset::{AppSetError, Reconciled};
 use driftless_model::ApplicationSet;
 use serde::Serialize;

@@ -3,7 +3,7 @@
 
 use super::AppSets;
 use super::reconcile::reconcile;
-use crate::work_queue::{Job, WorkQueue};
+use crate::runtime::queue::{Job, WorkQueue};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;

@@ -12,12 +12,14 @@ use super::files::SharedCacheFiles;
 use super::keys::{self, GitSource};
 use super::owned::{self, APPSET_MANAGER};
 use super::status::{next_status, status_patch};
-use crate::context::{Context, lock};
-use crate::time::{now_secs, time_of};
+use crate::runtime::clock::now_secs;
+use crate::runtime::context::Context;
+use crate::runtime::mutex::lock;
 use driftless_appset::status::{
     apply_error_conditions, error_conditions, resources, success_conditions,
 };
 use driftless_appset::{AppSetError, GeneratorError, GitError, Inputs, Reconciled};
+use driftless_decisions::time::time_of;
 use driftless_model::ApplicationSet;
 use driftless_model::annotations::{SECRET_TYPE, SECRET_TYPE_CLUSTER};
 use driftless_model::appset::ApplicationSetStatus;
@@ -110,7 +112,10 @@ pub async fn reconcile(
     let generators = serde_json::to_value(&appset.spec.generators).unwrap_or(Value::Null);
     let sources = keys::git_sources(&generators);
     let urls = keys::repo_urls(&sources);
-    sets.ctx.git.register(&keys::git_user(name), &urls);
+    sets.ctx.git.register(
+        &driftless_decisions::app_key::Key::AppSet(name.to_string()),
+        &urls,
+    );
 
     let all_apps = list_apps(&sets.ctx).await?;
     let existing = owned::split(
@@ -288,11 +293,12 @@ fn refusal(
     secrets: &[Secret],
     control: &str,
 ) -> Option<String> {
-    if let Some(why) = crate::validate::child_refusal(app, projects, secrets, control) {
+    if let Some(why) = driftless_decisions::validate::child_refusal(app, projects, secrets, control)
+    {
         return Some(why);
     }
     let destination = serde_json::from_value(app["spec"]["destination"].clone()).ok()?;
-    crate::clusters::resolve(&destination, secrets)
+    driftless_decisions::cluster_lookup::resolve(&destination, secrets)
         .err()
         .map(|e| format!("application destination spec is invalid: {e}"))
 }

@@ -11,10 +11,11 @@
 use super::AppSets;
 use super::execute::Failure;
 use super::owned::{self, APPSET_MANAGER};
-use crate::status::merge_patch;
-use crate::time::{now_secs, time_of};
+use crate::runtime::clock::now_secs;
 use driftless_appset::rolling::{self, Input, Outcome, ROLLOUT_PROGRESSING, Rollout};
 use driftless_appset::{Policy, Refused};
+use driftless_decisions::status::merge_patch;
+use driftless_decisions::time::time_of;
 use driftless_model::ApplicationSet;
 use driftless_model::annotations::RESOURCES_FINALIZER;
 use driftless_model::appset::{ApplicationSetCondition, ApplicationSetStatus};

@@ -52,8 +52,8 @@ pub fn status_patch(previous: &ApplicationSetStatus, next: &ApplicationSetStatus
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::time_of;
     use driftless_appset::status::{ERROR_OCCURRED, success_conditions};
+    use driftless_decisions::time::time_of;
     use pretty_assertions::assert_eq;
     use serde_json::json;
 

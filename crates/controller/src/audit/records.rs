@@ -2,10 +2,10 @@
 //! and the loop breakers and guard refusals a status write brings ([`of_status_change`]),
 //! and each object a sync applied, pruned or ran as a hook ([`of_step`]).
 
-use crate::events::{
+use driftless_audit::{Kind, Record};
+use driftless_decisions::events::{
     completed_run, conditions_raised, revision_of, started_run, sync_loops_tripped, user_of,
 };
-use driftless_audit::{Kind, Record};
 use driftless_model::{ApplicationStatus, OperationState};
 use driftless_plan::{Action, Step};
 use serde_json::Value;
@@ -41,7 +41,7 @@ impl AppRef<'_> {
 
 /// Who a record of `op` names: the user who asked, or the controller for an automated one.
 fn actor(op: &OperationState) -> String {
-    user_of(op).unwrap_or_else(|| crate::events::COMPONENT.to_string())
+    user_of(op).unwrap_or_else(|| driftless_decisions::events::COMPONENT.to_string())
 }
 
 fn about_operation(mut record: Record, op: &OperationState) -> Record {
@@ -76,13 +76,13 @@ pub fn of_status_change(
     }
     for message in sync_loops_tripped(old, new) {
         let mut record = app.record(Kind::SyncLoopTripped, time);
-        record.user = Some(crate::events::COMPONENT.into());
+        record.user = Some(driftless_decisions::events::COMPONENT.into());
         record.message = Some(message.to_string());
         records.push(record);
     }
-    for message in conditions_raised(old, new, crate::conditions::GUARD_ERROR) {
+    for message in conditions_raised(old, new, driftless_decisions::conditions::GUARD_ERROR) {
         let mut record = app.record(Kind::GuardRefused, time);
-        record.user = Some(crate::events::COMPONENT.into());
+        record.user = Some(driftless_decisions::events::COMPONENT.into());
         record.result = Some("Refused".into());
         record.message = Some(message.to_string());
         records.push(record);

@@ -8,7 +8,7 @@
 //! A record that cannot be queued or written is logged and counted
 //! (`driftless_audit_records_unwritten_total`), never silently lost.
 
-use crate::metrics::Metrics;
+use crate::runtime::metrics::Metrics;
 use driftless_audit::{AuditError, Checkpoint, Record, Signer, Store};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -186,7 +186,7 @@ async fn publish(api: Api<ConfigMap>, mut checkpoints: mpsc::UnboundedReceiver<C
             "metadata": {"name": CHECKPOINT_CONFIG_MAP},
             "data": {CHECKPOINT_KEY: text},
         });
-        let params = PatchParams::apply(crate::writer::CONTROLLER_MANAGER).force();
+        let params = PatchParams::apply(crate::app_loop::status_writer::CONTROLLER_MANAGER).force();
         if let Err(error) = api
             .patch(CHECKPOINT_CONFIG_MAP, &params, &Patch::Apply(&patch))
             .await

@@ -3,7 +3,7 @@
 
 use super::records::{AppRef, StepOutcome, of_step};
 use super::sink::AuditLog;
-use crate::compare::Judging;
+use driftless_decisions::compare::Judging;
 use driftless_diff::Differ;
 use driftless_model::{Application, OperationState, ResourceKey};
 use driftless_plan::{Action, Step};
@@ -41,13 +41,13 @@ impl<'a> StepAudit<'a> {
         Some(Self {
             log: log.clone(),
             key: super::records::app_name(app),
-            project: crate::validate::project_name(app).to_string(),
-            user: crate::events::user_of(op)
-                .unwrap_or_else(|| crate::events::COMPONENT.to_string()),
+            project: driftless_decisions::validate::project_name(app).to_string(),
+            user: driftless_decisions::events::user_of(op)
+                .unwrap_or_else(|| driftless_decisions::events::COMPONENT.to_string()),
             trigger: super::trigger::of_operation(&op.operation),
-            revision: crate::events::revision_of(op),
+            revision: driftless_decisions::events::revision_of(op),
             // Without a differ (its rules do not compile) steps are recorded without diffs.
-            differ: crate::compare::differ_for(app, judging).ok(),
+            differ: driftless_decisions::compare::differ_for(app, judging).ok(),
             live,
         })
     }

@@ -3,7 +3,7 @@
 
 use super::edits::{EditTracker, Observed};
 use super::sink::AuditLog;
-use crate::stores::ProjectChange;
+use crate::runtime::stores::ProjectChange;
 use driftless_audit::Kind;
 use driftless_model::project::AppProject;
 use kube::api::DynamicObject;
@@ -38,7 +38,7 @@ impl EditRecorder {
             spec: &spec,
         };
         let now = driftless_audit::now();
-        let mut tracker = crate::context::lock(&self.projects);
+        let mut tracker = crate::runtime::mutex::lock(&self.projects);
         let record = match change {
             ProjectChange::Listed { first } => tracker.applied(observed, !first, &now),
             ProjectChange::Applied => tracker.applied(observed, true, &now),
@@ -64,7 +64,7 @@ impl EditRecorder {
             .get("project")
             .and_then(|p| p.as_str())
             .filter(|p| !p.is_empty())
-            .unwrap_or(crate::validate::DEFAULT_PROJECT)
+            .unwrap_or(driftless_decisions::validate::DEFAULT_PROJECT)
             .to_string();
         let observed = Observed {
             kind: Kind::ApplicationEdited,
@@ -74,7 +74,7 @@ impl EditRecorder {
             spec: &spec,
         };
         let now = driftless_audit::now();
-        let mut tracker = crate::context::lock(&self.apps);
+        let mut tracker = crate::runtime::mutex::lock(&self.apps);
         let record = if deleted {
             tracker.deleted(observed, &now)
         } else {

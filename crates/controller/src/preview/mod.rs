@@ -6,8 +6,8 @@
 pub mod tree;
 pub mod tree_rules;
 
-use crate::compare::{differ_for, pair};
-use crate::context::Context;
+use crate::runtime::context::Context;
+use driftless_decisions::compare::{differ_for, pair};
 use driftless_diff::{SecretMasker, SyncStatus};
 use driftless_model::Application;
 use serde::Serialize;
@@ -22,8 +22,11 @@ pub enum PreviewError {
         revision: String,
         message: String,
     },
-    #[error("failed to render application {app}: {message}")]
-    Render { app: String, message: String },
+    #[error("failed to render application {app}: {source}")]
+    Render {
+        app: String,
+        source: crate::app_loop::comparison::ComparisonError,
+    },
     #[error("failed to diff application {app}: {message}")]
     Diff { app: String, message: String },
 }
@@ -78,20 +81,21 @@ pub async fn preview(
             .to_string();
         // Another revision is asked for now: look at the repository again (a branch moves).
         let fresh = revision.is_some();
-        let resolved = crate::reconcile::resolve_revision(ctx, app, source, &wanted, fresh)
-            .await
-            .map_err(|message| PreviewError::Revision {
-                repo: source.repo_url.clone(),
-                revision: wanted.clone(),
-                message,
-            })?;
+        let resolved =
+            crate::app_loop::comparison::resolve_revision(ctx, app, source, &wanted, fresh)
+                .await
+                .map_err(|message| PreviewError::Revision {
+                    repo: source.repo_url.clone(),
+                    revision: wanted.clone(),
+                    message,
+                })?;
         revisions.push(resolved);
     }
-    let prepared = crate::reconcile::prepare(ctx, app, revisions, false)
+    let prepared = crate::app_loop::comparison::prepare(ctx, app, revisions, false)
         .await
-        .map_err(|message| PreviewError::Render {
+        .map_err(|source| PreviewError::Render {
             app: name.clone(),
-            message,
+            source,
         })?;
     let masker = SecretMasker::new(ctx.judging.salt.clone());
     let manifests = prepared

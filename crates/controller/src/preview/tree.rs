@@ -8,7 +8,7 @@
 
 use super::tree_rules::{self, Change};
 use super::{ObjectPreview, PreviewError, preview};
-use crate::context::Context;
+use crate::runtime::context::Context;
 use driftless_guard::{Finding, Tree};
 use driftless_model::annotations::RESOURCES_FINALIZER;
 use driftless_model::{Application, GROUP};
@@ -94,7 +94,7 @@ pub async fn preview_tree(
         }
         let mut entry = TreeApp {
             name: name.clone(),
-            project: crate::validate::project_name(&visit.app).to_string(),
+            project: driftless_decisions::validate::project_name(&visit.app).to_string(),
             parent: visit.parent.clone(),
             change: visit.change,
             revisions: Vec::new(),

@@ -1,7 +1,7 @@
 //! Rendering an Application at resolved commits, through the repository and render caches, on
 //! the blocking pool (git and helm/kustomize block).
 
-use crate::charts::{ChartAccess, ChartWatcher};
+use crate::git::chart_versions::{ChartAccess, ChartWatcher};
 use driftless_apply::ApiCatalog;
 use driftless_model::{Application, GroupKind};
 use driftless_render::{
@@ -30,7 +30,7 @@ impl ScopeLookup for CatalogScopes {
 pub struct Renderer {
     tools: Tools,
     runner: ProcessRunner,
-    /// One permit per render running; the cap of [`crate::config::RenderLimits`].
+    /// One permit per render running; the cap of [`crate::runtime::config::RenderLimits`].
     slots: tokio::sync::Semaphore,
     cache: RenderCache,
     repos: Arc<RepoCache>,
@@ -47,7 +47,7 @@ impl Renderer {
         repos: Arc<RepoCache>,
         cache: RenderCache,
         charts: Arc<ChartWatcher>,
-        limits: crate::config::RenderLimits,
+        limits: crate::runtime::config::RenderLimits,
         kustomize_remote_bases: bool,
     ) -> Self {
         let mut tools = Tools::discover();
@@ -76,7 +76,7 @@ impl Renderer {
         fresh: bool,
     ) -> Result<Vec<Value>, String> {
         use tracing::Instrument;
-        let span = crate::telemetry::render_span(
+        let span = crate::runtime::telemetry::render_span(
             app.metadata.name.as_deref().unwrap_or_default(),
             revisions,
         );

@@ -2,24 +2,24 @@
 //! read the live cache, diff), write the status if it changed, then run whatever operation is
 //! due. A failure to compare is a condition on the app, never a reason to touch its objects.
 
-use crate::compare::{Comparison, compare};
-use crate::conditions::{self, Found};
-use crate::context::Context;
-use crate::decide::{Decision, Facts, decide};
-use crate::depends;
-use crate::destinations::{DestinationError, Target};
-use crate::project_resources::Boundary;
-use crate::project_scope::ProjectScope;
-use crate::status::{Outcome, digest, next_status};
-use crate::sync_loop::Drift;
-use crate::sync_run::{self, Prepared, Start};
-use crate::time::now_secs;
-use crate::validate::{destination_permitted, validate};
-use crate::writer::{self, StatusWriter};
+use crate::app_loop::comparison::{Prepared, prepare_on, resolve_revision};
+use crate::app_loop::status_writer::{self, StatusWriter};
+use crate::app_loop::sync::{self, Start};
+use crate::clusters::destinations::DestinationError;
+use crate::runtime::clock::now_secs;
+use crate::runtime::context::Context;
 use driftless_apply::tracking;
+use driftless_decisions::app_key::Key;
+use driftless_decisions::conditions::{self, Found};
+use driftless_decisions::decide::{Decision, Facts, decide};
+use driftless_decisions::depends;
+use driftless_decisions::project_scope::ProjectScope;
+use driftless_decisions::status::{Outcome, digest, next_status};
+use driftless_decisions::sync_loop::Drift;
+use driftless_decisions::validate::{destination_permitted, validate};
 use driftless_model::annotations::REFRESH;
 use driftless_model::project::AppProjectSpec;
-use driftless_model::{AppProject, Application, ApplicationSource, GroupKind, ResourceKey};
+use driftless_model::{AppProject, Application, ApplicationSource, ResourceKey};
 use driftless_render::{chart_of, revision_of};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,9 +36,9 @@ pub enum ReconcileError {
     #[error("failed to write the status of application {app}: {source}")]
     Write { app: String, source: kube::Error },
     #[error(transparent)]
-    Sync(#[from] sync_run::SyncRunError),
+    Sync(#[from] sync::SyncRunError),
     #[error(transparent)]
-    Delete(#[from] crate::delete::DeleteError),
+    Delete(#[from] crate::app_loop::delete::DeleteError),
 }
 
 /// A refresh asked for with `argocd.argoproj.io/refresh`.
@@ -57,7 +57,7 @@ pub fn refresh_of(app: &Application) -> Option<Refresh> {
     }
 }
 
-/// Reconciles the app `name` (its key, see [`crate::app_key`]); returns when to look again,
+/// Reconciles the app `name` (its key, see [`driftless_decisions::app_key`]); returns when to look again,
 /// if a time is due.
 pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration>, ReconcileError> {
     let (api, bare_name) = ctx.app_api(name);
@@ -78,7 +78,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         Err(error) => {
             let message = format!("failed to read the application: {error}");
             let conditions = json!([{"type": conditions::INVALID_SPEC_ERROR, "message": message}]);
-            writer::write_conditions(&api, bare_name, conditions)
+            status_writer::write_conditions(&api, bare_name, conditions)
                 .await
                 .map_err(|source| ReconcileError::Write {
                     app: name.into(),
@@ -87,9 +87,9 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             return Ok(None);
         }
     };
-    let _timer = crate::metrics::ReconcileTimer::start(&ctx.metrics, &app);
+    let _timer = crate::runtime::metrics::ReconcileTimer::start(&ctx.metrics, &app);
     if app.metadata.deletion_timestamp.is_some() {
-        return Ok(crate::delete::delete_app(ctx, &app).await?);
+        return Ok(crate::app_loop::delete::delete_app(ctx, &app).await?);
     }
     let refresh = refresh_of(&app);
     let project = read_project(ctx, &app).await;
@@ -126,7 +126,13 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         Compared::Failed(_) => None,
     };
     let mut verdict = prepared
-        .map(|p| crate::guard::judge(name, crate::guard::mode_of(project.as_deref()), &p.desired))
+        .map(|p| {
+            driftless_decisions::guard::judge(
+                name,
+                driftless_decisions::guard::mode_of(project.as_deref()),
+                &p.desired,
+            )
+        })
         .unwrap_or_default();
     if prepared.is_some() {
         let namespace = app.metadata.namespace.as_deref().unwrap_or_default();
@@ -136,10 +142,10 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     }
     found.extend(verdict.found.iter().cloned());
     if let Some(p) = prepared {
-        found.extend(crate::volatile::conditions(&p.volatile));
+        found.extend(driftless_decisions::volatile::conditions(&p.volatile));
     }
     if let Some(p) = prepared.filter(|p| !p.refused.is_empty()) {
-        let message = crate::sync_run::refusal_message(&p.refused);
+        let message = crate::app_loop::comparison::refusal_message(&p.refused);
         found.push(Found::new(conditions::INVALID_SPEC_ERROR, message.clone()));
         verdict.blocked = Some(message);
     }
@@ -155,7 +161,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         .as_ref()
         .and_then(|p| p.spec.sync_windows.clone())
         .unwrap_or_default();
-    let held = crate::sync_windows::held_back(&decision, &app, &windows, now);
+    let held = driftless_decisions::sync_windows::held_back(&decision, &app, &windows, now);
     if let (
         Some(why),
         Decision::Start {
@@ -173,7 +179,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     // Before the status write: the watch sees the refresh done before it sees the new status,
     // so neither event asks for another reconcile.
     if refresh.is_some()
-        && let Err(error) = writer::clear_annotation(&api, bare_name, REFRESH).await
+        && let Err(error) = status_writer::clear_annotation(&api, bare_name, REFRESH).await
     {
         tracing::warn!(app = name, %error, "cannot remove the refresh annotation");
     }
@@ -184,15 +190,19 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         app.status.clone(),
         ctx.status_writes.clone(),
     )
-    .with_events(crate::events::EventSink::new(ctx.client.clone(), &app))
+    .with_events(crate::app_loop::event_sink::EventSink::new(
+        ctx.client.clone(),
+        &app,
+    ))
     .with_metrics(ctx.metrics.clone(), name, &app)
     .with_audit(ctx.audit.clone(), &app);
     let fingerprint = digest(&status);
-    let already_written = crate::context::lock(&ctx.written).get(name) == Some(&fingerprint);
+    let already_written = crate::runtime::mutex::lock(&ctx.written).get(name) == Some(&fingerprint);
     if !already_written
-        && crate::status::comparable(&status) != crate::status::comparable(writer.current())
+        && driftless_decisions::status::comparable(&status)
+            != driftless_decisions::status::comparable(writer.current())
     {
-        status.reconciled_at = Some(crate::time::time_of(now));
+        status.reconciled_at = Some(driftless_decisions::time::time_of(now));
         writer
             .write(&status)
             .await
@@ -201,7 +211,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
                 source,
             })?;
     }
-    crate::context::lock(&ctx.written).insert(name.to_string(), fingerprint);
+    crate::runtime::mutex::lock(&ctx.written).insert(name.to_string(), fingerprint);
 
     if let Some(why) = held.filter(|_| !matches!(decision, Decision::Nothing | Decision::Terminate))
     {
@@ -209,7 +219,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             Decision::Start { operation, .. } => Some(*operation),
             _ => None,
         };
-        sync_run::hold(ctx, &app, &mut writer, prepared, operation, &why).await?;
+        sync::hold(ctx, &app, &mut writer, prepared, operation, &why).await?;
         return Ok(Some(WINDOW_RECHECK));
     }
     match decision {
@@ -218,11 +228,11 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             u64::try_from(due - now).unwrap_or(0).max(1),
         ))),
         Decision::Resume => {
-            sync_run::run(ctx, &app, &mut writer, prepared, Start::Resume).await?;
+            sync::run(ctx, &app, &mut writer, prepared, Start::Resume).await?;
             Ok(Some(Duration::ZERO))
         }
         Decision::Terminate => {
-            sync_run::terminate(ctx, &app, &mut writer).await?;
+            sync::terminate(ctx, &app, &mut writer).await?;
             Ok(None)
         }
         Decision::Start {
@@ -232,7 +242,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             if let Some(message) = verdict.blocked {
                 // Enforced guard errors: a requested sync ends in Error; automation waits.
                 if requested {
-                    sync_run::refuse(ctx, &app, &mut writer, *operation, true, message).await?;
+                    sync::refuse(ctx, &app, &mut writer, *operation, true, message).await?;
                 }
                 return Ok(None);
             }
@@ -247,7 +257,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
                 Box::new(crate::audit::trigger::noted(*operation, trigger))
             };
             let kept = prepared.map(|p| without(p, &excluded));
-            sync_run::run(
+            sync::run(
                 ctx,
                 &app,
                 &mut writer,
@@ -274,7 +284,7 @@ fn break_loops(
     prepared: Option<&Prepared>,
     found: &mut Vec<Found>,
 ) -> BTreeSet<ResourceKey> {
-    let mut loops = crate::context::lock(&ctx.loops);
+    let mut loops = crate::runtime::mutex::lock(&ctx.loops);
     let state = loops.entry(name.to_string()).or_default();
     if let Some(p) = prepared {
         state.follow(&p.revisions);
@@ -345,7 +355,9 @@ enum Compared {
 }
 
 async fn read_project(ctx: &Context, app: &Application) -> Option<Arc<AppProject>> {
-    ctx.stores.project(crate::validate::project_name(app)).await
+    ctx.stores
+        .project(driftless_decisions::validate::project_name(app))
+        .await
 }
 
 async fn compare_app(
@@ -361,9 +373,13 @@ async fn compare_app(
             return Compared::Failed(Found::new(conditions::COMPARISON_ERROR, error.to_string()));
         }
     };
-    let scope = ProjectScope::of(&secrets, crate::validate::project_name(app));
+    let scope = ProjectScope::of(&secrets, driftless_decisions::validate::project_name(app));
     if let Err(message) = validate(app, project.as_ref(), &scope).and_then(|()| {
-        crate::validate::namespace_permitted(app, project.as_ref(), &ctx.config.app_namespace)
+        driftless_decisions::validate::namespace_permitted(
+            app,
+            project.as_ref(),
+            &ctx.config.app_namespace,
+        )
     }) {
         return Compared::Failed(Found::new(conditions::INVALID_SPEC_ERROR, message));
     }
@@ -389,7 +405,8 @@ async fn compare_app(
     let urls = |sources: &[&ApplicationSource]| -> Vec<String> {
         sources.iter().map(|s| s.repo_url.clone()).collect()
     };
-    ctx.git.register(&name, &urls(&git_sources));
+    ctx.git
+        .register(&Key::App(name.clone()), &urls(&git_sources));
     let project_name = Some(app.spec.project.as_str()).filter(|p| !p.is_empty());
     let charts: Vec<(String, String)> = chart_sources
         .iter()
@@ -410,201 +427,8 @@ async fn compare_app(
             warnings.extend(orphan_warning(ctx, app, project.as_ref(), &prepared, refresh).await);
             Compared::Done(Box::new(prepared), warnings)
         }
-        Err(message) => Compared::Failed(Found::new(conditions::COMPARISON_ERROR, message)),
+        Err(error) => Compared::Failed(Found::new(conditions::COMPARISON_ERROR, error.to_string())),
     }
-}
-
-/// What `revision` of `source` is now: a commit of a git repository (checked once, or again
-/// with `force`), or the chart version a version or constraint selects.
-pub(crate) async fn resolve_revision(
-    ctx: &Context,
-    app: &Application,
-    source: &ApplicationSource,
-    revision: &str,
-    force: bool,
-) -> Result<String, String> {
-    if let Some(chart) = chart_of(source) {
-        let project = Some(app.spec.project.as_str()).filter(|p| !p.is_empty());
-        return ctx
-            .charts
-            .resolve(&source.repo_url, chart, revision, project, force)
-            .await;
-    }
-    ctx.git.ensure(&source.repo_url, force).await?;
-    ctx.git.resolve(&source.repo_url, revision).await
-}
-
-/// Renders `app` at `revisions` and compares it with the live cache of its destination.
-pub async fn prepare(
-    ctx: &Arc<Context>,
-    app: &Application,
-    revisions: Vec<String>,
-    fresh: bool,
-) -> Result<Prepared, String> {
-    let target = ctx
-        .destinations
-        .resolve(&app.spec.destination)
-        .await
-        .map_err(|e| e.to_string())?;
-    let project = read_project(ctx, app).await.map(|p| p.spec.clone());
-    prepare_on(ctx, target, app, project.as_ref(), revisions, fresh).await
-}
-
-/// Renders and compares with the live objects; objects the app's boundary keeps out (project
-/// kind lists and destinations, the cluster Secret's scope) are marked `Unknown` in the
-/// comparison, listed in `refused` (no sync may start) and left out of the live set, so they
-/// are never pruned.
-async fn prepare_on(
-    ctx: &Arc<Context>,
-    target: Arc<Target>,
-    app: &Application,
-    project: Option<&AppProjectSpec>,
-    revisions: Vec<String>,
-    fresh: bool,
-) -> Result<Prepared, String> {
-    let name = ctx.key_of(app);
-    let mut desired = ctx
-        .renderer
-        .render(app, &revisions, target.cluster.catalog(), fresh)
-        .await?;
-    let volatile = detect_volatile(ctx, &target, app, &name, &revisions, &desired, fresh).await;
-    let secrets = ctx
-        .destinations
-        .secrets()
-        .await
-        .map_err(|e| e.to_string())?;
-    let project_name = crate::validate::project_name(app);
-    let project_scope = ProjectScope::of(&secrets, project_name);
-    let cluster_scope = crate::clusters::scope_of(&app.spec.destination, &secrets);
-    let boundary = Boundary {
-        project,
-        project_name,
-        project_scope: &project_scope,
-        cluster_name: &target.name,
-        cluster_server: &target.server,
-        cluster_scope: &cluster_scope,
-    };
-    let mut refused = boundary.refused(&desired);
-    refused.extend(refused_children(ctx, &desired, &secrets, &refused).await?);
-    crate::installation::stamp(&mut desired, ctx.config.installation_id.as_deref());
-    let mut live = read_live(ctx, &target, app, &desired).await?;
-    live.retain(|object| boundary.refusal(object).is_none());
-    if crate::volatile::keeps_live(app) {
-        desired = crate::volatile::keep_live(&desired, &live, &volatile);
-    }
-    let mut comparison: Comparison =
-        compare(app, &desired, &live, &ctx.judging).map_err(|e| e.to_string())?;
-    crate::compare::mark_unknown(&mut comparison, refused.iter().map(|r| &r.key));
-    tracing::debug!(app = %name, sync = %comparison.sync, health = %comparison.health, "compared");
-    Ok(Prepared {
-        target,
-        revisions,
-        desired,
-        live,
-        comparison,
-        refused,
-        volatile,
-    })
-}
-
-/// The volatile fields of `app` at `revisions`: found once by rendering a second time,
-/// bypassing the render cache (again on a hard refresh). A second render that fails finds
-/// nothing and is tried on the next comparison.
-async fn detect_volatile(
-    ctx: &Context,
-    target: &Target,
-    app: &Application,
-    name: &str,
-    revisions: &[String],
-    first: &[Value],
-    fresh: bool,
-) -> Arc<Vec<driftless_guard::Finding>> {
-    if !fresh && let Some(found) = ctx.volatile.get(name, revisions) {
-        return found;
-    }
-    match ctx
-        .renderer
-        .render(app, revisions, target.cluster.catalog(), true)
-        .await
-    {
-        Ok(second) => {
-            let found = driftless_guard::volatile_fields(name, first, &second);
-            if !found.is_empty() {
-                tracing::warn!(
-                    app = name,
-                    fields = found.len(),
-                    "volatile fields: two renders of one revision differ"
-                );
-            }
-            ctx.volatile.insert(name, revisions, found)
-        }
-        Err(error) => {
-            tracing::debug!(app = name, %error, "second render for volatile fields failed");
-            Arc::default()
-        }
-    }
-}
-
-/// Child Applications among `desired` (not refused already) whose own project refuses them.
-async fn refused_children(
-    ctx: &Context,
-    desired: &[Value],
-    secrets: &[k8s_openapi::api::core::v1::Secret],
-    already: &[crate::project_resources::Refusal],
-) -> Result<Vec<crate::project_resources::Refusal>, String> {
-    let children: Vec<(ResourceKey, &Value)> = desired
-        .iter()
-        .filter_map(|o| Some((ResourceKey::of(o).ok()?, o)))
-        .filter(|(k, _)| k.group == driftless_model::GROUP && k.kind == Application::KIND)
-        .filter(|(k, _)| already.iter().all(|r| &r.key != k))
-        .collect();
-    if children.is_empty() {
-        return Ok(Vec::new());
-    }
-    let projects = ctx
-        .stores
-        .project_specs()
-        .await
-        .map_err(|e| format!("failed to list the AppProjects child applications use: {e}"))?;
-    Ok(children
-        .into_iter()
-        .filter_map(|(key, child)| {
-            let control = &ctx.config.app_namespace;
-            let why = crate::validate::child_refusal(child, &projects, secrets, control)?;
-            let message = format!("resource argoproj.io:Application/{}: {why}", key.name);
-            Some(crate::project_resources::Refusal { key, message })
-        })
-        .collect())
-}
-
-/// The live objects `app` tracks, from the cache, watching the kinds it needs first: those of
-/// its desired objects and those its status last listed (so objects gone from git are seen).
-pub async fn read_live(
-    ctx: &Context,
-    target: &Target,
-    app: &Application,
-    desired: &[Value],
-) -> Result<Vec<Value>, String> {
-    let name = ctx.key_of(app);
-    let mut kinds: BTreeSet<GroupKind> = desired
-        .iter()
-        .filter_map(|o| ResourceKey::of(o).ok())
-        .map(|k| k.group_kind())
-        .collect();
-    for resource in app.status.iter().flat_map(|s| s.resources.iter().flatten()) {
-        if let Some(kind) = &resource.kind {
-            kinds.insert(GroupKind::new(
-                resource.group.clone().unwrap_or_default(),
-                kind.clone(),
-            ));
-        }
-    }
-    target
-        .live
-        .ensure(&target.cluster, &kinds)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(target.live.tracked(&name))
 }
 
 /// `OrphanedResourceWarning` when the project monitors orphans and the app's namespace has some.
@@ -623,7 +447,7 @@ async fn orphan_warning(
         .namespace
         .as_deref()
         .filter(|n| !n.is_empty())?;
-    let objects = match crate::inventory::namespace_objects(
+    let objects = match crate::clusters::inventory::namespace_objects(
         &prepared.target,
         namespace,
         refresh.is_some(),
@@ -636,8 +460,9 @@ async fn orphan_warning(
             return None;
         }
     };
-    let orphans = crate::orphans::find(&objects, settings, project, ctx.config.tracking);
-    crate::orphans::warning(settings, &orphans)
+    let orphans =
+        driftless_decisions::orphans::find(&objects, settings, project, ctx.config.tracking);
+    driftless_decisions::orphans::warning(settings, &orphans)
 }
 
 /// Desired objects that exist in the cluster but belong to another app.

@@ -3,6 +3,33 @@
 //! `<namespace>_<name>` in another one (apps in any namespace). `_` is never part of a
 //! Kubernetes namespace or name, so the key splits back unambiguously.
 
+/// What a shared watch (a git repository, a chart) is kept for: an Application (by its key)
+/// or an ApplicationSet (by name). Told apart by type, never by the shape of a string.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    App(String),
+    AppSet(String),
+}
+
+impl Key {
+    /// The Application's key, if this is one.
+    pub fn app(&self) -> Option<&str> {
+        match self {
+            Self::App(app) => Some(app),
+            Self::AppSet(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::App(app) => write!(f, "application {app}"),
+            Self::AppSet(set) => write!(f, "applicationset {set}"),
+        }
+    }
+}
+
 /// The key of the Application `name` in `namespace`, with `control` the control namespace.
 pub fn key(namespace: &str, name: &str, control: &str) -> String {
     if namespace.is_empty() || namespace == control {

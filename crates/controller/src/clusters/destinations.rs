@@ -1,13 +1,14 @@
 //! The clusters Applications deploy to. The local one is connected at start; another is
-//! connected the first time an app names it (from its cluster Secret, see [`crate::clusters`])
+//! connected the first time an app names it (from its cluster Secret, see [`driftless_decisions::cluster_lookup`])
 //! and shared by every app that names it, with its own discovery and live cache. A Secret
 //! that changes (rotated token, new CA) replaces the connection; one that cannot connect is
 //! tried again on the app's next reconcile.
 
-use crate::clusters::{self, ClusterLookupError, Resolved};
-use crate::live::{LiveCache, Notify};
-use crate::stores::ControlStores;
+use crate::clusters::live_cache::{LiveCache, Notify};
+use crate::clusters::target::Target;
+use crate::runtime::stores::ControlStores;
 use driftless_apply::{ClusterClient, TrackingMethod};
+use driftless_decisions::cluster_lookup::{self, ClusterLookupError, Resolved};
 use driftless_model::ApplicationDestination;
 use driftless_model::annotations::{SECRET_TYPE_CLUSTER, SECRET_TYPE_REPOSITORY};
 use k8s_openapi::api::core::v1::Secret;
@@ -41,26 +42,6 @@ pub enum DestinationError {
     },
 }
 
-/// One cluster to deploy to.
-pub struct Target {
-    pub name: String,
-    pub server: String,
-    pub cluster: ClusterClient,
-    pub live: LiveCache,
-    /// Namespace listings for orphan detection.
-    pub inventories: crate::inventory::Inventories,
-    fingerprint: String,
-}
-
-impl std::fmt::Debug for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Target")
-            .field("name", &self.name)
-            .field("server", &self.server)
-            .finish_non_exhaustive()
-    }
-}
-
 pub struct Destinations {
     namespace: String,
     tracking: TrackingMethod,
@@ -86,7 +67,7 @@ impl Destinations {
         notify: Notify,
         stores: ControlStores,
     ) -> Self {
-        let (name, server) = clusters::name_and_server(&Resolved::Local);
+        let (name, server) = cluster_lookup::name_and_server(&Resolved::Local);
         let local = Arc::new(Target {
             name,
             server,
@@ -153,7 +134,7 @@ impl Destinations {
         } else {
             self.secrets().await?
         };
-        let entry = match clusters::resolve(destination, &secrets)? {
+        let entry = match cluster_lookup::resolve(destination, &secrets)? {
             Resolved::Local => return Ok(self.local.clone()),
             Resolved::Remote(entry) => *entry,
         };
@@ -220,16 +201,19 @@ impl Destinations {
 
 /// The common case needs no Secret lookup.
 fn names_local(destination: &ApplicationDestination) -> bool {
-    matches!(clusters::resolve(destination, &[]), Ok(Resolved::Local))
+    matches!(
+        cluster_lookup::resolve(destination, &[]),
+        Ok(Resolved::Local)
+    )
 }
 
-async fn connect(entry: &clusters::ClusterEntry) -> Result<Client, DestinationError> {
+async fn connect(entry: &cluster_lookup::ClusterEntry) -> Result<Client, DestinationError> {
     let failed = |message: String| DestinationError::Connect {
         name: entry.name.clone(),
         server: entry.server.clone(),
         message,
     };
-    let kubeconfig: Kubeconfig = serde_json::from_value(clusters::kubeconfig(entry)?)
+    let kubeconfig: Kubeconfig = serde_json::from_value(cluster_lookup::kubeconfig(entry)?)
         .map_err(|_| failed("the cluster secret makes no valid client config".into()))?;
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await

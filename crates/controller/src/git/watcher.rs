@@ -5,7 +5,8 @@
 //! A repository's last check may have failed (unreachable, bad credentials): apps using it are
 //! told so and keep their last good state.
 
-use crate::stores::ControlStores;
+use crate::runtime::stores::ControlStores;
+use driftless_decisions::app_key::Key;
 use driftless_source::{
     RemoteRefs, RepoCache, RepoCredentials, cache_key, credentials_for, redact_url,
 };
@@ -28,8 +29,8 @@ struct RepoState {
     error: Option<String>,
     /// Whether a check ran at all (a failing repository is retried by the poll, not by every app).
     attempted: bool,
-    /// Apps (by name) using the repository: told when it moves.
-    users: BTreeSet<String>,
+    /// Apps and ApplicationSets using the repository: told when it moves.
+    users: BTreeSet<Key>,
 }
 
 /// The repository cache and what is known of each remote.
@@ -37,7 +38,7 @@ pub struct GitWatcher {
     cache: Arc<RepoCache>,
     secrets: Option<ControlStores>,
     repos: Mutex<HashMap<String, Arc<Repo>>>,
-    metrics: Arc<crate::metrics::Metrics>,
+    metrics: Arc<crate::runtime::metrics::Metrics>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -49,7 +50,7 @@ impl GitWatcher {
     pub fn new(
         cache: Arc<RepoCache>,
         secrets: Option<ControlStores>,
-        metrics: Arc<crate::metrics::Metrics>,
+        metrics: Arc<crate::runtime::metrics::Metrics>,
     ) -> Self {
         Self {
             cache,
@@ -76,8 +77,8 @@ impl GitWatcher {
             .clone()
     }
 
-    /// Records that `app` uses exactly these repositories.
-    pub fn register(&self, app: &str, urls: &[String]) {
+    /// Records that `user` uses exactly these repositories.
+    pub fn register(&self, user: &Key, urls: &[String]) {
         let wanted: BTreeSet<String> = urls.iter().map(|u| cache_key(u)).collect();
         for url in urls {
             self.repo(url);
@@ -85,16 +86,16 @@ impl GitWatcher {
         for (key, repo) in lock(&self.repos).iter() {
             let mut state = lock(&repo.state);
             if wanted.contains(key) {
-                state.users.insert(app.to_string());
+                state.users.insert(user.clone());
             } else {
-                state.users.remove(app);
+                state.users.remove(user);
             }
         }
     }
 
-    /// Forgets `app` (deleted).
-    pub fn forget(&self, app: &str) {
-        self.register(app, &[]);
+    /// Forgets `user` (deleted).
+    pub fn forget(&self, user: &Key) {
+        self.register(user, &[]);
     }
 
     /// Makes sure `url` was checked at least once (or again, with `force`), and returns the
@@ -112,9 +113,9 @@ impl GitWatcher {
         }
     }
 
-    /// One round: every repository some app uses is listed once; returns the apps whose
+    /// One round: every repository some app uses is listed once; returns the users whose
     /// repositories moved.
-    pub async fn poll(&self) -> BTreeSet<String> {
+    pub async fn poll(&self) -> BTreeSet<Key> {
         let repos: Vec<Arc<Repo>> = lock(&self.repos)
             .values()
             .filter(|r| !lock(&r.state).users.is_empty())
@@ -133,8 +134,8 @@ impl GitWatcher {
     }
 
     /// Checks now the repositories in use whose URL is one of `urls` (a webhook's); returns the
-    /// apps whose repositories moved.
-    pub async fn check_urls(&self, urls: &[String]) -> BTreeSet<String> {
+    /// users whose repositories moved.
+    pub async fn check_urls(&self, urls: &[String]) -> BTreeSet<Key> {
         let wanted: BTreeSet<String> = urls.iter().map(|u| cache_key(u)).collect();
         let repos: Vec<Arc<Repo>> = lock(&self.repos)
             .iter()
@@ -256,7 +257,7 @@ impl GitWatcher {
     }
 
     /// Repositories in use and the apps using each (for diagnostics).
-    pub fn users(&self) -> BTreeMap<String, BTreeSet<String>> {
+    pub fn users(&self) -> BTreeMap<String, BTreeSet<Key>> {
         lock(&self.repos)
             .values()
             .map(|r| (redact_url(&r.url), lock(&r.state).users.clone()))

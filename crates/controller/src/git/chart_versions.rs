@@ -4,8 +4,8 @@
 //! reconciled, so a newly published version that matches a constraint rolls out without a
 //! commit. Apps resolve versions from the index held, re-checked at most once per poll interval.
 
-use crate::context::lock;
-use crate::stores::ControlStores;
+use crate::runtime::mutex::lock;
+use crate::runtime::stores::ControlStores;
 use driftless_charts::{ChartRepos, HelmCredentials, helm_credentials_for, is_oci};
 use driftless_source::{CredentialSecret, SecretSource, cache_key, redact_url};
 use k8s_openapi::api::core::v1::ConfigMap;

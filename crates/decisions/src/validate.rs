@@ -182,8 +182,8 @@ pub fn child_refusal(
     if let Err(message) = namespace_permitted(&app, project, control) {
         return Some(message);
     }
-    let resolved = crate::clusters::resolve(&app.spec.destination, secrets).ok()?;
-    let (cluster_name, cluster_server) = crate::clusters::name_and_server(&resolved);
+    let resolved = crate::cluster_lookup::resolve(&app.spec.destination, secrets).ok()?;
+    let (cluster_name, cluster_server) = crate::cluster_lookup::name_and_server(&resolved);
     destination_permitted(&app, project, &scope, &cluster_name, &cluster_server).err()
 }
 

@@ -3,7 +3,7 @@
 //! untracked). Listed only for namespaces whose project monitors orphans, at most once per
 //! [`FRESH_FOR`] per namespace unless a refresh asks, and slimmed to what the check reads.
 
-use crate::destinations::Target;
+use crate::clusters::target::Target;
 use driftless_model::annotations::{INSTANCE_LABEL, TRACKING_ID};
 use futures::{StreamExt, TryStreamExt};
 use kube::Api;

@@ -1,10 +1,10 @@
 //! Leader election on a `coordination.k8s.io` Lease: only the replica holding the Lease
 //! reconciles. The holder renews it every third of its duration; another replica takes it
 //! over once it has not been renewed for a whole duration. A holder that fails to renew
-//! stops (its process restarts and competes again), so two leaders never act for long.
+//! stops within its renew deadline, before anyone may take over (its process restarts and
+//! competes again), so two leaders never act at once.
 
-use crate::config::LeaderElection;
-use crate::controller::ControllerError;
+use crate::runtime::config::LeaderElection;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
@@ -30,17 +30,13 @@ pub fn may_take(
 }
 
 /// Waits until this replica holds the Lease.
-pub async fn acquire(
-    client: &Client,
-    namespace: &str,
-    election: &LeaderElection,
-) -> Result<(), ControllerError> {
+pub async fn acquire(client: &Client, namespace: &str, election: &LeaderElection) {
     let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
     loop {
         match try_hold(&api, election).await {
             Ok(true) => {
                 tracing::info!(lease = %election.lease_name, identity = %election.identity, "became the leader");
-                return Ok(());
+                return;
             }
             Ok(false) => {}
             Err(error) => tracing::warn!(%error, "cannot read or write the leader lease"),
@@ -49,27 +45,35 @@ pub async fn acquire(
     }
 }
 
-/// Renews the Lease until that fails; returns when leadership is lost.
+/// Renews the Lease until that fails; returns when leadership is lost. A holder that has not
+/// renewed for the renew deadline (two thirds of the lease duration) gives up before any other
+/// replica may take the Lease, so two leaders never act at once.
 pub async fn keep(client: Client, namespace: String, election: LeaderElection) -> &'static str {
     let api: Api<Lease> = Api::namespaced(client, &namespace);
-    let mut failing_since: Option<tokio::time::Instant> = None;
+    let mut renewed = tokio::time::Instant::now();
     loop {
         tokio::time::sleep(retry_period(&election)).await;
         match try_hold(&api, &election).await {
-            Ok(true) => failing_since = None,
+            Ok(true) => renewed = tokio::time::Instant::now(),
             Ok(false) => {
                 tracing::error!(lease = %election.lease_name, "another replica took the leader lease");
                 return "leader lease";
             }
             Err(error) => {
-                let since = *failing_since.get_or_insert_with(tokio::time::Instant::now);
                 tracing::warn!(%error, "cannot renew the leader lease");
-                if since.elapsed() >= election.lease_duration {
+                if renewed.elapsed() >= renew_deadline(&election) {
+                    tracing::error!(lease = %election.lease_name, "failed to renew the leader lease within its renew deadline");
                     return "leader lease";
                 }
             }
         }
     }
+}
+
+/// How long a holder keeps acting without a renewal: shorter than the lease duration, after
+/// which another replica may take over.
+fn renew_deadline(election: &LeaderElection) -> Duration {
+    election.lease_duration * 2 / 3
 }
 
 fn retry_period(election: &LeaderElection) -> Duration {

@@ -1,4 +1,5 @@
-//! Timestamps: whole seconds since the epoch in the pure core, Kubernetes `Time` in the status.
+//! Timestamps: whole seconds since the epoch in the decisions, Kubernetes `Time` in the status;
+//! the clock itself is the controller's (`runtime::clock`).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -11,11 +12,6 @@ pub fn time_of(secs: i64) -> Time {
 /// The seconds since the epoch of a `Time`.
 pub fn secs_of(time: &Time) -> i64 {
     time.0.as_second()
-}
-
-/// The wall clock, for the edges only.
-pub fn now_secs() -> i64 {
-    Timestamp::now().as_second()
 }
 
 #[cfg(test)]

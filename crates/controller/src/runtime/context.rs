@@ -1,27 +1,29 @@
 //! What every reconcile shares: clients, caches, configuration, and the way to ask for a
 //! reconcile of an app (now or later).
 
-use crate::charts::ChartWatcher;
-use crate::compare::Judging;
-use crate::config::ControllerConfig;
-use crate::depends::DependencyState;
-use crate::destinations::Destinations;
-use crate::git::GitWatcher;
-use crate::render::Renderer;
-use crate::writer::application_resource;
+use crate::app_loop::render::Renderer;
+use crate::app_loop::status_writer::application_resource;
+use crate::clusters::destinations::Destinations;
+use crate::git::chart_versions::ChartWatcher;
+use crate::git::watcher::GitWatcher;
+use crate::runtime::config::ControllerConfig;
+use crate::runtime::mutex::lock;
+use driftless_decisions::app_key::Key;
+use driftless_decisions::compare::Judging;
+use driftless_decisions::depends::DependencyState;
 use driftless_model::{HealthStatusCode, SyncStatusCode};
 use kube::api::DynamicObject;
 use kube::{Api, Client};
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
 
 /// A request to reconcile an app.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
-    Now(String),
+    Now(Key),
     After(String, Duration),
     /// An object tracked by this name changed: reconcile it if it is one of our apps (another
     /// controller's app may own objects too).
@@ -48,7 +50,7 @@ pub struct Context {
     pub destinations: Destinations,
     pub git: GitWatcher,
     /// AppProjects and typed Secrets of the control namespace, kept by watches.
-    pub stores: crate::stores::ControlStores,
+    pub stores: crate::runtime::stores::ControlStores,
     pub charts: Arc<ChartWatcher>,
     pub renderer: Arc<Renderer>,
     /// Health customizations, system-wide ignoreDifferences and the Secret mask salt.
@@ -59,17 +61,17 @@ pub struct Context {
     pub seen: Mutex<HashMap<String, AppSeen>>,
     /// Bounds the comparisons running at once.
     /// Per app: the sync-loop breaker's counts for the revision last synced automatically.
-    pub loops: Mutex<HashMap<String, crate::sync_loop::LoopState>>,
+    pub loops: Mutex<HashMap<String, driftless_decisions::sync_loop::LoopState>>,
     /// Automated syncs started (for tests and metrics).
     pub sync_applies: Arc<AtomicU64>,
     pub compare_slots: Semaphore,
     /// Volatile fields found by rendering a revision twice, per app.
-    pub volatile: crate::volatile::Detections,
+    pub volatile: crate::app_loop::volatile_found::Detections,
     pub triggers: mpsc::UnboundedSender<Trigger>,
     pub status_writes: Arc<AtomicU64>,
     /// The syncs running now, each of which can be asked to stop.
     pub terminations: Terminations,
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub metrics: Arc<crate::runtime::metrics::Metrics>,
     /// Where the audit records go (a disabled log drops them).
     pub audit: crate::audit::AuditLog,
     /// Edits to Applications and AppProjects, for the audit log.
@@ -132,10 +134,6 @@ impl Drop for Registration<'_> {
     }
 }
 
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 impl Context {
     /// The Applications of the control namespace.
     pub fn apps(&self) -> Api<DynamicObject> {
@@ -158,13 +156,14 @@ impl Context {
 
     /// The API of the app `key` names, and its name there.
     pub fn app_api<'a>(&'a self, key: &'a str) -> (Api<DynamicObject>, &'a str) {
-        let (namespace, name) = crate::app_key::split(key, &self.config.app_namespace);
+        let (namespace, name) =
+            driftless_decisions::app_key::split(key, &self.config.app_namespace);
         (self.apps_in(namespace), name)
     }
 
-    /// The key of `app` (see [`crate::app_key`]).
+    /// The key of `app` (see [`driftless_decisions::app_key`]).
     pub fn key_of(&self, app: &driftless_model::Application) -> String {
-        crate::app_key::key(
+        driftless_decisions::app_key::key(
             app.metadata.namespace.as_deref().unwrap_or_default(),
             app.metadata.name.as_deref().unwrap_or_default(),
             &self.config.app_namespace,
@@ -172,7 +171,12 @@ impl Context {
     }
 
     pub fn reconcile(&self, app: &str) {
-        let _ = self.triggers.send(Trigger::Now(app.to_string()));
+        self.wake(Key::App(app.to_string()));
+    }
+
+    /// Asks for a reconcile of an app or an ApplicationSet.
+    pub fn wake(&self, key: Key) {
+        let _ = self.triggers.send(Trigger::Now(key));
     }
 
     /// Notes what announced a change to `app`, for the trigger of the sync it may start.
@@ -191,7 +195,7 @@ impl Context {
 
     /// Drops what is kept about a deleted app.
     pub fn forget(&self, app: &str) {
-        self.git.forget(app);
+        self.git.forget(&Key::App(app.to_string()));
         self.charts.forget(app);
         lock(&self.written).remove(app);
         lock(&self.loops).remove(app);

@@ -3,17 +3,19 @@
 //! repository, an app it waits for) or the resync period passed. One app is never
 //! reconciled twice at once; requests that arrive meanwhile fold into one more run after.
 
-use crate::charts::ChartWatcher;
-use crate::compare::Judging;
-use crate::config::ControllerConfig;
-use crate::context::{AppSeen, Context, Trigger, lock};
-use crate::depends;
-use crate::git::GitWatcher;
-use crate::reconcile::reconcile;
-use crate::render::Renderer;
-use crate::work_queue::WorkQueue;
+use crate::app_loop::reconcile::reconcile;
+use crate::app_loop::render::Renderer;
+use crate::git::chart_versions::ChartWatcher;
+use crate::git::watcher::GitWatcher;
+use crate::runtime::config::ControllerConfig;
+use crate::runtime::context::{AppSeen, Context, Trigger};
+use crate::runtime::mutex::lock;
+use crate::runtime::queue::WorkQueue;
 use driftless_apply::ClusterClient;
 use driftless_charts::ChartRepos;
+use driftless_decisions::app_key::Key;
+use driftless_decisions::compare::Judging;
+use driftless_decisions::depends;
 use driftless_diff::rules_from_config_map;
 use driftless_health::CustomChecks;
 use driftless_model::annotations::REFRESH;
@@ -28,6 +30,7 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use rand::Rng;
+use std::collections::BTreeSet;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,8 +49,6 @@ pub enum ControllerError {
     Connect(String),
     #[error("failed to open the cache in {path}: {message}")]
     Cache { path: String, message: String },
-    #[error("failed to hold the leader lease: {0}")]
-    Leader(String),
     #[error("the {0} task of the controller stopped")]
     TaskEnded(&'static str),
     #[error(transparent)]
@@ -74,7 +75,7 @@ impl Handle {
         self.0.sync_applies.load(Ordering::Relaxed)
     }
 
-    /// Every metric, in Prometheus's text format (see [`crate::metrics`]).
+    /// Every metric, in Prometheus's text format (see [`crate::runtime::metrics`]).
     pub fn metrics_text(&self) -> String {
         self.0.metrics.encode(
             self.0.renderer.cache_lookups(),
@@ -122,12 +123,14 @@ impl Handle {
     /// Checks now the repositories in use whose URL is one of `urls` (a verified webhook's)
     /// and compares again the apps whose repository moved; returns how many.
     pub async fn check_repositories(&self, urls: &[String]) -> usize {
-        let apps = self.0.git.check_urls(urls).await;
-        for app in &apps {
-            self.0.announce(app, crate::audit::trigger::Cause::Webhook);
-            self.0.reconcile(app);
+        let moved = self.0.git.check_urls(urls).await;
+        for key in &moved {
+            if let Some(app) = key.app() {
+                self.0.announce(app, crate::audit::trigger::Cause::Webhook);
+            }
+            self.0.wake(key.clone());
         }
-        apps.len()
+        moved.len()
     }
 }
 
@@ -157,7 +160,7 @@ impl Controller {
         let chart_dir = config.cache_dir.join("charts");
         let chart_repos =
             Arc::new(ChartRepos::new(&chart_dir).map_err(|e| cache_error(&chart_dir, &e))?);
-        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let metrics = Arc::new(crate::runtime::metrics::Metrics::new());
         let audit = match &config.audit {
             Some(audit) => {
                 crate::audit::sink::start(
@@ -174,12 +177,12 @@ impl Controller {
         let (tx, triggers) = mpsc::unbounded_channel();
         let project_tx = tx.clone();
         let project_edits = edits.clone();
-        let (stores, project_watch, secret_watch) = crate::stores::ControlStores::start(
+        let (stores, project_watch, secret_watch) = crate::runtime::stores::ControlStores::start(
             client.clone(),
             &config.app_namespace,
             Arc::new(move |project: &AppProject, change| {
                 project_edits.project(project, change);
-                if !matches!(change, crate::stores::ProjectChange::Listed { .. }) {
+                if !matches!(change, crate::runtime::stores::ProjectChange::Listed { .. }) {
                     let name = project.metadata.name.clone().unwrap_or_default();
                     let _ = project_tx.send(Trigger::Project(name));
                 }
@@ -197,7 +200,7 @@ impl Controller {
         let render_cache =
             RenderCache::open(&render_dir).map_err(|e| cache_error(&render_dir, &e))?;
         let notify_tx = tx.clone();
-        let notify: crate::live::Notify = Arc::new(move |app: &str| {
+        let notify: crate::clusters::live_cache::Notify = Arc::new(move |app: &str| {
             let _ = notify_tx.send(Trigger::Tracked(app.to_string()));
         });
         let (mut judging, configured_id) =
@@ -209,7 +212,7 @@ impl Controller {
         let salt: [u8; 32] = rand::rng().random();
         judging.salt = salt.to_vec();
         let ctx = Context {
-            destinations: crate::destinations::Destinations::new(
+            destinations: crate::clusters::destinations::Destinations::new(
                 client.clone(),
                 cluster,
                 config.app_namespace.clone(),
@@ -269,8 +272,8 @@ impl Controller {
             background.spawn(watch);
         }
         if let Some(election) = &ctx.config.leader_election {
-            crate::leader::acquire(&ctx.client, &ctx.config.app_namespace, election).await?;
-            background.spawn(crate::leader::keep(
+            crate::runtime::lease::acquire(&ctx.client, &ctx.config.app_namespace, election).await;
+            background.spawn(crate::runtime::lease::keep(
                 ctx.client.clone(),
                 ctx.config.app_namespace.clone(),
                 election.clone(),
@@ -281,9 +284,9 @@ impl Controller {
         background.spawn(poll_git(ctx.clone()));
         let appsets = crate::appsets::start(&ctx, &mut background);
         let job_ctx = ctx.clone();
-        let job: crate::work_queue::Job = Arc::new(move |app: String| {
+        let job: crate::runtime::queue::Job = Arc::new(move |app: String| {
             let ctx = job_ctx.clone();
-            let span = crate::telemetry::reconcile_span(&app);
+            let span = crate::runtime::telemetry::reconcile_span(&app);
             Box::pin(
                 async move { reconcile(&ctx, &app).await.map_err(|e| e.to_string()) }
                     .instrument(span),
@@ -292,17 +295,19 @@ impl Controller {
         // The comparisons, which cost CPU, take turns on `Context::compare_slots`.
         let mut queue = WorkQueue::new("application", ERROR_BACKOFF, job);
         let owned = |app: &str| {
-            let (namespace, name) = crate::app_key::split(app, &ctx.config.app_namespace);
+            let (namespace, name) =
+                driftless_decisions::app_key::split(app, &ctx.config.app_namespace);
             ctx.config.shard.owns(namespace, name)
         };
         loop {
             tokio::select! {
                 Some(trigger) = triggers.recv() => match trigger {
-                    Trigger::Now(app) => {
-                        if let Some(app) = appsets.route(app).filter(|a| owned(a)) {
+                    Trigger::Now(Key::App(app)) => {
+                        if owned(&app) {
                             queue.request(app);
                         }
                     }
+                    Trigger::Now(Key::AppSet(set)) => appsets.request(set),
                     Trigger::After(app, delay) => queue.request_at(app, Instant::now() + delay),
                     Trigger::Tracked(app) => {
                         if lock(&ctx.seen).contains_key(&app) && owned(&app) {
@@ -371,13 +376,13 @@ fn served_key(ctx: &Context, object: &DynamicObject) -> Option<String> {
     let name = object.metadata.name.as_deref()?;
     let namespace = object.metadata.namespace.as_deref().unwrap_or_default();
     let control = &ctx.config.app_namespace;
-    crate::app_key::serves(namespace, control, &ctx.config.app_namespaces)
-        .then(|| crate::app_key::key(namespace, name, control))
+    driftless_decisions::app_key::serves(namespace, control, &ctx.config.app_namespaces)
+        .then(|| driftless_decisions::app_key::key(namespace, name, control))
 }
 
 async fn watch_apps(ctx: Arc<Context>) -> &'static str {
     let stream = watcher::watcher(ctx.watched_apps(), watcher::Config::default())
-        .backoff(crate::watch_backoff::WatchBackoff::default());
+        .backoff(crate::runtime::backoff::WatchBackoff::default());
     futures::pin_mut!(stream);
     let mut fingerprints: HashMap<String, String> = HashMap::new();
     // The first listing is over: what it lists is remembered, not recorded as edits.
@@ -413,7 +418,7 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                         sync,
                         health,
                         depends_on: depends::dependencies(app),
-                        project: crate::validate::project_name(app).to_string(),
+                        project: driftless_decisions::validate::project_name(app).to_string(),
                     }
                 });
                 let state_changed = {
@@ -476,14 +481,15 @@ async fn poll_git(ctx: Arc<Context>) -> &'static str {
         let jitter = rand::rng().random_range(-0.1..=0.1) * interval;
         tokio::time::sleep(Duration::from_secs_f64((interval + jitter).max(0.1))).await;
         let (git, charts) = futures::join!(ctx.git.poll(), ctx.charts.poll());
-        for app in &git {
+        for app in git.iter().filter_map(Key::app) {
             ctx.announce(app, crate::audit::trigger::Cause::Poll);
         }
         for app in &charts {
             ctx.announce(app, crate::audit::trigger::Cause::ChartVersion);
         }
-        for app in git.union(&charts) {
-            ctx.reconcile(app);
+        let charted = charts.into_iter().map(Key::App);
+        for key in git.into_iter().chain(charted).collect::<BTreeSet<_>>() {
+            ctx.wake(key);
         }
     }
 }
@@ -493,7 +499,8 @@ async fn poll_git(ctx: Arc<Context>) -> &'static str {
 async fn ensure_default_project(ctx: &Context) {
     let api: Api<AppProject> = Api::namespaced(ctx.client.clone(), &ctx.config.app_namespace);
     if matches!(
-        api.get_opt(crate::validate::DEFAULT_PROJECT).await,
+        api.get_opt(driftless_decisions::validate::DEFAULT_PROJECT)
+            .await,
         Ok(Some(_))
     ) {
         return;
@@ -513,7 +520,7 @@ async fn ensure_default_project(ctx: &Context) {
         }]),
         ..AppProjectSpec::default()
     };
-    let project = AppProject::new(crate::validate::DEFAULT_PROJECT, spec);
+    let project = AppProject::new(driftless_decisions::validate::DEFAULT_PROJECT, spec);
     match api.create(&PostParams::default(), &project).await {
         Ok(_) => {
             tracing::info!(namespace = %ctx.config.app_namespace, "created the default AppProject")

@@ -56,7 +56,7 @@ impl AppInfo {
         AppInfo {
             name: app.metadata.name.clone().unwrap_or_default(),
             namespace: app.metadata.namespace.clone().unwrap_or_default(),
-            project: crate::validate::project_name(app).to_string(),
+            project: driftless_decisions::validate::project_name(app).to_string(),
             repo: app
                 .sources()
                 .first()
@@ -255,7 +255,7 @@ impl Metrics {
 
     /// `argocd_app_info` for the app `key` is now `info` (its previous series is dropped).
     pub fn app_info(&self, key: &str, info: AppInfo) {
-        let mut shown = crate::context::lock(&self.shown);
+        let mut shown = crate::runtime::mutex::lock(&self.shown);
         if let Some(previous) = shown.get(key) {
             if previous == &info {
                 return;
@@ -268,7 +268,7 @@ impl Metrics {
 
     /// The app `key` is gone: its per-app series go too.
     pub fn forget_app(&self, key: &str) {
-        if let Some(previous) = crate::context::lock(&self.shown).remove(key) {
+        if let Some(previous) = crate::runtime::mutex::lock(&self.shown).remove(key) {
             let _ = self.app_info.remove_label_values(&previous.labels());
             for severity in ["error", "warning"] {
                 let _ = self.guard_findings.remove_label_values(&[
@@ -290,7 +290,7 @@ impl Metrics {
         new: &driftless_model::ApplicationStatus,
     ) {
         let info = AppInfo::of(app, new);
-        if let Some(op) = crate::events::completed_run(old, new) {
+        if let Some(op) = driftless_decisions::events::completed_run(old, new) {
             let dry_run = op
                 .operation
                 .sync
@@ -299,7 +299,7 @@ impl Metrics {
                 .unwrap_or(false);
             self.sync_ended(&info, &op.phase.to_string(), dry_run);
         }
-        for _ in crate::events::sync_loops_tripped(old, new) {
+        for _ in driftless_decisions::events::sync_loops_tripped(old, new) {
             self.loop_tripped(&info.name, &info.namespace);
         }
         self.app_info(key, info);

@@ -3,8 +3,8 @@
 //! is not written at all), and small patches of the object itself (operation, annotations,
 //! finalizers).
 
-use crate::events::EventSink;
-use crate::status::merge_patch;
+use crate::app_loop::event_sink::EventSink;
+use driftless_decisions::status::merge_patch;
 use driftless_model::{Application, ApplicationStatus};
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams};
@@ -39,7 +39,7 @@ pub struct StatusWriter {
     audit: Option<(crate::audit::AuditLog, String, String)>,
     /// The metrics each write updates, and the app (key, object) they are about.
     metrics: Option<(
-        Arc<crate::metrics::Metrics>,
+        Arc<crate::runtime::metrics::Metrics>,
         String,
         Box<driftless_model::Application>,
     )>,
@@ -63,7 +63,7 @@ impl StatusWriter {
         }
     }
 
-    /// Emits the Events each write means (see [`crate::events`]) through `sink`.
+    /// Emits the Events each write means (see [`driftless_decisions::events`]) through `sink`.
     pub fn with_events(mut self, sink: EventSink) -> Self {
         self.events = Some(sink);
         self
@@ -72,7 +72,7 @@ impl StatusWriter {
     /// Updates `metrics` with each write (the app's info, syncs that ended, loops tripped).
     pub fn with_metrics(
         mut self,
-        metrics: Arc<crate::metrics::Metrics>,
+        metrics: Arc<crate::runtime::metrics::Metrics>,
         key: &str,
         app: &driftless_model::Application,
     ) -> Self {
@@ -87,7 +87,7 @@ impl StatusWriter {
         app: &driftless_model::Application,
     ) -> Self {
         if log.is_enabled() {
-            let project = crate::validate::project_name(app).to_string();
+            let project = driftless_decisions::validate::project_name(app).to_string();
             self.audit = Some((log, crate::audit::records::app_name(app), project));
         }
         self
@@ -113,7 +113,10 @@ impl StatusWriter {
             .await?;
         self.writes.fetch_add(1, Ordering::Relaxed);
         if let Some(sink) = &self.events {
-            sink.emit(crate::events::of_status_change(&self.current, status));
+            sink.emit(driftless_decisions::events::of_status_change(
+                &self.current,
+                status,
+            ));
         }
         if let Some((log, key, project)) = &self.audit {
             let app = crate::audit::records::AppRef { key, project };

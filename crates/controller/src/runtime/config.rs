@@ -1,7 +1,7 @@
 //! How a controller runs: which namespace's Applications, how often git is polled, and so on.
 
-use crate::shard::Shard;
 use driftless_apply::TrackingMethod;
+use driftless_decisions::shard::Shard;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,10 +30,10 @@ pub struct ControllerConfig {
     /// Run only while holding this Lease (namespace `app_namespace`).
     pub leader_election: Option<LeaderElection>,
     /// Argo CD's installation ID, for several controllers in one cluster (see
-    /// [`crate::installation`]); None: `installationID` from `argocd-cm`, if set.
+    /// [`driftless_decisions::installation`]); None: `installationID` from `argocd-cm`, if set.
     pub installation_id: Option<String>,
     /// Re-applies of one object for one desired revision, with the same fields changing again
-    /// each time, after which the object is left out of automated sync (see [`crate::sync_loop`]).
+    /// each time, after which the object is left out of automated sync (see [`driftless_decisions::sync_loop`]).
     pub loop_threshold: u32,
     /// Limits of one render's tools (helm, kustomize, plugins) and evaluations.
     pub render_limits: RenderLimits,

@@ -4,39 +4,20 @@
 //! are retried with the operation's backoff; the outcome lands in `operationState`, the
 //! deploy history and, for a requested operation, the removal of `Application.operation`.
 
-use crate::compare::{Comparison, Judging};
-use crate::context::Context;
-use crate::operation;
-use crate::time::{now_secs, secs_of};
-use crate::writer::{self, StatusWriter};
+use crate::app_loop::comparison::{Prepared, refusal_message};
+use crate::app_loop::status_writer::{self, StatusWriter};
+use crate::runtime::clock::now_secs;
+use crate::runtime::context::Context;
 use driftless_apply::{ClusterClient, ClusterError, SyncContext, SyncEvent, run_sync};
+use driftless_decisions::compare::Judging;
+use driftless_decisions::operation;
+use driftless_decisions::time::secs_of;
 use driftless_model::annotations::{DELETION_HOOKS, FIELD_MANAGER};
 use driftless_model::{Application, ApplicationStatus, Operation, OperationPhase, OperationState};
 use driftless_plan::{Plan, PlanInput, ResourceSelector, RunPhase, SyncState, plan_sync};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A comparison ready to sync from.
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    /// The cluster it was compared against, and the sync applies to.
-    pub target: Arc<crate::destinations::Target>,
-    pub revisions: Vec<String>,
-    pub desired: Vec<Value>,
-    pub live: Vec<Value>,
-    pub comparison: Comparison,
-    /// Objects the app's boundary keeps out: while there are any, no sync runs.
-    pub refused: Vec<crate::project_resources::Refusal>,
-    /// Fields that differ between two renders of the revision (see [`crate::volatile`]).
-    pub volatile: Arc<Vec<driftless_guard::Finding>>,
-}
-
-/// One message naming every refused object, for the condition and the failed sync.
-pub fn refusal_message(refused: &[crate::project_resources::Refusal]) -> String {
-    let lines: Vec<&str> = refused.iter().map(|r| r.message.as_str()).collect();
-    format!("nothing synced: {}", lines.join("; "))
-}
 
 pub enum Start {
     Fresh {
@@ -108,7 +89,7 @@ pub async fn run(
     start: Start,
 ) -> Result<(), SyncRunError> {
     use tracing::Instrument;
-    let span = crate::telemetry::sync_span(&ctx.key_of(app));
+    let span = crate::runtime::telemetry::sync_span(&ctx.key_of(app));
     run_traced(ctx, app, writer, prepared, start)
         .instrument(span)
         .await
@@ -229,7 +210,7 @@ pub async fn hold(
     why: &str,
 ) -> Result<(), SyncRunError> {
     let name = ctx.key_of(app);
-    let message = format!("{}: {why}", crate::sync_windows::BLOCKED);
+    let message = format!("{}: {why}", driftless_decisions::sync_windows::BLOCKED);
     let mut status = writer.current().clone();
     let op = match (operation, status.operation_state.take()) {
         (Some(operation), _) => {
@@ -258,11 +239,11 @@ pub async fn hold(
 }
 
 /// Removes the requested operation before its end is written: a request that is still there
-/// once an operation ended is a new one (see [`crate::decide`]). When the removal fails the end
+/// once an operation ended is a new one (see [`driftless_decisions::decide`]). When the removal fails the end
 /// is not written either, and the run is resumed and ended again.
 async fn clear(ctx: &Context, name: &str) -> Result<(), SyncRunError> {
     let (api, bare_name) = ctx.app_api(name);
-    writer::clear_operation(&api, bare_name)
+    status_writer::clear_operation(&api, bare_name)
         .await
         .map_err(|source| SyncRunError::ClearRequest {
             app: name.to_string(),
@@ -271,9 +252,9 @@ async fn clear(ctx: &Context, name: &str) -> Result<(), SyncRunError> {
 }
 
 /// Notes on the app which deletion hooks the revision just deployed has, so that deleting
-/// it needs no render of that revision when it has none (see [`crate::delete`]).
+/// it needs no render of that revision when it has none (see [`crate::app_loop::delete`]).
 async fn record_deletion_hooks(run: &Run<'_>, desired: &[Value]) {
-    let value = crate::delete::deletion_hooks_of(desired);
+    let value = crate::app_loop::delete::deletion_hooks_of(desired);
     let recorded = run
         .app
         .metadata
@@ -284,7 +265,8 @@ async fn record_deletion_hooks(run: &Run<'_>, desired: &[Value]) {
         return;
     }
     let (api, bare_name) = run.ctx.app_api(&run.name);
-    if let Err(error) = writer::set_annotation(&api, bare_name, DELETION_HOOKS, &value).await {
+    if let Err(error) = status_writer::set_annotation(&api, bare_name, DELETION_HOOKS, &value).await
+    {
         tracing::warn!(app = %run.name, %error, "cannot record the deletion hooks");
     }
 }
@@ -315,7 +297,8 @@ async fn operation_revisions(
             .cloned()
             .unwrap_or_else(|| driftless_render::revision_of(source).to_string());
         revisions.push(
-            crate::reconcile::resolve_revision(ctx, &target, source, &revision, false).await?,
+            crate::app_loop::comparison::resolve_revision(ctx, &target, source, &revision, false)
+                .await?,
         );
     }
     Ok(revisions)
@@ -349,12 +332,21 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
         let prepared = match reusable {
             Some(p) => p,
             None => {
-                match crate::reconcile::prepare(run.ctx, &target, revisions.clone(), false).await {
+                match crate::app_loop::comparison::prepare(
+                    run.ctx,
+                    &target,
+                    revisions.clone(),
+                    false,
+                )
+                .await
+                {
                     Ok(p) => {
                         fresh_prepared = p;
                         &fresh_prepared
                     }
-                    Err(message) => return run.finish(OperationPhase::Error, message).await,
+                    Err(error) => {
+                        return run.finish(OperationPhase::Error, error.to_string()).await;
+                    }
                 }
             }
         };
@@ -404,20 +396,16 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
                         .finish(OperationPhase::Succeeded, state.message.clone())
                         .await;
                 }
-                Ok(RunPhase::Failed)
-                    if resumed && state.message.starts_with("failed to resume") =>
-                {
+                Ok(RunPhase::Failed) if resumed && state.stale_resume => {
                     // The plan changed under the saved state (objects already pruned, say): start over.
                     tracing::info!(app = %run.name, "saved sync state does not fit the plan any more; syncing from the start");
                     operation::forget_state(&mut run.op);
                     continue;
                 }
                 Ok(_) => {}
-                Err(ClusterError::Api {
-                    verb: "wait for",
-                    message,
-                    ..
-                }) => state.message = message,
+                Err(timeout @ ClusterError::WaitTimeout { .. }) => {
+                    state.message = timeout.to_string();
+                }
                 Err(error) => {
                     run.save().await?;
                     return Err(SyncRunError::Interrupted {
@@ -523,7 +511,7 @@ fn respect_ignored(
     if parsed.respect_ignore_differences != Some(true) {
         return Ok(desired.to_vec());
     }
-    let mut rules = crate::compare::ignore_rules(app);
+    let mut rules = driftless_decisions::compare::ignore_rules(app);
     rules.extend(judging.ignore.iter().cloned());
     let rules = driftless_diff::IgnoreRules::new(&rules).map_err(|e| e.to_string())?;
     Ok(driftless_diff::respect_ignored_all(&rules, desired, live))

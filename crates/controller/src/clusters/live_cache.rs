@@ -225,7 +225,7 @@ struct Owners {
 /// last-applied annotation (the differ drops it anyway).
 fn owned(object: DynamicObject, owners: &Owners) -> Option<(ResourceKey, Entry)> {
     let mut value = serde_json::to_value(object).ok()?;
-    if !crate::installation::belongs(&value, owners.installation.as_deref()) {
+    if !driftless_decisions::installation::belongs(&value, owners.installation.as_deref()) {
         return None;
     }
     let owner = tracking::owner(&value, owners.method)?;
@@ -265,7 +265,7 @@ async fn watch_kind(
     ready: tokio::sync::watch::Sender<bool>,
 ) {
     let stream = watcher::watcher(api, watcher::Config::default())
-        .backoff(crate::watch_backoff::WatchBackoff::default());
+        .backoff(crate::runtime::backoff::WatchBackoff::default());
     futures::pin_mut!(stream);
     let mut listing: Option<HashSet<ResourceKey>> = None;
     while let Some(event) = stream.next().await {

@@ -6,7 +6,7 @@
 //! is a glob on the object's name. A namespaced object's namespace must also be a destination
 //! the project permits on the app's cluster, and the cluster Secret's scope must include it.
 
-use crate::clusters::ClusterScope;
+use crate::cluster_lookup::ClusterScope;
 use crate::project_scope::ProjectScope;
 use crate::validate::deploys_to;
 use driftless_model::ResourceKey;

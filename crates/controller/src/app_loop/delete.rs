@@ -7,13 +7,13 @@
 //! for, before anything is deleted) and `PostDelete` hooks (after). If that render fails,
 //! nothing is deleted: a `DeletionError` condition says why and the deletion is tried again.
 
-use crate::conditions;
-use crate::context::Context;
-use crate::destinations::Target;
-use crate::reconcile::read_live;
-use crate::time::now_secs;
-use crate::writer;
+use crate::app_loop::comparison::read_live;
+use crate::app_loop::status_writer;
+use crate::clusters::target::Target;
+use crate::runtime::clock::now_secs;
+use crate::runtime::context::Context;
 use driftless_apply::{SyncContext, run_sync};
+use driftless_decisions::conditions;
 use driftless_model::ResourceKey;
 use driftless_model::annotations::{DELETION_HOOKS, FIELD_MANAGER, RESOURCES_FINALIZER};
 use driftless_model::{Application, ApplicationStatus};
@@ -57,7 +57,7 @@ pub async fn delete_app(
             let condition =
                 json!([{"type": conditions::DELETION_ERROR, "message": error.to_string()}]);
             let (api, bare_name) = ctx.app_api(&name);
-            if let Err(write) = writer::write_conditions(&api, bare_name, condition).await {
+            if let Err(write) = status_writer::write_conditions(&api, bare_name, condition).await {
                 tracing::debug!(app = %name, error = %write, "cannot report the deletion error");
             }
             Ok(Some(RETRY_AFTER))
@@ -97,7 +97,7 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
     };
     let live = read_live(ctx, &target, app, &hooks_from)
         .await
-        .map_err(failed)?;
+        .map_err(|error| failed(error.to_string()))?;
     tracing::info!(app = %name, objects = live.len(), "deleting the application's objects");
     let deleting = resource_keys(&live);
     let policy = app.spec.sync_policy.clone().unwrap_or_default();
@@ -148,7 +148,7 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
         .cloned()
         .collect();
     let (api, bare_name) = ctx.app_api(&name);
-    writer::set_finalizers(
+    status_writer::set_finalizers(
         &api,
         bare_name,
         &keep,
@@ -251,7 +251,7 @@ async fn deployed_objects(
         .renderer
         .render(app, &revisions, target.cluster.catalog(), false)
         .await?;
-    crate::installation::stamp(&mut desired, ctx.config.installation_id.as_deref());
+    driftless_decisions::installation::stamp(&mut desired, ctx.config.installation_id.as_deref());
     Ok(desired)
 }
 

@@ -10,46 +10,10 @@ use driftless_diff::{IgnoreRule, IgnoreRules, respect_ignored_all};
 use driftless_guard::Finding;
 use driftless_model::{Application, ResourceKey};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
 
 /// The annotation by which an Application opts out of keeping live values at volatile paths.
 pub const VOLATILE_FIELDS: &str = "driftless.dev/volatile-fields";
-
-/// The revisions a double render was done at, and what it found.
-type Detected = (Vec<String>, Arc<Vec<Finding>>);
-
-/// What the double render found per app.
-#[derive(Default)]
-pub struct Detections {
-    by_app: Mutex<HashMap<String, Detected>>,
-}
-
-impl Detections {
-    /// The findings for `app` at `revisions`, if they were detected already.
-    pub fn get(&self, app: &str, revisions: &[String]) -> Option<Arc<Vec<Finding>>> {
-        let all = crate::context::lock(&self.by_app);
-        all.get(app)
-            .filter(|(at, _)| at.as_slice() == revisions)
-            .map(|(_, found)| found.clone())
-    }
-
-    pub fn insert(
-        &self,
-        app: &str,
-        revisions: &[String],
-        found: Vec<Finding>,
-    ) -> Arc<Vec<Finding>> {
-        let found = Arc::new(found);
-        crate::context::lock(&self.by_app)
-            .insert(app.to_string(), (revisions.to_vec(), found.clone()));
-        found
-    }
-
-    pub fn forget(&self, app: &str) {
-        crate::context::lock(&self.by_app).remove(app);
-    }
-}
 
 /// Whether `app` keeps live values at volatile paths (the default).
 pub fn keeps_live(app: &Application) -> bool {

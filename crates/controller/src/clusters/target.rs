@@ -1,0 +1,27 @@
+//! One destination cluster as the app loop uses it: its client, live cache and namespace
+//! inventories.
+
+use crate::clusters::inventory::Inventories;
+use crate::clusters::live_cache::LiveCache;
+use driftless_apply::ClusterClient;
+
+/// One cluster to deploy to.
+pub struct Target {
+    pub name: String,
+    pub server: String,
+    pub cluster: ClusterClient,
+    pub live: LiveCache,
+    /// Namespace listings for orphan detection.
+    pub inventories: Inventories,
+    /// What the connection was made from; another fingerprint for the same name reconnects.
+    pub(crate) fingerprint: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("name", &self.name)
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
