@@ -9,7 +9,7 @@
 use driftless_controller::{Controller, ControllerConfig};
 use driftless_source::testing::GitHttpServer;
 use driftless_testkit::{TestNamespace, install_argo_crds, wait_until};
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Api;
 use kube::api::{
@@ -233,12 +233,19 @@ async fn the_ai_platform_converges_and_namespace_files_create_and_remove_namespa
     }
     .await;
 
-    // Tear the platform down through the root's cascade while the controller still runs.
+    // Tear the platform down through the root's cascade while the controller still runs. The
+    // StatefulSets' claims are no app's: deleted first (they go once their pods do), so the
+    // static PersistentVolumes they bind are not held by pv-protection and the `data` app's
+    // deletion, and with it the root's, can finish; else the next run finds them Terminating.
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(ns.client.clone(), "data");
+    let _ = claims
+        .delete_collection(&DeleteParams::background(), &ListParams::default())
+        .await;
     let _ = apps
         .delete("ai-platform", &DeleteParams::foreground())
         .await;
     let _ = wait_until(
-        Duration::from_secs(120),
+        Duration::from_secs(240),
         "the platform's Applications to be deleted",
         || async {
             Ok(apps

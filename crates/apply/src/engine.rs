@@ -87,9 +87,9 @@ pub async fn run_sync(
                 waiting_since = None;
             }
             Next::Apply { steps } => {
-                for step in steps {
-                    let result = apply_step(cluster, &step, ctx).await;
-                    observed.results.push(report(&step, result, on_event));
+                let results = apply_all(cluster, &steps, ctx, false).await;
+                for (step, result) in steps.iter().zip(results) {
+                    observed.results.push(report(step, result, on_event));
                 }
                 waiting_since = None;
             }
@@ -174,10 +174,58 @@ fn report(
     }
 }
 
+/// How many objects of one wave are applied (or dry-run) at once.
+const APPLY_CONCURRENCY: usize = 8;
+
+/// Applies (or dry-runs) each step, the ones others may need first (Namespaces, CRDs) before
+/// the rest, which run [`APPLY_CONCURRENCY`] at a time; results come back in the steps' order.
+async fn apply_all(
+    cluster: &ClusterClient,
+    steps: &[Step],
+    ctx: &SyncContext<'_>,
+    dry_run: bool,
+) -> Vec<Result<String, ClusterError>> {
+    use futures::StreamExt;
+    let first = |s: &Step| {
+        (s.key.group.is_empty() && s.key.kind == "Namespace")
+            || (s.key.group == "apiextensions.k8s.io" && s.key.kind == "CustomResourceDefinition")
+    };
+    let mut results: Vec<Option<Result<String, ClusterError>>> =
+        steps.iter().map(|_| None).collect();
+    for prerequisites in [true, false] {
+        let batch: Vec<(usize, &Step)> = steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| first(s) == prerequisites)
+            .collect();
+        // Boxed one by one, not made by a closure in the stream: a closure's future would
+        // not be `Send` for every lifetime the controller's task needs.
+        let mut runs: Vec<futures::future::BoxFuture<'_, (usize, Result<String, ClusterError>)>> =
+            Vec::with_capacity(batch.len());
+        for (i, step) in batch {
+            runs.push(Box::pin(async move {
+                (i, apply_step(cluster, step, ctx, dry_run).await)
+            }));
+        }
+        let done: Vec<(usize, Result<String, ClusterError>)> = futures::stream::iter(runs)
+            .buffer_unordered(APPLY_CONCURRENCY)
+            .collect()
+            .await;
+        for (i, result) in done {
+            results[i] = Some(result);
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Ok("nothing to apply".into())))
+        .collect()
+}
+
 async fn apply_step(
     cluster: &ClusterClient,
     step: &Step,
     ctx: &SyncContext<'_>,
+    dry_run: bool,
 ) -> Result<String, ClusterError> {
     let Some(object) = &step.object else {
         return Ok("nothing to apply".into());
@@ -191,7 +239,7 @@ async fn apply_step(
         object: &object,
         options: &step.options,
         field_manager: ctx.field_manager,
-        dry_run: false,
+        dry_run,
     };
     cluster.apply(&req).await?;
     Ok(match step.action {
@@ -261,24 +309,23 @@ pub fn hook_phase(obj: &Value, custom: &CustomChecks) -> OperationPhase {
 /// Dry-runs every object the plan applies, before anything changes, as Argo CD does: one bad
 /// object fails the sync up front instead of half-way. A kind the server does not serve yet is
 /// let through when the plan says so (`SkipDryRunOnMissingResource=true`, or its CRD is part of
-/// the same sync). Returns each object the server rejected, with its message.
+/// the same sync). Returns each object the server rejected, with its message. Callers ask for
+/// it where it can keep something from happening (`Plan::dry_run_guards_anything`).
 pub async fn dry_run_plan(
     cluster: &ClusterClient,
     plan: &Plan,
     ctx: &SyncContext<'_>,
 ) -> Vec<(ResourceKey, String)> {
+    let steps: Vec<Step> = plan
+        .steps
+        .iter()
+        .filter(|s| s.action.is_apply() && s.object.is_some())
+        .cloned()
+        .collect();
+    let results = apply_all(cluster, &steps, ctx, true).await;
     let mut rejected = Vec::new();
-    for step in plan.steps.iter().filter(|s| s.action.is_apply()) {
-        let Some(object) = &step.object else { continue };
-        let mut object = object.clone();
-        tracking::stamp(&mut object, ctx.app, ctx.tracking);
-        let req = ApplyRequest {
-            object: &object,
-            options: &step.options,
-            field_manager: ctx.field_manager,
-            dry_run: true,
-        };
-        match cluster.apply(&req).await {
+    for (step, result) in steps.iter().zip(results) {
+        match result {
             Ok(_) => {}
             Err(ClusterError::Catalog(_)) if step.options.skip_dry_run_on_missing_resource => {}
             // A namespace created by this very sync does not exist yet for the dry run.

@@ -59,7 +59,8 @@ pub struct IgnoreRules {
 struct PreparedRule {
     rule: IgnoreRule,
     pointers: Vec<Vec<String>>,
-    jq: Vec<JqPath>,
+    /// Shared with every other rule of the same expression (compiled once per process).
+    jq: Vec<std::sync::Arc<JqPath>>,
 }
 
 impl IgnoreRules {
@@ -78,7 +79,7 @@ impl IgnoreRules {
                 let jq = rule
                     .jq_path_expressions
                     .iter()
-                    .map(|e| JqPath::compile(e))
+                    .map(|e| crate::jq::compiled(e))
                     .collect::<Result<_, _>>()?;
                 Ok(PreparedRule {
                     rule: rule.clone(),

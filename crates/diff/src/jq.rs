@@ -243,9 +243,10 @@ pub fn sandbox_handler(
     })
 }
 
-/// Compiled expressions a worker keeps: compiling (jaq's standard library included) costs
-/// far more than a typical evaluation, and the same few expressions come again and again.
-fn compiled(expr: &str) -> Result<Arc<JqPath>, JqError> {
+/// Compiled expressions a process keeps (a sandbox worker, or the controller for its ignore
+/// rules, which every comparison prepares again): compiling (jaq's standard library included)
+/// costs far more than a typical evaluation, and the same few expressions come again and again.
+pub(crate) fn compiled(expr: &str) -> Result<Arc<JqPath>, JqError> {
     const KEEP: usize = 256;
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<JqPath>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Mutex::default);

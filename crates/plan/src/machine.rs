@@ -254,8 +254,9 @@ fn wait_for<'a>(plan: &'a Plan, state: &SyncState, cursor: Cursor) -> WaitFor<'a
             .collect()
     };
     WaitFor {
+        // A namespace is usable once created: reading it back would only cost a request.
         healthy: if wait_objects {
-            pick(Action::is_apply)
+            pick(|a| a.is_apply() && *a != Action::CreateNamespace)
         } else {
             vec![]
         },

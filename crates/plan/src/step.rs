@@ -286,6 +286,38 @@ impl Plan {
         group(self.steps.iter().filter(|s| s.phase != Phase::SyncFail))
     }
 
+    /// Whether a dry run of every object before the sync can keep something from happening
+    /// that a rejected object would leave half done: a hook run, a prune, or an earlier wave
+    /// applied (the namespace `CreateNamespace=true` makes aside, which is harmless). A plan of
+    /// plain objects in one wave needs none: its applies are the test, and the first one the
+    /// API server rejects fails the sync as its dry run would have, with nothing deleted or run.
+    pub fn dry_run_guards_anything(&self) -> bool {
+        let mut apply_waves = std::collections::BTreeSet::new();
+        for step in &self.steps {
+            match &step.action {
+                Action::Hook { .. } | Action::Prune | Action::Delete => return true,
+                Action::Create | Action::Update | Action::Reapply => {
+                    apply_waves.insert(step.wave_id());
+                }
+                _ => {}
+            }
+        }
+        apply_waves.len() > 1
+    }
+
+    /// Whether the state between steps is worth saving: with hooks (a resumed sync must not run
+    /// one twice) or several waves (resumed at the wave it stopped in, and followed wave by
+    /// wave). A sync of one wave of plain objects resumed from the start applies the same
+    /// objects again, which changes nothing. The wave of the namespace `CreateNamespace=true`
+    /// makes does not count.
+    pub fn progress_worth_saving(&self) -> bool {
+        let waves = self.waves();
+        let real = waves
+            .iter()
+            .filter(|w| w.steps.iter().any(|s| s.action != Action::CreateNamespace));
+        real.count() > 1 || self.steps.iter().any(|s| s.action.is_hook())
+    }
+
     /// The SyncFail hooks, run together only when the sync fails.
     pub fn sync_fail_steps(&self) -> Vec<&Step> {
         self.steps

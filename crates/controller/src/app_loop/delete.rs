@@ -8,7 +8,6 @@
 //! nothing is deleted: a `DeletionError` condition says why and the deletion is tried again.
 
 use crate::app_loop::comparison::read_live;
-use crate::app_loop::status_writer;
 use crate::clusters::target::Target;
 use crate::runtime::clock::now_secs;
 use crate::runtime::context::Context;
@@ -56,8 +55,7 @@ pub async fn delete_app(
             tracing::warn!(app = %name, %error, "deletion failed; trying again");
             let condition =
                 json!([{"type": conditions::DELETION_ERROR, "message": error.to_string()}]);
-            let (api, bare_name) = ctx.app_api(&name);
-            if let Err(write) = status_writer::write_conditions(&api, bare_name, condition).await {
+            if let Err(write) = ctx.app_object(&name).write_conditions(condition).await {
                 tracing::debug!(app = %name, error = %write, "cannot report the deletion error");
             }
             Ok(Some(RETRY_AFTER))
@@ -147,18 +145,13 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
         .filter(|f| resources_finalizer(f).is_none())
         .cloned()
         .collect();
-    let (api, bare_name) = ctx.app_api(&name);
-    status_writer::set_finalizers(
-        &api,
-        bare_name,
-        &keep,
-        app.metadata.resource_version.as_deref(),
-    )
-    .await
-    .map_err(|source| DeleteError::Finalizer {
-        app: name.clone(),
-        source,
-    })?;
+    ctx.app_object(&name)
+        .set_finalizers(&keep, app.metadata.resource_version.as_deref())
+        .await
+        .map_err(|source| DeleteError::Finalizer {
+            app: name.clone(),
+            source,
+        })?;
     ctx.forget(&name);
     Ok(())
 }

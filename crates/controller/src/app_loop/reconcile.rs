@@ -3,12 +3,11 @@
 //! due. A failure to compare is a condition on the app, never a reason to touch its objects.
 
 use crate::app_loop::comparison::{Prepared, prepare_on, resolve_revision};
-use crate::app_loop::status_writer::{self, StatusWriter};
+use crate::app_loop::status_writer::StatusWriter;
 use crate::app_loop::sync::{self, Start};
 use crate::clusters::destinations::DestinationError;
 use crate::runtime::clock::now_secs;
 use crate::runtime::context::Context;
-use driftless_apply::tracking;
 use driftless_decisions::app_key::Key;
 use driftless_decisions::conditions::{self, Found};
 use driftless_decisions::decide::{Decision, Facts, decide};
@@ -60,48 +59,59 @@ pub fn refresh_of(app: &Application) -> Option<Refresh> {
 /// Reconciles the app `name` (its key, see [`driftless_decisions::app_key`]); returns when to look again,
 /// if a time is due.
 pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration>, ReconcileError> {
-    let (api, bare_name) = ctx.app_api(name);
-    let Some(object) = api
-        .get_opt(bare_name)
-        .await
-        .map_err(|source| ReconcileError::Read {
-            app: name.into(),
-            source,
-        })?
-    else {
-        ctx.forget(name);
-        return Ok(None);
-    };
-    let raw = serde_json::to_value(&object).unwrap_or(Value::Null);
-    let app: Application = match serde_json::from_value(raw) {
-        Ok(app) => app,
-        Err(error) => {
-            let message = format!("failed to read the application: {error}");
-            let conditions = json!([{"type": conditions::INVALID_SPEC_ERROR, "message": message}]);
-            status_writer::write_conditions(&api, bare_name, conditions)
-                .await
-                .map_err(|source| ReconcileError::Write {
-                    app: name.into(),
-                    source,
-                })?;
-            return Ok(None);
+    let object = ctx.app_object(name);
+    let app: Arc<Application> = match ctx.apps.fresh(name) {
+        Some(app) => app,
+        None => {
+            let Some(read) = object.get().await.map_err(|source| ReconcileError::Read {
+                app: name.into(),
+                source,
+            })?
+            else {
+                ctx.forget(name);
+                return Ok(None);
+            };
+            let raw = serde_json::to_value(&read).unwrap_or(Value::Null);
+            match serde_json::from_value(raw) {
+                Ok(app) => Arc::new(app),
+                Err(error) => {
+                    let message = format!("failed to read the application: {error}");
+                    let conditions =
+                        json!([{"type": conditions::INVALID_SPEC_ERROR, "message": message}]);
+                    object
+                        .write_conditions(conditions)
+                        .await
+                        .map_err(|source| ReconcileError::Write {
+                            app: name.into(),
+                            source,
+                        })?;
+                    return Ok(None);
+                }
+            }
         }
     };
-    let _timer = crate::runtime::metrics::ReconcileTimer::start(&ctx.metrics, &app);
+    let app = app.as_ref();
+    let _timer = crate::runtime::metrics::ReconcileTimer::start(&ctx.metrics, app);
     if app.metadata.deletion_timestamp.is_some() {
-        return Ok(crate::app_loop::delete::delete_app(ctx, &app).await?);
+        return Ok(crate::app_loop::delete::delete_app(ctx, app).await?);
     }
-    let refresh = refresh_of(&app);
-    let project = read_project(ctx, &app).await;
+    let refresh = refresh_of(app);
+    let project = read_project(ctx, app).await;
 
-    let permit = ctx.compare_slots.acquire().await.ok();
-    let compared = compare_app(ctx, &app, project.as_ref().map(|p| p.spec.clone()), refresh).await;
+    let follows_sync = crate::runtime::mutex::lock(&ctx.follow_ups).remove(name);
+    let slots = if follows_sync {
+        &ctx.follow_up_slots
+    } else {
+        &ctx.compare_slots
+    };
+    let permit = slots.acquire().await.ok();
+    let compared = compare_app(ctx, app, project.as_ref().map(|p| p.spec.clone()), refresh).await;
     drop(permit);
 
     if let Compared::Done(prepared, _) = &compared {
         tracing::Span::current().record("revision", prepared.revisions.join(",").as_str());
     }
-    let waiting = depends::waiting_for(name, &depends::dependencies(&app), |dep| {
+    let waiting = depends::waiting_for(name, &depends::dependencies(app), |dep| {
         ctx.dependency_state(dep)
     });
     let now = now_secs();
@@ -150,7 +160,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         verdict.blocked = Some(message);
     }
     let facts = Facts {
-        app: &app,
+        app,
         compared: prepared.map(|p| (&p.comparison.sync, p.revisions.as_slice())),
         waiting_for: &waiting,
         now,
@@ -161,7 +171,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         .as_ref()
         .and_then(|p| p.spec.sync_windows.clone())
         .unwrap_or_default();
-    let held = driftless_decisions::sync_windows::held_back(&decision, &app, &windows, now);
+    let held = driftless_decisions::sync_windows::held_back(&decision, app, &windows, now);
     if let (
         Some(why),
         Decision::Start {
@@ -179,39 +189,51 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     // Before the status write: the watch sees the refresh done before it sees the new status,
     // so neither event asks for another reconcile.
     if refresh.is_some()
-        && let Err(error) = status_writer::clear_annotation(&api, bare_name, REFRESH).await
+        && let Err(error) = object.clear_annotation(REFRESH).await
     {
         tracing::warn!(app = name, %error, "cannot remove the refresh annotation");
     }
-    let mut status = next_status(&app, outcome, found, now);
+    let mut status = next_status(app, outcome, found, now);
     let mut writer = StatusWriter::new(
-        api.clone(),
-        bare_name,
+        object.clone(),
         app.status.clone(),
         ctx.status_writes.clone(),
     )
     .with_events(crate::app_loop::event_sink::EventSink::new(
         ctx.client.clone(),
-        &app,
+        app,
     ))
-    .with_metrics(ctx.metrics.clone(), name, &app)
-    .with_audit(ctx.audit.clone(), &app);
+    .with_metrics(ctx.metrics.clone(), name, app)
+    .with_audit(ctx.audit.clone(), app);
     let fingerprint = digest(&status);
     let already_written = crate::runtime::mutex::lock(&ctx.written).get(name) == Some(&fingerprint);
+    // A sync that starts now writes its first state at once: that write carries this status.
+    let sync_follows =
+        held.is_none() && verdict.blocked.is_none() && matches!(decision, Decision::Start { .. });
     if !already_written
         && driftless_decisions::status::comparable(&status)
             != driftless_decisions::status::comparable(writer.current())
     {
         status.reconciled_at = Some(driftless_decisions::time::time_of(now));
-        writer
-            .write(&status)
-            .await
-            .map_err(|source| ReconcileError::Write {
-                app: name.into(),
-                source,
-            })?;
+        if sync_follows {
+            writer.stage(status);
+        } else {
+            writer
+                .write(&status)
+                .await
+                .map_err(|source| ReconcileError::Write {
+                    app: name.into(),
+                    source,
+                })?;
+        }
     }
-    crate::runtime::mutex::lock(&ctx.written).insert(name.to_string(), fingerprint);
+    if sync_follows {
+        // Written by the sync, or not at all if it never writes: the next reconcile must not
+        // take it for written.
+        crate::runtime::mutex::lock(&ctx.written).remove(name);
+    } else {
+        crate::runtime::mutex::lock(&ctx.written).insert(name.to_string(), fingerprint);
+    }
 
     if let Some(why) = held.filter(|_| !matches!(decision, Decision::Nothing | Decision::Terminate))
     {
@@ -219,7 +241,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             Decision::Start { operation, .. } => Some(*operation),
             _ => None,
         };
-        sync::hold(ctx, &app, &mut writer, prepared, operation, &why).await?;
+        sync::hold(ctx, app, &mut writer, prepared, operation, &why).await?;
         return Ok(Some(WINDOW_RECHECK));
     }
     match decision {
@@ -228,11 +250,11 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             u64::try_from(due - now).unwrap_or(0).max(1),
         ))),
         Decision::Resume => {
-            sync::run(ctx, &app, &mut writer, prepared, Start::Resume).await?;
-            Ok(Some(Duration::ZERO))
+            sync::run(ctx, app, &mut writer, prepared, Start::Resume).await?;
+            Ok(Some(follow_up(ctx, name)))
         }
         Decision::Terminate => {
-            sync::terminate(ctx, &app, &mut writer).await?;
+            sync::terminate(ctx, app, &mut writer).await?;
             Ok(None)
         }
         Decision::Start {
@@ -242,7 +264,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             if let Some(message) = verdict.blocked {
                 // Enforced guard errors: a requested sync ends in Error; automation waits.
                 if requested {
-                    sync::refuse(ctx, &app, &mut writer, *operation, true, message).await?;
+                    sync::refuse(ctx, app, &mut writer, *operation, true, message).await?;
                 }
                 return Ok(None);
             }
@@ -259,7 +281,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             let kept = prepared.map(|p| without(p, &excluded));
             sync::run(
                 ctx,
-                &app,
+                app,
                 &mut writer,
                 kept.as_ref(),
                 Start::Fresh {
@@ -268,9 +290,15 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
                 },
             )
             .await?;
-            Ok(Some(Duration::ZERO))
+            Ok(Some(follow_up(ctx, name)))
         }
     }
+}
+
+/// After a sync: compare again at once, ahead of the apps waiting for a comparison slot.
+fn follow_up(ctx: &Context, name: &str) -> Duration {
+    crate::runtime::mutex::lock(&ctx.follow_ups).insert(name.to_string());
+    Duration::ZERO
 }
 
 /// The sync-loop breaker for one reconcile: a manual sync resets it; an automated sync counts
@@ -423,7 +451,7 @@ async fn compare_app(
     let fresh = refresh == Some(Refresh::Hard);
     match prepare_on(ctx, target, app, project.as_ref(), revisions, fresh).await {
         Ok(prepared) => {
-            let mut warnings = shared_resource_warnings(ctx, &name, &prepared).await;
+            let mut warnings = shared_resource_warnings(ctx, &name, &prepared);
             warnings.extend(orphan_warning(ctx, app, project.as_ref(), &prepared, refresh).await);
             Compared::Done(Box::new(prepared), warnings)
         }
@@ -465,8 +493,9 @@ async fn orphan_warning(
     driftless_decisions::orphans::warning(settings, &orphans)
 }
 
-/// Desired objects that exist in the cluster but belong to another app.
-async fn shared_resource_warnings(ctx: &Context, app: &str, prepared: &Prepared) -> Vec<Found> {
+/// Desired objects that exist in the cluster but belong to another app, from the live cache
+/// (which holds every owned object of the kinds the app renders).
+fn shared_resource_warnings(ctx: &Context, app: &str, prepared: &Prepared) -> Vec<Found> {
     let tracked: BTreeSet<ResourceKey> = prepared
         .live
         .iter()
@@ -485,10 +514,7 @@ async fn shared_resource_warnings(ctx: &Context, app: &str, prepared: &Prepared)
         {
             continue;
         }
-        let Ok(Some(live)) = prepared.target.cluster.get(&key).await else {
-            continue;
-        };
-        if let Some(owner) = tracking::owner(&live, ctx.config.tracking).filter(|o| o != app) {
+        if let Some(owner) = prepared.target.live.owner_of(&key).filter(|o| o != app) {
             let namespace = &ctx.config.app_namespace;
             found.push(Found::new(
                 conditions::SHARED_RESOURCE_WARNING,

@@ -26,12 +26,12 @@ use driftless_source::RepoCache;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{DynamicObject, PostParams};
-use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
+use kube::runtime::{Predicate, WatchStreamExt, predicates};
 use kube::{Api, Client};
 use rand::Rng;
 use std::collections::BTreeSet;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -234,9 +234,12 @@ impl Controller {
             judging,
             written: Default::default(),
             seen: Default::default(),
+            apps: Default::default(),
             loops: Default::default(),
             sync_applies: Arc::new(AtomicU64::new(0)),
             compare_slots: tokio::sync::Semaphore::new(config.workers.max(1)),
+            follow_up_slots: tokio::sync::Semaphore::new(config.workers.max(1)),
+            follow_ups: Default::default(),
             volatile: Default::default(),
             triggers: tx,
             status_writes: Arc::new(AtomicU64::new(0)),
@@ -336,24 +339,40 @@ impl Controller {
 }
 
 /// What of an Application, when it changes, calls for a reconcile of the app itself: not its
-/// status (our own writes), but its spec, operation, metadata and deletion. The refresh
-/// annotation is left out: its presence asks for a reconcile by itself ([`refresh_asked`]),
-/// and the controller removing it asks for none.
-fn fingerprint(object: &DynamicObject) -> String {
-    let meta = &object.metadata;
-    let annotations = meta.annotations.as_ref().map(|all| {
-        let mut kept = all.clone();
-        kept.remove(REFRESH);
-        kept
-    });
-    serde_json::json!([
-        meta.generation,
-        annotations,
-        meta.labels,
-        meta.finalizers,
-        meta.deletion_timestamp,
-    ])
-    .to_string()
+/// status (our own writes), but its spec and operation (the generation), labels, finalizers,
+/// deletion and annotations. The refresh annotation is left out: its presence asks for a
+/// reconcile by itself ([`refresh_asked`]), and the controller removing it asks for none.
+fn fingerprint(object: &DynamicObject) -> Option<u64> {
+    predicates::generation
+        .combine(predicates::labels)
+        .combine(predicates::finalizers)
+        .combine(deletion)
+        .combine(annotations_but_refresh)
+        .hash_property(object)
+}
+
+/// A predicate over the deletion timestamp.
+fn deletion(object: &DynamicObject) -> Option<u64> {
+    object
+        .metadata
+        .deletion_timestamp
+        .as_ref()
+        .map(|t| hash_of(&t.0.as_second()))
+}
+
+/// A predicate over the annotations, the refresh request left out.
+fn annotations_but_refresh(object: &DynamicObject) -> Option<u64> {
+    let annotations = object.metadata.annotations.as_ref()?;
+    let kept: std::collections::BTreeMap<&String, &String> =
+        annotations.iter().filter(|(k, _)| *k != REFRESH).collect();
+    Some(hash_of(&kept))
+}
+
+fn hash_of(value: &impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Whether someone asked to stop the app's operation (`status.operationState.phase` set to
@@ -384,9 +403,11 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
     let stream = watcher::watcher(ctx.watched_apps(), watcher::Config::default())
         .backoff(crate::runtime::backoff::WatchBackoff::default());
     futures::pin_mut!(stream);
-    let mut fingerprints: HashMap<String, String> = HashMap::new();
+    let mut fingerprints: HashMap<String, Option<u64>> = HashMap::new();
     // The first listing is over: what it lists is remembered, not recorded as edits.
     let mut listed = false;
+    // The apps a (re)listing delivered so far, while one runs.
+    let mut listing: Option<HashSet<String>> = None;
     let mut resync = tokio::time::interval(ctx.config.resync_interval);
     resync.tick().await;
     loop {
@@ -409,9 +430,18 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                 };
                 ctx.edits.application(&object, listed, false);
                 let print = fingerprint(&object);
-                let typed: Option<Application> = serde_json::to_value(&object)
+                let typed: Option<Arc<Application>> = serde_json::to_value(&object)
                     .ok()
-                    .and_then(|v| serde_json::from_value(v).ok());
+                    .and_then(|v| serde_json::from_value(v).ok())
+                    .map(Arc::new);
+                ctx.apps.observed(
+                    &name,
+                    typed.clone(),
+                    object.metadata.resource_version.as_deref(),
+                );
+                if let Some(listing) = &mut listing {
+                    listing.insert(name.clone());
+                }
                 let seen = typed.as_ref().map(|app| {
                     let (sync, health) = depends::reported_state(app);
                     AppSeen {
@@ -451,13 +481,21 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                     continue;
                 };
                 ctx.edits.application(&object, true, true);
+                ctx.apps.deleted(&name);
                 fingerprints.remove(&name);
                 lock(&ctx.seen).remove(&name);
                 ctx.reconcile(&name);
                 wake_dependents(&ctx, &name);
             }
-            Ok(Event::InitDone) => listed = true,
-            Ok(Event::Init) => {}
+            Ok(Event::InitDone) => {
+                listed = true;
+                for gone in ctx.apps.relisted(&listing.take().unwrap_or_default()) {
+                    fingerprints.remove(&gone);
+                    lock(&ctx.seen).remove(&gone);
+                    ctx.reconcile(&gone);
+                }
+            }
+            Ok(Event::Init) => listing = Some(HashSet::new()),
             Err(error) => tracing::debug!(%error, "application watch interrupted; retrying"),
         }
     }
@@ -560,4 +598,47 @@ async fn read_customizations(client: &Client, namespace: &str) -> (Judging, Opti
         },
         installation,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn app(value: serde_json::Value) -> DynamicObject {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn only_what_the_user_changes_calls_for_a_reconcile() {
+        let base = json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "web", "generation": 3, "labels": {"team": "a"},
+                         "annotations": {"note": "x"}},
+            "status": {"sync": {"status": "Synced"}}
+        });
+        let print = fingerprint(&app(base.clone()));
+        let mut status = base.clone();
+        status["status"]["sync"]["status"] = json!("OutOfSync");
+        status["metadata"]["resourceVersion"] = json!("99");
+        assert_eq!(fingerprint(&app(status)), print, "our own status writes");
+        let mut refresh = base.clone();
+        refresh["metadata"]["annotations"][REFRESH] = json!("normal");
+        assert_eq!(fingerprint(&app(refresh)), print, "the refresh request");
+        for (pointer, value) in [
+            ("/metadata/generation", json!(4)),
+            ("/metadata/labels/team", json!("b")),
+            ("/metadata/annotations/note", json!("y")),
+            (
+                "/metadata/finalizers",
+                json!(["resources-finalizer.argocd.argoproj.io"]),
+            ),
+            ("/metadata/deletionTimestamp", json!("2026-12-04T00:00:00Z")),
+        ] {
+            let mut changed = base.clone();
+            let (parent, field) = pointer.rsplit_once('/').unwrap();
+            changed.pointer_mut(parent).unwrap()[field] = value;
+            assert_ne!(fingerprint(&app(changed)), print, "{pointer}");
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! finalizers).
 
 use crate::app_loop::event_sink::EventSink;
+use crate::runtime::app_store::AppStore;
 use driftless_decisions::status::merge_patch;
 use driftless_model::{Application, ApplicationStatus};
 use kube::Api;
@@ -28,9 +29,10 @@ fn params() -> PatchParams {
 
 /// The status of one app as last read or written, and how to change it.
 pub struct StatusWriter {
-    api: Api<DynamicObject>,
-    name: String,
+    object: AppObject,
     current: ApplicationStatus,
+    /// A status the next write starts from, not written yet (see [`StatusWriter::stage`]).
+    staged: Option<ApplicationStatus>,
     writes: Arc<AtomicU64>,
     /// Where the Events a write means go (none in tests of the writer alone).
     events: Option<EventSink>,
@@ -47,15 +49,14 @@ pub struct StatusWriter {
 
 impl StatusWriter {
     pub fn new(
-        api: Api<DynamicObject>,
-        name: &str,
+        object: AppObject,
         current: Option<ApplicationStatus>,
         writes: Arc<AtomicU64>,
     ) -> Self {
         Self {
-            api,
-            name: name.to_string(),
+            object,
             current: current.unwrap_or_default(),
+            staged: None,
             writes,
             events: None,
             audit: None,
@@ -93,8 +94,21 @@ impl StatusWriter {
         self
     }
 
+    /// The status as last read or written.
     pub fn current(&self) -> &ApplicationStatus {
         &self.current
+    }
+
+    /// Keeps `status` as the one the next write builds on, without writing it: a reconcile that
+    /// starts a sync at once lets the sync's first write carry its comparison too (one patch,
+    /// not two).
+    pub fn stage(&mut self, status: ApplicationStatus) {
+        self.staged = Some(status);
+    }
+
+    /// What the next write builds on: the staged status, else the current one.
+    pub fn base(&self) -> &ApplicationStatus {
+        self.staged.as_ref().unwrap_or(&self.current)
     }
 
     /// Writes `status` if it differs from the current one; returns whether it wrote.
@@ -102,15 +116,10 @@ impl StatusWriter {
         let old = serde_json::to_value(&self.current).unwrap_or(Value::Null);
         let new = serde_json::to_value(status).unwrap_or(Value::Null);
         let Some(patch) = merge_patch(&old, &new) else {
+            self.staged = None;
             return Ok(false);
         };
-        self.api
-            .patch_status(
-                &self.name,
-                &params(),
-                &Patch::Merge(json!({ "status": patch })),
-            )
-            .await?;
+        self.object.patch_status(patch).await?;
         self.writes.fetch_add(1, Ordering::Relaxed);
         if let Some(sink) = &self.events {
             sink.emit(driftless_decisions::events::of_status_change(
@@ -132,69 +141,116 @@ impl StatusWriter {
             metrics.status_written(key, app, &self.current, status);
         }
         self.current = status.clone();
+        self.staged = None;
         Ok(true)
     }
 }
 
-/// Removes `Application.operation` (the requested operation has run).
-pub async fn clear_operation(api: &Api<DynamicObject>, name: &str) -> Result<(), kube::Error> {
-    api.patch(name, &params(), &Patch::Merge(json!({"operation": null})))
-        .await
-        .map(|_| ())
+/// One Application's object in the API server, for the controller's reads and small writes.
+/// Every write is noted in the [`AppStore`], so no reconcile reads an older copy from it.
+#[derive(Clone)]
+pub struct AppObject {
+    api: Api<DynamicObject>,
+    /// Its name in its namespace.
+    name: String,
+    /// Its key (see [`driftless_decisions::app_key`]).
+    key: String,
+    store: Arc<AppStore>,
 }
 
-/// Removes one annotation (the refresh request, once served).
-pub async fn clear_annotation(
-    api: &Api<DynamicObject>,
-    name: &str,
-    annotation: &str,
-) -> Result<(), kube::Error> {
-    let patch = json!({"metadata": {"annotations": {annotation: null}}});
-    api.patch(name, &params(), &Patch::Merge(patch))
-        .await
-        .map(|_| ())
-}
-
-/// Sets one annotation.
-pub async fn set_annotation(
-    api: &Api<DynamicObject>,
-    name: &str,
-    annotation: &str,
-    value: &str,
-) -> Result<(), kube::Error> {
-    let patch = json!({"metadata": {"annotations": {annotation: value}}});
-    api.patch(name, &params(), &Patch::Merge(patch))
-        .await
-        .map(|_| ())
-}
-
-/// Sets the finalizers to `keep`, provided the object was not changed since `resource_version`.
-pub async fn set_finalizers(
-    api: &Api<DynamicObject>,
-    name: &str,
-    keep: &[String],
-    resource_version: Option<&str>,
-) -> Result<(), kube::Error> {
-    let mut patch = json!({"metadata": {"finalizers": keep}});
-    if let Some(rv) = resource_version {
-        patch["metadata"]["resourceVersion"] = json!(rv);
+impl AppObject {
+    pub fn new(api: Api<DynamicObject>, name: &str, key: &str, store: Arc<AppStore>) -> Self {
+        Self {
+            api,
+            name: name.to_string(),
+            key: key.to_string(),
+            store,
+        }
     }
-    api.patch(name, &params(), &Patch::Merge(patch))
-        .await
-        .map(|_| ())
-}
 
-/// Writes only `status.conditions` (for an object that cannot even be read as an Application).
-pub async fn write_conditions(
-    api: &Api<DynamicObject>,
-    name: &str,
-    conditions: Value,
-) -> Result<(), kube::Error> {
-    api.patch_status(
-        name,
-        &params(),
-        &Patch::Merge(json!({"status": {"conditions": conditions}})),
-    )
-    .await
-    .map(|_| ())
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Reads the object from the API server (None: it is gone).
+    pub async fn get(&self) -> Result<Option<DynamicObject>, kube::Error> {
+        let object = self.api.get_opt(&self.name).await?;
+        if let Some(object) = &object {
+            self.store
+                .fetched(&self.key, object.metadata.resource_version.as_deref());
+        }
+        Ok(object)
+    }
+
+    async fn patch(&self, patch: Value) -> Result<(), kube::Error> {
+        let written = self
+            .api
+            .patch(&self.name, &params(), &Patch::Merge(patch))
+            .await;
+        self.noted(written)
+    }
+
+    async fn patch_status(&self, status: Value) -> Result<(), kube::Error> {
+        let written = self
+            .api
+            .patch_status(
+                &self.name,
+                &params(),
+                &Patch::Merge(json!({ "status": status })),
+            )
+            .await;
+        self.noted(written)
+    }
+
+    fn noted(&self, written: Result<DynamicObject, kube::Error>) -> Result<(), kube::Error> {
+        match written {
+            Ok(object) => {
+                self.store
+                    .wrote(&self.key, object.metadata.resource_version);
+                Ok(())
+            }
+            Err(error) => {
+                // A write that failed may still have landed (a timeout): trust no copy.
+                self.store.wrote(&self.key, None);
+                Err(error)
+            }
+        }
+    }
+
+    /// Removes `Application.operation` (the requested operation has run).
+    pub async fn clear_operation(&self) -> Result<(), kube::Error> {
+        self.patch(json!({"operation": null})).await
+    }
+
+    /// Removes one annotation (the refresh request, once served).
+    pub async fn clear_annotation(&self, annotation: &str) -> Result<(), kube::Error> {
+        self.patch(json!({"metadata": {"annotations": {annotation: null}}}))
+            .await
+    }
+
+    /// Sets one annotation.
+    pub async fn set_annotation(&self, annotation: &str, value: &str) -> Result<(), kube::Error> {
+        self.patch(json!({"metadata": {"annotations": {annotation: value}}}))
+            .await
+    }
+
+    /// Sets the finalizers to `keep`, provided the object was not changed since
+    /// `resource_version`.
+    pub async fn set_finalizers(
+        &self,
+        keep: &[String],
+        resource_version: Option<&str>,
+    ) -> Result<(), kube::Error> {
+        let mut patch = json!({"metadata": {"finalizers": keep}});
+        if let Some(rv) = resource_version {
+            patch["metadata"]["resourceVersion"] = json!(rv);
+        }
+        self.patch(patch).await
+    }
+
+    /// Writes only `status.conditions` (for an object that cannot even be read as an
+    /// Application).
+    pub async fn write_conditions(&self, conditions: Value) -> Result<(), kube::Error> {
+        self.patch_status(json!({"conditions": conditions})).await
+    }
 }

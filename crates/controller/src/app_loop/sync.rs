@@ -5,7 +5,7 @@
 //! deploy history and, for a requested operation, the removal of `Application.operation`.
 
 use crate::app_loop::comparison::{Prepared, refusal_message};
-use crate::app_loop::status_writer::{self, StatusWriter};
+use crate::app_loop::status_writer::StatusWriter;
 use crate::runtime::clock::now_secs;
 use crate::runtime::context::Context;
 use driftless_apply::{ClusterClient, ClusterError, SyncContext, SyncEvent, run_sync};
@@ -103,7 +103,7 @@ async fn run_traced(
     start: Start,
 ) -> Result<(), SyncRunError> {
     let name = ctx.key_of(app);
-    let status = writer.current().clone();
+    let status = writer.base().clone();
     let (op, requested, fresh) = match start {
         Start::Fresh {
             operation,
@@ -157,7 +157,7 @@ pub async fn terminate(
     writer: &mut StatusWriter,
 ) -> Result<(), SyncRunError> {
     let name = ctx.key_of(app);
-    let status = writer.current().clone();
+    let status = writer.base().clone();
     let Some(op) = status.operation_state.clone() else {
         return Ok(());
     };
@@ -186,7 +186,7 @@ pub async fn refuse(
     let name = ctx.key_of(app);
     let mut op = operation::begin(app, operation, &[], now_secs());
     operation::finish(&mut op, OperationPhase::Error, message, now_secs());
-    let mut status = writer.current().clone();
+    let mut status = writer.base().clone();
     status.operation_state = Some(op);
     if requested {
         clear(ctx, &name).await?;
@@ -211,7 +211,7 @@ pub async fn hold(
 ) -> Result<(), SyncRunError> {
     let name = ctx.key_of(app);
     let message = format!("{}: {why}", driftless_decisions::sync_windows::BLOCKED);
-    let mut status = writer.current().clone();
+    let mut status = writer.base().clone();
     let op = match (operation, status.operation_state.take()) {
         (Some(operation), _) => {
             let revisions = match operation_revisions(ctx, app, &operation, prepared).await {
@@ -242,8 +242,8 @@ pub async fn hold(
 /// once an operation ended is a new one (see [`driftless_decisions::decide`]). When the removal fails the end
 /// is not written either, and the run is resumed and ended again.
 async fn clear(ctx: &Context, name: &str) -> Result<(), SyncRunError> {
-    let (api, bare_name) = ctx.app_api(name);
-    status_writer::clear_operation(&api, bare_name)
+    ctx.app_object(name)
+        .clear_operation()
         .await
         .map_err(|source| SyncRunError::ClearRequest {
             app: name.to_string(),
@@ -264,9 +264,8 @@ async fn record_deletion_hooks(run: &Run<'_>, desired: &[Value]) {
     if recorded == Some(&value) {
         return;
     }
-    let (api, bare_name) = run.ctx.app_api(&run.name);
-    if let Err(error) = status_writer::set_annotation(&api, bare_name, DELETION_HOOKS, &value).await
-    {
+    let object = run.ctx.app_object(&run.name);
+    if let Err(error) = object.set_annotation(DELETION_HOOKS, &value).await {
         tracing::warn!(app = %run.name, %error, "cannot record the deletion hooks");
     }
 }
@@ -445,7 +444,8 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
 
 /// Why a sync must not start at all: objects owned by another app with
 /// `FailOnSharedResource=true`, or objects the API server rejects in a dry run (so that one bad
-/// object fails the sync before anything changed, as Argo CD does).
+/// object fails the sync before a hook ran, an object was pruned or an earlier wave applied,
+/// as Argo CD does). A plan with none of those is not dry-run: its applies are the test.
 async fn refused(
     run: &Run<'_>,
     cluster: &ClusterClient,
@@ -470,6 +470,9 @@ async fn refused(
                 run.name
             ));
         }
+    }
+    if !plan.dry_run_guards_anything() {
+        return None;
     }
     let sync_ctx = sync_context(ctx, &run.name);
     let rejected = driftless_apply::dry_run_plan(cluster, plan, &sync_ctx).await;
@@ -610,9 +613,15 @@ async fn persisted_run(
     let op = &mut run.op;
     let status = &mut run.status;
     let writer = &mut *run.writer;
+    let save_progress = plan.progress_worth_saving();
     let persist = async {
         while rx.changed().await.is_ok() {
             let (n, latest) = rx.borrow_and_update().clone();
+            if !save_progress {
+                // The operation's start and end are saved by the run; nothing between matters.
+                let _ = saved_tx.send(n);
+                continue;
+            }
             operation::record(op, plan, &latest);
             status.operation_state = Some(op.clone());
             // The run waits for this before deleting finished hooks: retried for a minute

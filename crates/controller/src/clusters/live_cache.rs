@@ -200,6 +200,12 @@ impl LiveCache {
             .collect()
     }
 
+    /// The app that owns the live object `key`, if the cache holds it (its kind watched and
+    /// an owner on it).
+    pub fn owner_of(&self, key: &ResourceKey) -> Option<String> {
+        lock(&self.index).objects.get(key).map(|e| e.owner.clone())
+    }
+
     /// The kinds being watched.
     pub fn kinds(&self) -> BTreeSet<GroupKind> {
         lock(&self.watches).keys().cloned().collect()

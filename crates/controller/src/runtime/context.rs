@@ -2,10 +2,12 @@
 //! reconcile of an app (now or later).
 
 use crate::app_loop::render::Renderer;
+use crate::app_loop::status_writer::AppObject;
 use crate::app_loop::status_writer::application_resource;
 use crate::clusters::destinations::Destinations;
 use crate::git::chart_versions::ChartWatcher;
 use crate::git::watcher::GitWatcher;
+use crate::runtime::app_store::AppStore;
 use crate::runtime::config::ControllerConfig;
 use crate::runtime::mutex::lock;
 use driftless_decisions::app_key::Key;
@@ -59,12 +61,19 @@ pub struct Context {
     pub written: Mutex<HashMap<String, [u8; 32]>>,
     /// Apps as the watcher last saw them.
     pub seen: Mutex<HashMap<String, AppSeen>>,
+    /// The Applications as the watch delivered them (see [`AppStore`]).
+    pub apps: Arc<AppStore>,
     /// Bounds the comparisons running at once.
     /// Per app: the sync-loop breaker's counts for the revision last synced automatically.
     pub loops: Mutex<HashMap<String, driftless_decisions::sync_loop::LoopState>>,
     /// Automated syncs started (for tests and metrics).
     pub sync_applies: Arc<AtomicU64>,
     pub compare_slots: Semaphore,
+    /// Slots for the comparison right after a sync, which reports its outcome (`Synced` at the
+    /// new revision): it must not wait behind every app a shared repository's commit woke.
+    pub follow_up_slots: Semaphore,
+    /// Apps whose next reconcile follows their own sync.
+    pub follow_ups: Mutex<std::collections::HashSet<String>>,
     /// Volatile fields found by rendering a revision twice, per app.
     pub volatile: crate::app_loop::volatile_found::Detections,
     pub triggers: mpsc::UnboundedSender<Trigger>,
@@ -154,11 +163,11 @@ impl Context {
         }
     }
 
-    /// The API of the app `key` names, and its name there.
-    pub fn app_api<'a>(&'a self, key: &'a str) -> (Api<DynamicObject>, &'a str) {
+    /// The object of the app `key` names, to read and write.
+    pub fn app_object(&self, key: &str) -> AppObject {
         let (namespace, name) =
             driftless_decisions::app_key::split(key, &self.config.app_namespace);
-        (self.apps_in(namespace), name)
+        AppObject::new(self.apps_in(namespace), name, key, self.apps.clone())
     }
 
     /// The key of `app` (see [`driftless_decisions::app_key`]).
@@ -199,6 +208,7 @@ impl Context {
         self.charts.forget(app);
         lock(&self.written).remove(app);
         lock(&self.loops).remove(app);
+        lock(&self.follow_ups).remove(app);
         self.volatile.forget(app);
         self.metrics.forget_app(app);
         lock(&self.causes).remove(app);

@@ -1,6 +1,7 @@
 //! What the loops run on: configuration, the shared context, queue, backoff, the leader lease,
 //! stores, metrics, traces and the clock.
 
+pub mod app_store;
 pub mod backoff;
 pub mod clock;
 pub mod config;

@@ -1,0 +1,192 @@
+//! The Applications as the watch last delivered them, so a reconcile reads its app without a
+//! request. The watch lags our own writes by a moment, and a reconcile must never act on an
+//! `operation` it removed itself or a status it replaced: each write of ours records the
+//! resourceVersion it produced, and until the watch has delivered that version the app is read
+//! from the API server instead. A read that finds another version (someone wrote after us) waits
+//! for that one, and is settled at once if the watch has delivered it already.
+
+use driftless_model::Application;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// What the watch delivered of one app: its resourceVersion, and the app (None: unreadable).
+type Delivered = (Option<String>, Option<Arc<Application>>);
+
+#[derive(Default)]
+pub struct AppStore {
+    /// Per app, what the watch delivered last.
+    apps: Mutex<HashMap<String, Delivered>>,
+    /// Per app: the newest resourceVersion we know of (written or read by us), not delivered
+    /// by the watch yet (`None`: a write whose version is not known).
+    unseen_writes: Mutex<HashMap<String, Option<String>>>,
+}
+
+impl AppStore {
+    /// The watch delivered `app` (its key, and the object as read, if it parses) at `version`.
+    pub fn observed(&self, key: &str, app: Option<Arc<Application>>, version: Option<&str>) {
+        // Unreadable (None): reconciles read it from the API server and report why.
+        crate::runtime::mutex::lock(&self.apps)
+            .insert(key.to_string(), (version.map(str::to_string), app));
+        let mut unseen = crate::runtime::mutex::lock(&self.unseen_writes);
+        if let (Some(Some(written)), Some(version)) = (unseen.get(key), version)
+            && written == version
+        {
+            unseen.remove(key);
+        }
+    }
+
+    /// The watch saw the app go.
+    pub fn deleted(&self, key: &str) {
+        crate::runtime::mutex::lock(&self.apps).remove(key);
+        crate::runtime::mutex::lock(&self.unseen_writes).remove(key);
+    }
+
+    /// A relist of the watch is over and listed `listed`: apps it did not list are gone (their
+    /// deletion fell in a gap of the watch). Returns them.
+    pub fn relisted(&self, listed: &std::collections::HashSet<String>) -> Vec<String> {
+        let mut apps = crate::runtime::mutex::lock(&self.apps);
+        let gone: Vec<String> = apps
+            .keys()
+            .filter(|k| !listed.contains(*k))
+            .cloned()
+            .collect();
+        for key in &gone {
+            apps.remove(key);
+        }
+        gone
+    }
+
+    /// We wrote the app; the write left it at `version` (if the answer said).
+    pub fn wrote(&self, key: &str, version: Option<String>) {
+        crate::runtime::mutex::lock(&self.unseen_writes).insert(key.to_string(), version);
+    }
+
+    /// The app as the watch has it, unless a write of ours is newer than what it delivered.
+    pub fn fresh(&self, key: &str) -> Option<Arc<Application>> {
+        if crate::runtime::mutex::lock(&self.unseen_writes).contains_key(key) {
+            return None;
+        }
+        crate::runtime::mutex::lock(&self.apps)
+            .get(key)
+            .and_then(|(_, app)| app.clone())
+    }
+
+    /// The app was read from the API server at `version`, while a write of ours was unseen:
+    /// settled if the watch delivered that version already, else that version is awaited.
+    pub fn fetched(&self, key: &str, version: Option<&str>) {
+        let delivered = crate::runtime::mutex::lock(&self.apps)
+            .get(key)
+            .and_then(|(v, _)| v.clone());
+        let mut unseen = crate::runtime::mutex::lock(&self.unseen_writes);
+        if !unseen.contains_key(key) {
+            return;
+        }
+        if version.is_some() && delivered.as_deref() == version {
+            unseen.remove(key);
+        } else {
+            unseen.insert(key.to_string(), version.map(str::to_string));
+        }
+    }
+
+    /// How many apps the store holds (for tests and diagnostics).
+    pub fn len(&self) -> usize {
+        crate::runtime::mutex::lock(&self.apps)
+            .values()
+            .filter(|(_, app)| app.is_some())
+            .count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(marker: &str) -> Arc<Application> {
+        let mut app = Application::default();
+        app.metadata.name = Some(marker.to_string());
+        Arc::new(app)
+    }
+
+    fn name(app: Option<Arc<Application>>) -> Option<String> {
+        app.and_then(|a| a.metadata.name.clone())
+    }
+
+    #[test]
+    fn a_watched_app_is_read_from_the_store() {
+        let store = AppStore::default();
+        assert!(
+            store.fresh("web").is_none(),
+            "never seen: read from the API server"
+        );
+        store.observed("web", Some(app("v1")), Some("10"));
+        assert_eq!(name(store.fresh("web")), Some("v1".into()));
+        store.deleted("web");
+        assert!(store.fresh("web").is_none());
+    }
+
+    #[test]
+    fn after_our_write_the_store_serves_only_once_the_watch_delivered_it() {
+        let store = AppStore::default();
+        store.observed("web", Some(app("before")), Some("10"));
+        store.wrote("web", Some("12".into()));
+        assert!(
+            store.fresh("web").is_none(),
+            "the store is older than our write"
+        );
+        // An event from before our write changes nothing.
+        store.observed("web", Some(app("other")), Some("11"));
+        assert!(store.fresh("web").is_none());
+        store.observed("web", Some(app("ours")), Some("12"));
+        assert_eq!(name(store.fresh("web")), Some("ours".into()));
+    }
+
+    #[test]
+    fn a_read_waits_for_the_version_it_found_unless_the_watch_has_it() {
+        let store = AppStore::default();
+        store.observed("web", Some(app("before")), Some("10"));
+        store.wrote("web", Some("12".into()));
+        store.fetched("web", Some("13"));
+        assert!(
+            store.fresh("web").is_none(),
+            "someone wrote after us: the watch still holds the version before ours"
+        );
+        store.observed("web", Some(app("ours")), Some("12"));
+        assert!(store.fresh("web").is_none(), "ours, but not the newest");
+        store.observed("web", Some(app("theirs")), Some("13"));
+        assert_eq!(name(store.fresh("web")), Some("theirs".into()));
+        // A relist that skipped our write: the next read finds what the watch has.
+        store.wrote("web", Some("15".into()));
+        store.observed("web", Some(app("relisted")), Some("16"));
+        assert!(store.fresh("web").is_none());
+        store.fetched("web", Some("16"));
+        assert_eq!(name(store.fresh("web")), Some("relisted".into()));
+        store.wrote("web", None);
+        assert!(store.fresh("web").is_none(), "a write of unknown version");
+        store.observed("web", Some(app("next")), Some("17"));
+        store.fetched("web", Some("17"));
+        assert!(store.fresh("web").is_some());
+    }
+
+    #[test]
+    fn a_relist_drops_the_apps_it_no_longer_lists() {
+        let store = AppStore::default();
+        store.observed("web", Some(app("web")), Some("10"));
+        store.observed("db", Some(app("db")), Some("11"));
+        let listed = std::collections::HashSet::from(["web".to_string()]);
+        assert_eq!(store.relisted(&listed), vec!["db".to_string()]);
+        assert!(store.fresh("db").is_none());
+        assert!(store.fresh("web").is_some());
+    }
+
+    #[test]
+    fn an_unreadable_app_is_not_served_from_the_store() {
+        let store = AppStore::default();
+        store.observed("web", Some(app("v1")), Some("10"));
+        store.observed("web", None, Some("11"));
+        assert!(store.fresh("web").is_none());
+    }
+}
