@@ -17,7 +17,7 @@ use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
@@ -165,6 +165,10 @@ impl Notifier {
             running: HashSet::new(),
             again: HashSet::new(),
         };
+        // The apps the watch has delivered, for the periodic pass (no listing of every
+        // Application each minute), and those of a relist under way.
+        let mut known: HashSet<AppKey> = HashSet::new();
+        let mut listing: Option<HashSet<AppKey>> = None;
         let resync = shared.config.resync.max(Duration::from_secs(1));
         let mut pass = tokio::time::interval_at(tokio::time::Instant::now() + resync, resync);
         pass.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -178,19 +182,33 @@ impl Notifier {
                 event = watch.next() => match event {
                     Some(Ok(Event::Apply(app) | Event::InitApply(app))) => {
                         if let Some(key) = key_of(&app) {
+                            if let Some(listing) = &mut listing {
+                                listing.insert(key.clone());
+                            }
+                            known.insert(key.clone());
                             scheduler.schedule(key);
                         }
                     }
-                    Some(Ok(_)) => {}
+                    Some(Ok(Event::Delete(app))) => {
+                        if let Some(key) = key_of(&app) {
+                            known.remove(&key);
+                        }
+                    }
+                    Some(Ok(Event::Init)) => listing = Some(HashSet::new()),
+                    Some(Ok(Event::InitDone)) => {
+                        if let Some(listed) = listing.take() {
+                            known = listed;
+                        }
+                    }
                     Some(Err(error)) => tracing::debug!(%error, "the Application watch failed; retrying"),
                     None => return Err(NotifyError::WatchEnded),
                 },
-                _ = pass.tick() => scheduler.schedule_all(&apps).await,
+                _ = pass.tick() => scheduler.schedule_all(&known),
                 _ = leadership.tick(), if !was_leading => {
                     if shared.leading().await {
                         was_leading = true;
                         tracing::info!("this replica leads: notifications are sent from here");
-                        scheduler.schedule_all(&apps).await;
+                        scheduler.schedule_all(&known);
                     }
                 }
                 Some(key) = done_rx.recv() => scheduler.done(key),
@@ -228,18 +246,9 @@ impl Scheduler {
         });
     }
 
-    async fn schedule_all(&mut self, apps: &Api<DynamicObject>) {
-        match apps.list(&ListParams::default()).await {
-            Ok(list) => {
-                for app in &list.items {
-                    if let Some(key) = key_of(app) {
-                        self.schedule(key);
-                    }
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "failed to list Applications for the notifications pass");
-            }
+    fn schedule_all(&mut self, known: &HashSet<AppKey>) {
+        for key in known {
+            self.schedule(key.clone());
         }
     }
 

@@ -3,7 +3,7 @@
 //! due. A failure to compare is a condition on the app, never a reason to touch its objects.
 
 use crate::app_loop::comparison::{Prepared, prepare_on, resolve_revision};
-use crate::app_loop::status_writer::StatusWriter;
+use crate::app_loop::status_writer::{AppObject, StatusWriter};
 use crate::app_loop::sync::{self, Start};
 use crate::clusters::destinations::DestinationError;
 use crate::runtime::clock::now_secs;
@@ -93,20 +93,36 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     let app = app.as_ref();
     let _timer = crate::runtime::metrics::ReconcileTimer::start(&ctx.metrics, app);
     if app.metadata.deletion_timestamp.is_some() {
-        return Ok(crate::app_loop::delete::delete_app(ctx, app).await?);
+        return Ok(Box::pin(crate::app_loop::delete::delete_app(ctx, app)).await?);
     }
     let refresh = refresh_of(app);
     let project = read_project(ctx, app).await;
 
-    let follows_sync = crate::runtime::mutex::lock(&ctx.follow_ups).remove(name);
-    let slots = if follows_sync {
-        &ctx.follow_up_slots
+    let first = crate::runtime::mutex::lock(&ctx.first_in_line).remove(name);
+    let slots = if first {
+        &ctx.priority_slots
     } else {
         &ctx.compare_slots
     };
-    let permit = slots.acquire().await.ok();
+    let slot = slots.acquire().await.ok();
+    Box::pin(reconcile_compared(
+        ctx, name, app, project, refresh, &object, slot,
+    ))
+    .await
+}
+
+/// The rest of a reconcile, once it holds a comparison slot. Boxed where it starts, so the
+/// many reconciles a shared repository's commit wakes hold small futures while they wait.
+async fn reconcile_compared<'a>(
+    ctx: &'a Arc<Context>,
+    name: &str,
+    app: &'a Application,
+    project: Option<Arc<AppProject>>,
+    refresh: Option<Refresh>,
+    object: &AppObject,
+    slot: Option<tokio::sync::SemaphorePermit<'a>>,
+) -> Result<Option<Duration>, ReconcileError> {
     let compared = compare_app(ctx, app, project.as_ref().map(|p| p.spec.clone()), refresh).await;
-    drop(permit);
 
     if let Compared::Done(prepared, _) = &compared {
         tracing::Span::current().record("revision", prepared.revisions.join(",").as_str());
@@ -250,7 +266,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
             u64::try_from(due - now).unwrap_or(0).max(1),
         ))),
         Decision::Resume => {
-            sync::run(ctx, app, &mut writer, prepared, Start::Resume).await?;
+            sync::run(ctx, app, &mut writer, prepared, Start::Resume, slot).await?;
             Ok(Some(follow_up(ctx, name)))
         }
         Decision::Terminate => {
@@ -288,6 +304,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
                     operation,
                     requested,
                 },
+                slot,
             )
             .await?;
             Ok(Some(follow_up(ctx, name)))
@@ -297,7 +314,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
 
 /// After a sync: compare again at once, ahead of the apps waiting for a comparison slot.
 fn follow_up(ctx: &Context, name: &str) -> Duration {
-    crate::runtime::mutex::lock(&ctx.follow_ups).insert(name.to_string());
+    ctx.put_first(name);
     Duration::ZERO
 }
 

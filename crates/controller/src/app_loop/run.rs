@@ -124,13 +124,12 @@ impl Handle {
     /// and compares again the apps whose repository moved; returns how many.
     pub async fn check_repositories(&self, urls: &[String]) -> usize {
         let moved = self.0.git.check_urls(urls).await;
-        for key in &moved {
-            if let Some(app) = key.app() {
-                self.0.announce(app, crate::audit::trigger::Cause::Webhook);
-            }
-            self.0.wake(key.clone());
+        for app in moved.iter().filter_map(Key::app) {
+            self.0.announce(app, crate::audit::trigger::Cause::Webhook);
         }
-        moved.len()
+        let count = moved.len();
+        wake_moved(&self.0, moved, BTreeSet::new()).await;
+        count
     }
 }
 
@@ -238,8 +237,8 @@ impl Controller {
             loops: Default::default(),
             sync_applies: Arc::new(AtomicU64::new(0)),
             compare_slots: tokio::sync::Semaphore::new(config.workers.max(1)),
-            follow_up_slots: tokio::sync::Semaphore::new(config.workers.max(1)),
-            follow_ups: Default::default(),
+            priority_slots: tokio::sync::Semaphore::new(config.workers.max(1)),
+            first_in_line: Default::default(),
             volatile: Default::default(),
             triggers: tx,
             status_writes: Arc::new(AtomicU64::new(0)),
@@ -525,8 +524,36 @@ async fn poll_git(ctx: Arc<Context>) -> &'static str {
         for app in &charts {
             ctx.announce(app, crate::audit::trigger::Cause::ChartVersion);
         }
-        let charted = charts.into_iter().map(Key::App);
-        for key in git.into_iter().chain(charted).collect::<BTreeSet<_>>() {
+        let charted: BTreeSet<Key> = charts.into_iter().map(Key::App).collect();
+        wake_moved(&ctx, git, charted).await;
+    }
+}
+
+/// Wakes the users of repositories that moved (`git`) and the apps whose chart has a new
+/// version (`charted`). Apps whose own source path moved are compared first: at a thousand
+/// apps on one repository, the one a commit changed must not wait for the 999 it did not.
+async fn wake_moved(ctx: &Arc<Context>, git: BTreeSet<Key>, charted: BTreeSet<Key>) {
+    let moved: Vec<(String, Arc<Application>)> = git
+        .iter()
+        .filter_map(Key::app)
+        .filter_map(|app| Some((app.to_string(), ctx.apps.last_delivered(app)?)))
+        .collect();
+    let cache = ctx.git.cache().clone();
+    let touched: BTreeSet<String> = tokio::task::spawn_blocking(move || {
+        moved
+            .into_iter()
+            .filter(|(_, app)| crate::git::touched::path_changed(&cache, app))
+            .map(|(key, _)| key)
+            .collect()
+    })
+    .await
+    .unwrap_or_default();
+    for app in &touched {
+        ctx.put_first(app);
+        ctx.reconcile(app);
+    }
+    for key in git.into_iter().chain(charted).collect::<BTreeSet<_>>() {
+        if key.app().is_none_or(|app| !touched.contains(app)) {
             ctx.wake(key);
         }
     }

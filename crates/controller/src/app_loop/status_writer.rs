@@ -205,13 +205,17 @@ impl AppObject {
     fn noted(&self, written: Result<DynamicObject, kube::Error>) -> Result<(), kube::Error> {
         match written {
             Ok(object) => {
-                self.store
-                    .wrote(&self.key, object.metadata.resource_version);
+                let version = object.metadata.resource_version.clone();
+                let app = serde_json::to_value(&object)
+                    .ok()
+                    .and_then(|v| serde_json::from_value(v).ok())
+                    .map(Arc::new);
+                self.store.wrote(&self.key, version, app);
                 Ok(())
             }
             Err(error) => {
                 // A write that failed may still have landed (a timeout): trust no copy.
-                self.store.wrote(&self.key, None);
+                self.store.wrote(&self.key, None, None);
                 Err(error)
             }
         }

@@ -18,6 +18,7 @@ use driftless_plan::{Plan, PlanInput, ResourceSelector, RunPhase, SyncState, pla
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::SemaphorePermit;
 
 pub enum Start {
     Fresh {
@@ -49,6 +50,10 @@ struct Run<'a> {
     op: OperationState,
     /// Whether the operation came from `Application.operation`, which ending it removes.
     requested: bool,
+    /// The comparison slot the reconcile held, kept while the sync cannot wait on anything
+    /// (one wave of plain objects: a few applies) so that no more syncs are under way at once
+    /// than comparisons; given back before anything that waits.
+    slot: Option<SemaphorePermit<'a>>,
 }
 
 impl Run<'_> {
@@ -81,26 +86,28 @@ impl Run<'_> {
 }
 
 /// Runs (or resumes) an operation to its end. `prepared`: the comparison just made.
-pub async fn run(
-    ctx: &Arc<Context>,
-    app: &Application,
-    writer: &mut StatusWriter,
+pub async fn run<'a>(
+    ctx: &'a Arc<Context>,
+    app: &'a Application,
+    writer: &'a mut StatusWriter,
     prepared: Option<&Prepared>,
     start: Start,
+    slot: Option<SemaphorePermit<'a>>,
 ) -> Result<(), SyncRunError> {
     use tracing::Instrument;
     let span = crate::runtime::telemetry::sync_span(&ctx.key_of(app));
-    run_traced(ctx, app, writer, prepared, start)
+    run_traced(ctx, app, writer, prepared, start, slot)
         .instrument(span)
         .await
 }
 
-async fn run_traced(
-    ctx: &Arc<Context>,
-    app: &Application,
-    writer: &mut StatusWriter,
+async fn run_traced<'a>(
+    ctx: &'a Arc<Context>,
+    app: &'a Application,
+    writer: &'a mut StatusWriter,
     prepared: Option<&Prepared>,
     start: Start,
+    slot: Option<SemaphorePermit<'a>>,
 ) -> Result<(), SyncRunError> {
     let name = ctx.key_of(app);
     let status = writer.base().clone();
@@ -141,6 +148,7 @@ async fn run_traced(
         status,
         op,
         requested,
+        slot,
     };
     run.save().await?;
     drive(&mut run, prepared).await
@@ -169,6 +177,7 @@ pub async fn terminate(
         status,
         op,
         requested: app.operation.is_some(),
+        slot: None,
     };
     run.finish(OperationPhase::Failed, TERMINATED.into()).await
 }
@@ -361,6 +370,11 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
             Ok(plan) => plan,
             Err(error) => return run.finish(OperationPhase::Failed, error.to_string()).await,
         };
+        if plan.progress_worth_saving() {
+            // Waves wait for health and hooks for their end: no comparison slot held meanwhile
+            // (a parent's sync may wait for the children's comparisons).
+            run.slot = None;
+        }
         if plan.dry_run {
             return run
                 .finish(OperationPhase::Succeeded, "dry run: nothing changed".into())
@@ -438,6 +452,7 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
         ));
         operation::forget_state(&mut run.op);
         run.save().await?;
+        run.slot = None;
         tokio::time::sleep(delay).await;
     }
 }

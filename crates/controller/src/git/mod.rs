@@ -2,4 +2,5 @@
 //! repositories' chart versions.
 
 pub mod chart_versions;
+pub mod touched;
 pub mod watcher;

@@ -1,9 +1,11 @@
 //! The Applications as the watch last delivered them, so a reconcile reads its app without a
 //! request. The watch lags our own writes by a moment, and a reconcile must never act on an
 //! `operation` it removed itself or a status it replaced: each write of ours records the
-//! resourceVersion it produced, and until the watch has delivered that version the app is read
-//! from the API server instead. A read that finds another version (someone wrote after us) waits
-//! for that one, and is settled at once if the watch has delivered it already.
+//! resourceVersion it produced and the object the API server answered with; until the watch
+//! has delivered that version, that answer is the app (the newest state known), and an answer
+//! that could not be read means the app is read from the API server. A read that finds another
+//! version (someone wrote after us) waits for that one, and is settled at once if the watch has
+//! delivered it already. A relist settles every write it saw past.
 
 use driftless_model::Application;
 use std::collections::HashMap;
@@ -13,84 +15,114 @@ use std::sync::{Arc, Mutex};
 type Delivered = (Option<String>, Option<Arc<Application>>);
 
 #[derive(Default)]
-pub struct AppStore {
+struct Maps {
     /// Per app, what the watch delivered last.
-    apps: Mutex<HashMap<String, Delivered>>,
+    apps: HashMap<String, Delivered>,
     /// Per app: the newest resourceVersion we know of (written or read by us), not delivered
-    /// by the watch yet (`None`: a write whose version is not known).
-    unseen_writes: Mutex<HashMap<String, Option<String>>>,
+    /// by the watch yet (`None`: a write whose version is not known), and the app as our write
+    /// left it (`None`: to be read from the API server).
+    unseen_writes: HashMap<String, Delivered>,
 }
 
+/// One lock over both maps: a write noted and the watch delivering it must not interleave
+/// (a write noted after its own event was delivered would wait for it for ever).
+#[derive(Default)]
+pub struct AppStore(Mutex<Maps>);
+
 impl AppStore {
+    fn maps(&self) -> std::sync::MutexGuard<'_, Maps> {
+        crate::runtime::mutex::lock(&self.0)
+    }
+
     /// The watch delivered `app` (its key, and the object as read, if it parses) at `version`.
     pub fn observed(&self, key: &str, app: Option<Arc<Application>>, version: Option<&str>) {
+        let mut maps = self.maps();
         // Unreadable (None): reconciles read it from the API server and report why.
-        crate::runtime::mutex::lock(&self.apps)
+        maps.apps
             .insert(key.to_string(), (version.map(str::to_string), app));
-        let mut unseen = crate::runtime::mutex::lock(&self.unseen_writes);
-        if let (Some(Some(written)), Some(version)) = (unseen.get(key), version)
+        if let (Some((Some(written), _)), Some(version)) = (maps.unseen_writes.get(key), version)
             && written == version
         {
-            unseen.remove(key);
+            maps.unseen_writes.remove(key);
         }
     }
 
     /// The watch saw the app go.
     pub fn deleted(&self, key: &str) {
-        crate::runtime::mutex::lock(&self.apps).remove(key);
-        crate::runtime::mutex::lock(&self.unseen_writes).remove(key);
+        let mut maps = self.maps();
+        maps.apps.remove(key);
+        maps.unseen_writes.remove(key);
     }
 
     /// A relist of the watch is over and listed `listed`: apps it did not list are gone (their
     /// deletion fell in a gap of the watch). Returns them.
     pub fn relisted(&self, listed: &std::collections::HashSet<String>) -> Vec<String> {
-        let mut apps = crate::runtime::mutex::lock(&self.apps);
-        let gone: Vec<String> = apps
+        let mut maps = self.maps();
+        let gone: Vec<String> = maps
+            .apps
             .keys()
             .filter(|k| !listed.contains(*k))
             .cloned()
             .collect();
         for key in &gone {
-            apps.remove(key);
+            maps.apps.remove(key);
+        }
+        // What a relist delivered is at least as new as every write of ours before it; a write
+        // whose event fell in the gap is read from the API server once more.
+        for (key, pending) in maps.unseen_writes.iter_mut() {
+            if listed.contains(key) {
+                pending.1 = None;
+            }
         }
         gone
     }
 
-    /// We wrote the app; the write left it at `version` (if the answer said).
-    pub fn wrote(&self, key: &str, version: Option<String>) {
-        crate::runtime::mutex::lock(&self.unseen_writes).insert(key.to_string(), version);
+    /// We wrote the app; the write left it at `version` (if the answer said), as `app` (if the
+    /// answer could be read). Nothing to wait for if the watch delivered that version already.
+    pub fn wrote(&self, key: &str, version: Option<String>, app: Option<Arc<Application>>) {
+        let mut maps = self.maps();
+        let delivered = maps.apps.get(key).and_then(|(v, _)| v.as_ref());
+        if version.is_some() && delivered == version.as_ref() {
+            return;
+        }
+        let app = app.filter(|_| version.is_some());
+        maps.unseen_writes.insert(key.to_string(), (version, app));
+    }
+
+    /// The app as the watch delivered it last, however old: for hints, never for decisions.
+    pub fn last_delivered(&self, key: &str) -> Option<Arc<Application>> {
+        self.maps().apps.get(key).and_then(|(_, app)| app.clone())
     }
 
     /// The app as the watch has it, unless a write of ours is newer than what it delivered.
     pub fn fresh(&self, key: &str) -> Option<Arc<Application>> {
-        if crate::runtime::mutex::lock(&self.unseen_writes).contains_key(key) {
-            return None;
+        let maps = self.maps();
+        if let Some((_, ours)) = maps.unseen_writes.get(key) {
+            return ours.clone();
         }
-        crate::runtime::mutex::lock(&self.apps)
-            .get(key)
-            .and_then(|(_, app)| app.clone())
+        maps.apps.get(key).and_then(|(_, app)| app.clone())
     }
 
     /// The app was read from the API server at `version`, while a write of ours was unseen:
     /// settled if the watch delivered that version already, else that version is awaited.
     pub fn fetched(&self, key: &str, version: Option<&str>) {
-        let delivered = crate::runtime::mutex::lock(&self.apps)
-            .get(key)
-            .and_then(|(v, _)| v.clone());
-        let mut unseen = crate::runtime::mutex::lock(&self.unseen_writes);
-        if !unseen.contains_key(key) {
+        let mut maps = self.maps();
+        if !maps.unseen_writes.contains_key(key) {
             return;
         }
+        let delivered = maps.apps.get(key).and_then(|(v, _)| v.clone());
         if version.is_some() && delivered.as_deref() == version {
-            unseen.remove(key);
+            maps.unseen_writes.remove(key);
         } else {
-            unseen.insert(key.to_string(), version.map(str::to_string));
+            maps.unseen_writes
+                .insert(key.to_string(), (version.map(str::to_string), None));
         }
     }
 
     /// How many apps the store holds (for tests and diagnostics).
     pub fn len(&self) -> usize {
-        crate::runtime::mutex::lock(&self.apps)
+        self.maps()
+            .apps
             .values()
             .filter(|(_, app)| app.is_some())
             .count()
@@ -132,7 +164,7 @@ mod tests {
     fn after_our_write_the_store_serves_only_once_the_watch_delivered_it() {
         let store = AppStore::default();
         store.observed("web", Some(app("before")), Some("10"));
-        store.wrote("web", Some("12".into()));
+        store.wrote("web", Some("12".into()), None);
         assert!(
             store.fresh("web").is_none(),
             "the store is older than our write"
@@ -148,7 +180,7 @@ mod tests {
     fn a_read_waits_for_the_version_it_found_unless_the_watch_has_it() {
         let store = AppStore::default();
         store.observed("web", Some(app("before")), Some("10"));
-        store.wrote("web", Some("12".into()));
+        store.wrote("web", Some("12".into()), None);
         store.fetched("web", Some("13"));
         assert!(
             store.fresh("web").is_none(),
@@ -159,16 +191,53 @@ mod tests {
         store.observed("web", Some(app("theirs")), Some("13"));
         assert_eq!(name(store.fresh("web")), Some("theirs".into()));
         // A relist that skipped our write: the next read finds what the watch has.
-        store.wrote("web", Some("15".into()));
+        store.wrote("web", Some("15".into()), None);
         store.observed("web", Some(app("relisted")), Some("16"));
         assert!(store.fresh("web").is_none());
         store.fetched("web", Some("16"));
         assert_eq!(name(store.fresh("web")), Some("relisted".into()));
-        store.wrote("web", None);
+        store.wrote("web", None, Some(app("unknown")));
         assert!(store.fresh("web").is_none(), "a write of unknown version");
         store.observed("web", Some(app("next")), Some("17"));
         store.fetched("web", Some("17"));
         assert!(store.fresh("web").is_some());
+    }
+
+    #[test]
+    fn our_own_write_is_served_until_the_watch_delivers_it() {
+        let store = AppStore::default();
+        store.observed("web", Some(app("before")), Some("10"));
+        store.wrote("web", Some("12".into()), Some(app("ours")));
+        assert_eq!(name(store.fresh("web")), Some("ours".into()));
+        store.observed("web", Some(app("older event")), Some("11"));
+        assert_eq!(
+            name(store.fresh("web")),
+            Some("ours".into()),
+            "an event from before our write does not hide it"
+        );
+        store.observed("web", Some(app("delivered")), Some("12"));
+        assert_eq!(name(store.fresh("web")), Some("delivered".into()));
+        // A relist that skipped our write: read from the API server once.
+        store.wrote("web", Some("14".into()), Some(app("ours again")));
+        store.observed("web", Some(app("relisted")), Some("15"));
+        store.relisted(&std::collections::HashSet::from(["web".to_string()]));
+        assert!(store.fresh("web").is_none());
+        store.fetched("web", Some("15"));
+        assert_eq!(name(store.fresh("web")), Some("relisted".into()));
+    }
+
+    #[test]
+    fn a_write_whose_event_came_first_waits_for_nothing() {
+        let store = AppStore::default();
+        store.observed("web", Some(app("delivered")), Some("12"));
+        store.wrote("web", Some("12".into()), Some(app("ours")));
+        assert_eq!(name(store.fresh("web")), Some("delivered".into()));
+        store.observed("web", Some(app("edited")), Some("13"));
+        assert_eq!(
+            name(store.fresh("web")),
+            Some("edited".into()),
+            "a later edit is seen"
+        );
     }
 
     #[test]

@@ -69,11 +69,12 @@ pub struct Context {
     /// Automated syncs started (for tests and metrics).
     pub sync_applies: Arc<AtomicU64>,
     pub compare_slots: Semaphore,
-    /// Slots for the comparison right after a sync, which reports its outcome (`Synced` at the
-    /// new revision): it must not wait behind every app a shared repository's commit woke.
-    pub follow_up_slots: Semaphore,
-    /// Apps whose next reconcile follows their own sync.
-    pub follow_ups: Mutex<std::collections::HashSet<String>>,
+    /// Slots for comparisons that go ahead of the queue: the one right after a sync, which
+    /// reports its outcome (`Synced` at the new revision), and those of apps whose own source
+    /// path a commit changed. Neither waits behind every app a shared repository's commit woke.
+    pub priority_slots: Semaphore,
+    /// Apps whose next comparison goes ahead of the queue.
+    pub first_in_line: Mutex<std::collections::HashSet<String>>,
     /// Volatile fields found by rendering a revision twice, per app.
     pub volatile: crate::app_loop::volatile_found::Detections,
     pub triggers: mpsc::UnboundedSender<Trigger>,
@@ -183,6 +184,11 @@ impl Context {
         self.wake(Key::App(app.to_string()));
     }
 
+    /// Lets the next comparison of `app` go ahead of the queue (see `priority_slots`).
+    pub fn put_first(&self, app: &str) {
+        lock(&self.first_in_line).insert(app.to_string());
+    }
+
     /// Asks for a reconcile of an app or an ApplicationSet.
     pub fn wake(&self, key: Key) {
         let _ = self.triggers.send(Trigger::Now(key));
@@ -208,7 +214,7 @@ impl Context {
         self.charts.forget(app);
         lock(&self.written).remove(app);
         lock(&self.loops).remove(app);
-        lock(&self.follow_ups).remove(app);
+        lock(&self.first_in_line).remove(app);
         self.volatile.forget(app);
         self.metrics.forget_app(app);
         lock(&self.causes).remove(app);
