@@ -616,40 +616,59 @@ fn app_deletion_runs_pre_delete_hooks_deletes_waits_then_post_delete_hooks() {
     assert_eq!(state.message, "app objects deleted");
 }
 
+/// Plans of one wave of plain objects, of two waves, with a hook, and with a prune.
+fn plans_by_shape() -> [Plan; 4] {
+    [
+        sync_plan(
+            vec![cm("a", json!({})), deploy("web", json!({}))],
+            vec![],
+            false,
+        ),
+        sync_plan(
+            vec![
+                cm("a", json!({"argocd.argoproj.io/sync-wave": "-1"})),
+                deploy("web", json!({})),
+            ],
+            vec![],
+            false,
+        ),
+        sync_plan(
+            vec![
+                cm("a", json!({})),
+                job("migrate", json!({"argocd.argoproj.io/hook": "PreSync"})),
+            ],
+            vec![],
+            false,
+        ),
+        sync_plan(vec![cm("a", json!({}))], vec![cm("old", json!({}))], true),
+    ]
+}
+
 #[test]
 fn a_dry_run_is_asked_for_only_where_a_rejected_object_would_leave_something_half_done() {
-    let plain = sync_plan(
-        vec![cm("a", json!({})), deploy("web", json!({}))],
-        vec![],
-        false,
-    );
+    let [plain, waves, hook, prune] = plans_by_shape();
     assert!(
         !plain.dry_run_guards_anything(),
         "one wave of plain objects"
-    );
-    let waves = sync_plan(
-        vec![
-            cm("a", json!({"argocd.argoproj.io/sync-wave": "-1"})),
-            deploy("web", json!({})),
-        ],
-        vec![],
-        false,
     );
     assert!(
         waves.dry_run_guards_anything(),
         "an earlier wave is applied first"
     );
-    let hook = sync_plan(
-        vec![
-            cm("a", json!({})),
-            job("migrate", json!({"argocd.argoproj.io/hook": "PreSync"})),
-        ],
-        vec![],
-        false,
-    );
     assert!(hook.dry_run_guards_anything(), "a hook runs");
-    let prune = sync_plan(vec![cm("a", json!({}))], vec![cm("old", json!({}))], true);
     assert!(prune.dry_run_guards_anything(), "an object is pruned");
+}
+
+#[test]
+fn progress_is_worth_saving_with_hooks_or_several_waves_only() {
+    let [plain, waves, hook, prune] = plans_by_shape();
+    assert!(!plain.progress_worth_saving());
+    assert!(waves.progress_worth_saving());
+    assert!(hook.progress_worth_saving());
+    assert!(
+        !prune.progress_worth_saving(),
+        "a prune in one wave is done again harmlessly"
+    );
 }
 
 #[test]
@@ -674,32 +693,4 @@ fn the_namespace_create_namespace_makes_is_not_read_back_before_the_next_wave() 
         panic!("the objects come next, without waiting");
     };
     assert_eq!(names(&steps), vec!["a"]);
-}
-
-#[test]
-fn progress_is_worth_saving_with_hooks_or_several_waves_only() {
-    let plain = sync_plan(
-        vec![cm("a", json!({})), deploy("web", json!({}))],
-        vec![],
-        false,
-    );
-    assert!(!plain.progress_worth_saving());
-    let waves = sync_plan(
-        vec![
-            cm("a", json!({"argocd.argoproj.io/sync-wave": "-1"})),
-            deploy("web", json!({})),
-        ],
-        vec![],
-        false,
-    );
-    assert!(waves.progress_worth_saving());
-    let hook = sync_plan(
-        vec![
-            job("migrate", json!({"argocd.argoproj.io/hook": "Sync"})),
-            cm("a", json!({})),
-        ],
-        vec![],
-        false,
-    );
-    assert!(hook.progress_worth_saving());
 }

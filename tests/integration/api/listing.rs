@@ -73,8 +73,16 @@ async fn the_list_pages_and_filters_and_the_stream_shows_changes() -> anyhow::Re
     );
     env.wait_app(&names[0], "compared", |a| sync_of(a) == "OutOfSync")
         .await?;
-    let (out_of_sync, _) = listed("?sync=OutOfSync".into()).await?;
-    assert!(out_of_sync.contains(&names[0]), "{out_of_sync:?}");
+    // The server's list follows its own watch, a moment behind the read above.
+    driftless_testkit::wait_until(
+        std::time::Duration::from_secs(30),
+        "the list to show the app OutOfSync",
+        || async {
+            let (out_of_sync, _) = listed("?sync=OutOfSync".into()).await?;
+            Ok(out_of_sync.contains(&names[0]).then_some(()))
+        },
+    )
+    .await?;
     let (status, body) = api
         .get("/api/v1/applications?selector=tier%20in%20front", &admin)
         .await?;

@@ -11,10 +11,10 @@ use crate::app_loop::comparison::read_live;
 use crate::clusters::target::Target;
 use crate::runtime::clock::now_secs;
 use crate::runtime::context::Context;
-use driftless_apply::{SyncContext, run_sync};
+use driftless_apply::run_sync;
 use driftless_decisions::conditions;
 use driftless_model::ResourceKey;
-use driftless_model::annotations::{DELETION_HOOKS, FIELD_MANAGER, RESOURCES_FINALIZER};
+use driftless_model::annotations::{DELETION_HOOKS, RESOURCES_FINALIZER};
 use driftless_model::{Application, ApplicationStatus};
 use driftless_plan::{DeletePropagation, DeletionInput, RunPhase, SyncState, plan_deletion};
 use serde_json::{Value, json};
@@ -114,15 +114,7 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
     for step in &mut plan.steps {
         step.options.propagation = propagation;
     }
-    let sync_ctx = SyncContext {
-        app: &name,
-        tracking: ctx.config.tracking,
-        health: &ctx.judging.checks,
-        field_manager: FIELD_MANAGER,
-        poll: ctx.config.sync_poll,
-        wait_timeout: ctx.config.sync_timeout,
-        saved: None,
-    };
+    let sync_ctx = crate::app_loop::sync::sync_context(ctx, &name);
     let mut state = SyncState::new();
     let phase = run_sync(&target.cluster, &plan, &mut state, &sync_ctx, &mut |_| {})
         .await

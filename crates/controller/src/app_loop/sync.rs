@@ -505,7 +505,8 @@ async fn refused(
     ))
 }
 
-fn sync_context<'a>(ctx: &'a Context, app: &'a str) -> SyncContext<'a> {
+/// How the app's syncs (and deletions) run against the cluster.
+pub(crate) fn sync_context<'a>(ctx: &'a Context, app: &'a str) -> SyncContext<'a> {
     SyncContext {
         app,
         tracking: ctx.config.tracking,

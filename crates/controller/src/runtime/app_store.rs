@@ -14,10 +14,17 @@ use std::sync::{Arc, Mutex};
 /// What the watch delivered of one app: its resourceVersion, and the app (None: unreadable).
 type Delivered = (Option<String>, Option<Arc<Application>>);
 
+/// How many of an app's latest versions the watch delivered are remembered: a write of ours
+/// whose answer comes back after the watch delivered it (and maybe a later change) is known
+/// as seen.
+const RECENT: usize = 16;
+
 #[derive(Default)]
 struct Maps {
     /// Per app, what the watch delivered last.
     apps: HashMap<String, Delivered>,
+    /// Per app, the versions the watch delivered lately, oldest first.
+    recent: HashMap<String, std::collections::VecDeque<String>>,
     /// Per app: the newest resourceVersion we know of (written or read by us), not delivered
     /// by the watch yet (`None`: a write whose version is not known), and the app as our write
     /// left it (`None`: to be read from the API server).
@@ -40,6 +47,13 @@ impl AppStore {
         // Unreadable (None): reconciles read it from the API server and report why.
         maps.apps
             .insert(key.to_string(), (version.map(str::to_string), app));
+        if let Some(version) = version {
+            let recent = maps.recent.entry(key.to_string()).or_default();
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back(version.to_string());
+        }
         if let (Some((Some(written), _)), Some(version)) = (maps.unseen_writes.get(key), version)
             && written == version
         {
@@ -51,6 +65,7 @@ impl AppStore {
     pub fn deleted(&self, key: &str) {
         let mut maps = self.maps();
         maps.apps.remove(key);
+        maps.recent.remove(key);
         maps.unseen_writes.remove(key);
     }
 
@@ -66,6 +81,7 @@ impl AppStore {
             .collect();
         for key in &gone {
             maps.apps.remove(key);
+            maps.recent.remove(key);
         }
         // What a relist delivered is at least as new as every write of ours before it; a write
         // whose event fell in the gap is read from the API server once more.
@@ -78,11 +94,18 @@ impl AppStore {
     }
 
     /// We wrote the app; the write left it at `version` (if the answer said), as `app` (if the
-    /// answer could be read). Nothing to wait for if the watch delivered that version already.
+    /// answer could be read). Nothing to wait for if the watch delivered that version already
+    /// (what it holds is as new or newer), or if the app is gone from it (deleted meanwhile:
+    /// the next read asks the API server).
     pub fn wrote(&self, key: &str, version: Option<String>, app: Option<Arc<Application>>) {
         let mut maps = self.maps();
-        let delivered = maps.apps.get(key).and_then(|(v, _)| v.as_ref());
-        if version.is_some() && delivered == version.as_ref() {
+        if !maps.apps.contains_key(key) {
+            return;
+        }
+        let delivered = maps.recent.get(key);
+        if let (Some(version), Some(delivered)) = (&version, delivered)
+            && delivered.contains(version)
+        {
             return;
         }
         let app = app.filter(|_| version.is_some());
@@ -238,6 +261,25 @@ mod tests {
             Some("edited".into()),
             "a later edit is seen"
         );
+    }
+
+    #[test]
+    fn a_write_answered_after_the_watch_moved_past_it_is_not_served() {
+        let store = AppStore::default();
+        store.observed("web", Some(app("ours, delivered")), Some("12"));
+        store.observed("web", Some(app("someone else's")), Some("13"));
+        store.wrote("web", Some("12".into()), Some(app("ours")));
+        assert_eq!(name(store.fresh("web")), Some("someone else's".into()));
+    }
+
+    #[test]
+    fn a_write_to_an_app_the_watch_saw_go_is_not_served() {
+        let store = AppStore::default();
+        store.observed("web", Some(app("before")), Some("10"));
+        store.deleted("web");
+        store.wrote("web", Some("12".into()), Some(app("ours, deleted")));
+        store.observed("web", Some(app("created again")), Some("20"));
+        assert_eq!(name(store.fresh("web")), Some("created again".into()));
     }
 
     #[test]
