@@ -6,6 +6,7 @@
 //! Kinds are watched once some app desires or last reported an object of that kind. Objects of
 //! a kind no app ever named stay unseen (Argo CD watches every kind instead).
 
+use crate::runtime::mutex::lock;
 use driftless_apply::{ClusterClient, TrackingMethod, tracking};
 use driftless_model::{GroupKind, ResourceKey};
 use futures::StreamExt;
@@ -15,7 +16,7 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a reconcile waits for the first listing of a kind it needs.
@@ -88,10 +89,6 @@ pub struct LiveCache {
     index: Arc<Mutex<Index>>,
     watches: Mutex<HashMap<GroupKind, Watch>>,
     last_discovery: Mutex<Option<Instant>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl LiveCache {

@@ -31,10 +31,10 @@ pub fn path_changed(cache: &RepoCache, app: &Application) -> bool {
             return true;
         };
         let target = driftless_render::revision_of(source);
-        let (Ok(new), Ok(repo)) = (
-            cache.resolve(&source.repo_url, target),
-            cache.repo(&source.repo_url),
-        ) else {
+        let Ok(repo) = cache.repo(&source.repo_url) else {
+            return true;
+        };
+        let Ok(new) = repo.resolve(target) else {
             return true;
         };
         if new == old {

@@ -5,6 +5,7 @@
 //! A repository's last check may have failed (unreachable, bad credentials): apps using it are
 //! told so and keep their last good state.
 
+use crate::runtime::mutex::lock;
 use crate::runtime::stores::ControlStores;
 use driftless_decisions::app_key::Key;
 use driftless_source::{
@@ -39,10 +40,6 @@ pub struct GitWatcher {
     secrets: Option<ControlStores>,
     repos: Mutex<HashMap<String, Arc<Repo>>>,
     metrics: Arc<crate::runtime::metrics::Metrics>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl GitWatcher {

@@ -141,19 +141,6 @@ impl AppStore {
                 .insert(key.to_string(), (version.map(str::to_string), None));
         }
     }
-
-    /// How many apps the store holds (for tests and diagnostics).
-    pub fn len(&self) -> usize {
-        self.maps()
-            .apps
-            .values()
-            .filter(|(_, app)| app.is_some())
-            .count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]
