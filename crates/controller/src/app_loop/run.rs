@@ -400,7 +400,7 @@ fn served_key(ctx: &Context, object: &DynamicObject) -> Option<String> {
 
 async fn watch_apps(ctx: Arc<Context>) -> &'static str {
     let stream = watcher::watcher(ctx.watched_apps(), watcher::Config::default())
-        .backoff(crate::runtime::backoff::WatchBackoff::default());
+        .backoff(crate::runtime::backoff::watch_backoff());
     futures::pin_mut!(stream);
     let mut fingerprints: HashMap<String, Option<u64>> = HashMap::new();
     // The first listing is over: what it lists is remembered, not recorded as edits.

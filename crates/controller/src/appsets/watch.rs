@@ -54,7 +54,7 @@ fn as_value(object: &DynamicObject) -> Value {
 
 pub async fn watch_appsets(sets: Arc<AppSets>) -> &'static str {
     let stream = watcher::watcher(sets.api(), watcher::Config::default())
-        .backoff(crate::runtime::backoff::WatchBackoff::default());
+        .backoff(crate::runtime::backoff::watch_backoff());
     futures::pin_mut!(stream);
     let mut fingerprints: HashMap<String, String> = HashMap::new();
     let mut resync = tokio::time::interval(sets.ctx.config.resync_interval);
@@ -98,7 +98,7 @@ pub async fn watch_appsets(sets: Arc<AppSets>) -> &'static str {
 
 pub async fn watch_owned_apps(sets: Arc<AppSets>) -> &'static str {
     let stream = watcher::watcher(sets.ctx.apps(), watcher::Config::default())
-        .backoff(crate::runtime::backoff::WatchBackoff::default());
+        .backoff(crate::runtime::backoff::watch_backoff());
     futures::pin_mut!(stream);
     // Per Application: its owning ApplicationSet and fingerprint as last seen.
     let mut seen: HashMap<String, (Option<String>, String)> = HashMap::new();

@@ -280,7 +280,7 @@ async fn watch_kind(
     ready: tokio::sync::watch::Sender<bool>,
 ) {
     let stream = watcher::watcher(api, watcher::Config::default())
-        .backoff(crate::runtime::backoff::WatchBackoff::default());
+        .backoff(crate::runtime::backoff::watch_backoff());
     futures::pin_mut!(stream);
     let mut listing: Option<HashSet<ResourceKey>> = None;
     while let Some(event) = stream.next().await {

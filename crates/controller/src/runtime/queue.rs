@@ -1,6 +1,7 @@
 //! The reconcile loop's bookkeeping, shared by Applications and ApplicationSets: one run per
 //! name at a time; requests that arrive meanwhile fold into one more run after it; a run may
-//! ask to be run again after a delay; a failed run is tried again after a backoff. Every name
+//! ask to be run again after a delay; a failed run is tried again after a jittered backoff that
+//! grows while the name keeps failing. Every name
 //! may run at once: a sync waiting for child apps must never keep the children from running.
 
 use futures::future::BoxFuture;
@@ -26,6 +27,8 @@ pub struct WorkQueue {
     again: HashSet<String>,
     timers: JoinSet<String>,
     due: HashMap<String, Instant>,
+    /// The backoff of each name whose last runs failed; gone on its next success.
+    failing: HashMap<String, backon::ExponentialBackoff>,
 }
 
 impl WorkQueue {
@@ -39,6 +42,7 @@ impl WorkQueue {
             again: HashSet::new(),
             timers: JoinSet::new(),
             due: HashMap::new(),
+            failing: HashMap::new(),
         }
     }
 
@@ -91,6 +95,9 @@ impl WorkQueue {
 
     fn done(&mut self, name: String, outcome: Outcome) {
         self.active.remove(&name);
+        if outcome.is_ok() {
+            self.failing.remove(&name);
+        }
         match outcome {
             Ok(Some(delay)) if delay.is_zero() => {
                 self.again.insert(name.clone());
@@ -98,8 +105,15 @@ impl WorkQueue {
             Ok(Some(delay)) => self.request_at(name.clone(), Instant::now() + delay),
             Ok(None) => {}
             Err(error) => {
-                tracing::warn!(kind = self.what, name = %name, %error, "reconcile failed; trying again");
-                self.request_at(name.clone(), Instant::now() + self.error_backoff);
+                let base = self.error_backoff;
+                let delay = self
+                    .failing
+                    .entry(name.clone())
+                    .or_insert_with(|| crate::runtime::backoff::reconcile_backoff(base))
+                    .next()
+                    .unwrap_or(base);
+                tracing::warn!(kind = self.what, name = %name, %error, retry_in = ?delay, "reconcile failed; trying again");
+                self.request_at(name.clone(), Instant::now() + delay);
             }
         }
         if self.again.remove(&name) {
@@ -120,6 +134,22 @@ mod tests {
         let seen = started.clone();
         let job: Job = Arc::new(move |name: String| {
             seen.lock().unwrap().push(name);
+            let outcome = outcomes.lock().unwrap().next().unwrap_or(Ok(None));
+            Box::pin(async move { outcome })
+        });
+        (
+            WorkQueue::new("test", Duration::from_millis(20), job),
+            started,
+        )
+    }
+
+    /// Like `recording`, with the instant of each start.
+    fn timed(outcomes: Vec<Outcome>) -> (WorkQueue, Arc<Mutex<Vec<Instant>>>) {
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let outcomes = Arc::new(Mutex::new(outcomes.into_iter()));
+        let seen = started.clone();
+        let job: Job = Arc::new(move |_| {
+            seen.lock().unwrap().push(Instant::now());
             let outcome = outcomes.lock().unwrap().next().unwrap_or(Ok(None));
             Box::pin(async move { outcome })
         });
@@ -157,5 +187,28 @@ mod tests {
         queue.request("a".into());
         settle(&mut queue).await;
         assert_eq!(*started.lock().unwrap(), ["a", "a", "a", "a"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_in_a_row_wait_longer_each_time_and_a_success_starts_over() {
+        let failure = || Err::<Option<Duration>, String>("api server away".into());
+        let (mut queue, started) = timed(vec![failure(), failure(), failure(), Ok(None)]);
+        queue.request("a".into());
+        settle(&mut queue).await;
+        let starts = started.lock().unwrap().clone();
+        assert_eq!(starts.len(), 4);
+        let gaps: Vec<Duration> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+        for (failures, gap) in gaps.iter().enumerate() {
+            let floor = Duration::from_millis(20) * 2u32.pow(failures as u32);
+            assert!(
+                *gap >= floor && *gap <= floor * 2,
+                "after {} failures: {gap:?}",
+                failures + 1
+            );
+        }
+        assert!(
+            !queue.failing.contains_key("a"),
+            "the success forgot the failures"
+        );
     }
 }

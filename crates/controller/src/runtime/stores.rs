@@ -66,7 +66,7 @@ impl ControlStores {
         let (secrets, secret_writer) = reflector::store();
         let project_api: Api<AppProject> = Api::namespaced(client.clone(), namespace);
         let secret_api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-        let backoff = crate::runtime::backoff::WatchBackoff::default;
+        let backoff = crate::runtime::backoff::watch_backoff;
         let project_watch = async move {
             let stream = reflector::reflector(
                 project_writer,
