@@ -8,7 +8,6 @@ use driftless_health::{CustomChecks, health_of};
 use driftless_model::annotations::SYNC_WAVE;
 use driftless_model::status::{HealthStatus, ResourceStatus};
 use driftless_model::{Application, HealthStatusCode, ResourceKey, SyncStatusCode};
-use driftless_plan::hooks::{Role, role};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +15,12 @@ use std::collections::{BTreeMap, BTreeSet};
 pub enum CompareError {
     #[error("failed to read the ignoreDifferences of app {app}: {message}")]
     Rules { app: String, message: String },
+    #[error("failed to pair the desired and live objects of app {app}")]
+    Pairing {
+        app: String,
+        #[source]
+        source: driftless_plan::PlanError,
+    },
     #[error("failed to compare {key} of app {app}: {message}")]
     Diff {
         app: String,
@@ -67,29 +72,6 @@ pub fn ignore_rules(app: &Application) -> Vec<IgnoreRule> {
         .collect()
 }
 
-/// Desired and live objects paired by key; hooks on either side are left out.
-pub fn pair<'a>(
-    desired: &'a [Value],
-    live: &'a [Value],
-) -> BTreeMap<ResourceKey, (Option<&'a Value>, Option<&'a Value>)> {
-    let mut pairs: BTreeMap<ResourceKey, (Option<&Value>, Option<&Value>)> = BTreeMap::new();
-    for obj in desired.iter().filter(|o| is_resource(o)) {
-        if let Ok(key) = ResourceKey::of(obj) {
-            pairs.entry(key).or_default().0 = Some(obj);
-        }
-    }
-    for obj in live.iter().filter(|o| is_resource(o)) {
-        if let Ok(key) = ResourceKey::of(obj) {
-            pairs.entry(key).or_default().1 = Some(obj);
-        }
-    }
-    pairs
-}
-
-fn is_resource(obj: &Value) -> bool {
-    matches!(role(obj), Role::Resource)
-}
-
 /// How objects are judged besides the app's own settings: health customizations and the
 /// system-wide ignoreDifferences (both from `argocd-cm`), and the Secret mask salt.
 #[derive(Debug, Clone, Default)]
@@ -97,6 +79,21 @@ pub struct Judging {
     pub checks: CustomChecks,
     pub ignore: Vec<IgnoreRule>,
     pub salt: Vec<u8>,
+}
+
+/// Desired and live objects of `app` paired as its sync plan pairs them.
+pub fn pair<'a>(
+    app: &Application,
+    desired: &'a [Value],
+    live: &'a [Value],
+) -> Result<driftless_plan::Paired<'a>, driftless_plan::PlanError> {
+    let namespace = app
+        .spec
+        .destination
+        .namespace
+        .as_deref()
+        .unwrap_or_default();
+    driftless_plan::pair_resources(desired, live, namespace)
 }
 
 /// Compares the rendered objects of `app` with the live objects it tracks.
@@ -118,7 +115,11 @@ pub fn compare(
     let mut counted_out_of_sync = false;
     let mut entries = Vec::new();
     let mut images = BTreeSet::new();
-    for (key, (want, have)) in pair(desired, live) {
+    let pairs = pair(app, desired, live).map_err(|source| CompareError::Pairing {
+        app: name.clone(),
+        source,
+    })?;
+    for (key, (want, have)) in pairs {
         let diff = differ.diff(want, have).map_err(|e| CompareError::Diff {
             app: name.clone(),
             key: key.to_string(),
@@ -312,6 +313,34 @@ mod tests {
         );
         assert_eq!(c.resources[1].group.as_deref(), Some("apps"));
         assert_eq!(c.resources[1].version.as_deref(), Some("v1"));
+    }
+
+    #[test]
+    fn an_object_that_leaves_its_namespace_to_the_destination_compares_as_the_plan_applies_it() {
+        let mut bare = config_map("cfg");
+        bare["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("namespace");
+        let c = compare(&app(), &[bare], &[config_map("cfg")], &judging()).unwrap();
+        assert_eq!(c.sync, SyncStatusCode::Synced);
+        assert_eq!(
+            c.resources.len(),
+            1,
+            "one object, not a missing one and an extra one"
+        );
+        assert_eq!(c.resources[0].namespace.as_deref(), Some("shop"));
+    }
+
+    #[test]
+    fn an_object_git_holds_twice_fails_the_comparison() {
+        let c = compare(
+            &app(),
+            &[config_map("cfg"), config_map("cfg")],
+            &[],
+            &judging(),
+        );
+        assert!(matches!(c, Err(CompareError::Pairing { .. })), "{c:?}");
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub use error::PlanError;
 pub use hooks::HookDeletePolicy;
 pub use kinds::install_rank;
 pub use machine::next;
-pub use objects::created_by_same_operation;
+pub use objects::{Paired, created_by_same_operation, pair_resources};
 pub use options::{ApplyOptions, DeletePropagation};
 pub use selector::{ResourceSelector, SelectorError};
 pub use state::{Cursor, Next, Observed, Report, RunPhase, Stage, StepResult, SyncState};

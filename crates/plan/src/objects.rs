@@ -2,6 +2,7 @@
 //! is created from.
 
 use crate::error::PlanError;
+use crate::hooks::{Role, role};
 use crate::step::Phase;
 use driftless_model::ResourceKey;
 use driftless_model::annotations::HOOK_OPERATION;
@@ -15,8 +16,13 @@ pub struct LiveIndex<'a> {
 
 impl<'a> LiveIndex<'a> {
     pub fn new(live: &'a [Value]) -> Result<Self, PlanError> {
+        Self::of(live.iter().enumerate())
+    }
+
+    /// The index of some of the live objects, each with its position in the input.
+    fn of(live: impl Iterator<Item = (usize, &'a Value)>) -> Result<Self, PlanError> {
         let mut by_key = BTreeMap::new();
-        for (index, object) in live.iter().enumerate() {
+        for (index, object) in live {
             let key = ResourceKey::of(object).map_err(|source| PlanError::InvalidObject {
                 side: "live",
                 index,
@@ -57,6 +63,42 @@ impl<'a> LiveIndex<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (&ResourceKey, &'a Value)> {
         self.by_key.iter().map(|(key, (_, object))| (key, *object))
     }
+}
+
+/// A desired object and its live counterpart (either may be missing), under the key they share.
+pub type Paired<'a> = BTreeMap<ResourceKey, (Option<&'a Value>, Option<&'a Value>)>;
+
+/// Desired and live resources paired by the rule the plan applies by (see [`LiveIndex::pair`]),
+/// hooks on either side left out: the one pairing that compare, preview and the plan share,
+/// so an app never compares Synced by one rule and then plans by another. An object without a
+/// name, or two objects under one key, is an error, not an object dropped.
+pub fn pair_resources<'a>(
+    desired: &'a [Value],
+    live: &'a [Value],
+    destination_namespace: &str,
+) -> Result<Paired<'a>, PlanError> {
+    let is_resource = |(_, object): &(usize, &Value)| matches!(role(object), Role::Resource);
+    let index = LiveIndex::of(live.iter().enumerate().filter(is_resource))?;
+    let mut pairs = Paired::new();
+    for (position, object) in desired.iter().enumerate().filter(is_resource) {
+        let key = desired_key(object, position)?;
+        let (key, counterpart) = match index.pair(&key, destination_namespace) {
+            Some((live_key, live)) => (live_key, Some(live)),
+            None => (key, None),
+        };
+        let entry = pairs.entry(key.clone()).or_default();
+        if entry.0.is_some() {
+            return Err(PlanError::DuplicateObject {
+                side: "desired",
+                key: key.to_string(),
+            });
+        }
+        *entry = (Some(object), counterpart);
+    }
+    for (key, live) in index.iter() {
+        pairs.entry(key.clone()).or_insert((None, Some(live)));
+    }
+    Ok(pairs)
 }
 
 /// The key of desired object `index`; a hook with only `generateName` is keyed by that
@@ -182,6 +224,56 @@ mod tests {
             !created_by_same_operation(&job, &ours),
             "a hook created by hand"
         );
+    }
+
+    #[test]
+    fn resources_pair_as_the_plan_pairs_them_and_hooks_stay_out() {
+        let cm = |name: &str, namespace: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}});
+        let bare = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bare"}});
+        let hook = json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": "migrate", "namespace": "shop", "annotations": {"argocd.argoproj.io/hook": "PreSync"}}});
+        let desired = vec![bare.clone(), cm("new", "shop"), hook.clone()];
+        let live = vec![cm("bare", "shop"), cm("gone", "shop"), hook];
+        let pairs = pair_resources(&desired, &live, "shop").unwrap();
+        let shown: Vec<(String, bool, bool)> = pairs
+            .iter()
+            .map(|(k, (d, l))| (k.to_string(), d.is_some(), l.is_some()))
+            .collect();
+        let key = |name: &str| ResourceKey::new("", "ConfigMap", "shop", name).to_string();
+        assert_eq!(
+            shown,
+            vec![
+                (key("bare"), true, true),
+                (key("gone"), false, true),
+                (key("new"), true, false)
+            ]
+        );
+        assert_eq!(
+            pairs[&ResourceKey::new("", "ConfigMap", "shop", "bare")].0,
+            Some(&bare)
+        );
+    }
+
+    #[test]
+    fn two_desired_objects_for_one_live_object_are_an_error_not_one_dropped() {
+        let explicit = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}});
+        let bare = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        let desired = vec![explicit.clone(), bare];
+        assert!(matches!(
+            pair_resources(&desired, std::slice::from_ref(&explicit), "shop"),
+            Err(PlanError::DuplicateObject {
+                side: "desired",
+                ..
+            })
+        ));
+        let nameless = vec![json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}})];
+        assert!(matches!(
+            pair_resources(&nameless, &[], "shop"),
+            Err(PlanError::InvalidObject {
+                side: "desired",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -113,7 +113,8 @@ pub async fn preview(
     };
     let differ = differ_for(app, &ctx.judging).map_err(|e| failed(e.to_string()))?;
     let mut diffs = Vec::new();
-    for (key, (want, have)) in pair(&prepared.desired, &prepared.live) {
+    let pairs = pair(app, &prepared.desired, &prepared.live).map_err(|e| failed(e.to_string()))?;
+    for (key, (want, have)) in pairs {
         let diff = differ.diff(want, have).map_err(|e| failed(e.to_string()))?;
         diffs.push(ObjectPreview {
             group: key.group.clone(),
