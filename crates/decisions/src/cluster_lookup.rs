@@ -70,7 +70,9 @@ pub enum ScopeOrigin {
 /// Why a scope keeps an object out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScopeRefusal {
-    #[error("namespace {namespace} is not managed on cluster {cluster} (its Secret lists {listed})")]
+    #[error(
+        "namespace {namespace} is not managed on cluster {cluster} (its Secret lists {listed})"
+    )]
     SecretNamespace {
         namespace: String,
         cluster: String,

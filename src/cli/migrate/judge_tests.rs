@@ -269,6 +269,8 @@ fn least_privilege_settings_say_what_driftless_does_with_them() {
             .map(|f| f.note.clone())
             .unwrap_or_default()
     };
-    assert!(note("argocd-cm: application.sync.impersonation.enabled").contains("--sync-impersonation"));
+    assert!(
+        note("argocd-cm: application.sync.impersonation.enabled").contains("--sync-impersonation")
+    );
     assert!(note("Secret cluster-tenant (cluster): namespaces").contains("per namespace"));
 }

@@ -144,7 +144,12 @@ pub async fn prepare_on(
         project,
         service_account::Destination {
             server: &target.server,
-            namespace: app.spec.destination.namespace.as_deref().unwrap_or_default(),
+            namespace: app
+                .spec
+                .destination
+                .namespace
+                .as_deref()
+                .unwrap_or_default(),
         },
         ctx.config.sync_impersonation,
     );

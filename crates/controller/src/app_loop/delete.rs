@@ -114,9 +114,7 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
     for step in &mut plan.steps {
         step.options.propagation = propagation;
     }
-    let cluster = deleting_client(ctx, &target, app)
-        .await
-        .map_err(failed)?;
+    let cluster = deleting_client(ctx, &target, app).await.map_err(failed)?;
     let sync_ctx = crate::app_loop::sync::sync_context(ctx, &name);
     let mut state = SyncState::new();
     let phase = run_sync(&cluster, &plan, &mut state, &sync_ctx, &mut |_| {})
@@ -348,7 +346,12 @@ async fn deleting_client(
         project.as_ref().map(|p| &p.spec),
         service_account::Destination {
             server: &target.server,
-            namespace: app.spec.destination.namespace.as_deref().unwrap_or_default(),
+            namespace: app
+                .spec
+                .destination
+                .namespace
+                .as_deref()
+                .unwrap_or_default(),
         },
         ctx.config.sync_impersonation,
     )

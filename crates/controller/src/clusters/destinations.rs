@@ -134,7 +134,11 @@ impl Destinations {
             return Ok(target.cluster.clone());
         };
         let user = account.username();
-        let key = (target.server.clone(), target.fingerprint.clone(), user.clone());
+        let key = (
+            target.server.clone(),
+            target.fingerprint.clone(),
+            user.clone(),
+        );
         let mut writers = self.writers.lock().await;
         if let Some(writer) = writers.get(&key) {
             return Ok(writer.clone());

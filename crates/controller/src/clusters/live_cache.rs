@@ -151,9 +151,15 @@ impl LiveCache {
                 if watches.contains_key(gk) || !info.listable {
                     continue;
                 }
-                let namespaces: Vec<Option<&str>> = match (self.scope.is_limited(), info.namespaced) {
+                let namespaces: Vec<Option<&str>> = match (self.scope.is_limited(), info.namespaced)
+                {
                     (false, _) => vec![None],
-                    (true, true) => self.scope.namespaces.iter().map(|n| Some(n.as_str())).collect(),
+                    (true, true) => self
+                        .scope
+                        .namespaces
+                        .iter()
+                        .map(|n| Some(n.as_str()))
+                        .collect(),
                     (true, false) if self.scope.cluster_resources => vec![None],
                     // Out of scope: no app may have such objects here (the boundary refuses them).
                     (true, false) => continue,
@@ -309,7 +315,10 @@ impl Listed {
     fn covers(&self, key: &ResourceKey) -> bool {
         key.group == self.kind.group
             && key.kind == self.kind.kind
-            && self.namespace.as_ref().is_none_or(|ns| *ns == key.namespace)
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|ns| *ns == key.namespace)
     }
 }
 
