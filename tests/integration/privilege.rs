@@ -83,12 +83,7 @@ async fn client_as(ns: &TestNamespace, account: &str) -> anyhow::Result<kube::Cl
         ..Default::default()
     };
     let issued: TokenRequest = accounts
-        .create_subresource(
-            "token",
-            account,
-            &PostParams::default(),
-            &request,
-        )
+        .create_subresource("token", account, &PostParams::default(), &request)
         .await?;
     let token = issued.status.and_then(|s| s.token).unwrap_or_default();
     let path = driftless_testkit::TestCluster::Main.kubeconfig_path()?;
@@ -143,7 +138,7 @@ async fn a_namespaced_engine_with_roles_only_syncs_its_namespaces_and_refuses_th
     .await?;
     // The app namespace: what the engine reads and writes of Argo CD's objects.
     grant(&admin, &ns, &ns, "engine", json!([
-        {"apiGroups": ["argoproj.io"], "resources": ["applications", "applicationsets", "appprojects"],
+        {"apiGroups": ["argoproj.io"], "resources": ["applications", "applications/status", "applicationsets", "applicationsets/status", "appprojects"],
          "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
         {"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
