@@ -268,6 +268,37 @@ fn deployed_revisions(status: Option<&ApplicationStatus>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The client the deletion writes through: as a sync of the app would (its project's
+/// destination ServiceAccount, or the engine).
+async fn deleting_client(
+    ctx: &Context,
+    target: &Target,
+    app: &Application,
+) -> Result<Arc<driftless_apply::ClusterClient>, String> {
+    use driftless_decisions::service_account;
+    let project_name = driftless_decisions::validate::project_name(app);
+    let project = ctx.stores.project(project_name).await;
+    let account = service_account::choose(
+        project_name,
+        project.as_ref().map(|p| &p.spec),
+        service_account::Destination {
+            server: &target.server,
+            namespace: app
+                .spec
+                .destination
+                .namespace
+                .as_deref()
+                .unwrap_or_default(),
+        },
+        ctx.config.sync_impersonation,
+    )
+    .map_err(|e| e.to_string())?;
+    ctx.destinations
+        .writer(target, account.as_ref())
+        .await
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,35 +360,4 @@ mod tests {
         );
         assert_eq!(resources_finalizer("other.example/finalizer"), None);
     }
-}
-
-/// The client the deletion writes through: as a sync of the app would (its project's
-/// destination ServiceAccount, or the engine).
-async fn deleting_client(
-    ctx: &Context,
-    target: &Target,
-    app: &Application,
-) -> Result<Arc<driftless_apply::ClusterClient>, String> {
-    use driftless_decisions::service_account;
-    let project_name = driftless_decisions::validate::project_name(app);
-    let project = ctx.stores.project(project_name).await;
-    let account = service_account::choose(
-        project_name,
-        project.as_ref().map(|p| &p.spec),
-        service_account::Destination {
-            server: &target.server,
-            namespace: app
-                .spec
-                .destination
-                .namespace
-                .as_deref()
-                .unwrap_or_default(),
-        },
-        ctx.config.sync_impersonation,
-    )
-    .map_err(|e| e.to_string())?;
-    ctx.destinations
-        .writer(target, account.as_ref())
-        .await
-        .map_err(|e| e.to_string())
 }
