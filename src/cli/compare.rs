@@ -140,6 +140,8 @@ pub async fn compare_app(
         cluster_name: validate::IN_CLUSTER_NAME,
         cluster_server: validate::IN_CLUSTER_SERVER,
         cluster_scope: &cluster_scope,
+        // The CLI compares as its user; the engine's --namespaces is not known here.
+        engine_scope: &driftless_decisions::cluster_lookup::ClusterScope::default(),
     };
     validate::destination_permitted(
         &app,

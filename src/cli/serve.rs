@@ -103,6 +103,16 @@ pub struct ServeArgs {
     /// Delete audit entries older than this ("2160h"); the rest stays verifiable. Default: keep all.
     #[arg(long, value_parser = parse_duration)]
     pub audit_retention: Option<Duration>,
+    /// Namespaced mode: manage only these namespaces (comma-separated) of the cluster driftless
+    /// runs in, watching each on its own and no cluster-scoped kind, so that Roles in them
+    /// suffice; an app deploying elsewhere or a cluster-scoped object gets an error on its status.
+    #[arg(long, value_delimiter = ',', value_name = "NAMESPACES")]
+    pub namespaces: Vec<String>,
+    /// Require every sync to impersonate a ServiceAccount from its AppProject's
+    /// destinationServiceAccounts (Argo CD's application.sync.impersonation.enabled); an app
+    /// without a matching entry fails to sync. Without it, matching entries are still honoured.
+    #[arg(long)]
+    pub sync_impersonation: bool,
 }
 
 /// A Kubernetes quantity: "512Mi", "2Gi", "1G" or bytes.
@@ -147,6 +157,13 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     }
     config.render_limits.memory = Some(args.render_memory_limit).filter(|&b| b > 0);
     config.kustomize_remote_bases = args.allow_kustomize_remote_bases;
+    config.namespaces = args
+        .namespaces
+        .iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    config.sync_impersonation = args.sync_impersonation;
     let audit_database = (!args.no_audit).then(|| {
         args.audit_database
             .clone()
@@ -168,11 +185,17 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
             lease_duration: Duration::from_secs(15),
         });
     }
-    let client = kube::Client::try_default().await.map_err(|e| {
+    let connect_failed = |e: &dyn std::fmt::Display| {
         CommandError::Failed(format!(
             "failed to connect to the cluster (KUBECONFIG): {e}"
         ))
-    })?;
+    };
+    let kube_config = kube::Config::infer()
+        .await
+        .map_err(|e| connect_failed(&e))?;
+    let client = kube::Client::try_from(kube_config.clone()).map_err(|e| connect_failed(&e))?;
+    // Impersonating clients (destinationServiceAccounts) are made from the same connection.
+    config.kube_config = Some(kube_config);
     // Notifications (argocd-notifications-cm) for the same apps (this shard's); with leader
     // election only the holder of the controller's Lease sends.
     let mut notify = driftless_notify::NotifierConfig::new(&args.app_namespace);

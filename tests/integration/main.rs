@@ -21,6 +21,7 @@ mod notifications;
 mod orphans;
 mod outage;
 mod platform;
+mod privilege;
 mod projects;
 mod render_cli;
 mod secrets;

@@ -11,7 +11,7 @@ use kube::api::{
 };
 use kube::{Api, Client};
 use serde_json::Value;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -86,8 +86,13 @@ pub struct ApplyRequest<'a> {
 
 /// The API server, reached through discovery.
 pub struct ClusterClient {
+    /// Reads (get, list) and discovery.
     client: Client,
-    catalog: RwLock<ApiCatalog>,
+    /// Writes (apply, dry runs, create, replace, delete), when they go as another identity
+    /// (an impersonated ServiceAccount); `None`: through `client`.
+    writer: Option<Client>,
+    /// Shared with the clients [`ClusterClient::writing_through`] makes.
+    catalog: Arc<RwLock<ApiCatalog>>,
 }
 
 impl ClusterClient {
@@ -95,8 +100,19 @@ impl ClusterClient {
         let catalog = ApiCatalog::discover(&client).await?;
         Ok(Self {
             client,
-            catalog: RwLock::new(catalog),
+            writer: None,
+            catalog: Arc::new(RwLock::new(catalog)),
         })
+    }
+
+    /// The same cluster with its writes sent through `writer` (an impersonating client); reads
+    /// and discovery stay with this client's identity, and the discovered kinds are shared.
+    pub fn writing_through(&self, writer: Client) -> Self {
+        Self {
+            client: self.client.clone(),
+            writer: Some(writer),
+            catalog: self.catalog.clone(),
+        }
     }
 
     pub fn client(&self) -> &Client {
@@ -131,6 +147,20 @@ impl ClusterClient {
     }
 
     async fn api(&self, key: &ResourceKey) -> Result<Api<DynamicObject>, ClusterError> {
+        self.api_through(&self.client, key).await
+    }
+
+    /// The API objects of `key`'s kind are written through.
+    async fn write_api(&self, key: &ResourceKey) -> Result<Api<DynamicObject>, ClusterError> {
+        self.api_through(self.writer.as_ref().unwrap_or(&self.client), key)
+            .await
+    }
+
+    async fn api_through(
+        &self,
+        client: &Client,
+        key: &ResourceKey,
+    ) -> Result<Api<DynamicObject>, ClusterError> {
         let info = self.kind(&key.group_kind()).await?;
         Ok(if info.namespaced {
             let ns = if key.namespace.is_empty() {
@@ -138,9 +168,9 @@ impl ClusterClient {
             } else {
                 &key.namespace
             };
-            Api::namespaced_with(self.client.clone(), ns, &info.resource)
+            Api::namespaced_with(client.clone(), ns, &info.resource)
         } else {
-            Api::all_with(self.client.clone(), &info.resource)
+            Api::all_with(client.clone(), &info.resource)
         })
     }
 
@@ -158,7 +188,7 @@ impl ClusterClient {
     /// update (`kubectl edit`, `kubectl scale`: drift) are taken back, as a sync must revert drift.
     pub async fn apply(&self, req: &ApplyRequest<'_>) -> Result<Value, ClusterError> {
         let key = key_of(req.object)?;
-        let api = self.api(&key).await?;
+        let api = self.write_api(&key).await?;
         if req.options.replace {
             return self.replace(&api, &key, req).await;
         }
@@ -215,11 +245,13 @@ impl ClusterClient {
             dry_run: req.dry_run,
             field_manager: Some(req.field_manager.to_string()),
         };
-        match api
+        let live = self
+            .api(key)
+            .await?
             .get_opt(&key.name)
             .await
-            .map_err(|e| ClusterError::from_kube("get", key, e))?
-        {
+            .map_err(|e| ClusterError::from_kube("get", key, e))?;
+        match live {
             Some(live) => {
                 obj.metadata.resource_version = live.metadata.resource_version;
                 let replaced = api.replace(&key.name, &post, &obj).await;
@@ -244,7 +276,7 @@ impl ClusterClient {
     /// Creates an object (hooks); an object that exists already is an error.
     pub async fn create(&self, object: &Value) -> Result<Value, ClusterError> {
         let key = key_of(object)?;
-        let api = self.api(&key).await?;
+        let api = self.write_api(&key).await?;
         let obj: DynamicObject = serde_json::from_value(object.clone())
             .map_err(|e| ClusterError::InvalidObject(e.to_string()))?;
         api.create(&PostParams::default(), &obj)
@@ -259,7 +291,7 @@ impl ClusterClient {
         key: &ResourceKey,
         propagation: DeletePropagation,
     ) -> Result<(), ClusterError> {
-        let api = self.api(key).await?;
+        let api = self.write_api(key).await?;
         let params = DeleteParams {
             propagation_policy: Some(match propagation {
                 DeletePropagation::Foreground => PropagationPolicy::Foreground,

@@ -47,29 +47,103 @@ pub struct ClusterEntry {
 }
 
 /// What a cluster Secret limits driftless to on its cluster (Argo CD's `namespaces`, a
-/// comma-separated list, and `clusterResources`): nothing when it lists no namespaces;
-/// otherwise objects in those namespaces, and cluster-scoped ones only with `clusterResources`.
+/// comma-separated list, and `clusterResources`), or `driftless serve --namespaces` on the
+/// cluster it runs in: nothing when it lists no namespaces; otherwise objects in those
+/// namespaces, and cluster-scoped ones only with `clusterResources`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterScope {
     pub namespaces: Vec<String>,
     pub cluster_resources: bool,
+    pub origin: ScopeOrigin,
+}
+
+/// What set a [`ClusterScope`], for the message of a refusal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ScopeOrigin {
+    /// The cluster Secret's `namespaces` and `clusterResources`.
+    #[default]
+    Secret,
+    /// `driftless serve --namespaces` (namespaced mode, the in-cluster destination).
+    Flag,
+}
+
+/// Why a scope keeps an object out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeRefusal {
+    #[error(
+        "namespace {namespace} is not managed on cluster {cluster} (its Secret lists {listed})"
+    )]
+    SecretNamespace {
+        namespace: String,
+        cluster: String,
+        listed: String,
+    },
+    #[error(
+        "cluster-scoped resources are not managed on cluster {cluster} (its Secret sets namespaces without clusterResources)"
+    )]
+    SecretClusterScoped { cluster: String },
+    #[error(
+        "namespace {namespace} is outside the namespaces driftless may manage on cluster {cluster} (driftless serve --namespaces {listed})"
+    )]
+    FlagNamespace {
+        namespace: String,
+        cluster: String,
+        listed: String,
+    },
+    #[error(
+        "cluster-scoped resources are not managed on cluster {cluster}: driftless runs namespaced (driftless serve --namespaces {listed})"
+    )]
+    FlagClusterScoped { cluster: String, listed: String },
 }
 
 impl ClusterScope {
+    /// `driftless serve --namespaces`: those namespaces only, no cluster-scoped objects.
+    pub fn namespaced(namespaces: &[String]) -> Self {
+        Self {
+            namespaces: namespaces.to_vec(),
+            cluster_resources: false,
+            origin: ScopeOrigin::Flag,
+        }
+    }
+
+    /// Whether it limits anything.
+    pub fn is_limited(&self) -> bool {
+        !self.namespaces.is_empty()
+    }
+
     /// Why an object in `namespace` (`None`: cluster-scoped) may not be managed on the cluster
     /// `cluster`, if it may not.
-    pub fn refusal(&self, cluster: &str, namespace: Option<&str>) -> Option<String> {
+    pub fn refusal(&self, cluster: &str, namespace: Option<&str>) -> Option<ScopeRefusal> {
         if self.namespaces.is_empty() {
             return None;
         }
-        match namespace {
-            Some(ns) if !self.namespaces.iter().any(|n| n == ns) => Some(format!(
-                "namespace {ns} is not managed on cluster {cluster} (its Secret lists {})",
-                self.namespaces.join(", ")
-            )),
-            None if !self.cluster_resources => Some(format!(
-                "cluster-scoped resources are not managed on cluster {cluster} (its Secret sets namespaces without clusterResources)"
-            )),
+        let listed = self.namespaces.join(", ");
+        let cluster = cluster.to_string();
+        match (namespace, self.origin) {
+            (Some(ns), origin) if !self.namespaces.iter().any(|n| n == ns) => {
+                let namespace = ns.to_string();
+                Some(match origin {
+                    ScopeOrigin::Secret => ScopeRefusal::SecretNamespace {
+                        namespace,
+                        cluster,
+                        listed,
+                    },
+                    ScopeOrigin::Flag => ScopeRefusal::FlagNamespace {
+                        namespace,
+                        cluster,
+                        listed: self.namespaces.join(","),
+                    },
+                })
+            }
+            (None, ScopeOrigin::Secret) if !self.cluster_resources => {
+                Some(ScopeRefusal::SecretClusterScoped { cluster })
+            }
+            (None, ScopeOrigin::Flag) if !self.cluster_resources => {
+                Some(ScopeRefusal::FlagClusterScoped {
+                    cluster,
+                    listed: self.namespaces.join(","),
+                })
+            }
             _ => None,
         }
     }
@@ -231,6 +305,7 @@ fn read_entry(secret: &Secret) -> Result<ClusterEntry, ClusterLookupError> {
         scope: ClusterScope {
             namespaces: crate::project_scope::list(&field(secret, "namespaces")),
             cluster_resources: field(secret, "clusterResources") == "true",
+            origin: ScopeOrigin::Secret,
         },
         fingerprint: hex::encode(hash.finalize()),
     })

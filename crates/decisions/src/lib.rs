@@ -14,6 +14,7 @@
 //! - [`sync_loop`]: the sync-loop breaker; [`guard`]: the AppProject's guard mode;
 //! - [`orphans`]: objects in an app's namespace that no app tracks;
 //! - [`cluster_lookup`]: destination clusters from Argo CD cluster Secrets;
+//! - [`service_account`]: which ServiceAccount a sync impersonates;
 //! - [`shard`]: which replica owns an app; [`sync_windows`]: whether a window allows a sync;
 //! - [`volatile`]: values that differ between two renders of one revision;
 //! - [`events`]: which Kubernetes Events a status change means;
@@ -35,6 +36,7 @@ pub mod operation;
 pub mod orphans;
 pub mod project_resources;
 pub mod project_scope;
+pub mod service_account;
 pub mod shard;
 pub mod status;
 pub mod sync_loop;

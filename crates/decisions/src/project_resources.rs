@@ -86,6 +86,9 @@ pub struct Boundary<'a> {
     pub cluster_name: &'a str,
     pub cluster_server: &'a str,
     pub cluster_scope: &'a ClusterScope,
+    /// What the engine itself is limited to on that cluster (`driftless serve --namespaces`
+    /// for the in-cluster destination); unlimited otherwise.
+    pub engine_scope: &'a ClusterScope,
 }
 
 /// An object the boundary keeps out, and why.
@@ -125,8 +128,9 @@ impl Boundary<'_> {
                 ));
             }
         }
-        self.cluster_scope
+        self.engine_scope
             .refusal(self.cluster_name, namespace)
+            .or_else(|| self.cluster_scope.refusal(self.cluster_name, namespace))
             .map(|why| format!("{what}: {why}"))
     }
 
@@ -206,7 +210,41 @@ mod tests {
             cluster_name: "in-cluster",
             cluster_server: "https://kubernetes.default.svc",
             cluster_scope: scope,
+            engine_scope: &UNLIMITED,
         }
+    }
+
+    static UNLIMITED: ClusterScope = ClusterScope {
+        namespaces: Vec::new(),
+        cluster_resources: false,
+        origin: crate::cluster_lookup::ScopeOrigin::Secret,
+    };
+
+    #[test]
+    fn namespaced_mode_keeps_out_other_namespaces_and_cluster_kinds_naming_the_flag() {
+        let engine = ClusterScope::namespaced(&["team-a".into(), "team-b".into()]);
+        let b = Boundary {
+            engine_scope: &engine,
+            ..boundary(None, &UNLIMITED)
+        };
+        let in_ns = |ns: &str| {
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                               "metadata": {"name": "a", "namespace": ns}})
+        };
+        assert_eq!(
+            b.refusal(&in_ns("team-c")).as_deref(),
+            Some(
+                "resource :ConfigMap/a: namespace team-c is outside the namespaces driftless may manage on cluster in-cluster (driftless serve --namespaces team-a,team-b)"
+            )
+        );
+        assert_eq!(b.refusal(&in_ns("team-b")), None);
+        let role = serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1",
+                                      "kind": "ClusterRole", "metadata": {"name": "r"}});
+        let why = b.refusal(&role).unwrap_or_default();
+        assert!(
+            why.contains("cluster-scoped") && why.contains("--namespaces team-a,team-b"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -249,6 +287,7 @@ mod tests {
         let scope = ClusterScope {
             namespaces: vec!["shop".into()],
             cluster_resources: false,
+            origin: crate::cluster_lookup::ScopeOrigin::Secret,
         };
         let object = |v: serde_json::Value| v;
         let b = boundary(None, &scope);

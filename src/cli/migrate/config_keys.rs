@@ -111,8 +111,8 @@ fn argocd_cm_key(key: &str, value: &str) -> (Verdict, String) {
         "resource.compareoptions" => said(Ignored, "not read"),
         "resource.respectRBAC" => said(Ignored, "not read"),
         "application.sync.impersonation.enabled" => said(
-            Ignored,
-            "syncs run as driftless's own ServiceAccount (AppProject destinationServiceAccounts are not honoured)",
+            Differently,
+            "not read: pass driftless serve --sync-impersonation to require a destinationServiceAccounts entry for every sync; without it entries present are still honoured",
         ),
         "helm.valuesFileSchemes" => said(
             Differently,

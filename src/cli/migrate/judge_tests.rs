@@ -155,7 +155,7 @@ fn field_groups_of_projects_apps_and_appsets_are_judged() {
     for (item, verdict) in [
         ("AppProjects: roles", Verdict::Honoured),
         ("AppProjects: syncWindows", Verdict::Differently),
-        ("AppProjects: destinationServiceAccounts", Verdict::Ignored),
+        ("AppProjects: destinationServiceAccounts", Verdict::Honoured),
         ("Applications: syncPolicy.automated", Verdict::Honoured),
         (
             "Applications: syncOption CreateNamespace=true",
@@ -227,4 +227,50 @@ fn the_json_report_lists_item_verdict_and_note() {
         Some("Honoured" | "Differently" | "Ignored")
     ));
     assert!(json["steps"].as_array().is_some_and(|s| s.len() == 5));
+}
+
+#[test]
+fn least_privilege_settings_say_what_driftless_does_with_them() {
+    let mut install = install();
+    install.credential_secrets.push(CredentialSecret {
+        name: "cluster-tenant".into(),
+        secret_type: "cluster".into(),
+        keys: ["name", "server", "config", "namespaces", "clusterResources"]
+            .map(String::from)
+            .to_vec(),
+        config_fields: Vec::new(),
+    });
+    install.argocd_cm.get_or_insert_default().insert(
+        "application.sync.impersonation.enabled".into(),
+        "true".into(),
+    );
+    let findings = judge(&install);
+    for (item, verdict) in [
+        (
+            "Secret cluster-tenant (cluster): namespaces",
+            Verdict::Honoured,
+        ),
+        (
+            "Secret cluster-tenant (cluster): clusterResources",
+            Verdict::Honoured,
+        ),
+        (
+            "argocd-cm: application.sync.impersonation.enabled",
+            Verdict::Differently,
+        ),
+        ("AppProjects: destinationServiceAccounts", Verdict::Honoured),
+    ] {
+        assert_eq!(verdict_of(&findings, item), verdict, "{item}");
+    }
+    let note = |item: &str| {
+        findings
+            .iter()
+            .find(|f| f.item == item)
+            .map(|f| f.note.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        note("argocd-cm: application.sync.impersonation.enabled").contains("--sync-impersonation")
+    );
+    assert!(note("Secret cluster-tenant (cluster): namespaces").contains("per namespace"));
 }

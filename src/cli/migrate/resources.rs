@@ -105,11 +105,11 @@ fn cluster_key(key: &str, config_fields: &[String]) -> (Verdict, String) {
         ),
         "namespaces" => said(
             Honoured,
-            "limits driftless to these namespaces on the cluster",
+            "limits driftless to these namespaces on the cluster: objects elsewhere are refused and live objects are watched per namespace, so Roles there suffice",
         ),
         "clusterResources" => said(
             Honoured,
-            "permits cluster-scoped objects with namespaces set",
+            "permits cluster-scoped objects with namespaces set (and watches their kinds cluster-wide)",
         ),
         "project" => said(
             Honoured,
@@ -166,8 +166,8 @@ fn project_field(field: &str) -> (Verdict, &'static str) {
         "permitOnlyProjectScopedClusters" => (Honoured, "only project-scoped clusters"),
         "description" => (Honoured, "informational; shown by driftless proj get"),
         "destinationServiceAccounts" => (
-            Ignored,
-            "not honoured: syncs run as driftless's own ServiceAccount, with its permissions",
+            Honoured,
+            "syncs, dry runs, prunes and hooks impersonate the first matching ServiceAccount (reads stay with driftless's own); honoured whenever present, required for every app with driftless serve --sync-impersonation",
         ),
         "signatureKeys" | "sourceIntegrity" => (Ignored, "commit signatures are not verified"),
         _ => (Ignored, "nothing in driftless reads this field"),

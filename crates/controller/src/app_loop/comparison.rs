@@ -10,6 +10,7 @@ use crate::runtime::context::Context;
 use driftless_decisions::compare::{CompareError, Comparison, compare};
 use driftless_decisions::project_resources::Boundary;
 use driftless_decisions::project_scope::ProjectScope;
+use driftless_decisions::service_account::{self, ImpersonationError, ServiceAccountRef};
 use driftless_model::project::AppProjectSpec;
 use driftless_model::{Application, ApplicationSource, GroupKind, ResourceKey};
 use driftless_render::chart_of;
@@ -46,6 +47,9 @@ pub struct Prepared {
     pub refused: Vec<driftless_decisions::project_resources::Refusal>,
     /// Fields that differ between two renders of the revision (see [`driftless_decisions::volatile`]).
     pub volatile: Arc<Vec<driftless_guard::Finding>>,
+    /// Who the sync writes as: the project's destination ServiceAccount, or the engine (`None`);
+    /// an error fails the sync before anything is written.
+    pub sync_as: Result<Option<ServiceAccountRef>, ImpersonationError>,
 }
 
 /// One message naming every refused object, for the condition and the failed sync.
@@ -122,6 +126,7 @@ pub async fn prepare_on(
         cluster_name: &target.name,
         cluster_server: &target.server,
         cluster_scope: &cluster_scope,
+        engine_scope: &target.engine_scope,
     };
     let mut refused = boundary.refused(&desired);
     refused.extend(refused_children(ctx, &desired, &secrets, &refused).await?);
@@ -134,6 +139,20 @@ pub async fn prepare_on(
     let mut comparison: Comparison = compare(app, &desired, &live, &ctx.judging)?;
     driftless_decisions::compare::mark_unknown(&mut comparison, refused.iter().map(|r| &r.key));
     tracing::debug!(app = %name, sync = %comparison.sync, health = %comparison.health, "compared");
+    let sync_as = service_account::choose(
+        project_name,
+        project,
+        service_account::Destination {
+            server: &target.server,
+            namespace: app
+                .spec
+                .destination
+                .namespace
+                .as_deref()
+                .unwrap_or_default(),
+        },
+        ctx.config.sync_impersonation,
+    );
     Ok(Prepared {
         target,
         revisions,
@@ -142,6 +161,7 @@ pub async fn prepare_on(
         comparison,
         refused,
         volatile,
+        sync_as,
     })
 }
 

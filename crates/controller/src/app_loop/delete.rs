@@ -114,9 +114,10 @@ async fn delete_objects(ctx: &Arc<Context>, app: &Application) -> Result<(), Del
     for step in &mut plan.steps {
         step.options.propagation = propagation;
     }
+    let cluster = deleting_client(ctx, &target, app).await.map_err(failed)?;
     let sync_ctx = crate::app_loop::sync::sync_context(ctx, &name);
     let mut state = SyncState::new();
-    let phase = run_sync(&target.cluster, &plan, &mut state, &sync_ctx, &mut |_| {})
+    let phase = run_sync(&cluster, &plan, &mut state, &sync_ctx, &mut |_| {})
         .await
         .map_err(|e| failed(e.to_string()))?;
     if phase != RunPhase::Succeeded {
@@ -265,6 +266,37 @@ fn deployed_revisions(status: Option<&ApplicationStatus>) -> Vec<String> {
                 .and_then(|s| from(&s.revisions, &s.revision))
         })
         .unwrap_or_default()
+}
+
+/// The client the deletion writes through: as a sync of the app would (its project's
+/// destination ServiceAccount, or the engine).
+async fn deleting_client(
+    ctx: &Context,
+    target: &Target,
+    app: &Application,
+) -> Result<Arc<driftless_apply::ClusterClient>, String> {
+    use driftless_decisions::service_account;
+    let project_name = driftless_decisions::validate::project_name(app);
+    let project = ctx.stores.project(project_name).await;
+    let account = service_account::choose(
+        project_name,
+        project.as_ref().map(|p| &p.spec),
+        service_account::Destination {
+            server: &target.server,
+            namespace: app
+                .spec
+                .destination
+                .namespace
+                .as_deref()
+                .unwrap_or_default(),
+        },
+        ctx.config.sync_impersonation,
+    )
+    .map_err(|e| e.to_string())?;
+    ctx.destinations
+        .writer(target, account.as_ref())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

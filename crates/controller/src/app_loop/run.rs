@@ -212,8 +212,12 @@ impl Controller {
         judging.salt = salt.to_vec();
         let ctx = Context {
             destinations: crate::clusters::destinations::Destinations::new(
-                client.clone(),
-                cluster,
+                crate::clusters::destinations::LocalCluster {
+                    control: client.clone(),
+                    cluster,
+                    config: config.kube_config.clone(),
+                    namespaces: config.namespaces.clone(),
+                },
                 config.app_namespace.clone(),
                 config.tracking,
                 config.installation_id.clone(),

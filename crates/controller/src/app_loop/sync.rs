@@ -362,6 +362,19 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
             let message = refusal_message(&prepared.refused);
             return run.finish(OperationPhase::Failed, message).await;
         }
+        let cluster = match &prepared.sync_as {
+            Ok(account) => run
+                .ctx
+                .destinations
+                .writer(&prepared.target, account.as_ref())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        let cluster = match cluster {
+            Ok(cluster) => cluster,
+            Err(message) => return run.finish(OperationPhase::Failed, message).await,
+        };
         let input = match plan_input(&target, &run.op, prepared, &run.ctx.judging) {
             Ok(input) => input,
             Err(message) => return run.finish(OperationPhase::Failed, message).await,
@@ -385,7 +398,7 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
         let refusal = if resumed {
             None
         } else {
-            refused(run, &prepared.target.cluster, &plan, &input).await
+            refused(run, &cluster, &plan, &input).await
         };
         if let Some(message) = refusal {
             state.message = message;
@@ -395,7 +408,7 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
             let ctx = run.ctx;
             let terminated = ctx.terminations.register(&run.name);
             let outcome = tokio::select! {
-                outcome = persisted_run(run, &prepared.target.cluster, &plan, &mut state, &prepared.live) => Some(outcome),
+                outcome = persisted_run(run, &cluster, &plan, &mut state, &prepared.live) => Some(outcome),
                 () = terminated.notified() => None,
             };
             let Some(outcome) = outcome else {

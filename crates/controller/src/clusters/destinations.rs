@@ -8,7 +8,8 @@ use crate::clusters::live_cache::{LiveCache, Notify};
 use crate::clusters::target::Target;
 use crate::runtime::stores::ControlStores;
 use driftless_apply::{ClusterClient, TrackingMethod};
-use driftless_decisions::cluster_lookup::{self, ClusterLookupError, Resolved};
+use driftless_decisions::cluster_lookup::{self, ClusterLookupError, ClusterScope, Resolved};
+use driftless_decisions::service_account::ServiceAccountRef;
 use driftless_model::ApplicationDestination;
 use driftless_model::annotations::{SECRET_TYPE_CLUSTER, SECRET_TYPE_REPOSITORY};
 use k8s_openapi::api::core::v1::Secret;
@@ -40,7 +41,16 @@ pub enum DestinationError {
         server: String,
         message: String,
     },
+    #[error("failed to make a client for cluster {cluster} acting as {user}: {message}")]
+    Impersonate {
+        cluster: String,
+        user: String,
+        message: String,
+    },
 }
+
+/// Impersonating clients by (server, connection fingerprint, user name).
+type Writers = HashMap<(String, String, String), Arc<ClusterClient>>;
 
 pub struct Destinations {
     namespace: String,
@@ -54,13 +64,24 @@ pub struct Destinations {
     stores: ControlStores,
     /// Cluster and repository Secrets, with when they were copied from the store.
     secrets: tokio::sync::Mutex<Option<(Instant, Arc<Vec<Secret>>)>>,
+    /// One client per (cluster, ServiceAccount) that syncs impersonate.
+    writers: tokio::sync::Mutex<Writers>,
+}
+
+/// Where the in-cluster destination is, and how far the engine may reach in it.
+pub struct LocalCluster {
+    /// Reaches the cluster driftless runs in, where Applications and Secrets live.
+    pub control: Client,
+    pub cluster: ClusterClient,
+    /// What `control` was made from (None: inferred when an impersonating client is needed).
+    pub config: Option<Config>,
+    /// `driftless serve --namespaces` (empty: the whole cluster).
+    pub namespaces: Vec<String>,
 }
 
 impl Destinations {
-    /// `control` reaches the cluster driftless runs in, where Applications and Secrets live.
     pub fn new(
-        control: Client,
-        cluster: ClusterClient,
+        local: LocalCluster,
         namespace: String,
         tracking: TrackingMethod,
         installation: Option<String>,
@@ -68,18 +89,26 @@ impl Destinations {
         stores: ControlStores,
     ) -> Self {
         let (name, server) = cluster_lookup::name_and_server(&Resolved::Local);
+        let engine_scope = if local.namespaces.is_empty() {
+            ClusterScope::default()
+        } else {
+            ClusterScope::namespaced(&local.namespaces)
+        };
         let local = Arc::new(Target {
             name,
             server,
             live: LiveCache::new(
-                control.clone(),
+                local.control.clone(),
                 tracking,
                 installation.clone(),
                 notify.clone(),
+                engine_scope.clone(),
             ),
-            cluster,
+            cluster: Arc::new(local.cluster),
             inventories: Default::default(),
             fingerprint: String::new(),
+            engine_scope,
+            config: local.config,
         });
         Self {
             namespace,
@@ -90,7 +119,50 @@ impl Destinations {
             remote: Default::default(),
             stores,
             secrets: Default::default(),
+            writers: Default::default(),
         }
+    }
+
+    /// The client a sync on `target` writes through: the engine's own, or one impersonating
+    /// `account` (made once per cluster and account; reads stay with the engine's identity).
+    pub async fn writer(
+        &self,
+        target: &Target,
+        account: Option<&ServiceAccountRef>,
+    ) -> Result<Arc<ClusterClient>, DestinationError> {
+        let Some(account) = account else {
+            return Ok(target.cluster.clone());
+        };
+        let user = account.username();
+        let key = (
+            target.server.clone(),
+            target.fingerprint.clone(),
+            user.clone(),
+        );
+        let mut writers = self.writers.lock().await;
+        if let Some(writer) = writers.get(&key) {
+            return Ok(writer.clone());
+        }
+        let failed = |message: String| DestinationError::Impersonate {
+            cluster: target.name.clone(),
+            user: user.clone(),
+            message,
+        };
+        let mut config = match &target.config {
+            Some(config) => config.clone(),
+            None => Config::infer().await.map_err(|e| failed(e.to_string()))?,
+        };
+        config.auth_info.impersonate = Some(user.clone());
+        config.auth_info.impersonate_groups = None;
+        let client = Client::try_from(config).map_err(|e| failed(e.to_string()))?;
+        let writer = Arc::new(target.cluster.writing_through(client));
+        // A rotated cluster Secret makes a new target: its old clients go.
+        writers.retain(|(server, fingerprint, _), _| {
+            *server != target.server || *fingerprint == target.fingerprint
+        });
+        writers.insert(key, writer.clone());
+        tracing::info!(cluster = %target.name, %user, "syncs on this cluster impersonate a service account");
+        Ok(writer)
     }
 
     pub fn local(&self) -> &Arc<Target> {
@@ -150,9 +222,10 @@ impl Destinations {
             server: entry.server.clone(),
             message,
         };
-        let client = tokio::time::timeout(CONNECT_TIMEOUT, connect(&entry))
+        let config = tokio::time::timeout(CONNECT_TIMEOUT, client_config(&entry))
             .await
             .map_err(|_| connect_error(format!("no answer within {CONNECT_TIMEOUT:?}")))??;
+        let client = Client::try_from(config.clone()).map_err(|e| connect_error(e.to_string()))?;
         let cluster = tokio::time::timeout(CONNECT_TIMEOUT, ClusterClient::connect(client.clone()))
             .await
             .map_err(|_| connect_error(format!("no answer within {CONNECT_TIMEOUT:?}")))?
@@ -166,10 +239,13 @@ impl Destinations {
                 self.tracking,
                 self.installation.clone(),
                 self.notify.clone(),
+                entry.scope.clone(),
             ),
-            cluster,
+            cluster: Arc::new(cluster),
             inventories: Default::default(),
             fingerprint: entry.fingerprint.clone(),
+            engine_scope: ClusterScope::default(),
+            config: Some(config),
         });
         remote.insert(entry.server.clone(), target.clone());
         Ok(target)
@@ -207,7 +283,7 @@ fn names_local(destination: &ApplicationDestination) -> bool {
     )
 }
 
-async fn connect(entry: &cluster_lookup::ClusterEntry) -> Result<Client, DestinationError> {
+async fn client_config(entry: &cluster_lookup::ClusterEntry) -> Result<Config, DestinationError> {
     let failed = |message: String| DestinationError::Connect {
         name: entry.name.clone(),
         server: entry.server.clone(),
@@ -215,8 +291,7 @@ async fn connect(entry: &cluster_lookup::ClusterEntry) -> Result<Client, Destina
     };
     let kubeconfig: Kubeconfig = serde_json::from_value(cluster_lookup::kubeconfig(entry)?)
         .map_err(|_| failed("the cluster secret makes no valid client config".into()))?;
-    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
-        .map_err(|e| failed(e.to_string()))?;
-    Client::try_from(config).map_err(|e| failed(e.to_string()))
+        .map_err(|e| failed(e.to_string()))
 }

@@ -1,4 +1,6 @@
-//! The live cache: one watch per resource kind in use (cluster-wide), keeping only objects that
+//! The live cache: one watch per resource kind in use (cluster-wide, or one per namespace when
+//! the cluster's scope lists namespaces: `driftless serve --namespaces`, a cluster Secret's
+//! `namespaces`; cluster-scoped kinds are then not watched unless the scope allows them), keeping only objects that
 //! carry an owner (tracking annotation or label), indexed by owning app. Reconciles read it and
 //! never list the cluster per app; every change to a tracked object tells its app, which is how
 //! drift (`kubectl scale`, `kubectl edit`) is seen within moments.
@@ -8,6 +10,7 @@
 
 use crate::runtime::mutex::lock;
 use driftless_apply::{ClusterClient, TrackingMethod, tracking};
+use driftless_decisions::cluster_lookup::ClusterScope;
 use driftless_model::{GroupKind, ResourceKey};
 use futures::StreamExt;
 use kube::api::{ApiResource, DynamicObject, TypeMeta};
@@ -68,15 +71,18 @@ impl Index {
     }
 }
 
-/// Aborts the watch task when the cache goes away.
+/// The watches of one kind (one, or one per namespace of the scope); aborted when the cache
+/// goes away.
 struct Watch {
-    ready: tokio::sync::watch::Receiver<bool>,
-    task: tokio::task::JoinHandle<()>,
+    ready: Vec<tokio::sync::watch::Receiver<bool>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        self.task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -89,6 +95,9 @@ pub struct LiveCache {
     index: Arc<Mutex<Index>>,
     watches: Mutex<HashMap<GroupKind, Watch>>,
     last_discovery: Mutex<Option<Instant>>,
+    /// Namespaces watched one by one (empty: the whole cluster), and whether cluster-scoped
+    /// kinds are watched then.
+    scope: ClusterScope,
 }
 
 impl LiveCache {
@@ -97,6 +106,7 @@ impl LiveCache {
         tracking: TrackingMethod,
         installation: Option<String>,
         notify: Notify,
+        scope: ClusterScope,
     ) -> Self {
         Self {
             client,
@@ -106,6 +116,7 @@ impl LiveCache {
             index: Arc::new(Mutex::new(Index::default())),
             watches: Mutex::new(HashMap::new()),
             last_discovery: Mutex::new(None),
+            scope,
         }
     }
 
@@ -140,22 +151,49 @@ impl LiveCache {
                 if watches.contains_key(gk) || !info.listable {
                     continue;
                 }
-                let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &info.resource);
-                let (ready_tx, ready) = tokio::sync::watch::channel(false);
-                let task = tokio::spawn(watch_kind(
-                    api,
-                    info.resource.clone(),
-                    gk.clone(),
-                    self.index.clone(),
-                    Owners {
-                        method: self.tracking,
-                        installation: self.installation.clone(),
-                    },
-                    self.notify.clone(),
-                    ready_tx,
-                ));
+                let namespaces: Vec<Option<&str>> = match (self.scope.is_limited(), info.namespaced)
+                {
+                    (false, _) => vec![None],
+                    (true, true) => self
+                        .scope
+                        .namespaces
+                        .iter()
+                        .map(|n| Some(n.as_str()))
+                        .collect(),
+                    (true, false) if self.scope.cluster_resources => vec![None],
+                    // Out of scope: no app may have such objects here (the boundary refuses them).
+                    (true, false) => continue,
+                };
+                let mut watch = Watch {
+                    ready: Vec::new(),
+                    tasks: Vec::new(),
+                };
+                for namespace in namespaces {
+                    let api: Api<DynamicObject> = match namespace {
+                        Some(ns) => Api::namespaced_with(self.client.clone(), ns, &info.resource),
+                        None => Api::all_with(self.client.clone(), &info.resource),
+                    };
+                    let (ready_tx, ready) = tokio::sync::watch::channel(false);
+                    let task = tokio::spawn(watch_kind(
+                        api,
+                        info.resource.clone(),
+                        Listed {
+                            kind: gk.clone(),
+                            namespace: namespace.map(str::to_string),
+                        },
+                        self.index.clone(),
+                        Owners {
+                            method: self.tracking,
+                            installation: self.installation.clone(),
+                        },
+                        self.notify.clone(),
+                        ready_tx,
+                    ));
+                    watch.ready.push(ready);
+                    watch.tasks.push(task);
+                }
                 tracing::debug!(kind = %gk, "watching");
-                watches.insert(gk.clone(), Watch { ready, task });
+                watches.insert(gk.clone(), watch);
             }
         }
         self.wait_ready(kinds).await
@@ -175,7 +213,8 @@ impl LiveCache {
             let watches = lock(&self.watches);
             kinds
                 .iter()
-                .filter_map(|gk| watches.get(gk).map(|w| (gk.clone(), w.ready.clone())))
+                .filter_map(|gk| watches.get(gk).map(|w| (gk, &w.ready)))
+                .flat_map(|(gk, ready)| ready.iter().map(|r| (gk.clone(), r.clone())))
                 .collect()
         };
         for (gk, mut ready) in receivers {
@@ -266,6 +305,23 @@ fn owned(mut object: DynamicObject, owners: &Owners) -> Option<(ResourceKey, Ent
     ))
 }
 
+/// What one watch lists: a kind, in one namespace or everywhere.
+struct Listed {
+    kind: GroupKind,
+    namespace: Option<String>,
+}
+
+impl Listed {
+    fn covers(&self, key: &ResourceKey) -> bool {
+        key.group == self.kind.group
+            && key.kind == self.kind.kind
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|ns| *ns == key.namespace)
+    }
+}
+
 fn key_of(object: &DynamicObject) -> Option<ResourceKey> {
     ResourceKey::of(&header(object)).ok()
 }
@@ -273,7 +329,7 @@ fn key_of(object: &DynamicObject) -> Option<ResourceKey> {
 async fn watch_kind(
     api: Api<DynamicObject>,
     resource: ApiResource,
-    gk: GroupKind,
+    listed: Listed,
     index: Arc<Mutex<Index>>,
     owners: Owners,
     notify: Notify,
@@ -336,7 +392,7 @@ async fn watch_kind(
                     let gone: Vec<ResourceKey> = index
                         .objects
                         .keys()
-                        .filter(|k| k.group == gk.group && k.kind == gk.kind && !seen.contains(*k))
+                        .filter(|k| listed.covers(k) && !seen.contains(*k))
                         .cloned()
                         .collect();
                     for key in gone {
@@ -345,7 +401,9 @@ async fn watch_kind(
                 }
                 let _ = ready.send(true);
             }
-            Err(error) => tracing::debug!(kind = %gk, %error, "watch interrupted; retrying"),
+            Err(error) => {
+                tracing::debug!(kind = %listed.kind, namespace = ?listed.namespace, %error, "watch interrupted; retrying")
+            }
         }
         // Before the first listing completes nobody needs telling: reconciles wait for it.
         if initialized {

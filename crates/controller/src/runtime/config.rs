@@ -41,6 +41,17 @@ pub struct ControllerConfig {
     pub kustomize_remote_bases: bool,
     /// Where the audit log goes (see [`crate::audit`]); None records nothing.
     pub audit: Option<crate::audit::AuditConfig>,
+    /// Namespaced mode (`driftless serve --namespaces`): on the in-cluster destination only
+    /// these namespaces are watched and written, and no cluster-scoped object; an app
+    /// deploying elsewhere gets an error. Empty: the whole cluster.
+    pub namespaces: Vec<String>,
+    /// Every sync must impersonate a ServiceAccount of its project's
+    /// `destinationServiceAccounts` (`--sync-impersonation`); without it a matching entry is
+    /// still honoured, and an app without one syncs as the engine.
+    pub sync_impersonation: bool,
+    /// What the controller's client was made from, to build impersonating clients for the
+    /// in-cluster destination; None: inferred (`KUBECONFIG` or the pod's account) when first needed.
+    pub kube_config: Option<kube::Config>,
 }
 
 /// Bounds on rendering, so that one hostile or broken repository cannot starve the others.
@@ -92,6 +103,9 @@ impl ControllerConfig {
             render_limits: RenderLimits::default(),
             kustomize_remote_bases: false,
             audit: None,
+            namespaces: Vec::new(),
+            sync_impersonation: false,
+            kube_config: None,
         }
     }
 }
