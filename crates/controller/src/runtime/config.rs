@@ -41,6 +41,9 @@ pub struct ControllerConfig {
     pub kustomize_remote_bases: bool,
     /// Where the audit log goes (see [`crate::audit`]); None records nothing.
     pub audit: Option<crate::audit::AuditConfig>,
+    /// Once asked to stop, the longest the controller takes to stop its syncs at a safe point
+    /// and give its leases back.
+    pub shutdown_timeout: Duration,
 }
 
 /// Bounds on rendering, so that one hostile or broken repository cannot starve the others.
@@ -92,6 +95,7 @@ impl ControllerConfig {
             render_limits: RenderLimits::default(),
             kustomize_remote_bases: false,
             audit: None,
+            shutdown_timeout: Duration::from_secs(20),
         }
     }
 }
