@@ -36,6 +36,7 @@ pub mod orphans;
 pub mod project_resources;
 pub mod project_scope;
 pub mod shard;
+pub mod shard_leases;
 pub mod status;
 pub mod sync_loop;
 pub mod sync_windows;
