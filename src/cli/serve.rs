@@ -55,6 +55,13 @@ pub struct ServeArgs {
     pub leader_elect: bool,
     #[arg(long, default_value = "driftless-controller")]
     pub lease_name: String,
+    /// How long a Lease of this controller stays held without a renewal (renewed every third).
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+    /// On SIGTERM or SIGINT, the longest spent stopping syncs at a safe point (progress saved)
+    /// and giving the leases back before exiting anyway; below Kubernetes' 30 s grace period.
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
     /// Serve the API (login, Applications, the live stream) and the git webhook on this
     /// address, e.g. 0.0.0.0:8080 (HTTPS unless --insecure).
     #[arg(long, value_name = "ADDRESS")]
@@ -125,7 +132,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     driftless_model::parse_duration(text).map_err(|e| e.to_string())
 }
 
-/// Runs until Ctrl-C (Ok) or until the controller stops on its own (an error).
+/// Runs until SIGTERM or Ctrl-C (Ok, after a clean stop) or until the controller stops on its own (an error).
 pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     let _telemetry = super::telemetry::init(args.log_format);
     let shard =
@@ -164,6 +171,7 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
         .filter(|n| !n.is_empty())
         .collect();
     config.sync_impersonation = args.sync_impersonation;
+    config.shutdown_timeout = args.shutdown_timeout;
     let audit_database = (!args.no_audit).then(|| {
         args.audit_database
             .clone()
@@ -182,7 +190,7 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
         config.leader_election = Some(LeaderElection {
             lease_name: args.lease_name.clone(),
             identity: format!("{host}-{}", std::process::id()),
-            lease_duration: Duration::from_secs(15),
+            lease_duration: args.lease_duration.max(Duration::from_secs(1)),
         });
     }
     let connect_failed = |e: &dyn std::fmt::Display| {
@@ -243,10 +251,50 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
             None => std::future::pending().await,
         }
     };
-    tokio::select! {
-        outcome = controller.run() => outcome.map(|()| true).map_err(|e| CommandError::Failed(e.to_string())),
-        outcome = api => outcome.map(|()| true),
-        outcome = notifier.run() => outcome.map(|()| true).map_err(|e| CommandError::Failed(e.to_string())),
-        _ = tokio::signal::ctrl_c() => Ok(true),
+    let shutdown = controller.shutdown();
+    let controller = controller.run();
+    tokio::pin!(controller);
+    let signal = tokio::select! {
+        outcome = &mut controller => return outcome.map(|()| true).map_err(|e| CommandError::Failed(e.to_string())),
+        outcome = api => return outcome.map(|()| true),
+        outcome = notifier.run() => return outcome.map(|()| true).map_err(|e| CommandError::Failed(e.to_string())),
+        signal = stop_signal() => signal,
+    };
+    tracing::info!(%signal, timeout = ?args.shutdown_timeout, "stopping");
+    shutdown.stop();
+    // The controller bounds its own stop; this bound holds even if a step of it hangs.
+    let bound = args.shutdown_timeout + Duration::from_secs(1);
+    match tokio::time::timeout(bound, controller).await {
+        Ok(outcome) => outcome
+            .map(|()| true)
+            .map_err(|e| CommandError::Failed(e.to_string())),
+        Err(_) => {
+            tracing::warn!("the controller did not stop within --shutdown-timeout; exiting anyway");
+            Ok(true)
+        }
+    }
+}
+
+/// Waits for SIGTERM (what Kubernetes sends a pod it stops) or SIGINT (Ctrl-C); names it.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => tokio::select! {
+                _ = terminate.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops cleanly");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
     }
 }

@@ -184,6 +184,7 @@ async fn execute(
         poll: Duration::from_millis(500),
         wait_timeout: Duration::from_secs(args.timeout),
         saved: None,
+        stop: None,
     };
     let rejected = driftless_apply::dry_run_plan(cluster, plan, &ctx).await;
     if !rejected.is_empty() {

@@ -28,6 +28,28 @@ pub struct SyncContext<'a> {
     /// that records their completion is saved: a controller killed right after the delete
     /// would otherwise find the hook neither recorded nor present, and run it again.
     pub saved: Option<tokio::sync::watch::Receiver<u64>>,
+    /// Set to true when the run must stop at its next safe point (between two steps, never
+    /// inside one): it returns [`RunPhase::Running`] with the state reported so far, to be
+    /// resumed by whoever runs the app next.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+/// Whether the caller asked the run to stop.
+fn stop_asked(ctx: &SyncContext<'_>) -> bool {
+    ctx.stop.as_ref().is_some_and(|stop| *stop.borrow())
+}
+
+/// Sleeps `period`, or less when the caller asks the run to stop meanwhile.
+async fn pause(ctx: &SyncContext<'_>, period: Duration) {
+    match ctx.stop.clone() {
+        Some(mut stop) => {
+            tokio::select! {
+                () = tokio::time::sleep(period) => {}
+                _ = stop.wait_for(|asked| *asked) => {}
+            }
+        }
+        None => tokio::time::sleep(period).await,
+    }
 }
 
 /// Progress of a sync, for a live display or a log.
@@ -76,6 +98,10 @@ pub async fn run_sync(
             // A caller that stopped saving (its receiver gone) cannot be waited for.
             let _ = saved.clone().wait_for(|n| *n >= reported).await;
         }
+        if stop_asked(ctx) && !matches!(step, Next::Done(_)) {
+            // The state just reported records every step done so far: a safe point.
+            return Ok(RunPhase::Running);
+        }
         match step {
             Next::Done(phase) => return Ok(phase),
             Next::Prune { steps } | Next::DeleteHooks { steps } => {
@@ -114,7 +140,7 @@ pub async fn run_sync(
                             pending: pending.collect(),
                         });
                     }
-                    Some(_) => tokio::time::sleep(ctx.poll).await,
+                    Some(_) => pause(ctx, ctx.poll).await,
                 }
                 let mut pending = Vec::new();
                 for key in &healthy {

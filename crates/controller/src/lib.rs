@@ -29,3 +29,4 @@ pub mod runtime;
 pub use app_loop::run::{Controller, ControllerError, Handle};
 pub use driftless_decisions::shard::Shard;
 pub use runtime::config::{ControllerConfig, LeaderElection, RenderLimits};
+pub use runtime::shutdown::Shutdown;

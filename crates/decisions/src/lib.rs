@@ -38,6 +38,7 @@ pub mod project_resources;
 pub mod project_scope;
 pub mod service_account;
 pub mod shard;
+pub mod shard_leases;
 pub mod status;
 pub mod sync_loop;
 pub mod sync_windows;

@@ -10,6 +10,7 @@
 //! fault table (`fault | injected | syncs completed | objects lost`).
 
 mod contention;
+mod handover;
 mod kills;
 mod outages;
 mod renders;
@@ -65,7 +66,9 @@ impl Serve {
             .map(|s| s.to_string())
             .collect();
         args.extend(["--poll-interval".into(), "1s".into()]);
-        args.extend(["--cache-dir".into(), env.cache.path().display().to_string()]);
+        if !extra.contains(&"--cache-dir") {
+            args.extend(["--cache-dir".into(), env.cache.path().display().to_string()]);
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         Ok(Self {
             args,
@@ -101,6 +104,33 @@ impl Serve {
             .spawn()?;
         self.child = Some(child);
         Ok(())
+    }
+
+    /// SIGTERM, then waits (up to `within`) for the exit; returns its status and how long it took.
+    pub(crate) fn terminate(
+        &mut self,
+        within: std::time::Duration,
+    ) -> anyhow::Result<(std::process::ExitStatus, std::time::Duration)> {
+        let mut child = self
+            .child
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("not running"))?;
+        let started = std::time::Instant::now();
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()?;
+        anyhow::ensure!(sent.success(), "kill -TERM failed");
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok((status, started.elapsed()));
+            }
+            if started.elapsed() > within {
+                let _ = child.kill();
+                let _ = child.wait();
+                anyhow::bail!("still running {within:?} after SIGTERM");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// SIGKILL: no clean-up, no lease release, whatever was in flight is cut.

@@ -251,6 +251,7 @@ impl Controller {
             audit,
             edits,
             causes: Default::default(),
+            shutdown: Default::default(),
             client,
             config,
         };
@@ -265,8 +266,15 @@ impl Controller {
         Handle(self.ctx.clone())
     }
 
-    /// Runs until a background task ends (never, normally) or the future is dropped, which
-    /// stops every task it started.
+    /// Asks [`Controller::run`] to stop cleanly.
+    pub fn shutdown(&self) -> crate::runtime::shutdown::Shutdown {
+        self.ctx.shutdown.clone()
+    }
+
+    /// Runs until a background task ends (an error), until asked to stop through
+    /// [`Controller::shutdown`] (Ok, once the syncs under way stopped at a safe point and the
+    /// leases were given back, or `shutdown_timeout` passed), or until the future is dropped,
+    /// which stops every task it started.
     pub async fn run(self) -> Result<(), ControllerError> {
         let Controller {
             ctx,
@@ -277,8 +285,12 @@ impl Controller {
         for watch in store_watches {
             background.spawn(watch);
         }
+        let shutdown = ctx.shutdown.clone();
         if let Some(election) = &ctx.config.leader_election {
-            crate::runtime::lease::acquire(&ctx.client, &ctx.config.app_namespace, election).await;
+            tokio::select! {
+                () = crate::runtime::lease::acquire(&ctx.client, &ctx.config.app_namespace, election) => {}
+                () = shutdown.wait() => return Ok(()),
+            }
             background.spawn(crate::runtime::lease::keep(
                 ctx.client.clone(),
                 ctx.config.app_namespace.clone(),
@@ -336,9 +348,40 @@ impl Controller {
                     let name = ended.unwrap_or("background");
                     return Err(ControllerError::TaskEnded(name));
                 }
+                () = shutdown.wait() => break,
             }
         }
+        stop_cleanly(&ctx, &mut queue, background).await;
+        Ok(())
     }
+}
+
+/// Lets the reconciles under way end (their syncs stop at the next safe point, progress saved),
+/// then stops the background tasks (lease renewals first of all) and gives the leases back;
+/// bounded by `shutdown_timeout`.
+async fn stop_cleanly(ctx: &Context, queue: &mut WorkQueue, mut background: JoinSet<&'static str>) {
+    let (drain_for, release_for) =
+        crate::runtime::shutdown::split_grace(ctx.config.shutdown_timeout);
+    tracing::info!("stopping: no new work; syncs under way stop at their next safe point");
+    if tokio::time::timeout(drain_for, queue.drain())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "reconciles still running at the shutdown timeout are stopped where they are; their syncs resume from the last saved step"
+        );
+        queue.abort().await;
+    }
+    // No renewal may follow the release.
+    background.shutdown().await;
+    if let Some(election) = &ctx.config.leader_election {
+        let release =
+            crate::runtime::lease::release(&ctx.client, &ctx.config.app_namespace, election);
+        if tokio::time::timeout(release_for, release).await.is_err() {
+            tracing::warn!(lease = %election.lease_name, "releasing the leader lease timed out; it expires after its duration");
+        }
+    }
+    tracing::info!("stopped");
 }
 
 /// What of an Application, when it changes, calls for a reconcile of the app itself: not its

@@ -422,6 +422,12 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
                         .finish(OperationPhase::Succeeded, state.message.clone())
                         .await;
                 }
+                Ok(RunPhase::Running) => {
+                    // The controller is stopping: the operation stays Running with its progress
+                    // saved, for whoever reconciles the app next to resume.
+                    tracing::info!(app = %run.name, "sync stopped at a safe point; it resumes from the saved state");
+                    return run.save().await;
+                }
                 Ok(RunPhase::Failed) if resumed && state.stale_resume => {
                     // The plan changed under the saved state (objects already pruned, say): start over.
                     tracing::info!(app = %run.name, "saved sync state does not fit the plan any more; syncing from the start");
@@ -466,7 +472,10 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
         operation::forget_state(&mut run.op);
         run.save().await?;
         run.slot = None;
-        tokio::time::sleep(delay).await;
+        if !run.ctx.shutdown.pause(delay).await {
+            // Stopping: the retry is resumed (after its backoff) by whoever runs the app next.
+            return Ok(());
+        }
     }
 }
 
@@ -528,6 +537,7 @@ pub(crate) fn sync_context<'a>(ctx: &'a Context, app: &'a str) -> SyncContext<'a
         poll: ctx.config.sync_poll,
         wait_timeout: ctx.config.sync_timeout,
         saved: None,
+        stop: Some(ctx.shutdown.asked()),
     }
 }
 

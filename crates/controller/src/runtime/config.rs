@@ -52,6 +52,9 @@ pub struct ControllerConfig {
     /// What the controller's client was made from, to build impersonating clients for the
     /// in-cluster destination; None: inferred (`KUBECONFIG` or the pod's account) when first needed.
     pub kube_config: Option<kube::Config>,
+    /// Once asked to stop, the longest the controller takes to stop its syncs at a safe point
+    /// and give its leases back.
+    pub shutdown_timeout: Duration,
 }
 
 /// Bounds on rendering, so that one hostile or broken repository cannot starve the others.
@@ -106,6 +109,7 @@ impl ControllerConfig {
             namespaces: Vec::new(),
             sync_impersonation: false,
             kube_config: None,
+            shutdown_timeout: Duration::from_secs(20),
         }
     }
 }

@@ -89,6 +89,8 @@ pub struct Context {
     /// What announced a change to an app (a poll, a webhook, a chart), until a sync it starts
     /// takes it as its trigger.
     pub causes: Mutex<HashMap<String, crate::audit::trigger::Cause>>,
+    /// Set when the controller is stopping: syncs stop at their next safe point.
+    pub shutdown: crate::runtime::shutdown::Shutdown,
 }
 
 /// Running syncs that `terminate-op` can stop, by app key.

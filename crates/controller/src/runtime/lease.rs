@@ -70,6 +70,45 @@ pub async fn keep(client: Client, namespace: String, election: LeaderElection) -
     }
 }
 
+/// Gives the Lease back if this replica holds it (a clean stop): the holder is cleared, so the
+/// next replica may take it at once instead of after a lease duration.
+pub async fn release(client: &Client, namespace: &str, election: &LeaderElection) {
+    let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
+    match give_back(&api, &election.lease_name, &election.identity).await {
+        Ok(true) => tracing::info!(lease = %election.lease_name, "released the leader lease"),
+        Ok(false) => {}
+        Err(error) => {
+            tracing::warn!(%error, lease = %election.lease_name, "cannot release the leader lease; it expires after its duration")
+        }
+    }
+}
+
+/// Clears the holder of Lease `name` when it is `identity`; Ok(false) when someone else holds
+/// it (or it is gone).
+pub(crate) async fn give_back(
+    api: &Api<Lease>,
+    name: &str,
+    identity: &str,
+) -> Result<bool, kube::Error> {
+    let Some(mut lease) = api.get_opt(name).await? else {
+        return Ok(false);
+    };
+    let Some(spec) = lease.spec.as_mut() else {
+        return Ok(false);
+    };
+    if spec.holder_identity.as_deref() != Some(identity) {
+        return Ok(false);
+    }
+    spec.holder_identity = None;
+    spec.renew_time = Some(MicroTime(Timestamp::now()));
+    match api.replace(name, &PostParams::default(), &lease).await {
+        Ok(_) => Ok(true),
+        // Changed meanwhile: someone else took it.
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
 /// How long a holder keeps acting without a renewal: shorter than the lease duration, after
 /// which another replica may take over.
 fn renew_deadline(election: &LeaderElection) -> Duration {

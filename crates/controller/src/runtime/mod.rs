@@ -10,5 +10,6 @@ pub mod lease;
 pub mod metrics;
 pub mod mutex;
 pub mod queue;
+pub mod shutdown;
 pub mod stores;
 pub mod telemetry;

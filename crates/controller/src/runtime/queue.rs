@@ -86,6 +86,21 @@ impl WorkQueue {
         }
     }
 
+    /// Starts nothing more and waits for the runs under way to end (a stopping controller).
+    pub async fn drain(&mut self) {
+        self.timers.abort_all();
+        self.due.clear();
+        self.again.clear();
+        while self.running.join_next().await.is_some() {}
+        self.active.clear();
+    }
+
+    /// Stops the runs under way wherever they are (a stop that ran out of time).
+    pub async fn abort(&mut self) {
+        self.running.shutdown().await;
+        self.active.clear();
+    }
+
     fn timer_fired(&mut self, name: String) {
         if self.due.get(&name).is_some_and(|d| *d <= Instant::now()) {
             self.due.remove(&name);
@@ -174,6 +189,17 @@ mod tests {
         queue.request("a".into());
         settle(&mut queue).await;
         assert_eq!(*started.lock().unwrap(), ["a", "a"]);
+    }
+
+    #[tokio::test]
+    async fn draining_waits_for_the_runs_and_starts_no_more() {
+        let (mut queue, started) = recording(vec![Ok(Some(Duration::ZERO))]);
+        queue.request("a".into());
+        queue.request("a".into());
+        queue.request_at("b".into(), Instant::now() + Duration::from_millis(10));
+        queue.drain().await;
+        settle(&mut queue).await;
+        assert_eq!(*started.lock().unwrap(), ["a"]);
     }
 
     #[tokio::test]
