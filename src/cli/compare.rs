@@ -159,7 +159,8 @@ pub async fn compare_app(
     rules.extend(customizations.ignore.iter().cloned());
     let differ = Differ::new(&rules, salt())
         .map_err(|e| CommandError::Failed(format!("app {name}: {e}")))?;
-    let pairs = driftless_decisions::compare::pair(&desired, &live);
+    let pairs = driftless_decisions::compare::pair(&app, &desired, &live)
+        .map_err(|e| CommandError::Failed(format!("app {name}: {e}")))?;
     let mut diffs = Vec::new();
     for (key, (want, have)) in pairs {
         let diff = match (want, have, opts.server_side_diff) {
