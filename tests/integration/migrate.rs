@@ -167,7 +167,7 @@ async fn the_report_judges_an_argo_cd_namespace_and_shows_no_secret_value() -> a
         ("argocd-secret: server.secretkey", "Honoured"),
         ("Secret repo-platform (repository): password", "Honoured"),
         ("AppProjects: roles", "Honoured"),
-        ("AppProjects: destinationServiceAccounts", "Ignored"),
+        ("AppProjects: destinationServiceAccounts", "Honoured"),
         ("Applications: syncPolicy.automated", "Honoured"),
         ("Applications: syncOption CreateNamespace=true", "Honoured"),
         ("ApplicationSets: generator list", "Honoured"),
