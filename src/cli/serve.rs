@@ -144,12 +144,7 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
         home.join(".cache/driftless")
     });
     let mut config = ControllerConfig::new(args.app_namespace.clone(), cache_dir);
-    config.app_namespaces = args
-        .application_namespaces
-        .iter()
-        .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty())
-        .collect();
+    config.app_namespaces = namespace_list(&args.application_namespaces);
     config.poll_interval = args.poll_interval;
     config.resync_interval = args.resync;
     config.tracking = args.tracking;
@@ -164,12 +159,7 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     }
     config.render_limits.memory = Some(args.render_memory_limit).filter(|&b| b > 0);
     config.kustomize_remote_bases = args.allow_kustomize_remote_bases;
-    config.namespaces = args
-        .namespaces
-        .iter()
-        .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty())
-        .collect();
+    config.namespaces = namespace_list(&args.namespaces);
     config.sync_impersonation = args.sync_impersonation;
     config.shutdown_timeout = args.shutdown_timeout;
     let audit_database = (!args.no_audit).then(|| {
@@ -297,4 +287,13 @@ async fn stop_signal() -> &'static str {
         let _ = tokio::signal::ctrl_c().await;
         "SIGINT"
     }
+}
+
+/// A flag's namespaces, trimmed, the empty ones left out.
+fn namespace_list(given: &[String]) -> Vec<String> {
+    given
+        .iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
 }

@@ -49,6 +49,21 @@ pub struct Destination<'a> {
     pub namespace: &'a str,
 }
 
+impl<'a> Destination<'a> {
+    /// Where `app` deploys, on the cluster at `server`.
+    pub fn of(app: &'a driftless_model::Application, server: &'a str) -> Self {
+        Self {
+            server,
+            namespace: app
+                .spec
+                .destination
+                .namespace
+                .as_deref()
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// The ServiceAccount syncs of an app deploying to `destination` act as: `Ok(None)` is the
 /// engine's own identity (no entry matched and impersonation is not `required`).
 pub fn choose(

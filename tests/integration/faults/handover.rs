@@ -127,15 +127,7 @@ async fn a_standby_finishes_the_sync_of_a_leader_stopped_with_sigterm_then_sigki
 -> anyhow::Result<()> {
     let env = Gitops::new("handover").await?;
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
-    let recorder = Recorder::watch(
-        &env,
-        &[
-            ("batch", "v1", "Job"),
-            ("", "v1", "ConfigMap"),
-            ("apps", "v1", "Deployment"),
-        ],
-    )
-    .await?;
+    let recorder = Recorder::watch(&env, super::WAVE_KINDS).await?;
     let caches = [tempfile::tempdir()?, tempfile::tempdir()?];
     let mut first = replica(&env, "first", caches[0].path())?;
     let mut second = replica(&env, "second", caches[1].path())?;

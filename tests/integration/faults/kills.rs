@@ -68,15 +68,7 @@ async fn a_controller_killed_at_random_points_of_syncs_with_hooks_and_waves_fini
     let seed: u64 = rand::random();
     println!("sigkill: seed {seed}, {rounds} rounds");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let recorder = Recorder::watch(
-        &env,
-        &[
-            ("batch", "v1", "Job"),
-            ("", "v1", "ConfigMap"),
-            ("apps", "v1", "Deployment"),
-        ],
-    )
-    .await?;
+    let recorder = Recorder::watch(&env, super::WAVE_KINDS).await?;
     write_round(&env, 0, false);
     env.repo.commit("round 0");
     let (app, other) = (env.name("waves"), env.name("other"));

@@ -152,6 +152,13 @@ impl Drop for Serve {
     }
 }
 
+/// The kinds a hooked, waved sync creates: its hook Jobs, ConfigMaps and Deployments.
+pub(crate) const WAVE_KINDS: &[(&str, &str, &str)] = &[
+    ("batch", "v1", "Job"),
+    ("", "v1", "ConfigMap"),
+    ("apps", "v1", "Deployment"),
+];
+
 /// Everything the API server told a watcher about objects of some kinds in the namespace:
 /// each (kind, name, uid) seen, and each one deleted.
 #[derive(Clone, Default)]

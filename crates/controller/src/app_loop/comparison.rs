@@ -142,15 +142,7 @@ pub async fn prepare_on(
     let sync_as = service_account::choose(
         project_name,
         project,
-        service_account::Destination {
-            server: &target.server,
-            namespace: app
-                .spec
-                .destination
-                .namespace
-                .as_deref()
-                .unwrap_or_default(),
-        },
+        service_account::Destination::of(app, &target.server),
         ctx.config.sync_impersonation,
     );
     Ok(Prepared {

@@ -281,15 +281,7 @@ async fn deleting_client(
     let account = service_account::choose(
         project_name,
         project.as_ref().map(|p| &p.spec),
-        service_account::Destination {
-            server: &target.server,
-            namespace: app
-                .spec
-                .destination
-                .namespace
-                .as_deref()
-                .unwrap_or_default(),
-        },
+        service_account::Destination::of(app, &target.server),
         ctx.config.sync_impersonation,
     )
     .map_err(|e| e.to_string())?;
