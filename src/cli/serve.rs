@@ -64,6 +64,10 @@ pub struct ServeArgs {
     pub shutdown_timeout: Duration,
     /// Serve the API (login, Applications, the live stream) and the git webhook on this
     /// address, e.g. 0.0.0.0:8080 (HTTPS unless --insecure).
+    /// Serve `/healthz` and `/readyz` over plain HTTP here, for the kubelet's probes (ready once
+    /// the controller's watches have listed, whether or not it leads).
+    #[arg(long, value_name = "ADDRESS")]
+    pub health_listen: Option<std::net::SocketAddr>,
     #[arg(long, value_name = "ADDRESS")]
     pub api_listen: Option<std::net::SocketAddr>,
     /// Serve the API over plain HTTP (behind a proxy that terminates TLS).
@@ -213,6 +217,29 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     let controller = Controller::new(client.clone(), config)
         .await
         .map_err(|e| CommandError::Failed(e.to_string()))?;
+    let health = match args.health_listen {
+        Some(address) => {
+            let handle = controller.handle();
+            let ready: driftless_server::health::ReadyCheck = Arc::new(move || handle.ready());
+            let listener = driftless_server::health::HealthListener::bind(address, ready)
+                .await
+                .map_err(|e| CommandError::Failed(e.to_string()))?;
+            if let Some(bound) = listener.local_addr() {
+                tracing::info!(address = %format!("http://{bound}"), "serving /healthz and /readyz");
+            }
+            Some(listener)
+        }
+        None => None,
+    };
+    let health = async move {
+        match health {
+            Some(listener) => listener
+                .run()
+                .await
+                .map_err(|e| CommandError::Failed(e.to_string())),
+            None => std::future::pending().await,
+        }
+    };
     let api = match args.api_listen {
         Some(address) => {
             let mut server_config =
@@ -247,6 +274,7 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     let signal = tokio::select! {
         outcome = &mut controller => return outcome.map(|()| true).map_err(|e| CommandError::Failed(e.to_string())),
         outcome = api => return outcome.map(|()| true),
+        outcome = health => return outcome.map(|()| true),
         outcome = notifier.run() => return outcome.map(|()| true).map_err(|e| CommandError::Failed(e.to_string())),
         signal = stop_signal() => signal,
     };

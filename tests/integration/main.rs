@@ -15,6 +15,7 @@ mod delete_hooks;
 mod faults;
 mod gitops;
 mod guard_controller;
+mod in_cluster;
 mod migrate;
 mod multicluster;
 mod notifications;

@@ -3,13 +3,11 @@
 //! destinationServiceAccounts. The API server decides every permission here.
 
 use crate::gitops::*;
-use driftless_testkit::TestNamespace;
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use driftless_testkit::{TestCluster, TestNamespace, service_account_token};
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::{Value, json};
 
 /// An Application of `path` served from `app_namespace`, deploying to `destination`.
@@ -71,42 +69,10 @@ async fn grant(
     .await
 }
 
-/// A client that authenticates with nothing but a token of `account` (made by TokenRequest),
-/// through a kubeconfig holding only that token and the cluster's address.
+/// A client that authenticates with nothing but a token of `account` (made by TokenRequest).
 async fn client_as(ns: &TestNamespace, account: &str) -> anyhow::Result<kube::Client> {
-    let accounts: Api<ServiceAccount> = ns.api();
-    let request = TokenRequest {
-        spec: Some(TokenRequestSpec {
-            expiration_seconds: Some(3600),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let issued: TokenRequest = accounts
-        .create_subresource("token", account, &PostParams::default(), &request)
-        .await?;
-    let token = issued.status.and_then(|s| s.token).unwrap_or_default();
-    let path = driftless_testkit::TestCluster::Main.kubeconfig_path()?;
-    let mine = Kubeconfig::read_from(&path)?;
-    let context = mine
-        .current_context
-        .as_ref()
-        .and_then(|c| mine.contexts.iter().find(|n| &n.name == c))
-        .and_then(|c| c.context.clone())
-        .map(|c| c.cluster)
-        .unwrap_or_default();
-    let cluster = mine.clusters.iter().find(|c| c.name == context).cloned();
-    let only_token = json!({
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [serde_json::to_value(cluster)?],
-        "users": [{"name": account, "user": {"token": token}}],
-        "contexts": [{"name": "engine", "context": {"cluster": context, "user": account}}],
-        "current-context": "engine",
-    });
-    let kubeconfig: Kubeconfig = serde_json::from_value(only_token)?;
-    let config =
-        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
-    Ok(kube::Client::try_from(config)?)
+    let token = service_account_token(&ns.client, &ns.name, account, None).await?;
+    TestCluster::Main.client_with_token(&token).await
 }
 
 fn condition(app: &Value, kind: &str) -> String {

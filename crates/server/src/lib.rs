@@ -13,6 +13,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod health;
 pub mod policy;
 pub mod settings;
 pub mod state;

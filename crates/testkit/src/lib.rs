@@ -8,6 +8,8 @@ mod cluster;
 mod crds;
 mod dex;
 mod helm_repo;
+mod identity;
+mod manifests;
 mod oci_registry;
 mod outage;
 mod tools;
@@ -22,6 +24,8 @@ pub use dex::{
     jwt_claims,
 };
 pub use helm_repo::{HelmRepoServer, HelmRepoServerBuilder, RepoRequest};
+pub use identity::{ClusterEndpoint, service_account_token};
+pub use manifests::apply_manifests;
 pub use oci_registry::{OciRegistry, OciRegistryBuilder};
 pub use outage::Outage;
 pub use tools::{built_dex, built_helm, built_registry, built_tool};

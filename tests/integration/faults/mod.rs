@@ -52,6 +52,10 @@ pub(crate) async fn value_of(
 pub(crate) struct Serve {
     args: Vec<String>,
     envs: Vec<(String, String)>,
+    /// A program (and its arguments) that runs the driftless command, which it is given last.
+    wrapper: Vec<String>,
+    /// Variables of the test's own environment the process does not inherit.
+    cleared: Vec<String>,
     log: PathBuf,
     child: Option<Child>,
     _dir: tempfile::TempDir,
@@ -76,10 +80,24 @@ impl Serve {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            wrapper: Vec::new(),
+            cleared: Vec::new(),
             log: dir.path().join("serve.log"),
             child: None,
             _dir: dir,
         })
+    }
+
+    /// Runs the driftless command through `wrapper` (a program and its arguments).
+    pub(crate) fn wrapped_in(mut self, wrapper: &[&str]) -> Self {
+        self.wrapper = wrapper.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// Leaves the variable `name` of the test's environment out of the process's.
+    pub(crate) fn without_env(mut self, name: &str) -> Self {
+        self.cleared.push(name.to_string());
+        self
     }
 
     pub(crate) fn start(&mut self) -> anyhow::Result<()> {
@@ -90,7 +108,19 @@ impl Serve {
             .create(true)
             .append(true)
             .open(&self.log)?;
-        let child = Command::new(env!("CARGO_BIN_EXE_driftless"))
+        let driftless = env!("CARGO_BIN_EXE_driftless");
+        let mut command = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(driftless);
+                command
+            }
+            None => Command::new(driftless),
+        };
+        for name in &self.cleared {
+            command.env_remove(name);
+        }
+        let child = command
             .args(&self.args)
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
             // DRIFTLESS_FAULT_LOG=debug shows more of what the controller did.

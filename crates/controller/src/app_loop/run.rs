@@ -65,6 +65,13 @@ impl Handle {
         self.0.git.network_counts()
     }
 
+    /// Ready to be counted as an available replica: its AppProject and Secret watches have
+    /// listed. A standby (leader election, not holding the Lease) is ready too, so that a
+    /// Deployment's rollout never waits on who leads.
+    pub fn ready(&self) -> bool {
+        self.0.stores.listed()
+    }
+
     /// Status writes made so far.
     pub fn status_writes(&self) -> u64 {
         self.0.status_writes.load(Ordering::Relaxed)

@@ -115,6 +115,11 @@ impl ControlStores {
         (stores, project_watch, secret_watch)
     }
 
+    /// Both watches have made their first listing.
+    pub fn listed(&self) -> bool {
+        is_ready(&self.projects) && is_ready(&self.secrets)
+    }
+
     /// The AppProject `name`: from the store once it has listed, else from the API server
     /// (`None` also when that read fails; logged).
     pub async fn project(&self, name: &str) -> Option<Arc<AppProject>> {
