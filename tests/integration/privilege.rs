@@ -5,7 +5,7 @@
 use crate::gitops::*;
 use driftless_testkit::{TestCluster, TestNamespace, service_account_token};
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::Api;
 use kube::api::{DeleteParams, PostParams};
 use serde_json::{Value, json};
@@ -230,7 +230,38 @@ async fn syncs_impersonate_the_projects_destination_service_account() -> anyhow:
         .write("other/settings.yaml", config_map("other-settings"));
     env.repo
         .commit("an app its ServiceAccount may sync, one it may not");
-    env.start_with(|config| config.sync_impersonation = true)
+    // The engine itself may read everything but write nothing outside Argo CD's objects: every
+    // write goes through the impersonated ServiceAccount (a Role in its namespace suffices).
+    create(
+        &env.ns.api::<ServiceAccount>(),
+        json!({"metadata": {"name": "engine"}}),
+    )
+    .await?;
+    grant(&admin, &ns, &ns, "engine", json!([
+        {"apiGroups": ["argoproj.io"], "resources": ["applications", "applications/status", "appprojects"],
+         "verbs": ["get", "list", "watch", "create", "update", "patch"]},
+        {"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
+        {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]},
+    ])).await?;
+    let reader = format!("{ns}-engine-reads");
+    let cluster_roles: Api<ClusterRole> = Api::all(admin.clone());
+    create(
+        &cluster_roles,
+        json!({"metadata": {"name": reader},
+               "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]}]}),
+    )
+    .await?;
+    let cluster_bindings: Api<ClusterRoleBinding> = Api::all(admin.clone());
+    create(
+        &cluster_bindings,
+        json!({"metadata": {"name": reader},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": reader},
+               "subjects": [{"kind": "ServiceAccount", "name": "engine", "namespace": ns}]}),
+    )
+    .await?;
+    let engine = client_as(&env.ns, "engine").await?;
+    env.spawn_on(engine, |config| config.sync_impersonation = true)
         .await?;
     env.apply_app(&app_to(
         &env.name("plain"),
@@ -298,5 +329,11 @@ async fn syncs_impersonate_the_projects_destination_service_account() -> anyhow:
         "{message}"
     );
     assert!(maps.get_opt("other-settings").await?.is_none());
+    cluster_bindings
+        .delete(&reader, &DeleteParams::default())
+        .await?;
+    cluster_roles
+        .delete(&reader, &DeleteParams::default())
+        .await?;
     Ok(())
 }

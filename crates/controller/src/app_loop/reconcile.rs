@@ -62,39 +62,23 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     let object = ctx.app_object(name);
     let app: Arc<Application> = match ctx.apps.fresh(name) {
         Some(app) => app,
-        None => {
-            let Some(read) = object.get().await.map_err(|source| ReconcileError::Read {
-                app: name.into(),
-                source,
-            })?
-            else {
-                ctx.forget(name);
-                return Ok(None);
-            };
-            let raw = serde_json::to_value(&read).unwrap_or(Value::Null);
-            match serde_json::from_value(raw) {
-                Ok(app) => Arc::new(app),
-                Err(error) => {
-                    let message = format!("failed to read the application: {error}");
-                    let conditions =
-                        json!([{"type": conditions::INVALID_SPEC_ERROR, "message": message}]);
-                    object
-                        .write_conditions(conditions)
-                        .await
-                        .map_err(|source| ReconcileError::Write {
-                            app: name.into(),
-                            source,
-                        })?;
-                    return Ok(None);
-                }
-            }
-        }
+        None => match read_from_api(ctx, &object, name).await? {
+            Some(app) => app,
+            None => return Ok(None),
+        },
     };
+    if app.metadata.deletion_timestamp.is_some() {
+        // The store may still hold the app as it was before this controller removed its
+        // finalizer: the deletion (and its hooks) must never run again for an app already
+        // let go, so it works on the API server's copy.
+        let Some(current) = read_from_api(ctx, &object, name).await? else {
+            return Ok(None);
+        };
+        let _timer = crate::runtime::metrics::ReconcileTimer::start(&ctx.metrics, &current);
+        return Ok(Box::pin(crate::app_loop::delete::delete_app(ctx, &current)).await?);
+    }
     let app = app.as_ref();
     let _timer = crate::runtime::metrics::ReconcileTimer::start(&ctx.metrics, app);
-    if app.metadata.deletion_timestamp.is_some() {
-        return Ok(Box::pin(crate::app_loop::delete::delete_app(ctx, app)).await?);
-    }
     let refresh = refresh_of(app);
     let project = read_project(ctx, app).await;
 
@@ -401,6 +385,39 @@ fn without(prepared: &Prepared, excluded: &BTreeSet<ResourceKey>) -> Prepared {
 enum Compared {
     Done(Box<Prepared>, Vec<Found>),
     Failed(Found),
+}
+
+/// The app as the API server has it now (`None`: it is gone, and forgotten; or it cannot be
+/// read as an Application, which its conditions then say).
+async fn read_from_api(
+    ctx: &Context,
+    object: &AppObject,
+    name: &str,
+) -> Result<Option<Arc<Application>>, ReconcileError> {
+    let Some(read) = object.get().await.map_err(|source| ReconcileError::Read {
+        app: name.into(),
+        source,
+    })?
+    else {
+        ctx.forget(name);
+        return Ok(None);
+    };
+    let raw = serde_json::to_value(&read).unwrap_or(Value::Null);
+    match serde_json::from_value(raw) {
+        Ok(app) => Ok(Some(Arc::new(app))),
+        Err(error) => {
+            let message = format!("failed to read the application: {error}");
+            let conditions = json!([{"type": conditions::INVALID_SPEC_ERROR, "message": message}]);
+            object
+                .write_conditions(conditions)
+                .await
+                .map_err(|source| ReconcileError::Write {
+                    app: name.into(),
+                    source,
+                })?;
+            Ok(None)
+        }
+    }
 }
 
 async fn read_project(ctx: &Context, app: &Application) -> Option<Arc<AppProject>> {
