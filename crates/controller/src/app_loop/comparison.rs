@@ -23,9 +23,8 @@ use std::sync::Arc;
 pub enum ComparisonError {
     #[error(transparent)]
     Destination(#[from] DestinationError),
-    /// Rendering failed (the renderer's message names the source and the tool).
-    #[error("{0}")]
-    Render(String),
+    #[error(transparent)]
+    Render(#[from] crate::app_loop::render::RenderFailure),
     #[error("failed to list the AppProjects child applications use: {0}")]
     Projects(#[source] kube::Error),
     #[error(transparent)]
@@ -111,8 +110,7 @@ pub async fn prepare_on(
     let mut desired = ctx
         .renderer
         .render(app, &revisions, target.cluster.catalog(), fresh)
-        .await
-        .map_err(ComparisonError::Render)?;
+        .await?;
     let volatile = detect_volatile(ctx, &target, app, &name, &revisions, &desired, fresh).await;
     let secrets = ctx.destinations.secrets().await?;
     let project_name = driftless_decisions::validate::project_name(app);

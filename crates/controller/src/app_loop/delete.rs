@@ -236,7 +236,8 @@ async fn deployed_objects(
     let mut desired = ctx
         .renderer
         .render(app, &revisions, target.cluster.catalog(), false)
-        .await?;
+        .await
+        .map_err(|e| e.to_string())?;
     driftless_decisions::installation::stamp(&mut desired, ctx.config.installation_id.as_deref());
     Ok(desired)
 }

@@ -74,7 +74,7 @@ impl Renderer {
         revisions: &[String],
         catalog: ApiCatalog,
         fresh: bool,
-    ) -> Result<Vec<Value>, String> {
+    ) -> Result<Vec<Value>, RenderFailure> {
         use tracing::Instrument;
         let span = crate::runtime::telemetry::render_span(
             app.metadata.name.as_deref().unwrap_or_default(),
@@ -91,7 +91,7 @@ impl Renderer {
         revisions: &[String],
         catalog: ApiCatalog,
         fresh: bool,
-    ) -> Result<Vec<Value>, String> {
+    ) -> Result<Vec<Value>, RenderFailure> {
         let mut pinned = app.clone();
         pin_revisions(&mut pinned, revisions);
         let this = self.clone();
@@ -137,10 +137,20 @@ impl Renderer {
         drop(permit);
         match joined {
             Ok(Ok(rendered)) => Ok(rendered.objects.into_iter().map(|o| o.object).collect()),
-            Ok(Err(error)) => Err(error.to_string()),
-            Err(error) => Err(format!("failed to render: {error}")),
+            Ok(Err(error)) => Err(RenderFailure::Render(error)),
+            Err(error) => Err(RenderFailure::Task(error)),
         }
     }
+}
+
+/// Why a render gave no objects.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderFailure {
+    /// The renderer's message names the source and the tool.
+    #[error(transparent)]
+    Render(#[from] driftless_render::RenderError),
+    #[error("failed to render: the render task ended: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// Sets each source's `targetRevision` to its resolved commit.
