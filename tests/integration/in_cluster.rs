@@ -7,15 +7,14 @@
 //! process goes on with the new one. Its health listener answers the kubelet's probes and
 //! SIGTERM stops it cleanly.
 
-use crate::faults::Serve;
 use crate::gitops::*;
+use crate::pod::{Pod, free_port};
 use driftless_testkit::{TestCluster, service_account_token, wait_until};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, PostParams};
 use serde_json::{Value, json};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 const ACCOUNT: &str = "driftless";
@@ -71,19 +70,6 @@ async fn anchor(client: &kube::Client, ns: &str, name: &str) -> anyhow::Result<S
     .await
 }
 
-/// Writes `text` to `path` in one step, as the kubelet swaps a projected volume's files.
-fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
-    let next = path.with_extension("next");
-    std::fs::write(&next, text)?;
-    std::fs::rename(next, path)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 fn settings(value: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings}}\ndata: {{value: \"{value}\"}}\n"
@@ -99,27 +85,13 @@ async fn runs_in_cluster_on_a_projected_token_and_picks_up_its_rotation() -> any
     env.repo.write("site/settings.yaml", settings("first"));
     env.repo.commit("settings");
 
-    // The pod's view: /run/secrets/kubernetes.io/serviceaccount (/var/run links to /run).
-    let pod = tempfile::tempdir()?;
-    let account_dir = pod.path().join("run/secrets/kubernetes.io/serviceaccount");
-    std::fs::create_dir_all(&account_dir)?;
-    let endpoint = TestCluster::Main.endpoint()?;
-    std::fs::write(account_dir.join("ca.crt"), &endpoint.ca_pem)?;
-    std::fs::write(account_dir.join("namespace"), &ns)?;
     let first_anchor = anchor(&admin, &ns, "token-anchor-1").await?;
     let first = service_account_token(&admin, &ns, ACCOUNT, Some(&first_anchor)).await?;
-    replace_file(&account_dir.join("token"), &first)?;
-
+    let pod = Pod::new(&ns, &first)?;
     let health = format!("127.0.0.1:{}", free_port()?);
-    let api_port = endpoint
-        .port()
-        .ok_or_else(|| anyhow::anyhow!("no port in {}", endpoint.server))?
-        .to_string();
-    let home = pod.path().join("home");
-    std::fs::create_dir_all(&home)?;
-    let run_dir = pod.path().join("run").display().to_string();
-    let mut serve = Serve::new(
-        &env,
+    let mut serve = pod.serve(
+        &ns,
+        env.cache.path(),
         &[
             "--namespaces",
             &ns,
@@ -127,24 +99,7 @@ async fn runs_in_cluster_on_a_projected_token_and_picks_up_its_rotation() -> any
             &health,
             "--no-audit",
         ],
-        &[
-            ("KUBERNETES_SERVICE_HOST", "127.0.0.1"),
-            ("KUBERNETES_SERVICE_PORT", &api_port),
-            ("HOME", &home.display().to_string()),
-        ],
-    )?
-    .without_env("KUBECONFIG")
-    .wrapped_in(&[
-        "unshare",
-        "--mount",
-        "--propagation",
-        "private",
-        "--",
-        "sh",
-        "-c",
-        "mount --bind \"$0\" /run && exec \"$@\"",
-        &run_dir,
-    ]);
+    )?;
     serve.start()?;
 
     let probe = reqwest::Client::new();
@@ -176,7 +131,7 @@ async fn runs_in_cluster_on_a_projected_token_and_picks_up_its_rotation() -> any
     // The kubelet rotates the token; the pod the old one was bound to is gone.
     let second_anchor = anchor(&admin, &ns, "token-anchor-2").await?;
     let second = service_account_token(&admin, &ns, ACCOUNT, Some(&second_anchor)).await?;
-    replace_file(&account_dir.join("token"), &second)?;
+    pod.rotate(&second)?;
     let secrets: Api<Secret> = env.ns.api();
     secrets
         .delete("token-anchor-1", &DeleteParams::default())

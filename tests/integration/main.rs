@@ -22,6 +22,7 @@ mod notifications;
 mod orphans;
 mod outage;
 mod platform;
+mod pod;
 mod privilege;
 mod projects;
 mod render_cli;

@@ -63,15 +63,25 @@ pub(crate) struct Serve {
 
 impl Serve {
     pub(crate) fn new(env: &Gitops, extra: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::in_namespace(&env.ns.name, env.cache.path(), extra, envs)
+    }
+
+    /// `driftless serve` of the app namespace `ns` (its installation id too), caching in
+    /// `cache` unless `extra` names a `--cache-dir`.
+    pub(crate) fn in_namespace(
+        ns: &str,
+        cache: &std::path::Path,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
-        let ns = env.ns.name.clone();
-        let mut args: Vec<String> = ["serve", "--app-namespace", &ns, "--installation-id", &ns]
+        let mut args: Vec<String> = ["serve", "--app-namespace", ns, "--installation-id", ns]
             .iter()
             .map(|s| s.to_string())
             .collect();
         args.extend(["--poll-interval".into(), "1s".into()]);
         if !extra.contains(&"--cache-dir") {
-            args.extend(["--cache-dir".into(), env.cache.path().display().to_string()]);
+            args.extend(["--cache-dir".into(), cache.display().to_string()]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         Ok(Self {
