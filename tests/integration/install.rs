@@ -1,0 +1,225 @@
+//! driftless's install (install/helm/driftless, rendered into install/kustomize): `driftless
+//! check` finds nothing wrong with it, and driftless manages its own install from git
+//! (examples/self-managed). Under the local control plane the Deployment's pods are KWOK's
+//! fakes, so "Healthy" means KWOK made them ready, not that driftless ran in them.
+
+use driftless_controller::{Controller, ControllerConfig};
+use driftless_source::testing::{GitHttpServer, ScratchRepo};
+use driftless_testkit::{TestNamespace, install_argo_crds, wait_until};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use kube::Api;
+use kube::api::{
+    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn find_helm() -> Option<PathBuf> {
+    driftless_render::Tools::discover()
+        .helm
+        .or_else(driftless_testkit::built_helm)
+}
+
+/// `driftless check --format json` over `root` (an Application file) with the workspace as the
+/// repository: the exit code and the findings.
+fn check(root: &Path) -> (Option<i32>, Vec<Value>) {
+    let helm = find_helm().expect("helm not found: set DRIFTLESS_HELM, put helm on PATH, or run hack/build-tools");
+    let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
+        .args(["check", "--format", "json", "--repo-root"])
+        .arg(workspace())
+        .arg("--root")
+        .arg(root)
+        .arg(workspace())
+        .env("DRIFTLESS_HELM", helm)
+        .output()
+        .expect("driftless starts");
+    let findings = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not a JSON array ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), findings)
+}
+
+/// A root Application deploying `path` of the workspace, as `check` reads it.
+fn root_app(dir: &Path, path: &str) -> PathBuf {
+    let file = dir.join("root.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: install\n  namespace: argocd\n\
+             spec:\n  project: default\n  source:\n    repoURL: https://git.example.com/platform/driftless.git\n\
+             \x20   path: {path}\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n"
+        ),
+    )
+    .expect("write the root Application");
+    file
+}
+
+#[test]
+fn check_finds_nothing_in_the_install() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let roots = [
+        ("the chart (self-managed example)", workspace().join("examples/self-managed/driftless.yaml")),
+        ("the Kustomize base", root_app(dir.path(), "install/kustomize/base")),
+    ];
+    for (what, root) in roots {
+        let (code, findings) = check(&root);
+        assert_eq!(
+            (code, findings.len()),
+            (Some(0), 0),
+            "{what}: {findings:#?}"
+        );
+    }
+    let namespaced_dir = tempfile::tempdir().expect("temp dir");
+    let (code, findings) = check(&root_app(namespaced_dir.path(), "install/kustomize/namespaced"));
+    assert_eq!((code, findings.len()), (Some(0), 0), "namespaced: {findings:#?}");
+    // Namespaced mode lists its kinds: nothing there needs the wildcard waiver.
+    let namespaced = std::fs::read_to_string(workspace().join("install/kustomize/namespaced/install.yaml"))
+        .expect("read the namespaced install");
+    assert!(!namespaced.contains("driftless.dev/waive"), "the namespaced install waives a rule");
+    assert!(!namespaced.contains("kind: ClusterRole"), "the namespaced install has a ClusterRole");
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+fn sync_and_health(app: &DynamicObject) -> (String, String, String) {
+    let s = &app.data["status"];
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    (
+        text(&s["sync"]["status"]),
+        text(&s["health"]["status"]),
+        text(&s["sync"]["revision"]),
+    )
+}
+
+/// The ReplicaSets of the Deployment `driftless` in `namespace`.
+async fn replica_sets(api: &Api<ReplicaSet>) -> anyhow::Result<Vec<String>> {
+    let list = api.list(&ListParams::default().labels("app.kubernetes.io/name=driftless")).await?;
+    Ok(list.items.into_iter().filter_map(|r| r.metadata.name).collect())
+}
+
+#[tokio::test]
+async fn driftless_manages_its_own_install_and_rolls_on_a_values_commit() -> anyhow::Result<()> {
+    let ns = TestNamespace::new("install").await?;
+    install_argo_crds(&ns.client, env!("CARGO_BIN_EXE_driftless")).await?;
+    let repo = ScratchRepo::named("driftless.git");
+    copy_dir(
+        &workspace().join("install/helm/driftless"),
+        &repo.path().join("install/helm/driftless"),
+    )?;
+    let first = repo.commit("driftless's chart");
+    let server = GitHttpServer::start(repo.root())?;
+
+    let cache = tempfile::tempdir()?;
+    let mut config = ControllerConfig::new(ns.name.clone(), cache.path());
+    config.poll_interval = Duration::from_secs(1);
+    config.installation_id = Some(ns.name.clone());
+    let controller = Controller::new(ns.client.clone(), config).await?;
+    let task = tokio::spawn(async move { controller.run().await });
+
+    let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
+    let apps: Api<DynamicObject> =
+        Api::namespaced_with(ns.client.clone(), &ns.name, &ApiResource::from_gvk(&gvk));
+    let deployments: Api<Deployment> = ns.api();
+    let sets: Api<ReplicaSet> = ns.api();
+    let cluster_name = format!("driftless-{}", ns.name);
+
+    let result = async {
+        // The example, retargeted at the test's repository and namespace. The CRDs are the
+        // shared cluster's (installed above), so this app leaves them alone.
+        let mut app: Value = serde_norway::from_str(&std::fs::read_to_string(
+            workspace().join("examples/self-managed/driftless.yaml"),
+        )?)?;
+        app["metadata"]["namespace"] = json!(ns.name);
+        app["spec"]["destination"]["namespace"] = json!(ns.name);
+        app["spec"]["source"]["repoURL"] = json!(server.url(&repo.name()));
+        app["spec"]["source"]["helm"]["skipCrds"] = json!(true);
+        apps.patch("driftless", &PatchParams::apply("kubectl").force(), &Patch::Apply(&app))
+            .await?;
+        let started = Instant::now();
+        let converged = |revision: String| {
+            let apps = apps.clone();
+            async move {
+                wait_until(Duration::from_secs(180), "driftless Synced and Healthy", || async {
+                    let app = apps.get("driftless").await?;
+                    let (sync, health, rev) = sync_and_health(&app);
+                    Ok((sync == "Synced" && health == "Healthy" && rev == revision).then_some(()))
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+            }
+        };
+        if let Err(error) = converged(first.clone()).await {
+            let app = apps.get("driftless").await?;
+            anyhow::bail!("{error}: {:?} {}", sync_and_health(&app), app.data["status"]["conditions"]);
+        }
+        eprintln!("the install converged in {:?}", started.elapsed());
+        // What the chart installs, under the release namespace's names.
+        Api::<ClusterRole>::all(ns.client.clone()).get(&cluster_name).await?;
+        Api::<ClusterRoleBinding>::all(ns.client.clone()).get(&cluster_name).await?;
+        let before = deployments.get("driftless").await?;
+        let sets_before = replica_sets(&sets).await?;
+
+        // A values commit: one more flag for serve.
+        let values = repo.path().join("install/helm/driftless/values.yaml");
+        let text = std::fs::read_to_string(&values)?;
+        assert!(text.contains("extraArgs: []"), "values.yaml has no empty extraArgs");
+        std::fs::write(&values, text.replace("extraArgs: []", "extraArgs: [--resync=5m]"))?;
+        let second = repo.commit("resync every 5 minutes");
+        let committed = Instant::now();
+        wait_until(Duration::from_secs(120), "a new ReplicaSet of driftless", || async {
+            let now = replica_sets(&sets).await?;
+            Ok(now.iter().any(|name| !sets_before.contains(name)).then_some(()))
+        })
+        .await?;
+        let after = deployments.get("driftless").await?;
+        let args = |d: &Deployment| {
+            d.spec.as_ref().and_then(|s| s.template.spec.as_ref()).map(|p| p.containers[0].args.clone().unwrap_or_default())
+        };
+        assert!(
+            args(&after).unwrap_or_default().contains(&"--resync=5m".to_string()),
+            "the pod template has not the new flag: {:?}",
+            args(&after)
+        );
+        assert_ne!(args(&before), args(&after));
+        if let Err(error) = converged(second).await {
+            let app = apps.get("driftless").await?;
+            anyhow::bail!("{error}: {:?} {}", sync_and_health(&app), app.data["status"]["conditions"]);
+        }
+        eprintln!("the values commit rolled out in {:?}", committed.elapsed());
+        anyhow::Ok(())
+    }
+    .await;
+
+    task.abort();
+    // Cluster-scoped objects outlive the test namespace: deleted here.
+    let _ = Api::<ClusterRoleBinding>::all(ns.client.clone())
+        .delete(&cluster_name, &DeleteParams::default())
+        .await;
+    let _ = Api::<ClusterRole>::all(ns.client.clone())
+        .delete(&cluster_name, &DeleteParams::default())
+        .await;
+    result
+}
