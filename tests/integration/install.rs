@@ -30,7 +30,8 @@ fn find_helm() -> Option<PathBuf> {
 /// `driftless check --format json` over `root` (an Application file) with the workspace as the
 /// repository: the exit code and the findings.
 fn check(root: &Path) -> (Option<i32>, Vec<Value>) {
-    let helm = find_helm().expect("helm not found: set DRIFTLESS_HELM, put helm on PATH, or run hack/build-tools");
+    let helm = find_helm()
+        .expect("helm not found: set DRIFTLESS_HELM, put helm on PATH, or run hack/build-tools");
     let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
         .args(["check", "--format", "json", "--repo-root"])
         .arg(workspace())
@@ -69,8 +70,14 @@ fn root_app(dir: &Path, path: &str) -> PathBuf {
 fn check_finds_nothing_in_the_install() {
     let dir = tempfile::tempdir().expect("temp dir");
     let roots = [
-        ("the chart (self-managed example)", workspace().join("examples/self-managed/driftless.yaml")),
-        ("the Kustomize base", root_app(dir.path(), "install/kustomize/base")),
+        (
+            "the chart (self-managed example)",
+            workspace().join("examples/self-managed/driftless.yaml"),
+        ),
+        (
+            "the Kustomize base",
+            root_app(dir.path(), "install/kustomize/base"),
+        ),
     ];
     for (what, root) in roots {
         let (code, findings) = check(&root);
@@ -81,13 +88,27 @@ fn check_finds_nothing_in_the_install() {
         );
     }
     let namespaced_dir = tempfile::tempdir().expect("temp dir");
-    let (code, findings) = check(&root_app(namespaced_dir.path(), "install/kustomize/namespaced"));
-    assert_eq!((code, findings.len()), (Some(0), 0), "namespaced: {findings:#?}");
+    let (code, findings) = check(&root_app(
+        namespaced_dir.path(),
+        "install/kustomize/namespaced",
+    ));
+    assert_eq!(
+        (code, findings.len()),
+        (Some(0), 0),
+        "namespaced: {findings:#?}"
+    );
     // Namespaced mode lists its kinds: nothing there needs the wildcard waiver.
-    let namespaced = std::fs::read_to_string(workspace().join("install/kustomize/namespaced/install.yaml"))
-        .expect("read the namespaced install");
-    assert!(!namespaced.contains("driftless.dev/waive"), "the namespaced install waives a rule");
-    assert!(!namespaced.contains("kind: ClusterRole"), "the namespaced install has a ClusterRole");
+    let namespaced =
+        std::fs::read_to_string(workspace().join("install/kustomize/namespaced/install.yaml"))
+            .expect("read the namespaced install");
+    assert!(
+        !namespaced.contains("driftless.dev/waive"),
+        "the namespaced install waives a rule"
+    );
+    assert!(
+        !namespaced.contains("kind: ClusterRole"),
+        "the namespaced install has a ClusterRole"
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -114,10 +135,39 @@ fn sync_and_health(app: &DynamicObject) -> (String, String, String) {
     )
 }
 
-/// The ReplicaSets of the Deployment `driftless` in `namespace`.
+/// Waits until the app `driftless` is Synced and Healthy at `revision`; else says where it is.
+async fn converged(apps: &Api<DynamicObject>, revision: &str) -> anyhow::Result<()> {
+    let waited = wait_until(
+        Duration::from_secs(180),
+        "driftless Synced and Healthy at the commit",
+        || async {
+            let app = apps.get("driftless").await?;
+            let (sync, health, rev) = sync_and_health(&app);
+            Ok((sync == "Synced" && health == "Healthy" && rev == revision).then_some(()))
+        },
+    )
+    .await;
+    if let Err(error) = waited {
+        let app = apps.get("driftless").await?;
+        anyhow::bail!(
+            "{error}: {:?} {}",
+            sync_and_health(&app),
+            app.data["status"]["conditions"]
+        );
+    }
+    Ok(())
+}
+
+/// The ReplicaSets of the Deployment `driftless`.
 async fn replica_sets(api: &Api<ReplicaSet>) -> anyhow::Result<Vec<String>> {
-    let list = api.list(&ListParams::default().labels("app.kubernetes.io/name=driftless")).await?;
-    Ok(list.items.into_iter().filter_map(|r| r.metadata.name).collect())
+    let list = api
+        .list(&ListParams::default().labels("app.kubernetes.io/name=driftless"))
+        .await?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|r| r.metadata.name)
+        .collect())
 }
 
 #[tokio::test]
@@ -156,58 +206,66 @@ async fn driftless_manages_its_own_install_and_rolls_on_a_values_commit() -> any
         app["spec"]["destination"]["namespace"] = json!(ns.name);
         app["spec"]["source"]["repoURL"] = json!(server.url(&repo.name()));
         app["spec"]["source"]["helm"]["skipCrds"] = json!(true);
-        apps.patch("driftless", &PatchParams::apply("kubectl").force(), &Patch::Apply(&app))
-            .await?;
+        apps.patch(
+            "driftless",
+            &PatchParams::apply("kubectl").force(),
+            &Patch::Apply(&app),
+        )
+        .await?;
         let started = Instant::now();
-        let converged = |revision: String| {
-            let apps = apps.clone();
-            async move {
-                wait_until(Duration::from_secs(180), "driftless Synced and Healthy", || async {
-                    let app = apps.get("driftless").await?;
-                    let (sync, health, rev) = sync_and_health(&app);
-                    Ok((sync == "Synced" && health == "Healthy" && rev == revision).then_some(()))
-                })
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))
-            }
-        };
-        if let Err(error) = converged(first.clone()).await {
-            let app = apps.get("driftless").await?;
-            anyhow::bail!("{error}: {:?} {}", sync_and_health(&app), app.data["status"]["conditions"]);
-        }
+        converged(&apps, &first).await?;
         eprintln!("the install converged in {:?}", started.elapsed());
         // What the chart installs, under the release namespace's names.
-        Api::<ClusterRole>::all(ns.client.clone()).get(&cluster_name).await?;
-        Api::<ClusterRoleBinding>::all(ns.client.clone()).get(&cluster_name).await?;
+        Api::<ClusterRole>::all(ns.client.clone())
+            .get(&cluster_name)
+            .await?;
+        Api::<ClusterRoleBinding>::all(ns.client.clone())
+            .get(&cluster_name)
+            .await?;
         let before = deployments.get("driftless").await?;
         let sets_before = replica_sets(&sets).await?;
 
         // A values commit: one more flag for serve.
         let values = repo.path().join("install/helm/driftless/values.yaml");
         let text = std::fs::read_to_string(&values)?;
-        assert!(text.contains("extraArgs: []"), "values.yaml has no empty extraArgs");
-        std::fs::write(&values, text.replace("extraArgs: []", "extraArgs: [--resync=5m]"))?;
+        assert!(
+            text.contains("extraArgs: []"),
+            "values.yaml has no empty extraArgs"
+        );
+        std::fs::write(
+            &values,
+            text.replace("extraArgs: []", "extraArgs: [--resync=5m]"),
+        )?;
         let second = repo.commit("resync every 5 minutes");
         let committed = Instant::now();
-        wait_until(Duration::from_secs(120), "a new ReplicaSet of driftless", || async {
-            let now = replica_sets(&sets).await?;
-            Ok(now.iter().any(|name| !sets_before.contains(name)).then_some(()))
-        })
+        wait_until(
+            Duration::from_secs(120),
+            "a new ReplicaSet of driftless",
+            || async {
+                let now = replica_sets(&sets).await?;
+                Ok(now
+                    .iter()
+                    .any(|name| !sets_before.contains(name))
+                    .then_some(()))
+            },
+        )
         .await?;
         let after = deployments.get("driftless").await?;
         let args = |d: &Deployment| {
-            d.spec.as_ref().and_then(|s| s.template.spec.as_ref()).map(|p| p.containers[0].args.clone().unwrap_or_default())
+            d.spec
+                .as_ref()
+                .and_then(|s| s.template.spec.as_ref())
+                .map(|p| p.containers[0].args.clone().unwrap_or_default())
         };
         assert!(
-            args(&after).unwrap_or_default().contains(&"--resync=5m".to_string()),
+            args(&after)
+                .unwrap_or_default()
+                .contains(&"--resync=5m".to_string()),
             "the pod template has not the new flag: {:?}",
             args(&after)
         );
         assert_ne!(args(&before), args(&after));
-        if let Err(error) = converged(second).await {
-            let app = apps.get("driftless").await?;
-            anyhow::bail!("{error}: {:?} {}", sync_and_health(&app), app.data["status"]["conditions"]);
-        }
+        converged(&apps, &second).await?;
         eprintln!("the values commit rolled out in {:?}", committed.elapsed());
         anyhow::Ok(())
     }
