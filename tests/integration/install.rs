@@ -281,3 +281,83 @@ async fn driftless_manages_its_own_install_and_rolls_on_a_values_commit() -> any
         .await;
     result
 }
+
+/// The chart rendered as `helm template` renders it for release `driftless` in `namespace`,
+/// without its CRDs (the shared cluster's are installed already).
+fn render_chart(namespace: &str, settings: &[&str]) -> String {
+    let helm = find_helm().expect("helm not found: put it on PATH or run hack/build-tools");
+    let mut command = Command::new(helm);
+    command
+        .args(["template", "driftless"])
+        .arg(workspace().join("install/helm/driftless"))
+        .args(["--namespace", namespace]);
+    for setting in settings {
+        command.args(["--set", setting]);
+    }
+    let out = command.output().expect("helm runs");
+    assert!(
+        out.status.success(),
+        "helm template failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("helm writes UTF-8")
+}
+
+/// Namespaced mode with nothing but the chart's grants: the controller runs on a token of
+/// the chart's ServiceAccount, takes its leader Lease and syncs an app into the namespace it
+/// manages. The API server decides every permission.
+#[tokio::test]
+async fn the_namespaced_install_grants_what_the_controller_needs() -> anyhow::Result<()> {
+    use crate::gitops::*;
+    use driftless_controller::LeaderElection;
+    use driftless_testkit::{TestCluster, apply_manifests, service_account_token};
+    use k8s_openapi::api::coordination::v1::Lease;
+    use k8s_openapi::api::core::v1::ConfigMap;
+
+    let mut env = Gitops::new("install-ns").await?;
+    let managed = TestNamespace::new("install-managed").await?;
+    let ns = env.ns.name.clone();
+    let manifests = render_chart(
+        &ns,
+        &[&format!("namespaced.namespaces={{{}}}", managed.name)],
+    );
+    assert!(
+        !manifests.contains("kind: ClusterRole"),
+        "namespaced mode renders a ClusterRole"
+    );
+    apply_manifests(&env.ns.client, &manifests, &ns, "install-test").await?;
+    let token = service_account_token(&env.ns.client, &ns, "driftless", None).await?;
+    let engine = TestCluster::Main.client_with_token(&token).await?;
+    let namespaces = vec![managed.name.clone()];
+    env.spawn_on(engine, |config| {
+        config.namespaces = namespaces;
+        config.leader_election = Some(LeaderElection {
+            lease_name: "driftless-controller".into(),
+            identity: "install-test".into(),
+            lease_duration: Duration::from_secs(15),
+        });
+    })
+    .await?;
+
+    env.repo.write("site/settings.yaml", settings("hello"));
+    env.repo.commit("settings");
+    let name = env.name("site");
+    env.apply(&format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: {ns}\n\
+         spec:\n  project: default\n  source:\n    repoURL: {}\n    targetRevision: HEAD\n    path: site\n\
+         \x20 destination:\n    server: https://kubernetes.default.svc\n    namespace: {}\n{AUTOMATED}",
+        env.repo.file_url(),
+        managed.name
+    ))
+    .await?;
+    env.wait_synced_healthy(&name).await?;
+    let settings_map: Api<ConfigMap> = managed.api();
+    assert_eq!(greeting(&settings_map).await?.as_deref(), Some("hello"));
+    let lease = env.ns.api::<Lease>().get("driftless-controller").await?;
+    assert_eq!(
+        lease.spec.and_then(|s| s.holder_identity).as_deref(),
+        Some("install-test")
+    );
+    env.stop();
+    Ok(())
+}
