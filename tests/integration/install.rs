@@ -303,53 +303,76 @@ fn render_chart(namespace: &str, settings: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("helm writes UTF-8")
 }
 
+/// Installs the chart (release namespace: the test's) with `settings` and starts a controller
+/// on a token of the chart's ServiceAccount, so the API server holds it to the chart's grants.
+async fn spawn_on_chart_identity(
+    env: &mut crate::gitops::Gitops,
+    settings: &[&str],
+    adjust: impl FnOnce(&mut ControllerConfig),
+) -> anyhow::Result<()> {
+    use driftless_testkit::{TestCluster, apply_manifests, service_account_token};
+    let ns = env.ns.name.clone();
+    apply_manifests(
+        &env.ns.client,
+        &render_chart(&ns, settings),
+        &ns,
+        "install-test",
+    )
+    .await?;
+    let token = service_account_token(&env.ns.client, &ns, "driftless", None).await?;
+    let engine = TestCluster::Main.client_with_token(&token).await?;
+    env.spawn_on(engine, |config| {
+        config.leader_election = Some(driftless_controller::LeaderElection {
+            lease_name: "driftless-controller".into(),
+            identity: "install-test".into(),
+            lease_duration: Duration::from_secs(15),
+        });
+        adjust(config);
+    })
+    .await?;
+    Ok(())
+}
+
+/// An automated app of the test's repository path `site` deploying to `destination`.
+fn site_app(env: &crate::gitops::Gitops, name: &str, destination: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: {}\n\
+         spec:\n  project: default\n  source:\n    repoURL: {}\n    targetRevision: HEAD\n    path: site\n\
+         \x20 destination:\n    server: https://kubernetes.default.svc\n    namespace: {destination}\n{}",
+        env.ns.name,
+        env.repo.file_url(),
+        crate::gitops::AUTOMATED
+    )
+}
+
 /// Namespaced mode with nothing but the chart's grants: the controller runs on a token of
-/// the chart's ServiceAccount, takes its leader Lease and syncs an app into the namespace it
-/// manages. The API server decides every permission.
+/// the chart's ServiceAccount, takes its leader Lease, syncs an app into the namespace it
+/// manages and writes its audit log's signing key and checkpoint. The API server decides
+/// every permission.
 #[tokio::test]
 async fn the_namespaced_install_grants_what_the_controller_needs() -> anyhow::Result<()> {
     use crate::gitops::*;
-    use driftless_controller::LeaderElection;
-    use driftless_testkit::{TestCluster, apply_manifests, service_account_token};
     use k8s_openapi::api::coordination::v1::Lease;
     use k8s_openapi::api::core::v1::ConfigMap;
 
     let mut env = Gitops::new("install-ns").await?;
     let managed = TestNamespace::new("install-managed").await?;
-    let ns = env.ns.name.clone();
-    let manifests = render_chart(
-        &ns,
-        &[&format!("namespaced.namespaces={{{}}}", managed.name)],
-    );
-    assert!(
-        !manifests.contains("kind: ClusterRole"),
-        "namespaced mode renders a ClusterRole"
-    );
-    apply_manifests(&env.ns.client, &manifests, &ns, "install-test").await?;
-    let token = service_account_token(&env.ns.client, &ns, "driftless", None).await?;
-    let engine = TestCluster::Main.client_with_token(&token).await?;
     let namespaces = vec![managed.name.clone()];
-    env.spawn_on(engine, |config| {
+    let setting = format!("namespaced.namespaces={{{}}}", managed.name);
+    let database = format!("sqlite://{}", env.cache.path().join("audit.db").display());
+    spawn_on_chart_identity(&mut env, &[&setting], |config| {
         config.namespaces = namespaces;
-        config.leader_election = Some(LeaderElection {
-            lease_name: "driftless-controller".into(),
-            identity: "install-test".into(),
-            lease_duration: Duration::from_secs(15),
+        config.audit = Some(driftless_controller::audit::AuditConfig {
+            database,
+            checkpoint_interval: Duration::from_secs(1),
+            retention: None,
         });
     })
     .await?;
-
     env.repo.write("site/settings.yaml", settings("hello"));
     env.repo.commit("settings");
     let name = env.name("site");
-    env.apply(&format!(
-        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: {ns}\n\
-         spec:\n  project: default\n  source:\n    repoURL: {}\n    targetRevision: HEAD\n    path: site\n\
-         \x20 destination:\n    server: https://kubernetes.default.svc\n    namespace: {}\n{AUTOMATED}",
-        env.repo.file_url(),
-        managed.name
-    ))
-    .await?;
+    env.apply(&site_app(&env, &name, &managed.name)).await?;
     env.wait_synced_healthy(&name).await?;
     let settings_map: Api<ConfigMap> = managed.api();
     assert_eq!(greeting(&settings_map).await?.as_deref(), Some("hello"));
@@ -358,6 +381,42 @@ async fn the_namespaced_install_grants_what_the_controller_needs() -> anyhow::Re
         lease.spec.and_then(|s| s.holder_identity).as_deref(),
         Some("install-test")
     );
+    let checkpoints: Api<ConfigMap> = env.ns.api();
+    wait_until(TIMEOUT, "the audit checkpoint ConfigMap", || async {
+        Ok(checkpoints.get_opt("driftless-audit-checkpoint").await?)
+    })
+    .await?;
     env.stop();
     Ok(())
+}
+
+/// Cluster-wide mode with nothing but the chart's grants: an app syncs into another namespace.
+#[tokio::test]
+async fn the_cluster_wide_install_grants_what_the_controller_needs() -> anyhow::Result<()> {
+    use crate::gitops::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+
+    let mut env = Gitops::new("install-cw").await?;
+    let target = TestNamespace::new("install-target").await?;
+    let cluster_name = format!("driftless-{}", env.ns.name);
+    let result = async {
+        spawn_on_chart_identity(&mut env, &[], |_| {}).await?;
+        env.repo.write("site/settings.yaml", settings("hello"));
+        env.repo.commit("settings");
+        let name = env.name("site");
+        env.apply(&site_app(&env, &name, &target.name)).await?;
+        env.wait_synced_healthy(&name).await?;
+        let settings_map: Api<ConfigMap> = target.api();
+        assert_eq!(greeting(&settings_map).await?.as_deref(), Some("hello"));
+        anyhow::Ok(())
+    }
+    .await;
+    env.stop();
+    let _ = Api::<ClusterRoleBinding>::all(env.ns.client.clone())
+        .delete(&cluster_name, &DeleteParams::default())
+        .await;
+    let _ = Api::<ClusterRole>::all(env.ns.client.clone())
+        .delete(&cluster_name, &DeleteParams::default())
+        .await;
+    result
 }
