@@ -420,3 +420,68 @@ async fn the_cluster_wide_install_grants_what_the_controller_needs() -> anyhow::
         .await;
     result
 }
+
+/// Namespaced mode with impersonation: the chart's Role only reads what apps deploy and may
+/// impersonate ServiceAccounts, so the sync writes as the AppProject's destination account.
+#[tokio::test]
+async fn the_impersonating_install_syncs_as_the_destination_account() -> anyhow::Result<()> {
+    use crate::gitops::*;
+    use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
+    use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+    use kube::api::PostParams;
+
+    let mut env = Gitops::new("install-imp").await?;
+    let managed = TestNamespace::new("install-imp-managed").await?;
+    let target = managed.name.clone();
+    // The destination's own account, allowed to write ConfigMaps there and nothing else.
+    let admin = env.ns.client.clone();
+    Api::<ServiceAccount>::namespaced(admin.clone(), &target)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "deployer"}}))?,
+        )
+        .await?;
+    Api::<Role>::namespaced(admin.clone(), &target)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "deployer"}, "rules": [
+                {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}
+            ]}))?,
+        )
+        .await?;
+    Api::<RoleBinding>::namespaced(admin.clone(), &target)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "deployer"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
+                "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": target}]}))?,
+        )
+        .await?;
+    let namespaces = vec![target.clone()];
+    let setting = format!("namespaced.namespaces={{{target}}}");
+    spawn_on_chart_identity(
+        &mut env,
+        &[&setting, "impersonation.enabled=true"],
+        |config| {
+            config.namespaces = namespaces;
+            config.sync_impersonation = true;
+        },
+    )
+    .await?;
+    env.apply(&format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: default\n  namespace: {}\n\
+         spec:\n  sourceRepos: ['*']\n  destinations: [{{server: '*', namespace: '*'}}]\n\
+         \x20 destinationServiceAccounts:\n  - {{server: '*', namespace: '{target}', defaultServiceAccount: deployer}}\n",
+        env.ns.name
+    ))
+    .await?;
+    env.repo.write("site/settings.yaml", settings("hello"));
+    env.repo.commit("settings");
+    let name = env.name("site");
+    env.apply(&site_app(&env, &name, &target)).await?;
+    env.wait_synced_healthy(&name).await?;
+    let settings_map: Api<ConfigMap> = managed.api();
+    assert_eq!(greeting(&settings_map).await?.as_deref(), Some("hello"));
+    env.stop();
+    Ok(())
+}
