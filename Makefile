@@ -7,7 +7,7 @@ CARGO ?= cargo
 TEST_KUBECONFIG ?=
 LOCAL_ENV = eval "$$(hack/cluster env)"
 
-.PHONY: help tools cluster-up cluster-down cluster-status build build-release test test-unit test-integration faults demo demo-bump demo-stop bench lua-compat fuzz lint fmt
+.PHONY: help tools cluster-up cluster-down cluster-status build build-release test test-unit test-integration faults demo demo-bump demo-stop bench lua-compat fuzz lint fmt install-manifests image
 
 help:
 	@echo "make demo    build, start the local cluster, run the AI platform example with driftless serve"
@@ -17,6 +17,8 @@ help:
 	@echo "make lua-compat   run Argo CD's own Lua health test cases through our Lua engine"
 	@echo "make fuzz    fuzz every input parser and evaluator, FUZZ_RUNS (10^6) executions per target"
 	@echo "make faults  the long fault run on a control plane of its own (kills, restarts, outages); prints the fault table"
+	@echo "make install-manifests   render install/helm/driftless into install/kustomize (and its CRDs)"
+	@echo "make image   build the container image (install/image/Containerfile) with docker, podman or buildah"
 	@echo "make cluster-up | cluster-down | cluster-status | lint | fmt"
 
 tools:
@@ -124,6 +126,18 @@ FUZZ_RUNS ?= 1000000
 FUZZ_ARGS ?=
 fuzz:
 	$(CARGO) run --release -q -p driftless-fuzz -- --runs $(FUZZ_RUNS) $(FUZZ_ARGS)
+
+# The chart is the install's one source; the Kustomize install is rendered from it.
+install-manifests: tools
+	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" && hack/install-manifests
+
+# The container image; never part of `make test`. IMAGE=registry.example/driftless:tag to name it.
+IMAGE ?= driftless:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+image:
+	@builder=$$(command -v docker || command -v podman || command -v buildah || true); \
+	  if [ -z "$$builder" ]; then echo "make image needs docker, podman or buildah on PATH" >&2; exit 1; fi; \
+	  case "$$builder" in */buildah) set -x; "$$builder" bud -f install/image/Containerfile -t "$(IMAGE)" . ;; \
+	    *) set -x; "$$builder" build -f install/image/Containerfile -t "$(IMAGE)" . ;; esac
 
 lint:
 	$(CARGO) fmt --all --check

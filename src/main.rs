@@ -3,6 +3,8 @@
 use clap::Parser;
 
 mod cli;
+#[cfg(test)]
+mod install_files;
 
 // jemalloc returns what a burst of reconciles freed; glibc's malloc kept it, so the
 // controller's memory grew with every commit at a thousand apps.

@@ -17,7 +17,7 @@ mod migrate;
 mod prompt;
 mod render;
 mod route;
-mod serve;
+pub(crate) mod serve;
 mod serve_git;
 mod sso;
 mod sync;

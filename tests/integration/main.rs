@@ -16,6 +16,7 @@ mod faults;
 mod gitops;
 mod guard_controller;
 mod in_cluster;
+mod install;
 mod migrate;
 mod multicluster;
 mod notifications;
