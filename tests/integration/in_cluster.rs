@@ -2,16 +2,16 @@
 //! `KUBERNETES_SERVICE_HOST`/`PORT` variables and the projected token, CA and namespace under
 //! /var/run/secrets/kubernetes.io/serviceaccount. The files are emulated in a private mount
 //! namespace (so the test needs root, as `make test` on its machine has), the token made by a
-//! TokenRequest of a ServiceAccount that holds nothing but namespaced Roles. While it runs the
+//! TokenRequest of the namespaced install's ServiceAccount (its Roles and nothing more). While it runs the
 //! token is rotated and the old one revoked, as the kubelet rotates a projected token: the
 //! process goes on with the new one. Its health listener answers the kubelet's probes and
 //! SIGTERM stops it cleanly.
 
 use crate::gitops::*;
+use crate::install::render_chart;
 use crate::pod::{Pod, free_port};
-use driftless_testkit::{TestCluster, service_account_token, wait_until};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use driftless_testkit::{TestCluster, apply_manifests, service_account_token, wait_until};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, PostParams};
 use serde_json::{Value, json};
@@ -28,36 +28,11 @@ where
         .await?)
 }
 
-/// What namespaced mode needs in its one namespace, which is both the app namespace and the
-/// one apps deploy to (README, "Least privilege").
-async fn grant_namespaced(client: &kube::Client, ns: &str) -> anyhow::Result<()> {
-    create(
-        &Api::<ServiceAccount>::namespaced(client.clone(), ns),
-        json!({"metadata": {"name": ACCOUNT}}),
-    )
-    .await?;
-    create(
-        &Api::<Role>::namespaced(client.clone(), ns),
-        json!({"metadata": {"name": ACCOUNT}, "rules": [
-            {"apiGroups": ["argoproj.io"], "resources": ["applications", "applicationsets", "appprojects"],
-             "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-            {"apiGroups": ["argoproj.io"], "resources": ["applications/status", "applicationsets/status"],
-             "verbs": ["update", "patch"]},
-            {"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": ["", "events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "update"]},
-            // The namespace is also the one the apps deploy to: every kind.
-            {"apiGroups": ["*"], "resources": ["*"],
-             "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-        ]}),
-    )
-    .await?;
-    create(
-        &Api::<RoleBinding>::namespaced(client.clone(), ns),
-        json!({"metadata": {"name": ACCOUNT},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ACCOUNT},
-               "subjects": [{"kind": "ServiceAccount", "name": ACCOUNT, "namespace": ns}]}),
-    )
-    .await?;
+/// The namespaced install (the chart) for the one namespace that is both the app namespace
+/// and the one apps deploy to.
+async fn install_namespaced(client: &kube::Client, ns: &str) -> anyhow::Result<()> {
+    let only_here = format!("namespaced.namespaces={{{ns}}}");
+    apply_manifests(client, &render_chart(ns, &[&only_here]), ns, "helm").await?;
     Ok(())
 }
 
@@ -81,7 +56,7 @@ async fn runs_in_cluster_on_a_projected_token_and_picks_up_its_rotation() -> any
     let env = Gitops::new("incluster").await?;
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
     let admin = env.ns.client.clone();
-    grant_namespaced(&admin, &ns).await?;
+    install_namespaced(&admin, &ns).await?;
     env.repo.write("site/settings.yaml", settings("first"));
     env.repo.commit("settings");
 

@@ -111,7 +111,7 @@ fn check_finds_nothing_in_the_install() {
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
@@ -284,7 +284,7 @@ async fn driftless_manages_its_own_install_and_rolls_on_a_values_commit() -> any
 
 /// The chart rendered as `helm template` renders it for release `driftless` in `namespace`,
 /// without its CRDs (the shared cluster's are installed already).
-fn render_chart(namespace: &str, settings: &[&str]) -> String {
+pub(crate) fn render_chart(namespace: &str, settings: &[&str]) -> String {
     let helm = find_helm().expect("helm not found: put it on PATH or run hack/build-tools");
     let mut command = Command::new(helm);
     command

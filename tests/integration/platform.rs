@@ -1,16 +1,22 @@
 //! The reference AI platform (examples/ai-platform) end to end, as `make demo` runs it: the
-//! example served as a git repository over HTTP, `driftless serve` in-process, the root
-//! Application applied, every Application Synced and Healthy; then a namespace file added and
-//! deleted in git creates and removes that namespace.
+//! example served as a git repository over HTTP, the root Application applied, every
+//! Application Synced and Healthy; then a namespace file added and deleted in git creates and
+//! removes that namespace. driftless runs as it would once installed: the install (the Helm
+//! chart, cluster-wide) applied, then the binary in an emulated pod with nothing but a token
+//! of the install's ServiceAccount, so the platform syncs with what the install grants.
 //!
 //! The platform's namespaces (litellm, monitoring, …) are cluster-wide, so this test and
 //! `make demo` must not run on the same cluster at the same time.
 
-use driftless_controller::{Controller, ControllerConfig};
+use crate::install::{copy_dir, render_chart};
+use crate::pod::{Pod, free_port};
 use driftless_source::testing::GitHttpServer;
-use driftless_testkit::{TestNamespace, install_argo_crds, wait_until};
+use driftless_testkit::{
+    TestNamespace, apply_manifests, install_argo_crds, service_account_token, wait_until,
+};
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::Api;
 use kube::api::{
     ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
@@ -22,20 +28,6 @@ use std::time::{Duration, Instant};
 
 const EXAMPLE_URL: &str = "http://127.0.0.1:8480/ai-platform.git";
 const APPS: usize = 16; // root + 8 components + the 7 generated namespace apps
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
-}
 
 /// Points every repoURL at `url` and every Application at the test's app namespace.
 fn retarget(dir: &Path, url: &str, app_namespace: &str) -> std::io::Result<()> {
@@ -98,13 +90,16 @@ async fn the_ai_platform_converges_and_namespace_files_create_and_remove_namespa
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-qm", "AI platform"]);
 
+    let token = install(&ns).await?;
     let cache = tempfile::tempdir()?;
-    let mut config = ControllerConfig::new(ns.name.clone(), cache.path());
-    config.poll_interval = Duration::from_secs(1);
-    // Its own installation: leftovers of another run's `ai-platform` are never this one's.
-    config.installation_id = Some(ns.name.clone());
-    let controller = Controller::new(ns.client.clone(), config).await?;
-    let task = tokio::spawn(async move { controller.run().await });
+    let pod = Pod::new(&ns.name, &token)?;
+    let health = format!("127.0.0.1:{}", free_port()?);
+    let mut serve = pod.serve(
+        &ns.name,
+        cache.path(),
+        &["--leader-elect", "--health-listen", &health],
+    )?;
+    serve.start()?;
     let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
     let apps: Api<DynamicObject> =
         Api::namespaced_with(ns.client.clone(), &ns.name, &ApiResource::from_gvk(&gvk));
@@ -159,7 +154,7 @@ async fn the_ai_platform_converges_and_namespace_files_create_and_remove_namespa
                         )
                     })
                     .collect();
-                anyhow::bail!("{error}\n{}", seen.join("\n"));
+                anyhow::bail!("{error}\n{}\n{}", seen.join("\n"), log_tail(&serve.log()));
             }
         };
         eprintln!(
@@ -257,6 +252,31 @@ async fn the_ai_platform_converges_and_namespace_files_create_and_remove_namespa
         },
     )
     .await;
-    task.abort();
+    serve.kill();
+    uninstall(&ns).await;
     result
+}
+
+/// The install, cluster-wide, released into the test's namespace (`helm template | kubectl
+/// apply`); returns a token of its ServiceAccount.
+async fn install(ns: &TestNamespace) -> anyhow::Result<String> {
+    apply_manifests(&ns.client, &render_chart(&ns.name, &[]), &ns.name, "helm").await?;
+    service_account_token(&ns.client, &ns.name, RELEASE, None).await
+}
+
+/// The install's cluster-scoped objects (its namespaced ones go with the namespace).
+async fn uninstall(ns: &TestNamespace) {
+    let name = format!("{RELEASE}-{}", ns.name);
+    let roles: Api<ClusterRole> = Api::all(ns.client.clone());
+    let bindings: Api<ClusterRoleBinding> = Api::all(ns.client.clone());
+    let _ = bindings.delete(&name, &DeleteParams::default()).await;
+    let _ = roles.delete(&name, &DeleteParams::default()).await;
+}
+
+/// The release name of the install in the test.
+const RELEASE: &str = "driftless";
+
+fn log_tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
 }
