@@ -30,8 +30,8 @@ pub enum CrdError {
         kind: String,
         source: serde_json::Error,
     },
-    #[error("failed to write CRD YAML: {0}")]
-    Yaml(#[from] serde_norway::Error),
+    #[error("failed to write the CRDs: {0}")]
+    Yaml(#[from] crate::yaml::YamlError),
 }
 
 /// The three CRDs, ready to apply: Application, ApplicationSet, AppProject.
@@ -62,7 +62,7 @@ pub fn try_crds_yaml() -> Result<String, CrdError> {
     let mut out = String::new();
     for crd in crds() {
         out.push_str("---\n");
-        out.push_str(&serde_norway::to_string(&crd)?);
+        out.push_str(&crate::yaml::to_string(&crd)?);
     }
     Ok(out)
 }

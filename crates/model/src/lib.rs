@@ -27,6 +27,7 @@ pub mod source;
 pub mod status;
 pub mod sync_options;
 pub mod sync_policy;
+pub mod yaml;
 
 pub use application::{
     Application, ApplicationDestination, ApplicationSpec, Info, ResourceIgnoreDifferences,

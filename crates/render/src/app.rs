@@ -380,7 +380,8 @@ fn helm_options(
     let h = helm.unwrap_or(&default);
     let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
     let values = match &h.values_object {
-        Some(object) if !object.is_null() => serde_norway::to_string(object).ok(),
+        // helm reads values as YAML 1.1.
+        Some(object) if !object.is_null() => driftless_model::yaml::to_string(object).ok(),
         _ => non_empty(&h.values),
     };
     let api_versions = h

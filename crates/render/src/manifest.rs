@@ -186,9 +186,14 @@ pub fn parse_yaml_stream(file: &str, text: &str) -> Result<Vec<Manifest>, Manife
             template: helm_source(&chunk.text),
         };
         check_flow_depth(file, chunk.first_line, &chunk.text)?;
-        let parsed: serde_norway::Value = serde_norway::from_str(&chunk.text)
-            .map_err(|e| yaml_syntax_error(file, chunk.first_line, &e))?;
-        let value = yaml_value::to_json(parsed).map_err(|e| not_an_object(&origin, &e))?;
+        let value = match yaml_value::kubernetes_json(&chunk.text) {
+            Some(value) => value,
+            None => {
+                let parsed: serde_norway::Value = serde_norway::from_str(&chunk.text)
+                    .map_err(|e| yaml_syntax_error(file, chunk.first_line, &e))?;
+                yaml_value::to_json(parsed).map_err(|e| not_an_object(&origin, &e))?
+            }
+        };
         collect_objects(value, &origin, &mut out)?;
     }
     Ok(out)
@@ -199,6 +204,9 @@ pub fn parse_yaml_stream(file: &str, text: &str) -> Result<Vec<Manifest>, Manife
 pub fn parse_yaml_value(file: &str, text: &str) -> Result<Value, ManifestError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     check_flow_depth(file, 1, text)?;
+    if let Some(value) = yaml_value::kubernetes_json(text) {
+        return Ok(value);
+    }
     let parsed: serde_norway::Value =
         serde_norway::from_str(text).map_err(|e| yaml_syntax_error(file, 1, &e))?;
     yaml_value::to_json(parsed).map_err(|e| ManifestError::NotAnObject {

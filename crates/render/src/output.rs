@@ -14,7 +14,8 @@ pub fn to_yaml(objects: &[DesiredObject]) -> Result<String, OutputError> {
     for object in objects {
         out.push_str("---\n");
         out.push_str(
-            &serde_norway::to_string(&object.object).map_err(|e| OutputError(e.to_string()))?,
+            &driftless_model::yaml::to_string(&object.object)
+                .map_err(|e| OutputError(e.to_string()))?,
         );
     }
     Ok(out)

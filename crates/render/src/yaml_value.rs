@@ -1,5 +1,6 @@
-//! Converts a parsed YAML value into JSON the way Kubernetes' YAML reader does:
-//! merge keys applied, scalar keys turned into strings, tags dropped.
+//! Reads YAML into JSON the way Kubernetes' YAML reader does: YAML 1.1 scalars (`0644` is
+//! the octal 420, `yes`, `on` and `y` are true), merge keys applied, scalar keys turned into
+//! strings, tags dropped.
 
 use serde_json::{Map, Number, Value};
 use serde_norway::Value as Yaml;
@@ -14,6 +15,20 @@ pub enum ConvertError {
     DuplicateKey(String),
     #[error("failed to convert number {0}: JSON has no infinity or NaN")]
     NonFiniteNumber(String),
+}
+
+/// One YAML document as Kubernetes reads it; `None` when this reader refuses it, and the
+/// caller reads it with [`to_json`] over serde_norway instead, for its error (or its value:
+/// whatever YAML 1.2 accepts and this reader does not is still read, not refused).
+pub fn kubernetes_json(text: &str) -> Option<Value> {
+    let mut options = serde_saphyr::options::Options::default();
+    // Kubernetes' YAML 1.1: a leading zero means octal (`defaultMode: 0644`).
+    options.legacy_octal_numbers = true;
+    // Sizes and nesting are bounded by the caller (`check_flow_depth`, render limits).
+    options.budget = None;
+    // A `null` key is the key "null", as serde_norway's reading made it.
+    options.null_as_string = true;
+    serde_saphyr::from_str_with_options(text, options).ok()
 }
 
 pub fn to_json(mut value: Yaml) -> Result<Value, ConvertError> {

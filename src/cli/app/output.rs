@@ -40,7 +40,7 @@ pub fn print_data(output: Output, value: &Value) -> Result<bool, CommandError> {
             Ok(true)
         }
         Output::Yaml => {
-            let text = serde_norway::to_string(value)
+            let text = driftless_model::yaml::to_string(value)
                 .map_err(|e| CommandError::Failed(format!("failed to write YAML: {e}")))?;
             print!("{text}");
             Ok(true)

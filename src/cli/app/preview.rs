@@ -39,7 +39,7 @@ pub async fn manifests(backend: &impl AppBackend, args: PreviewArgs) -> Result<(
         return Ok(());
     }
     for object in manifests.as_array().into_iter().flatten() {
-        let text = serde_norway::to_string(object)
+        let text = driftless_model::yaml::to_string(object)
             .map_err(|e| CommandError::Failed(format!("failed to write YAML: {e}")))?;
         print!("---\n{text}");
     }

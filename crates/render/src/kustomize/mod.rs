@@ -112,9 +112,11 @@ pub fn render(
                 }
                 on_disk(scratch.path(), app_path)
             };
-            let text = serde_norway::to_string(kustomization).map_err(|e| KustomizeError::Io {
-                path: file_name.clone(),
-                message: e.to_string(),
+            let text = driftless_model::yaml::to_string(kustomization).map_err(|e| {
+                KustomizeError::Io {
+                    path: file_name.clone(),
+                    message: e.to_string(),
+                }
             })?;
             std::fs::write(target.join(&file_name), text).map_err(|e| io(&file_name, &e))?;
             target
