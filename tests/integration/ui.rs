@@ -46,10 +46,20 @@ fn cell(app: &str, field: &str) -> String {
     format!("tr[data-app=\"{app}\"] [data-field={field}]")
 }
 
-/// An app of one ConfigMap, synced once through the API (no automated sync: the UI syncs it).
+/// A Secret whose value is `token`.
+fn credentials(token: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: credentials\nstringData:\n  token: {token}\n"
+    )
+}
+
+/// An app of a ConfigMap and a Secret, synced once through the API (no automated sync: the UI
+/// syncs it).
 async fn synced_app(api: &ApiEnv, admin: &str) -> anyhow::Result<String> {
     let (env, ns) = (&api.env, api.env.ns.name.clone());
     env.repo.write("app/settings.yaml", settings("first"));
+    env.repo
+        .write("app/credentials.yaml", credentials("first-secret-value"));
     env.repo.commit("first");
     let name = env.name("web");
     env.apply_app(&application(
@@ -61,13 +71,12 @@ async fn synced_app(api: &ApiEnv, admin: &str) -> anyhow::Result<String> {
         "",
     ))
     .await?;
-    let (status, body) = api
-        .post(
-            &format!("/api/v1/applications/{name}/sync"),
-            admin,
-            json!({}),
-        )
-        .await?;
+    let path = format!("/api/v1/applications/{name}");
+    driftless_testkit::wait_until(TIMEOUT, "the API server sees the app", || async {
+        Ok((api.get(&path, admin).await?.0 == 200).then_some(()))
+    })
+    .await?;
+    let (status, body) = api.post(&format!("{path}/sync"), admin, json!({})).await?;
     assert_eq!(status, 200, "{body}");
     env.wait_synced_healthy(&name).await?;
     Ok(name)
@@ -109,6 +118,8 @@ async fn an_admin_logs_in_follows_live_status_reads_a_diff_and_syncs_from_the_ui
 
     // A new commit: the row turns OutOfSync through the stream, without a reload.
     env.repo.write("app/settings.yaml", settings("second"));
+    env.repo
+        .write("app/credentials.yaml", credentials("second-secret-value"));
     env.repo.commit("second");
     let (status, body) = api
         .get(
@@ -158,7 +169,24 @@ async fn an_admin_logs_in_follows_live_status_reads_a_diff_and_syncs_from_the_ui
     );
     screenshot(&browser, "application").await?;
 
-    // The resource's diff: live against git.
+    // A Secret's diff shows that it changed, never its values (the server masks them).
+    browser
+        .click("tr[data-resource=\"Secret/credentials\"] a")
+        .await?;
+    let secret = browser
+        .wait_text("#diff", "the Secret's diff", |t| t.contains("++++++++"))
+        .await?;
+    for plain in ["first-secret-value", "second-secret-value"] {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(plain);
+        assert!(
+            !secret.contains(plain) && !secret.contains(&encoded),
+            "{secret}"
+        );
+    }
+    browser.click("main p a").await?;
+
+    // The ConfigMap's diff: live against git.
     browser.click(&format!("{resource} a")).await?;
     let diff = browser
         .wait_text("#diff", "the ConfigMap's diff", |t| t.contains("second"))
@@ -354,5 +382,21 @@ async fn a_read_only_user_is_offered_no_sync_and_a_cookie_alone_starts_none() ->
     );
     let from_ui = with_cookie(true).await?;
     assert_eq!(from_ui.status(), 200, "{}", from_ui.text().await?);
+
+    // Logging out ends the session: the UI asks for a login again.
+    browser.click("#logout").await?;
+    browser
+        .wait_text("#login-title", "the login form after logging out", |t| {
+            t.contains("Log in")
+        })
+        .await?;
+    browser
+        .goto(&format!("{}/ui/applications", api.base))
+        .await?;
+    browser
+        .wait_text("#login-title", "a login asked for again", |t| {
+            t.contains("Log in")
+        })
+        .await?;
     Ok(())
 }

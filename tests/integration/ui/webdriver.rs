@@ -16,6 +16,8 @@ pub(crate) struct Browser {
     port: u16,
     /// chromedriver leads a process group of its own, which its browser processes join.
     driver: tokio::process::Child,
+    /// The browser's profile and temporary files, removed with it.
+    _scratch: tempfile::TempDir,
 }
 
 impl Browser {
@@ -25,8 +27,10 @@ impl Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
+        let scratch = tempfile::tempdir()?;
         let driver = tokio::process::Command::new(chromedriver())
             .arg(format!("--port={port}"))
+            .env("TMPDIR", scratch.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .process_group(0)
@@ -49,7 +53,12 @@ impl Browser {
             })
         })
         .await?;
+        let profile = format!(
+            "--user-data-dir={}",
+            scratch.path().join("profile").display()
+        );
         let args = [
+            profile.as_str(),
             "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
@@ -78,6 +87,7 @@ impl Browser {
             session: format!("{base}/session/{session}"),
             port,
             driver,
+            _scratch: scratch,
         };
         if dark {
             // What a system set to dark colours tells the page (prefers-color-scheme).
@@ -234,7 +244,7 @@ impl Drop for Browser {
     }
 }
 
-/// `DELETE path` to chromedriver on `port`, waiting (a while at most) for its answer.
+/// `DELETE path` to chromedriver on `port`, waiting (a while at most) for its answer to begin.
 fn end_session(port: u16, path: &str) {
     use std::io::{Read, Write};
     let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
@@ -244,8 +254,9 @@ fn end_session(port: u16, path: &str) {
     let request = format!(
         "DELETE {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     );
+    // chromedriver answers once the browser is closed; it may keep the connection open after.
     if stream.write_all(request.as_bytes()).is_ok() {
-        let _ = stream.read_to_end(&mut Vec::new());
+        let _ = stream.read(&mut [0; 512]);
     }
 }
 

@@ -279,10 +279,10 @@ async function listView(params) {
     next.dataset.after = meta.continue || "";
     notice.textContent = "";
   };
-  previous.addEventListener("click", () => load(trail.pop() || null));
+  previous.addEventListener("click", () => load(trail.pop() || null).catch(errorView));
   next.addEventListener("click", () => {
     trail.push(current);
-    load(next.dataset.after);
+    load(next.dataset.after).catch(errorView);
   });
   let typing = null;
   const refilter = () => {
