@@ -226,6 +226,37 @@ async fn an_admin_logs_in_follows_live_status_reads_a_diff_and_syncs_from_the_ui
         .await?;
     assert_eq!(greeting(&env.ns.api()).await?.as_deref(), Some("second"));
     screenshot(&browser, "application-synced").await?;
+
+    // An app whose manifests do not parse: its page shows the controller's condition.
+    env.repo.write(
+        "broken/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: broken\ndata: [\n",
+    );
+    env.repo.commit("broken");
+    let broken = env.name("broken");
+    let ns = env.ns.name.clone();
+    env.apply_app(&application(
+        &broken,
+        &ns,
+        &env.repo.file_url(),
+        "broken",
+        "",
+        "",
+    ))
+    .await?;
+    let path = format!("/api/v1/applications/{broken}");
+    driftless_testkit::wait_until(TIMEOUT, "the API server sees the broken app", || async {
+        Ok((api.get(&path, &admin).await?.0 == 200).then_some(()))
+    })
+    .await?;
+    browser
+        .goto(&format!("{}/ui/applications/{broken}", api.base))
+        .await?;
+    browser
+        .wait_text("#conditions", "the comparison error", |t| {
+            t.contains("ComparisonError")
+        })
+        .await?;
     Ok(())
 }
 

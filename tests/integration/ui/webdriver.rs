@@ -63,7 +63,6 @@ impl Browser {
             "--no-sandbox",
             "--disable-gpu",
             "--disable-dev-shm-usage",
-            "--window-size=1280,860",
             "--no-first-run",
             "--disable-extensions",
             "--disable-crash-reporter",
@@ -89,6 +88,13 @@ impl Browser {
             driver,
             _scratch: scratch,
         };
+        browser
+            .command(
+                reqwest::Method::POST,
+                "/window/rect",
+                json!({"width": 1280, "height": 1000}),
+            )
+            .await?;
         if dark {
             // What a system set to dark colours tells the page (prefers-color-scheme).
             let media = json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]});
