@@ -23,15 +23,30 @@ async fn screenshot(browser: &Browser, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the UI's front door and logs in through the form (Enter in the password field).
-async fn log_in(browser: &Browser, api: &ApiEnv, user: &str, password: &str) -> anyhow::Result<()> {
+/// Opens the UI's front door and logs in through the form (Enter in the password field);
+/// `shot`: the screenshot to take of the filled-in form.
+async fn log_in(
+    browser: &Browser,
+    api: &ApiEnv,
+    (user, password): (&str, &str),
+    shot: Option<&str>,
+) -> anyhow::Result<()> {
     browser.goto(&format!("{}/", api.base)).await?;
     browser
         .wait_text("#login-title", "the login form", |t| t.contains("Log in"))
         .await?;
+    let offered = browser
+        .script(
+            "return document.getElementById('logout').getClientRects().length > 0;",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(offered, false, "no Log out before logging in");
     browser.type_into("#username", user).await?;
     browser.type_into("#password", password).await?;
-    screenshot(browser, "login").await?;
+    if let Some(shot) = shot {
+        screenshot(browser, shot).await?;
+    }
     browser.type_into("#password", ENTER).await?;
     browser
         .wait_text("#who-name", "the signed-in user's name", |t| {
@@ -91,7 +106,7 @@ async fn an_admin_logs_in_follows_live_status_reads_a_diff_and_syncs_from_the_ui
     let env = &api.env;
     let browser = Browser::start(false).await?;
 
-    log_in(&browser, &api, "admin", "admin-pw").await?;
+    log_in(&browser, &api, ("admin", "admin-pw"), Some("login")).await?;
     assert!(browser.url().await?.ends_with("/ui/applications"));
     browser
         .wait_text(&cell(&name, "sync"), "the app Synced in the list", |t| {
@@ -132,6 +147,13 @@ async fn an_admin_logs_in_follows_live_status_reads_a_diff_and_syncs_from_the_ui
         .wait_text(&cell(&name, "sync"), "the row OutOfSync, live", |t| {
             t == "OutOfSync"
         })
+        .await?;
+    browser
+        .wait_text(
+            "#announcer",
+            "the change read out to a screen reader",
+            |t| t.contains(&name) && t.contains("OutOfSync"),
+        )
         .await?;
     let marker: Value = browser
         .script("return window.__sameDocument = 'yes';", json!([]))
@@ -308,7 +330,17 @@ async fn a_read_only_user_is_offered_no_sync_and_a_cookie_alone_starts_none() ->
         .await?;
     assert_eq!(href, "/auth/login?return_url=%2Fui%2Fapplications");
 
-    log_in(&browser, &api, "viewer", "viewer-pw").await?;
+    // A wrong password is told in the form, which stays.
+    browser.type_into("#username", "viewer").await?;
+    browser.type_into("#password", "wrong").await?;
+    browser.type_into("#password", ENTER).await?;
+    browser
+        .wait_text("#login-error", "the refusal", |t| {
+            t == "Invalid username or password"
+        })
+        .await?;
+
+    log_in(&browser, &api, ("viewer", "viewer-pw"), None).await?;
     browser
         .wait_text(&cell(&name, "health"), "the app Healthy in the list", |t| {
             t == "Healthy"
@@ -413,6 +445,29 @@ async fn a_read_only_user_is_offered_no_sync_and_a_cookie_alone_starts_none() ->
     );
     let from_ui = with_cookie(true).await?;
     assert_eq!(from_ui.status(), 200, "{}", from_ui.text().await?);
+
+    // The page allows only this server's own scripts and styles; an asset it does not have is 404.
+    let page = api
+        .http
+        .get(format!("{}/ui/applications/{name}", api.base))
+        .send()
+        .await?;
+    let policy = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        policy.contains("default-src 'none'") && policy.contains("script-src 'self'"),
+        "{policy}"
+    );
+    let missing = api
+        .http
+        .get(format!("{}/ui/assets/missing.js", api.base))
+        .send()
+        .await?;
+    assert_eq!(missing.status(), 404);
 
     // Logging out ends the session: the UI asks for a login again.
     browser.click("#logout").await?;

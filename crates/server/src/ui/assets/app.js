@@ -93,6 +93,11 @@ function openStream(query, onApp, onLagged) {
     } catch (_) { /* a malformed event is skipped */ }
   };
   source.addEventListener("lagged", onLagged);
+  // A refused stream (the session ended) is not retried by the browser: ask who we are, which
+  // leads to the login form if that is why.
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED) api("GET", "/api/v1/session/userinfo").catch(() => {});
+  };
   ui.stream = source;
 }
 
