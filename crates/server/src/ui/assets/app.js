@@ -320,10 +320,14 @@ async function listView(params) {
       announce(app.metadata.name + " was deleted");
       return;
     }
+    // Only the cells change, so the keyboard focus on the row's link stays where it was.
     const before = row.dataset.state;
     const updated = appRow(app);
-    row.replaceWith(updated);
-    rows.set(app.metadata.name, updated);
+    for (const field of ["project", "sync", "health", "revision"]) {
+      const selector = `[data-field=${field}]`;
+      row.querySelector(selector).replaceChildren(...updated.querySelector(selector).childNodes);
+    }
+    row.dataset.state = updated.dataset.state;
     if (before !== updated.dataset.state) {
       announce(`${app.metadata.name}: ${syncOf(app)}, ${healthOf(app)}`);
     }
@@ -493,6 +497,18 @@ function resourceKey(r) {
 }
 
 function drawResources(body, app) {
+  // Redrawn on every change: a focused Diff link is focused again in its new row.
+  const focused = body.contains(document.activeElement) && document.activeElement.closest("tr");
+  const refocus = focused ? focused.dataset.resource : null;
+  drawResourceRows(body, app);
+  if (refocus) {
+    const row = [...body.rows].find((r) => r.dataset.resource === refocus);
+    const link = row && row.querySelector("a");
+    if (link) link.focus();
+  }
+}
+
+function drawResourceRows(body, app) {
   const nodes = ((app.status && app.status.resources) || []).slice()
     .sort((a, b) => resourceKey(a).localeCompare(resourceKey(b)));
   if (!nodes.length) {
