@@ -47,16 +47,19 @@ test-unit: tools
 	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" && eval "$$(hack/postgres env)" && $(CARGO) test --workspace
 
 # Multi-cluster tests deploy to a second local control plane (hack/second-cluster), also with
-# TEST_KUBECONFIG, so they never touch a cluster you did not start for them.
+# TEST_KUBECONFIG, so they never touch a cluster you did not start for them. The web UI's tests
+# drive Debian's headless Chromium (hack/chromium installs it when missing).
 SECOND_ENV = eval "$$(hack/second-cluster env)"
 ifeq ($(TEST_KUBECONFIG),)
 test-integration: tools
 	hack/cluster up
 	hack/second-cluster up
+	hack/chromium ensure
 	$(LOCAL_ENV) && $(SECOND_ENV) && $(CARGO) test --workspace --test integration
 else
 test-integration: tools
 	hack/second-cluster up
+	hack/chromium ensure
 	export PATH="$$(hack/build-tools | tail -n 1):$$PATH" KUBECONFIG="$(TEST_KUBECONFIG)" && $(SECOND_ENV) && $(CARGO) test --workspace --test integration
 endif
 

@@ -31,4 +31,5 @@ mod secrets;
 mod sync;
 mod sync_windows;
 mod traces;
+mod ui;
 mod volatile;

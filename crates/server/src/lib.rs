@@ -19,6 +19,7 @@ pub mod settings;
 pub mod state;
 pub mod store;
 pub mod tls;
+pub mod ui;
 pub mod webhook;
 
 pub use state::Engine;

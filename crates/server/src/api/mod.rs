@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, and the routes of the whole server.
 
+pub mod account;
 pub mod applications;
 pub mod audit;
 pub mod generate;
@@ -38,6 +39,10 @@ pub fn router(state: Shared) -> Router {
         .route(
             "/api/v1/session/userinfo",
             get(crate::auth::login::userinfo),
+        )
+        .route(
+            "/api/v1/account/can-i/{resource}/{action}/{*object}",
+            get(account::can_i),
         )
         .route("/api/v1/applications", get(apps::list))
         .route(
@@ -99,6 +104,7 @@ pub fn router(state: Shared) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .merge(crate::ui::router())
         .with_state(state)
 }
 

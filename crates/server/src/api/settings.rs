@@ -8,9 +8,10 @@ use serde_json::{Value, json};
 
 pub async fn settings(State(state): State<Shared>) -> Json<Value> {
     let Ok(snapshot) = state.settings.snapshot().await else {
-        return Json(json!({}));
+        return Json(json!({"controllerNamespace": state.namespace()}));
     };
-    let mut body = json!({});
+    // Argo CD's name for the control namespace: a client needs it to name an app's RBAC object.
+    let mut body = json!({"controllerNamespace": state.namespace()});
     if let Some(url) = &snapshot.url {
         body["url"] = json!(url);
     }

@@ -119,8 +119,12 @@ pub async fn login(
 /// Logs the session out: its id is refused from now on (until it would have expired).
 pub async fn logout(
     State(state): State<Shared>,
+    method: axum::http::Method,
     request_headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if super::csrf::forged(&method, &request_headers) {
+        return Err(ApiError::forbidden(super::csrf::REFUSED));
+    }
     let token =
         super::bearer(&request_headers).ok_or_else(|| ApiError::unauthorized("no session"))?;
     let caller = super::authenticate(&state, &token).await?;

@@ -2,6 +2,7 @@
 //! health checks and the signature-verified webhook.
 
 pub mod accounts;
+pub mod csrf;
 pub mod identity;
 pub mod login;
 pub mod oidc;
@@ -46,6 +47,9 @@ impl FromRequestParts<Shared> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        if csrf::forged(&parts.method, &parts.headers) {
+            return Err(ApiError::forbidden(csrf::REFUSED));
+        }
         let token = bearer(&parts.headers)
             .ok_or_else(|| ApiError::unauthorized(AuthError::Missing.to_string()))?;
         authenticate(state, &token).await
