@@ -87,10 +87,7 @@ async fn synced_app(api: &ApiEnv, admin: &str) -> anyhow::Result<String> {
     ))
     .await?;
     let path = format!("/api/v1/applications/{name}");
-    driftless_testkit::wait_until(TIMEOUT, "the API server sees the app", || async {
-        Ok((api.get(&path, admin).await?.0 == 200).then_some(()))
-    })
-    .await?;
+    api.wait_seen(&name, admin).await?;
     let (status, body) = api.post(&format!("{path}/sync"), admin, json!({})).await?;
     assert_eq!(status, 200, "{body}");
     env.wait_synced_healthy(&name).await?;
@@ -266,11 +263,7 @@ async fn an_admin_logs_in_follows_live_status_reads_a_diff_and_syncs_from_the_ui
         "",
     ))
     .await?;
-    let path = format!("/api/v1/applications/{broken}");
-    driftless_testkit::wait_until(TIMEOUT, "the API server sees the broken app", || async {
-        Ok((api.get(&path, &admin).await?.0 == 200).then_some(()))
-    })
-    .await?;
+    api.wait_seen(&broken, &admin).await?;
     browser
         .goto(&format!("{}/ui/applications/{broken}", api.base))
         .await?;

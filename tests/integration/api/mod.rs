@@ -170,6 +170,16 @@ impl ApiEnv {
             .await
     }
 
+    /// Waits until the API server's own watch has the app `name` (a request right after
+    /// `kubectl apply` may come before it).
+    pub(crate) async fn wait_seen(&self, name: &str, token: &str) -> anyhow::Result<()> {
+        let path = format!("/api/v1/applications/{name}");
+        driftless_testkit::wait_until(TIMEOUT, "the API server sees the app", || async {
+            Ok((self.get(&path, token).await?.0 == 200).then_some(()))
+        })
+        .await
+    }
+
     pub(crate) async fn post(
         &self,
         path: &str,

@@ -17,6 +17,7 @@ async fn a_waiting_sync_is_terminated_and_a_rollback_returns_to_a_recorded_revis
     env.apply_app(&application(&name, &ns, &url, "app", "", ""))
         .await?;
     let admin = api.login("admin", "admin-pw").await?;
+    api.wait_seen(&name, &admin).await?;
     let sync = format!("/api/v1/applications/{name}/sync");
     let (status, body) = api.post(&sync, &admin, json!({})).await?;
     assert_eq!(status, 200, "{body}");
