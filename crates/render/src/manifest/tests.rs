@@ -212,7 +212,7 @@ fn a_file_larger_than_the_limit_is_refused() {
 #[test]
 fn plain_scalars_are_read_as_kubernetes_reads_them() {
     let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  volumes:\n  - name: a\n    secret: {secretName: s, defaultMode: 0644}\n  - name: b\n    configMap: {name: c, defaultMode: '0644'}\n  hostNetwork: off\n";
-    let object = &parse_yaml_stream("pod.yaml", text).unwrap()[0].object;
+    let object = &parse_yaml_stream("pod.yaml", text).expect("the pod parses")[0].object;
     assert_eq!(object["spec"]["volumes"][0]["secret"]["defaultMode"], 420);
     assert_eq!(
         object["spec"]["volumes"][1]["configMap"]["defaultMode"],
