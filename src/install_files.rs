@@ -78,21 +78,14 @@ fn the_kustomize_install_is_the_rendered_chart() {
 
 /// The Deployment's container args of the chart rendered with `settings` (`--set` values).
 fn rendered_args(settings: &[&str]) -> Vec<String> {
-    let mut command = Command::new(helm());
-    command
-        .args(["template", "driftless"])
-        .arg(workspace().join("install/helm/driftless"))
-        .args(["--namespace", "argocd"]);
-    for setting in settings {
-        command.args(["--set", setting]);
-    }
-    let out = command.output().expect("helm runs");
-    assert!(
-        out.status.success(),
-        "helm template failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("helm writes UTF-8");
+    let text = driftless_testkit::helm_template(
+        &helm(),
+        &workspace().join("install/helm/driftless"),
+        "driftless",
+        "argocd",
+        settings,
+    )
+    .expect("the chart renders");
     for document in serde_norway::Deserializer::from_str(&text) {
         let object: serde_json::Value =
             serde::Deserialize::deserialize(document).expect("helm writes YAML");

@@ -286,21 +286,14 @@ async fn driftless_manages_its_own_install_and_rolls_on_a_values_commit() -> any
 /// without its CRDs (the shared cluster's are installed already).
 pub(crate) fn render_chart(namespace: &str, settings: &[&str]) -> String {
     let helm = find_helm().expect("helm not found: put it on PATH or run hack/build-tools");
-    let mut command = Command::new(helm);
-    command
-        .args(["template", "driftless"])
-        .arg(workspace().join("install/helm/driftless"))
-        .args(["--namespace", namespace]);
-    for setting in settings {
-        command.args(["--set", setting]);
-    }
-    let out = command.output().expect("helm runs");
-    assert!(
-        out.status.success(),
-        "helm template failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("helm writes UTF-8")
+    driftless_testkit::helm_template(
+        &helm,
+        &workspace().join("install/helm/driftless"),
+        "driftless",
+        namespace,
+        settings,
+    )
+    .expect("the chart renders")
 }
 
 /// Installs the chart (release namespace: the test's) with `settings` and starts a controller

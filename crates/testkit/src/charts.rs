@@ -143,3 +143,29 @@ pub(crate) fn run(command: &mut Command, what: &str) -> anyhow::Result<Output> {
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("write {}", path.display()))
 }
+
+/// `helm template <release> <chart> --namespace <namespace> --set …` (CRDs left out, as
+/// `helm template` leaves them): the objects a `helm install` would apply.
+pub fn helm_template(
+    helm: &Path,
+    chart: &Path,
+    release: &str,
+    namespace: &str,
+    settings: &[&str],
+) -> anyhow::Result<String> {
+    let mut command = Command::new(helm);
+    command
+        .args(["template", release])
+        .arg(chart)
+        .args(["--namespace", namespace]);
+    for setting in settings {
+        command.args(["--set", setting]);
+    }
+    let out = command.output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "helm template failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}

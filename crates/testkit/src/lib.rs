@@ -15,7 +15,9 @@ mod outage;
 mod tools;
 mod wait;
 
-pub use charts::{index_repo, isolated_helm, package_chart, write_chart, write_chart_with_values};
+pub use charts::{
+    helm_template, index_repo, isolated_helm, package_chart, write_chart, write_chart_with_values,
+};
 pub use cleanup::{run_detached, run_detached_on, strip_application_finalizers};
 pub use cluster::{TestCluster, TestNamespace, client, client_of};
 pub use crds::{install_argo_crds, wait_established};
