@@ -14,6 +14,7 @@ mod handover;
 mod kills;
 mod outages;
 mod renders;
+mod shard_leases;
 
 use crate::gitops::Gitops;
 use futures::StreamExt;
