@@ -157,7 +157,8 @@ fn read_log(log: &str) -> Vec<(Timestamp, Seen)> {
                 Seen::Claimed(shard()?)
             } else if message.starts_with("releasing shard") || message.starts_with("lost shard") {
                 Seen::Stopped(shard()?)
-            } else if message == "sync step" {
+            } else if line["fields"]["action"].is_string() && line["fields"]["step"].is_string() {
+                // A "sync step" (its own `message` field is the step's outcome).
                 Seen::Wrote(line["fields"]["app"].as_str()?.to_string())
             } else {
                 return None;

@@ -71,6 +71,7 @@ pub async fn release_all(ctx: &Context, config: &ShardLeases) {
     let api = leases(ctx);
     for shard in ctx.ownership.held() {
         let name = plan::shard_lease_name(shard);
+        tracing::info!(shard, "releasing shard {shard}: its work has stopped");
         match crate::runtime::lease::give_back(&api, &name, &config.identity).await {
             Ok(true) => {
                 ctx.metrics.shard_moved("released");
