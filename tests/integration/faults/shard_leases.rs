@@ -200,7 +200,13 @@ fn tenures_and_writes(
             }
         }
     }
-    let end = died.unwrap_or(Timestamp::MAX);
+    // A killed replica worked until its last sign of life (its last log line), not until
+    // the kill: a replica starved of CPU stops renewing and writing at once.
+    let last_line = log.lines().rev().find_map(|line| {
+        let line: Value = serde_json::from_str(line).ok()?;
+        line["timestamp"].as_str()?.parse::<Timestamp>().ok()
+    });
+    let end = died.map_or(Timestamp::MAX, |died| last_line.unwrap_or(died).min(died));
     for (shard, from) in open {
         tenures.push((shard, replica.into(), from, end));
     }

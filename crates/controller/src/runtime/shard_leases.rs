@@ -57,11 +57,29 @@ impl RequestError {
 pub async fn keep(ctx: Arc<Context>, config: ShardLeases) -> &'static str {
     let mut keeper = Keeper::new(ctx, config);
     loop {
-        if let Err(error) = keeper.round().await {
+        let next_round = Instant::now() + keeper.config.renew_period();
+        // A round slowed down by the API server must not let a renew deadline pass unseen:
+        // it is cut short at the first deadline, which is dealt with first.
+        let deadline = keeper.earliest_deadline();
+        let outcome = tokio::select! {
+            outcome = keeper.round() => outcome,
+            () = tokio::time::sleep_until(deadline) => Ok(()),
+        };
+        if let Err(error) = outcome {
             tracing::error!(%error, "stopping the controller");
             return "shard leases";
         }
-        tokio::time::sleep(keeper.config.renew_period()).await;
+        loop {
+            if let Err(error) = keeper.drop_overdue().await {
+                tracing::error!(%error, "stopping the controller");
+                return "shard leases";
+            }
+            let now = Instant::now();
+            if now >= next_round {
+                break;
+            }
+            tokio::time::sleep_until(next_round.min(keeper.earliest_deadline())).await;
+        }
     }
 }
 
@@ -102,6 +120,11 @@ struct Keeper {
     /// When each held shard's Lease was last renewed: the instant of the renewTime written,
     /// from which the other replicas count its expiry.
     renewed: HashMap<u32, Instant>,
+    /// Shards whose work is being stopped, with the instant their Lease may be taken by
+    /// others: checked again until the work has stopped (a round cut short leaves them so).
+    stopping: HashMap<u32, Instant>,
+    /// Each held shard's Lease as last written, renewed from it.
+    mine: HashMap<u32, Lease>,
 }
 
 impl Keeper {
@@ -112,11 +135,32 @@ impl Keeper {
             config,
             api,
             renewed: HashMap::new(),
+            stopping: HashMap::new(),
+            mine: HashMap::new(),
         }
+    }
+
+    /// The first instant a held shard's work must stop unless renewed meanwhile (or a
+    /// stopping shard's Lease may be taken); a renew period away when there is none.
+    fn earliest_deadline(&self) -> Instant {
+        let now = Instant::now();
+        let deadline = self.config.renew_deadline();
+        let held = self.ctx.ownership.held();
+        let renewals = held.iter().map(|shard| {
+            self.renewed
+                .get(shard)
+                .map_or(now, |renewed| *renewed + deadline)
+        });
+        renewals
+            .chain(self.stopping.values().copied())
+            .min()
+            .unwrap_or(now + self.config.renew_period())
+            .max(now)
     }
 
     async fn round(&mut self) -> Result<(), StuckShard> {
         let (now, at) = (Timestamp::now(), Instant::now());
+        self.renew_held(now, at).await?;
         if let Err(error) = self.renew_membership(now).await {
             tracing::warn!(%error, "cannot renew the membership Lease");
         }
@@ -135,14 +179,21 @@ impl Keeper {
                 Some((plan::shard_of_lease(name, self.config.shards)?, lease))
             })
             .collect();
-        self.renew_held(&by_shard, now, at).await?;
+        // A held shard whose Lease now names someone else (or is gone) is not ours any more.
+        let me = self.config.identity.clone();
+        for shard in self.ctx.ownership.held() {
+            if by_shard.get(&shard).and_then(holder_of) != Some(me.as_str()) {
+                self.mine.remove(&shard);
+                self.lose(shard, "its Lease is held by another replica or gone")
+                    .await?;
+            }
+        }
         self.drop_overdue().await?;
         let seen_members: Vec<Member> = members.iter().map(member_of).collect();
         let seen_shards: Vec<ShardLease> = by_shard
             .iter()
             .map(|(shard, lease)| shard_seen(*shard, lease))
             .collect();
-        let me = self.config.identity.clone();
         let moves = plan::shard_moves(
             &seen_members,
             &seen_shards,
@@ -216,39 +267,42 @@ impl Keeper {
             .map(|_| ())
     }
 
-    /// Renews the Leases of the shards held; a shard whose Lease another replica holds now
-    /// (or that is gone) is given up at once.
-    async fn renew_held(
-        &mut self,
-        by_shard: &BTreeMap<u32, Lease>,
-        now: Timestamp,
-        at: Instant,
-    ) -> Result<(), StuckShard> {
-        let me = self.config.identity.clone();
-        for shard in self.ctx.ownership.held() {
-            let Some(lease) = by_shard
-                .get(&shard)
-                .filter(|l| holder_of(l) == Some(me.as_str()))
-            else {
-                self.lose(shard, "its Lease is held by another replica or gone")
-                    .await?;
-                continue;
-            };
-            let mut lease = lease.clone();
+    /// Renews the Leases of the shards held, all at once and first thing in the round (from
+    /// the Lease last written, so nothing is read before), so that a slow listing cannot make
+    /// them late; a shard whose Lease someone else wrote meanwhile is given up at once.
+    async fn renew_held(&mut self, now: Timestamp, at: Instant) -> Result<(), StuckShard> {
+        let held: Vec<(u32, Lease)> = self
+            .ctx
+            .ownership
+            .held()
+            .into_iter()
+            .filter_map(|shard| Some((shard, self.mine.get(&shard)?.clone())))
+            .collect();
+        let duration = self.duration_secs();
+        let this = &*self;
+        let renewals = held.into_iter().map(|(shard, mut lease)| {
             if let Some(spec) = lease.spec.as_mut() {
                 spec.renew_time = Some(MicroTime(now));
-                spec.lease_duration_seconds = Some(self.duration_secs());
+                spec.lease_duration_seconds = Some(duration);
             }
             let name = plan::shard_lease_name(shard);
-            // The resourceVersion listed makes this a compare-and-swap.
-            let renewed = self
-                .bounded(self.api.replace(&name, &PostParams::default(), &lease))
-                .await;
-            match renewed {
-                Ok(_) => {
+            async move {
+                // The resourceVersion last written makes this a compare-and-swap.
+                let answer = this
+                    .bounded(this.api.replace(&name, &PostParams::default(), &lease))
+                    .await;
+                (shard, answer)
+            }
+        });
+        let answers = futures::future::join_all(renewals).await;
+        for (shard, answer) in answers {
+            match answer {
+                Ok(lease) => {
+                    self.mine.insert(shard, lease);
                     self.renewed.insert(shard, at);
                 }
                 Err(error) if error.is_conflict() => {
+                    self.mine.remove(&shard);
                     self.lose(shard, "another replica wrote its Lease").await?;
                 }
                 Err(error) => {
@@ -261,6 +315,14 @@ impl Keeper {
 
     /// Gives up the held shards not renewed within the renew deadline.
     async fn drop_overdue(&mut self) -> Result<(), StuckShard> {
+        let stopping: Vec<(u32, Instant)> = self.stopping.iter().map(|(s, at)| (*s, *at)).collect();
+        for (shard, expires) in stopping {
+            let left = expires.saturating_duration_since(Instant::now());
+            if !self.ctx.ownership.give_up(shard, left).await {
+                return Err(StuckShard { shard });
+            }
+            self.stopping.remove(&shard);
+        }
         let deadline = self.config.renew_deadline();
         for shard in self.ctx.ownership.held() {
             if self
@@ -282,13 +344,14 @@ impl Keeper {
             .renewed
             .remove(&shard)
             .map(|renewed| renewed + self.config.lease_duration);
-        let left = expires.map_or(Duration::ZERO, |at| {
-            at.saturating_duration_since(Instant::now())
-        });
+        let expires = expires.unwrap_or_else(Instant::now);
+        self.stopping.insert(shard, expires);
+        let left = expires.saturating_duration_since(Instant::now());
         let stopped = self.ctx.ownership.give_up(shard, left).await;
         self.ctx.metrics.shard_moved("lost");
         tracing::warn!(shard, why, "lost shard {shard}");
         if stopped {
+            self.stopping.remove(&shard);
             Ok(())
         } else {
             Err(StuckShard { shard })
@@ -306,6 +369,15 @@ impl Keeper {
             .filter(|s| held.contains(s))
             .collect();
         let within = self.config.renew_period();
+        for shard in &shards {
+            let expires = self
+                .renewed
+                .get(shard)
+                .map_or_else(Instant::now, |renewed| {
+                    *renewed + self.config.lease_duration
+                });
+            self.stopping.insert(*shard, expires);
+        }
         let ownership = &self.ctx.ownership;
         let stopped =
             futures::future::join_all(shards.iter().map(|s| ownership.give_up(*s, within))).await;
@@ -315,9 +387,11 @@ impl Keeper {
                     shard,
                     "keeping shard {shard} for now: its syncs did not reach a safe point in time"
                 );
+                self.stopping.remove(&shard);
                 ownership.gain(shard);
                 continue;
             }
+            self.stopping.remove(&shard);
             self.renewed.remove(&shard);
             tracing::info!(shard, "releasing shard {shard}: its work has stopped");
             let name = plan::shard_lease_name(shard);
@@ -327,10 +401,11 @@ impl Keeper {
                 &self.config.identity,
             ));
             match given.await {
-                Ok(_) => {
+                Ok(true) => {
                     self.ctx.metrics.shard_moved("released");
                     tracing::info!(shard, "released shard {shard}");
                 }
+                Ok(false) => {}
                 Err(error) => {
                     tracing::warn!(%error, shard, "cannot release shard {shard}; its Lease expires after its duration")
                 }
@@ -364,8 +439,10 @@ impl Keeper {
             }
         };
         match written {
-            Ok(_) => {
+            Ok(lease) => {
+                self.mine.insert(shard, lease);
                 self.renewed.insert(shard, at);
+                self.stopping.remove(&shard);
                 self.ctx.metrics.shard_moved("claimed");
                 tracing::info!(shard, "claimed shard {shard}");
                 self.ctx.ownership.gain(shard);
