@@ -3,7 +3,7 @@
 use super::app_source::CommandError;
 use clap::Args;
 use driftless_apply::TrackingMethod;
-use driftless_controller::{Controller, ControllerConfig, LeaderElection, Shard};
+use driftless_controller::{Controller, ControllerConfig, LeaderElection, Shard, ShardLeases};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +53,12 @@ pub struct ServeArgs {
     /// Reconcile only while holding the Lease `--lease-name` in the app namespace.
     #[arg(long)]
     pub leader_elect: bool,
+    /// Share the apps with the other replicas started with the same number: the apps are
+    /// hashed to this many shards, each with a Lease `driftless-shard-<i>` in the app
+    /// namespace, and the live replicas split the shards evenly, taking over those of a
+    /// replica that stops. Instead of --shards/--shard and --leader-elect.
+    #[arg(long, value_name = "S", conflicts_with_all = ["shards", "shard", "leader_elect"], value_parser = clap::value_parser!(u32).range(1..))]
+    pub shard_leases: Option<u32>,
     #[arg(long, default_value = "driftless-controller")]
     pub lease_name: String,
     /// How long a Lease of this controller stays held without a renewal (renewed every third).
@@ -179,12 +185,21 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
                 checkpoint_interval: args.audit_checkpoint_interval,
                 retention: args.audit_retention,
             });
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "driftless".into());
+    let identity = format!("{host}-{}", std::process::id());
+    let lease_duration = args.lease_duration.max(Duration::from_secs(1));
     if args.leader_elect {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "driftless".into());
         config.leader_election = Some(LeaderElection {
             lease_name: args.lease_name.clone(),
-            identity: format!("{host}-{}", std::process::id()),
-            lease_duration: args.lease_duration.max(Duration::from_secs(1)),
+            identity: identity.clone(),
+            lease_duration,
+        });
+    }
+    if let Some(shards) = args.shard_leases {
+        config.shard_leases = Some(ShardLeases {
+            shards,
+            identity,
+            lease_duration,
         });
     }
     let connect_failed = |e: &dyn std::fmt::Display| {
@@ -198,8 +213,11 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     let client = kube::Client::try_from(kube_config.clone()).map_err(|e| connect_failed(&e))?;
     // Impersonating clients (destinationServiceAccounts) are made from the same connection.
     config.kube_config = Some(kube_config);
-    // Notifications (argocd-notifications-cm) for the same apps (this shard's); with leader
-    // election only the holder of the controller's Lease sends.
+    let controller = Controller::new(client.clone(), config.clone())
+        .await
+        .map_err(|e| CommandError::Failed(e.to_string()))?;
+    // Notifications (argocd-notifications-cm) for the same apps (this replica's share, as it
+    // changes with shard Leases); with leader election only the holder of the Lease sends.
     let mut notify = driftless_notify::NotifierConfig::new(&args.app_namespace);
     notify.app_namespaces = config.app_namespaces.clone();
     notify.leader = config
@@ -209,13 +227,11 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
             lease_name: l.lease_name.clone(),
             identity: l.identity.clone(),
         });
+    let ownership = controller.ownership();
     notify.owns = Some(driftless_notify::AppFilter::new(move |namespace, name| {
-        shard.owns(namespace, name)
+        ownership.owns(namespace, name)
     }));
     let notifier = driftless_notify::Notifier::new(client.clone(), notify)
-        .map_err(|e| CommandError::Failed(e.to_string()))?;
-    let controller = Controller::new(client.clone(), config)
-        .await
         .map_err(|e| CommandError::Failed(e.to_string()))?;
     let health = match args.health_listen {
         Some(address) => {

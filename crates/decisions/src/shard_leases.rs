@@ -86,6 +86,47 @@ pub fn shard_moves(
     moves
 }
 
+/// The label every Lease of this scheme carries, so that members and shards are listed with
+/// a label selector; its value is [`MEMBER`] or [`SHARD`].
+pub const LEASE_LABEL: &str = "driftless.dev/lease";
+pub const MEMBER: &str = "member";
+pub const SHARD: &str = "shard";
+
+/// The name of shard `shard`'s Lease.
+pub fn shard_lease_name(shard: u32) -> String {
+    format!("driftless-shard-{shard}")
+}
+
+/// The shard a Lease named by [`shard_lease_name`] stands for, if it is one of the `shards`.
+pub fn shard_of_lease(name: &str, shards: u32) -> Option<u32> {
+    let index = name.strip_prefix("driftless-shard-")?;
+    if index.len() > 1 && index.starts_with('0') {
+        return None;
+    }
+    index.parse().ok().filter(|shard| *shard < shards)
+}
+
+/// The name of the membership Lease of replica `identity`: an object name (lowercase letters,
+/// digits, `-` and `.`, at most 253 characters) whatever the identity is made of.
+pub fn member_lease_name(identity: &str) -> String {
+    let cleaned: String = identity
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '-' | '.') => c,
+            _ => '-',
+        })
+        .collect();
+    let mut name = format!("driftless-member-{}", cleaned.trim_matches(['-', '.']));
+    name.truncate(253);
+    name.trim_end_matches(['-', '.']).to_string()
+}
+
+/// Whether a membership Lease has gone unrenewed so long (ten of its durations) that its
+/// replica is surely gone and the Lease may be deleted.
+pub fn member_forgotten(member: &Member, now: i64) -> bool {
+    member.renewed + member.duration_secs.max(1) * 10 < now
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +209,68 @@ mod tests {
             duration_secs: 10,
         };
         assert_eq!(shard_moves(&[], &[released], 1, "a", 100).claim, [0]);
+    }
+
+    #[test]
+    fn lease_names_are_object_names_and_read_back() {
+        assert_eq!(shard_lease_name(3), "driftless-shard-3");
+        assert_eq!(shard_of_lease("driftless-shard-3", 6), Some(3));
+        assert_eq!(
+            shard_of_lease("driftless-shard-6", 6),
+            None,
+            "beyond --shard-leases"
+        );
+        assert_eq!(shard_of_lease("driftless-shard-03", 6), None);
+        assert_eq!(shard_of_lease("driftless-member-a", 6), None);
+        assert_eq!(
+            member_lease_name("Web_0-1234"),
+            "driftless-member-web-0-1234"
+        );
+        assert_eq!(member_lease_name("-x-"), "driftless-member-x");
+        assert!(member_lease_name(&"a".repeat(400)).len() <= 253);
+    }
+
+    #[test]
+    fn only_a_long_dead_member_is_forgotten() {
+        assert!(!member_forgotten(&member("a", 100), 150));
+        assert!(member_forgotten(&member("a", 100), 201));
+    }
+
+    /// Runs rounds of `replicas` in turn (each applying its moves to the Leases at once, as
+    /// its compare-and-swaps would) and returns the holders after `rounds`.
+    fn simulate(replicas: &[&str], leases: &mut Vec<ShardLease>, shards: u32, rounds: usize) {
+        let members: Vec<Member> = replicas.iter().map(|r| member(r, 100)).collect();
+        for _ in 0..rounds {
+            for me in replicas {
+                let moves = shard_moves(&members, leases, shards, me, 100);
+                for shard in moves.release {
+                    leases.retain(|l| l.shard != shard);
+                }
+                for shard in moves.claim {
+                    assert!(
+                        leases.iter().all(|l| l.shard != shard),
+                        "{me} claimed shard {shard}, held already"
+                    );
+                    leases.push(held(shard, me, 100));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn replicas_joining_one_by_one_reach_an_even_split_without_sharing_a_shard() {
+        let mut leases = Vec::new();
+        simulate(&["a"], &mut leases, 6, 2);
+        assert_eq!(leases.len(), 6);
+        simulate(&["a", "b"], &mut leases, 6, 3);
+        simulate(&["a", "b", "c"], &mut leases, 6, 3);
+        for me in ["a", "b", "c"] {
+            let count = leases
+                .iter()
+                .filter(|l| l.holder.as_deref() == Some(me))
+                .count();
+            assert_eq!(count, 2, "{me} holds {count} of 6");
+        }
+        assert_eq!(leases.len(), 6);
     }
 }

@@ -1,6 +1,7 @@
 //! Faults against the real control plane: `driftless serve` killed with SIGKILL at random
 //! points of multi-wave syncs with hooks, the git server down, a helm that hangs or eats
-//! memory, two apps claiming one object, an Application edited while it syncs, and (in the
+//! memory, two apps claiming one object, an Application edited while it syncs, replicas sharing
+//! the apps through shard Leases as one is killed and another joins, and (in the
 //! long run on a control plane of its own, `make faults`) the API server and etcd restarted
 //! mid-sync. For each: every sync completes, no object is lost or wrongly pruned, hooks run
 //! once per sync, the status is right, and other apps keep going.
@@ -14,6 +15,7 @@ mod handover;
 mod kills;
 mod outages;
 mod renders;
+mod shard_leases;
 
 use crate::gitops::Gitops;
 use futures::StreamExt;

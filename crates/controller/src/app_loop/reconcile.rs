@@ -235,8 +235,9 @@ async fn reconcile_compared<'a>(
         crate::runtime::mutex::lock(&ctx.written).insert(name.to_string(), fingerprint);
     }
 
-    if ctx.shutdown.is_asked() && matches!(decision, Decision::Start { .. } | Decision::Resume) {
-        // Stopping: no sync starts; a Running one is resumed by whoever runs the app next.
+    if ctx.stopping(name) && matches!(decision, Decision::Start { .. } | Decision::Resume) {
+        // Stopping (or giving the app's shard up): no sync starts; a Running one is resumed
+        // by whoever runs the app next.
         return Ok(None);
     }
     if let Some(why) = held.filter(|_| !matches!(decision, Decision::Nothing | Decision::Terminate))

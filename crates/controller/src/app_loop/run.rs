@@ -215,6 +215,10 @@ impl Controller {
         if config.installation_id.is_none() {
             config.installation_id = configured_id;
         }
+        let ownership = Arc::new(match &config.shard_leases {
+            Some(leases) => crate::runtime::ownership::Ownership::leased(leases.shards),
+            None => crate::runtime::ownership::Ownership::fixed(config.shard),
+        });
         let salt: [u8; 32] = rand::rng().random();
         judging.salt = salt.to_vec();
         let ctx = Context {
@@ -259,6 +263,7 @@ impl Controller {
             edits,
             causes: Default::default(),
             shutdown: Default::default(),
+            ownership,
             client,
             config,
         };
@@ -271,6 +276,11 @@ impl Controller {
 
     pub fn handle(&self) -> Handle {
         Handle(self.ctx.clone())
+    }
+
+    /// Which apps this replica works on now (for the notifier, which follows the same share).
+    pub fn ownership(&self) -> Arc<crate::runtime::ownership::Ownership> {
+        self.ctx.ownership.clone()
     }
 
     /// Asks [`Controller::run`] to stop cleanly.
@@ -304,6 +314,12 @@ impl Controller {
                 election.clone(),
             ));
         }
+        if let Some(leases) = &ctx.config.shard_leases {
+            background.spawn(crate::runtime::shard_leases::keep(
+                ctx.clone(),
+                leases.clone(),
+            ));
+        }
         ensure_default_project(&ctx).await;
         background.spawn(watch_apps(ctx.clone()));
         background.spawn(poll_git(ctx.clone()));
@@ -313,17 +329,21 @@ impl Controller {
             let ctx = job_ctx.clone();
             let span = crate::runtime::telemetry::reconcile_span(&app);
             Box::pin(
-                async move { reconcile(&ctx, &app).await.map_err(|e| e.to_string()) }
-                    .instrument(span),
+                async move {
+                    // Held to the end: giving the app's shard up waits for this reconcile.
+                    let (namespace, name) =
+                        driftless_decisions::app_key::split(&app, &ctx.config.app_namespace);
+                    let Some(_tenure) = ctx.ownership.enter(namespace, name).await else {
+                        return Ok(None);
+                    };
+                    reconcile(&ctx, &app).await.map_err(|e| e.to_string())
+                }
+                .instrument(span),
             )
         });
         // The comparisons, which cost CPU, take turns on `Context::compare_slots`.
         let mut queue = WorkQueue::new("application", ERROR_BACKOFF, job);
-        let owned = |app: &str| {
-            let (namespace, name) =
-                driftless_decisions::app_key::split(app, &ctx.config.app_namespace);
-            ctx.config.shard.owns(namespace, name)
-        };
+        let owned = |app: &str| ctx.owns(app);
         loop {
             tokio::select! {
                 Some(trigger) = triggers.recv() => match trigger {
@@ -370,6 +390,7 @@ async fn stop_cleanly(ctx: &Context, queue: &mut WorkQueue, mut background: Join
     let (drain_for, release_for) =
         crate::runtime::shutdown::split_grace(ctx.config.shutdown_timeout);
     tracing::info!("stopping: no new work; syncs under way stop at their next safe point");
+    ctx.ownership.stop_all();
     if tokio::time::timeout(drain_for, queue.drain())
         .await
         .is_err()
@@ -386,6 +407,14 @@ async fn stop_cleanly(ctx: &Context, queue: &mut WorkQueue, mut background: Join
             crate::runtime::lease::release(&ctx.client, &ctx.config.app_namespace, election);
         if tokio::time::timeout(release_for, release).await.is_err() {
             tracing::warn!(lease = %election.lease_name, "releasing the leader lease timed out; it expires after its duration");
+        }
+    }
+    if let Some(leases) = &ctx.config.shard_leases {
+        let release = crate::runtime::shard_leases::release_all(ctx, leases);
+        if tokio::time::timeout(release_for, release).await.is_err() {
+            tracing::warn!(
+                "releasing the shard leases timed out; they expire after their duration"
+            );
         }
     }
     tracing::info!("stopped");
@@ -463,6 +492,8 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
     let mut listing: Option<HashSet<String>> = None;
     let mut resync = tokio::time::interval(ctx.config.resync_interval);
     resync.tick().await;
+    let mut held = ctx.ownership.watch_held();
+    let mut was_held = held.borrow_and_update().clone();
     loop {
         let event = tokio::select! {
             event = stream.next() => match event {
@@ -472,6 +503,20 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
             _ = resync.tick() => {
                 for app in fingerprints.keys() {
                     ctx.reconcile(app);
+                }
+                continue;
+            }
+            Ok(()) = held.changed() => {
+                // The apps of the shards just gained are this replica's to reconcile now.
+                let now_held = held.borrow_and_update().clone();
+                let gained: BTreeSet<u32> = now_held.difference(&was_held).copied().collect();
+                was_held = now_held;
+                for app in fingerprints.keys() {
+                    let (namespace, name) =
+                        driftless_decisions::app_key::split(app, &ctx.config.app_namespace);
+                    if ctx.ownership.shard_of(namespace, name).is_some_and(|s| gained.contains(&s)) {
+                        ctx.reconcile(app);
+                    }
                 }
                 continue;
             }

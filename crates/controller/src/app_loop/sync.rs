@@ -472,7 +472,7 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
         operation::forget_state(&mut run.op);
         run.save().await?;
         run.slot = None;
-        if !run.ctx.shutdown.pause(delay).await {
+        if !crate::runtime::shutdown::pause_unless(run.ctx.stop_signal(&run.name), delay).await {
             // Stopping: the retry is resumed (after its backoff) by whoever runs the app next.
             return Ok(());
         }
@@ -537,7 +537,7 @@ pub(crate) fn sync_context<'a>(ctx: &'a Context, app: &'a str) -> SyncContext<'a
         poll: ctx.config.sync_poll,
         wait_timeout: ctx.config.sync_timeout,
         saved: None,
-        stop: Some(ctx.shutdown.asked()),
+        stop: Some(ctx.stop_signal(app)),
     }
 }
 

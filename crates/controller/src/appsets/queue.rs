@@ -18,14 +18,21 @@ pub async fn run(
     let job_sets = sets.clone();
     let job: Job = Arc::new(move |name: String| {
         let sets = job_sets.clone();
-        Box::pin(async move { reconcile(&sets, &name).await.map_err(|e| e.to_string()) })
+        Box::pin(async move {
+            // Held to the end: giving the set's shard up waits for this reconcile.
+            let ownership = &sets.ctx.ownership;
+            let Some(_tenure) = ownership.enter(&sets.ctx.config.app_namespace, &name).await else {
+                return Ok(None);
+            };
+            reconcile(&sets, &name).await.map_err(|e| e.to_string())
+        })
     });
     let mut queue = WorkQueue::new("applicationset", ERROR_BACKOFF, job);
-    let config = &sets.ctx.config;
+    let (ctx, control) = (&sets.ctx, &sets.ctx.config.app_namespace);
     loop {
         tokio::select! {
             request = requests.recv() => match request {
-                Some(name) if config.shard.owns(&config.app_namespace, &name) => queue.request(name),
+                Some(name) if ctx.ownership.owns(control, &name) => queue.request(name),
                 Some(_) => {}
                 None => return "applicationset loop",
             },

@@ -59,6 +59,9 @@ pub async fn watch_appsets(sets: Arc<AppSets>) -> &'static str {
     let mut fingerprints: HashMap<String, String> = HashMap::new();
     let mut resync = tokio::time::interval(sets.ctx.config.resync_interval);
     resync.tick().await;
+    let ownership = sets.ctx.ownership.clone();
+    let mut held = ownership.watch_held();
+    held.borrow_and_update();
     loop {
         let event = tokio::select! {
             event = stream.next() => match event {
@@ -66,6 +69,14 @@ pub async fn watch_appsets(sets: Arc<AppSets>) -> &'static str {
                 None => return "applicationset watch",
             },
             _ = resync.tick() => {
+                for name in fingerprints.keys() {
+                    sets.request(name);
+                }
+                continue;
+            }
+            Ok(()) = held.changed() => {
+                // A shard gained: its sets are this replica's now (the queue skips the others).
+                held.borrow_and_update();
                 for name in fingerprints.keys() {
                     sets.request(name);
                 }

@@ -29,6 +29,9 @@ pub struct ControllerConfig {
     pub shard: Shard,
     /// Run only while holding this Lease (namespace `app_namespace`).
     pub leader_election: Option<LeaderElection>,
+    /// Share the apps with the other replicas through shard Leases instead of `shard` (see
+    /// [`crate::runtime::shard_leases`]).
+    pub shard_leases: Option<ShardLeases>,
     /// Argo CD's installation ID, for several controllers in one cluster (see
     /// [`driftless_decisions::installation`]); None: `installationID` from `argocd-cm`, if set.
     pub installation_id: Option<String>,
@@ -86,6 +89,29 @@ pub struct LeaderElection {
     pub lease_duration: Duration,
 }
 
+/// `--shard-leases`: the apps are hashed to `shards` shards, and each replica works on the
+/// shards whose Lease it holds.
+#[derive(Debug, Clone)]
+pub struct ShardLeases {
+    pub shards: u32,
+    /// This replica's name in the Leases (`holderIdentity`, and its membership Lease's name).
+    pub identity: String,
+    pub lease_duration: Duration,
+}
+
+impl ShardLeases {
+    /// Time between two renewals: a third of the duration.
+    pub fn renew_period(&self) -> Duration {
+        (self.lease_duration / 3).max(Duration::from_millis(200))
+    }
+
+    /// How long a shard is worked on without a renewal: two thirds of the duration, so that
+    /// its work has stopped before the Lease expires and another replica may take it.
+    pub fn renew_deadline(&self) -> Duration {
+        self.lease_duration * 2 / 3
+    }
+}
+
 impl ControllerConfig {
     /// Argo CD's defaults where it has one (3 min resync), driftless' own otherwise (3 s polls).
     pub fn new(app_namespace: impl Into<String>, cache_dir: impl Into<PathBuf>) -> Self {
@@ -101,6 +127,7 @@ impl ControllerConfig {
             sync_poll: Duration::from_secs(1),
             shard: Shard::default(),
             leader_election: None,
+            shard_leases: None,
             installation_id: None,
             loop_threshold: 3,
             render_limits: RenderLimits::default(),

@@ -91,6 +91,8 @@ pub struct Context {
     pub causes: Mutex<HashMap<String, crate::audit::trigger::Cause>>,
     /// Set when the controller is stopping: syncs stop at their next safe point.
     pub shutdown: crate::runtime::shutdown::Shutdown,
+    /// Which apps this replica works on now.
+    pub ownership: Arc<crate::runtime::ownership::Ownership>,
 }
 
 /// Running syncs that `terminate-op` can stop, by app key.
@@ -180,6 +182,26 @@ impl Context {
             app.metadata.name.as_deref().unwrap_or_default(),
             &self.config.app_namespace,
         )
+    }
+
+    /// Whether this replica works on the app `key` names now.
+    pub fn owns(&self, key: &str) -> bool {
+        let (namespace, name) =
+            driftless_decisions::app_key::split(key, &self.config.app_namespace);
+        self.ownership.owns(namespace, name)
+    }
+
+    /// What the syncs of app `key` watch to stop at their next safe point: the controller
+    /// stopping, or this replica giving up the app's shard.
+    pub fn stop_signal(&self, key: &str) -> tokio::sync::watch::Receiver<bool> {
+        let (namespace, name) =
+            driftless_decisions::app_key::split(key, &self.config.app_namespace);
+        self.ownership.stop_signal(namespace, name, &self.shutdown)
+    }
+
+    /// Whether the work on app `key` must stop (no sync may start).
+    pub fn stopping(&self, key: &str) -> bool {
+        self.shutdown.is_asked() || *self.stop_signal(key).borrow()
     }
 
     pub fn reconcile(&self, app: &str) {

@@ -117,6 +117,8 @@ pub struct Metrics {
     live_objects: IntGaugeVec,
     audit_length: IntGauge,
     audit_unwritten: IntCounter,
+    shards_held: IntGauge,
+    shard_moves: IntCounterVec,
     /// The `argocd_app_info` labels last set per app key, to drop the series they replace.
     shown: Mutex<HashMap<String, AppInfo>>,
 }
@@ -209,6 +211,17 @@ impl Metrics {
             "driftless_audit_records_unwritten_total",
             "Audit records that could not be queued or written (each is also logged)",
         )));
+        let shards_held = made(IntGauge::with_opts(Opts::new(
+            "driftless_shard_leases_held",
+            "Shard Leases this replica holds (--shard-leases)",
+        )));
+        let shard_moves = made(IntCounterVec::new(
+            Opts::new(
+                "driftless_shard_lease_moves_total",
+                "Shard Leases this replica claimed, released, or lost (not renewed in time)",
+            ),
+            &["move"],
+        ));
         for collector in [
             Box::new(app_info.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(sync_total.clone()),
@@ -221,6 +234,8 @@ impl Metrics {
             Box::new(live_objects.clone()),
             Box::new(audit_length.clone()),
             Box::new(audit_unwritten.clone()),
+            Box::new(shards_held.clone()),
+            Box::new(shard_moves.clone()),
         ] {
             // Distinct names: registering cannot collide.
             let _ = registry.register(collector);
@@ -238,6 +253,8 @@ impl Metrics {
             live_objects,
             audit_length,
             audit_unwritten,
+            shards_held,
+            shard_moves,
             shown: Mutex::new(HashMap::new()),
         }
     }
@@ -251,6 +268,17 @@ impl Metrics {
     /// `count` audit records were lost (a full queue, a store that kept failing).
     pub fn audit_unwritten(&self, count: u64) {
         self.audit_unwritten.inc_by(count);
+    }
+
+    /// This replica holds `count` shard Leases now.
+    pub fn shards_held(&self, count: usize) {
+        self.shards_held
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// A shard Lease was `claimed`, `released` or `lost`.
+    pub fn shard_moved(&self, kind: &str) {
+        self.shard_moves.with_label_values(&[kind]).inc();
     }
 
     /// `argocd_app_info` for the app `key` is now `info` (its previous series is dropped).

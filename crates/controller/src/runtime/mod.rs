@@ -1,5 +1,5 @@
 //! What the loops run on: configuration, the shared context, queue, backoff, the leader lease,
-//! stores, metrics, traces and the clock.
+//! the shard Leases and which apps they give this replica, stores, metrics, traces and the clock.
 
 pub mod app_store;
 pub mod backoff;
@@ -9,7 +9,9 @@ pub mod context;
 pub mod lease;
 pub mod metrics;
 pub mod mutex;
+pub mod ownership;
 pub mod queue;
+pub mod shard_leases;
 pub mod shutdown;
 pub mod stores;
 pub mod telemetry;

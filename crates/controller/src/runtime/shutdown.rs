@@ -46,6 +46,15 @@ impl Shutdown {
     }
 }
 
+/// Sleeps `period`; false when `stop` turned true before it ended.
+pub async fn pause_unless(mut stop: watch::Receiver<bool>, period: Duration) -> bool {
+    let slept = tokio::select! {
+        () = tokio::time::sleep(period) => true,
+        _ = stop.wait_for(|asked| *asked) => false,
+    };
+    slept && !*stop.borrow()
+}
+
 /// How the time allowed for stopping is shared: most for the syncs to reach a safe point, the
 /// rest (at least a second, at most five) for giving the leases back.
 pub fn split_grace(grace: Duration) -> (Duration, Duration) {
