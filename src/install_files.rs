@@ -143,4 +143,8 @@ fn every_flag_the_chart_passes_is_a_serve_flag() {
     ]);
     assert!(plain.insecure && plain.no_audit && !plain.leader_elect);
     assert_eq!(plain.resync, std::time::Duration::from_secs(300));
+
+    let scaled = rendered_serve(&["shardLeases=8", "replicas=4"]);
+    assert_eq!(scaled.shard_leases, Some(8));
+    assert!(!scaled.leader_elect);
 }
