@@ -24,8 +24,8 @@ pub fn kubernetes_json(text: &str) -> Option<Value> {
     let mut options = serde_saphyr::options::Options::default();
     // Kubernetes' YAML 1.1: a leading zero means octal (`defaultMode: 0644`).
     options.legacy_octal_numbers = true;
-    // Sizes and nesting are bounded by the caller (`check_flow_depth`, render limits).
-    options.budget = None;
+    // Its default budget (nesting 64 deep, a million events) keeps the stack safe; what goes
+    // past it is left to serde_norway, which reads (or refuses) it as before.
     // A `null` key is the key "null", as serde_norway's reading made it.
     options.null_as_string = true;
     serde_saphyr::from_str_with_options(text, options).ok()
