@@ -247,15 +247,7 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
         }
         None => None,
     };
-    let health = async move {
-        match health {
-            Some(listener) => listener
-                .run()
-                .await
-                .map_err(|e| CommandError::Failed(e.to_string())),
-            None => std::future::pending().await,
-        }
-    };
+    let health = run_if_given(health.map(|listener| listener.run()));
     let api = match args.api_listen {
         Some(address) => {
             let mut server_config =
@@ -275,15 +267,7 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
         }
         None => None,
     };
-    let api = async move {
-        match api {
-            Some(server) => server
-                .run()
-                .await
-                .map_err(|e| CommandError::Failed(e.to_string())),
-            None => std::future::pending().await,
-        }
-    };
+    let api = run_if_given(api.map(|server| server.run()));
     let shutdown = controller.shutdown();
     let controller = controller.run();
     tokio::pin!(controller);
@@ -306,6 +290,16 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
             tracing::warn!("the controller did not stop within --shutdown-timeout; exiting anyway");
             Ok(true)
         }
+    }
+}
+
+/// A listener's run, or (none configured) a wait that never ends, to select on either way.
+async fn run_if_given(
+    run: Option<impl Future<Output = Result<(), driftless_server::ServerError>>>,
+) -> Result<(), CommandError> {
+    match run {
+        Some(run) => run.await.map_err(|e| CommandError::Failed(e.to_string())),
+        None => std::future::pending().await,
     }
 }
 

@@ -60,19 +60,24 @@ pub fn refresh_of(app: &Application) -> Option<Refresh> {
 /// if a time is due.
 pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration>, ReconcileError> {
     let object = ctx.app_object(name);
-    let app: Arc<Application> = match ctx.apps.fresh(name) {
-        Some(app) => app,
+    let (app, from_api): (Arc<Application>, bool) = match ctx.apps.fresh(name) {
+        Some(app) => (app, false),
         None => match read_from_api(ctx, &object, name).await? {
-            Some(app) => app,
+            Some(app) => (app, true),
             None => return Ok(None),
         },
     };
     if app.metadata.deletion_timestamp.is_some() {
         // The store may still hold the app as it was before this controller removed its
         // finalizer: the deletion (and its hooks) must never run again for an app already
-        // let go, so it works on the API server's copy.
-        let Some(current) = read_from_api(ctx, &object, name).await? else {
-            return Ok(None);
+        // let go, so it works on the API server's copy (read once).
+        let current = if from_api {
+            app
+        } else {
+            match read_from_api(ctx, &object, name).await? {
+                Some(current) => current,
+                None => return Ok(None),
+            }
         };
         let _timer = crate::runtime::metrics::ReconcileTimer::start(&ctx.metrics, &current);
         return Ok(Box::pin(crate::app_loop::delete::delete_app(ctx, &current)).await?);
