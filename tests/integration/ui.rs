@@ -5,12 +5,10 @@
 //! and a cookie alone (a forged cross-site form) cannot start one.
 //! With DRIFTLESS_UI_SCREENSHOTS=1 the tests write one PNG per view into docs/screenshots/.
 
-mod webdriver;
-
 use crate::api::{ApiEnv, Config};
 use crate::gitops::*;
+use driftless_testkit::webdriver::{Browser, ENTER};
 use serde_json::{Value, json};
-use webdriver::{Browser, ENTER};
 
 /// Saves the window as docs/screenshots/`name`.png when screenshots are asked for.
 async fn screenshot(browser: &Browser, name: &str) -> anyhow::Result<()> {

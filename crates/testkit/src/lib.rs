@@ -14,6 +14,7 @@ mod oci_registry;
 mod outage;
 mod tools;
 mod wait;
+pub mod webdriver;
 
 pub use charts::{
     helm_template, index_repo, isolated_helm, package_chart, write_chart, write_chart_with_values,

@@ -1,16 +1,18 @@
 //! A headless Chromium driven through chromedriver (the W3C WebDriver protocol over HTTP):
-//! just the commands the UI tests need, on the reqwest client the tests already use.
+//! just the commands the UI tests and the UI benchmark need, on a reqwest client.
 
 use anyhow::Context;
 use serde_json::{Value, json};
 use std::time::Duration;
 
 /// The key WebDriver sends for Enter.
-pub(crate) const ENTER: &str = "\u{E007}";
+pub const ENTER: &str = "\u{E007}";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// How long a page may take to show what a test waits for.
+const WAIT: Duration = Duration::from_secs(120);
 
 /// A chromedriver process and one browser session on it; both end when this is dropped.
-pub(crate) struct Browser {
+pub struct Browser {
     http: reqwest::Client,
     session: String,
     port: u16,
@@ -23,7 +25,7 @@ pub(crate) struct Browser {
 impl Browser {
     /// Starts chromedriver on a free port and a headless Chromium session (light colours,
     /// or dark ones when `dark`).
-    pub(crate) async fn start(dark: bool) -> anyhow::Result<Self> {
+    pub async fn start(dark: bool) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -41,7 +43,7 @@ impl Browser {
             .timeout(Duration::from_secs(60))
             .build()?;
         let base = format!("http://127.0.0.1:{port}");
-        driftless_testkit::wait_until(Duration::from_secs(30), "chromedriver is ready", || async {
+        crate::wait_until(Duration::from_secs(30), "chromedriver is ready", || async {
             let status = http.get(format!("{base}/status")).send().await;
             Ok(match status {
                 Ok(r) => r
@@ -128,13 +130,13 @@ impl Browser {
         Ok(answer["value"].clone())
     }
 
-    pub(crate) async fn goto(&self, url: &str) -> anyhow::Result<()> {
+    pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
         self.command(reqwest::Method::POST, "/url", json!({"url": url}))
             .await
             .map(drop)
     }
 
-    pub(crate) async fn url(&self) -> anyhow::Result<String> {
+    pub async fn url(&self) -> anyhow::Result<String> {
         let url = self
             .command(reqwest::Method::GET, "/url", json!({}))
             .await?;
@@ -142,7 +144,7 @@ impl Browser {
     }
 
     /// Runs `script` (a function body; `arguments` are `args`) in the page.
-    pub(crate) async fn script(&self, script: &str, args: Value) -> anyhow::Result<Value> {
+    pub async fn script(&self, script: &str, args: Value) -> anyhow::Result<Value> {
         self.command(
             reqwest::Method::POST,
             "/execute/sync",
@@ -152,7 +154,7 @@ impl Browser {
     }
 
     /// The text a user sees in the first element `css` matches, if there is one.
-    pub(crate) async fn text(&self, css: &str) -> anyhow::Result<Option<String>> {
+    pub async fn text(&self, css: &str) -> anyhow::Result<Option<String>> {
         let text = self
             .script(
                 "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;",
@@ -163,13 +165,13 @@ impl Browser {
     }
 
     /// Waits until the first element `css` matches shows text that `wanted` accepts.
-    pub(crate) async fn wait_text(
+    pub async fn wait_text(
         &self,
         css: &str,
         what: &str,
         wanted: impl Fn(&str) -> bool,
     ) -> anyhow::Result<String> {
-        driftless_testkit::wait_until(crate::gitops::TIMEOUT, what, || async {
+        crate::wait_until(WAIT, what, || async {
             Ok(self.text(css).await?.filter(|t| wanted(t)))
         })
         .await
@@ -190,7 +192,7 @@ impl Browser {
     }
 
     /// Waits for the element, then clicks it as a user would.
-    pub(crate) async fn click(&self, css: &str) -> anyhow::Result<()> {
+    pub async fn click(&self, css: &str) -> anyhow::Result<()> {
         self.wait_text(css, &format!("{css} is shown"), |_| true)
             .await?;
         let id = self.element(css).await?;
@@ -204,7 +206,7 @@ impl Browser {
     }
 
     /// Types `text` (key by key) into the element.
-    pub(crate) async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
+    pub async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
         self.wait_text(css, &format!("{css} is shown"), |_| true)
             .await?;
         let id = self.element(css).await?;
@@ -218,7 +220,7 @@ impl Browser {
     }
 
     /// A PNG of the window.
-    pub(crate) async fn screenshot(&self) -> anyhow::Result<Vec<u8>> {
+    pub async fn screenshot(&self) -> anyhow::Result<Vec<u8>> {
         use base64::Engine;
         let shot = self
             .command(reqwest::Method::GET, "/screenshot", json!({}))
