@@ -1,21 +1,16 @@
 //! driftless's install (install/helm/driftless, rendered into install/kustomize): `driftless
-//! check` finds nothing wrong with it, and driftless manages its own install from git
-//! (examples/self-managed). Under the local control plane the Deployment's pods are KWOK's
-//! fakes, so "Healthy" means KWOK made them ready, not that driftless ran in them.
+//! check` finds nothing wrong with it, and each mode (namespaced, cluster-wide, impersonating)
+//! grants what the controller needs. Managing the install from git: self_managed.rs.
 
-use driftless_controller::{Controller, ControllerConfig};
-use driftless_source::testing::{GitHttpServer, ScratchRepo};
-use driftless_testkit::{TestNamespace, install_argo_crds, wait_until};
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use driftless_controller::ControllerConfig;
+use driftless_testkit::{TestNamespace, apply_manifests, service_account_token, wait_until};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::Api;
-use kube::api::{
-    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
-};
+use kube::api::DeleteParams;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -125,161 +120,24 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn sync_and_health(app: &DynamicObject) -> (String, String, String) {
-    let s = &app.data["status"];
-    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
-    (
-        text(&s["sync"]["status"]),
-        text(&s["health"]["status"]),
-        text(&s["sync"]["revision"]),
-    )
+/// The chart's release name in the tests.
+pub(crate) const RELEASE: &str = "driftless";
+
+/// The install with `settings` (cluster-wide unless they say otherwise), released into the
+/// test's namespace (`helm template | kubectl apply`); returns a token of its ServiceAccount.
+pub(crate) async fn install_chart(ns: &TestNamespace, settings: &[&str]) -> anyhow::Result<String> {
+    let manifests = render_chart(&ns.name, settings);
+    apply_manifests(&ns.client, &manifests, &ns.name, "helm").await?;
+    service_account_token(&ns.client, &ns.name, RELEASE, None).await
 }
 
-/// Waits until the app `driftless` is Synced and Healthy at `revision`; else says where it is.
-async fn converged(apps: &Api<DynamicObject>, revision: &str) -> anyhow::Result<()> {
-    let waited = wait_until(
-        Duration::from_secs(180),
-        "driftless Synced and Healthy at the commit",
-        || async {
-            let app = apps.get("driftless").await?;
-            let (sync, health, rev) = sync_and_health(&app);
-            Ok((sync == "Synced" && health == "Healthy" && rev == revision).then_some(()))
-        },
-    )
-    .await;
-    if let Err(error) = waited {
-        let app = apps.get("driftless").await?;
-        anyhow::bail!(
-            "{error}: {:?} {}",
-            sync_and_health(&app),
-            app.data["status"]["conditions"]
-        );
-    }
-    Ok(())
-}
-
-/// The ReplicaSets of the Deployment `driftless`.
-async fn replica_sets(api: &Api<ReplicaSet>) -> anyhow::Result<Vec<String>> {
-    let list = api
-        .list(&ListParams::default().labels("app.kubernetes.io/name=driftless"))
-        .await?;
-    Ok(list
-        .items
-        .into_iter()
-        .filter_map(|r| r.metadata.name)
-        .collect())
-}
-
-#[tokio::test]
-async fn driftless_manages_its_own_install_and_rolls_on_a_values_commit() -> anyhow::Result<()> {
-    let ns = TestNamespace::new("install").await?;
-    install_argo_crds(&ns.client, env!("CARGO_BIN_EXE_driftless")).await?;
-    let repo = ScratchRepo::named("driftless.git");
-    copy_dir(
-        &workspace().join("install/helm/driftless"),
-        &repo.path().join("install/helm/driftless"),
-    )?;
-    let first = repo.commit("driftless's chart");
-    let server = GitHttpServer::start(repo.root())?;
-
-    let cache = tempfile::tempdir()?;
-    let mut config = ControllerConfig::new(ns.name.clone(), cache.path());
-    config.poll_interval = Duration::from_secs(1);
-    config.installation_id = Some(ns.name.clone());
-    let controller = Controller::new(ns.client.clone(), config).await?;
-    let task = tokio::spawn(async move { controller.run().await });
-
-    let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
-    let apps: Api<DynamicObject> =
-        Api::namespaced_with(ns.client.clone(), &ns.name, &ApiResource::from_gvk(&gvk));
-    let deployments: Api<Deployment> = ns.api();
-    let sets: Api<ReplicaSet> = ns.api();
-    let cluster_name = format!("driftless-{}", ns.name);
-
-    let result = async {
-        // The example, retargeted at the test's repository and namespace. The CRDs are the
-        // shared cluster's (installed above), so this app leaves them alone.
-        let mut app: Value = serde_norway::from_str(&std::fs::read_to_string(
-            workspace().join("examples/self-managed/driftless.yaml"),
-        )?)?;
-        app["metadata"]["namespace"] = json!(ns.name);
-        app["spec"]["destination"]["namespace"] = json!(ns.name);
-        app["spec"]["source"]["repoURL"] = json!(server.url(&repo.name()));
-        app["spec"]["source"]["helm"]["skipCrds"] = json!(true);
-        apps.patch(
-            "driftless",
-            &PatchParams::apply("kubectl").force(),
-            &Patch::Apply(&app),
-        )
-        .await?;
-        let started = Instant::now();
-        converged(&apps, &first).await?;
-        eprintln!("the install converged in {:?}", started.elapsed());
-        // What the chart installs, under the release namespace's names.
-        Api::<ClusterRole>::all(ns.client.clone())
-            .get(&cluster_name)
-            .await?;
-        Api::<ClusterRoleBinding>::all(ns.client.clone())
-            .get(&cluster_name)
-            .await?;
-        let before = deployments.get("driftless").await?;
-        let sets_before = replica_sets(&sets).await?;
-
-        // A values commit: one more flag for serve.
-        let values = repo.path().join("install/helm/driftless/values.yaml");
-        let text = std::fs::read_to_string(&values)?;
-        assert!(
-            text.contains("extraArgs: []"),
-            "values.yaml has no empty extraArgs"
-        );
-        std::fs::write(
-            &values,
-            text.replace("extraArgs: []", "extraArgs: [--resync=5m]"),
-        )?;
-        let second = repo.commit("resync every 5 minutes");
-        let committed = Instant::now();
-        wait_until(
-            Duration::from_secs(120),
-            "a new ReplicaSet of driftless",
-            || async {
-                let now = replica_sets(&sets).await?;
-                Ok(now
-                    .iter()
-                    .any(|name| !sets_before.contains(name))
-                    .then_some(()))
-            },
-        )
-        .await?;
-        let after = deployments.get("driftless").await?;
-        let args = |d: &Deployment| {
-            d.spec
-                .as_ref()
-                .and_then(|s| s.template.spec.as_ref())
-                .map(|p| p.containers[0].args.clone().unwrap_or_default())
-        };
-        assert!(
-            args(&after)
-                .unwrap_or_default()
-                .contains(&"--resync=5m".to_string()),
-            "the pod template has not the new flag: {:?}",
-            args(&after)
-        );
-        assert_ne!(args(&before), args(&after));
-        converged(&apps, &second).await?;
-        eprintln!("the values commit rolled out in {:?}", committed.elapsed());
-        anyhow::Ok(())
-    }
-    .await;
-
-    task.abort();
-    // Cluster-scoped objects outlive the test namespace: deleted here.
-    let _ = Api::<ClusterRoleBinding>::all(ns.client.clone())
-        .delete(&cluster_name, &DeleteParams::default())
-        .await;
-    let _ = Api::<ClusterRole>::all(ns.client.clone())
-        .delete(&cluster_name, &DeleteParams::default())
-        .await;
-    result
+/// The cluster-wide install's cluster-scoped objects (its namespaced ones go with the namespace).
+pub(crate) async fn uninstall_chart(ns: &TestNamespace) {
+    let name = format!("{RELEASE}-{}", ns.name);
+    let roles: Api<ClusterRole> = Api::all(ns.client.clone());
+    let bindings: Api<ClusterRoleBinding> = Api::all(ns.client.clone());
+    let _ = bindings.delete(&name, &DeleteParams::default()).await;
+    let _ = roles.delete(&name, &DeleteParams::default()).await;
 }
 
 /// The chart rendered as `helm template` renders it for release `driftless` in `namespace`,
@@ -303,17 +161,10 @@ async fn spawn_on_chart_identity(
     settings: &[&str],
     adjust: impl FnOnce(&mut ControllerConfig),
 ) -> anyhow::Result<()> {
-    use driftless_testkit::{TestCluster, apply_manifests, service_account_token};
-    let ns = env.ns.name.clone();
-    apply_manifests(
-        &env.ns.client,
-        &render_chart(&ns, settings),
-        &ns,
-        "install-test",
-    )
-    .await?;
-    let token = service_account_token(&env.ns.client, &ns, "driftless", None).await?;
-    let engine = TestCluster::Main.client_with_token(&token).await?;
+    let token = install_chart(&env.ns, settings).await?;
+    let engine = driftless_testkit::TestCluster::Main
+        .client_with_token(&token)
+        .await?;
     env.spawn_on(engine, |config| {
         config.leader_election = Some(driftless_controller::LeaderElection {
             lease_name: "driftless-controller".into(),
@@ -391,7 +242,6 @@ async fn the_cluster_wide_install_grants_what_the_controller_needs() -> anyhow::
 
     let mut env = Gitops::new("install-cw").await?;
     let target = TestNamespace::new("install-target").await?;
-    let cluster_name = format!("driftless-{}", env.ns.name);
     let result = async {
         spawn_on_chart_identity(&mut env, &[], |_| {}).await?;
         env.repo.write("site/settings.yaml", settings("hello"));
@@ -405,12 +255,7 @@ async fn the_cluster_wide_install_grants_what_the_controller_needs() -> anyhow::
     }
     .await;
     env.stop();
-    let _ = Api::<ClusterRoleBinding>::all(env.ns.client.clone())
-        .delete(&cluster_name, &DeleteParams::default())
-        .await;
-    let _ = Api::<ClusterRole>::all(env.ns.client.clone())
-        .delete(&cluster_name, &DeleteParams::default())
-        .await;
+    uninstall_chart(&env.ns).await;
     result
 }
 

@@ -28,6 +28,7 @@ mod privilege;
 mod projects;
 mod render_cli;
 mod secrets;
+mod self_managed;
 mod sync;
 mod sync_windows;
 mod traces;

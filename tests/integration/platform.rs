@@ -8,15 +8,12 @@
 //! The platform's namespaces (litellm, monitoring, …) are cluster-wide, so this test and
 //! `make demo` must not run on the same cluster at the same time.
 
-use crate::install::{copy_dir, render_chart};
+use crate::install::{copy_dir, install_chart, uninstall_chart};
 use crate::pod::{Pod, free_port};
 use driftless_source::testing::GitHttpServer;
-use driftless_testkit::{
-    TestNamespace, apply_manifests, install_argo_crds, service_account_token, wait_until,
-};
+use driftless_testkit::{TestNamespace, install_argo_crds, wait_until};
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::Api;
 use kube::api::{
     ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
@@ -90,7 +87,7 @@ async fn the_ai_platform_converges_and_namespace_files_create_and_remove_namespa
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-qm", "AI platform"]);
 
-    let token = install(&ns).await?;
+    let token = install_chart(&ns, &[]).await?;
     let cache = tempfile::tempdir()?;
     let pod = Pod::new(&ns.name, &token)?;
     let health = format!("127.0.0.1:{}", free_port()?);
@@ -253,28 +250,9 @@ async fn the_ai_platform_converges_and_namespace_files_create_and_remove_namespa
     )
     .await;
     serve.kill();
-    uninstall(&ns).await;
+    uninstall_chart(&ns).await;
     result
 }
-
-/// The install, cluster-wide, released into the test's namespace (`helm template | kubectl
-/// apply`); returns a token of its ServiceAccount.
-async fn install(ns: &TestNamespace) -> anyhow::Result<String> {
-    apply_manifests(&ns.client, &render_chart(&ns.name, &[]), &ns.name, "helm").await?;
-    service_account_token(&ns.client, &ns.name, RELEASE, None).await
-}
-
-/// The install's cluster-scoped objects (its namespaced ones go with the namespace).
-async fn uninstall(ns: &TestNamespace) {
-    let name = format!("{RELEASE}-{}", ns.name);
-    let roles: Api<ClusterRole> = Api::all(ns.client.clone());
-    let bindings: Api<ClusterRoleBinding> = Api::all(ns.client.clone());
-    let _ = bindings.delete(&name, &DeleteParams::default()).await;
-    let _ = roles.delete(&name, &DeleteParams::default()).await;
-}
-
-/// The release name of the install in the test.
-const RELEASE: &str = "driftless";
 
 fn log_tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();

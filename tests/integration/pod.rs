@@ -49,20 +49,38 @@ impl Pod {
 
     /// `driftless serve` for the app namespace `ns` with `extra` flags, in this pod.
     pub(crate) fn serve(&self, ns: &str, cache: &Path, extra: &[&str]) -> anyhow::Result<Serve> {
+        let home = self.home();
+        let serve = Serve::in_namespace(ns, cache, extra, &self.env(&home, &[]))?;
+        Ok(self.contain(serve))
+    }
+
+    /// The driftless command `args` as a container's args give it, with the container's
+    /// `envs` (HOME aside: the pod's own), in this pod.
+    pub(crate) fn run(&self, args: Vec<String>, envs: &[(&str, &str)]) -> anyhow::Result<Serve> {
+        let home = self.home();
+        let serve = Serve::with_args(args, &self.env(&home, envs))?;
+        Ok(self.contain(serve))
+    }
+
+    fn home(&self) -> String {
+        self.dir.path().join("home").display().to_string()
+    }
+
+    /// What the kubelet puts in a container's environment, and `extra`.
+    fn env<'a>(&'a self, home: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut env = vec![
+            ("KUBERNETES_SERVICE_HOST", "127.0.0.1"),
+            ("KUBERNETES_SERVICE_PORT", self.api_port.as_str()),
+        ];
+        env.extend(extra.iter().filter(|(name, _)| *name != "HOME"));
+        env.push(("HOME", home));
+        env
+    }
+
+    /// `serve` with no kubeconfig and the pod's files over /run, in a mount namespace of its own.
+    fn contain(&self, serve: Serve) -> Serve {
         let run = self.dir.path().join("run").display().to_string();
-        let home = self.dir.path().join("home").display().to_string();
-        Ok(Serve::in_namespace(
-            ns,
-            cache,
-            extra,
-            &[
-                ("KUBERNETES_SERVICE_HOST", "127.0.0.1"),
-                ("KUBERNETES_SERVICE_PORT", &self.api_port),
-                ("HOME", &home),
-            ],
-        )?
-        .without_env("KUBECONFIG")
-        .wrapped_in(&[
+        serve.without_env("KUBECONFIG").wrapped_in(&[
             "unshare",
             "--mount",
             "--propagation",
@@ -72,7 +90,7 @@ impl Pod {
             "-c",
             "mount --bind \"$0\" /run && exec \"$@\"",
             &run,
-        ]))
+        ])
     }
 }
 

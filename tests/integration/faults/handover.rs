@@ -11,31 +11,33 @@ use kube::Api;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-const LEASE: &str = "driftless-controller";
+pub(crate) const LEASE: &str = "driftless-controller";
 const LEASE_DURATION: Duration = Duration::from_secs(6);
 
-fn hook(name: &str, phase: &str) -> String {
+pub(crate) fn hook(name: &str, phase: &str) -> String {
     format!(
         "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  annotations:\n    argocd.argoproj.io/hook: {phase}\n\
          spec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: run, image: \"busybox:1.36\", command: [\"true\"]}}]\n"
     )
 }
 
-/// A Deployment that becomes available only `minReadySeconds` after its pod is ready: the
+/// A Deployment that becomes available only `min_ready` seconds after its pod is ready: the
 /// wave it is in takes that long.
-fn slow_deployment(round: usize) -> String {
+fn slow_deployment(round: usize, min_ready: u32) -> String {
     format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: slow\n  annotations: {{argocd.argoproj.io/sync-wave: \"0\"}}\n\
-         spec:\n  replicas: 1\n  minReadySeconds: 10\n  selector: {{matchLabels: {{app: slow}}}}\n  template:\n\
+         spec:\n  replicas: 1\n  minReadySeconds: {min_ready}\n  selector: {{matchLabels: {{app: slow}}}}\n  template:\n\
          \x20   metadata: {{labels: {{app: slow}}, annotations: {{round: \"{round}\"}}}}\n\
          \x20   spec:\n      containers: [{{name: web, image: \"nginx:1.27\"}}]\n"
     )
 }
 
-fn write_round(env: &Gitops, round: usize) {
+/// Round `round` of the app in `slow/`: a PreSync hook, the slow Deployment in wave 0 (its wave
+/// lasts `min_ready` seconds), a ConfigMap in wave 1 and a PostSync hook.
+pub(crate) fn write_round(env: &Gitops, round: usize, min_ready: u32) {
     env.repo
         .write("slow/migrate.yaml", hook("migrate", "PreSync"))
-        .write("slow/slow.yaml", slow_deployment(round))
+        .write("slow/slow.yaml", slow_deployment(round, min_ready))
         .write(
             "slow/after.yaml",
             format!(
@@ -46,7 +48,7 @@ fn write_round(env: &Gitops, round: usize) {
 }
 
 /// The sync of `commit` is in wave 0: the PreSync hook is done and the slow Deployment applied.
-fn mid_sync(app: &Value, commit: &str) -> bool {
+pub(crate) fn mid_sync(app: &Value, commit: &str) -> bool {
     let op = &app["status"]["operationState"];
     let resources = op["syncResult"]["resources"]
         .as_array()
@@ -59,7 +61,7 @@ fn mid_sync(app: &Value, commit: &str) -> bool {
             .any(|r| r["kind"] == "Deployment" && r["name"] == "slow")
 }
 
-fn finished_at(app: &Value, commit: &str) -> bool {
+pub(crate) fn finished_at(app: &Value, commit: &str) -> bool {
     let op = &app["status"]["operationState"];
     op["phase"] == "Succeeded"
         && op["syncResult"]["revision"] == commit
@@ -67,7 +69,7 @@ fn finished_at(app: &Value, commit: &str) -> bool {
         && health_of(app) == "Healthy"
 }
 
-async fn holder(leases: &Api<Lease>) -> anyhow::Result<String> {
+pub(crate) async fn holder(leases: &Api<Lease>) -> anyhow::Result<String> {
     Ok(leases
         .get_opt(LEASE)
         .await?
@@ -94,7 +96,7 @@ fn replica(env: &Gitops, name: &str, cache: &std::path::Path) -> anyhow::Result<
 }
 
 /// Polls fast (the sync's wave lasts ~10 s) until the app is mid-sync at `commit`.
-async fn wait_mid_sync(env: &Gitops, app: &str, commit: &str) -> anyhow::Result<()> {
+pub(crate) async fn wait_mid_sync(env: &Gitops, app: &str, commit: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let now = env.app(app).await?.unwrap_or_default();
@@ -111,7 +113,7 @@ async fn wait_mid_sync(env: &Gitops, app: &str, commit: &str) -> anyhow::Result<
 }
 
 /// Waits for the Lease to be held by a replica whose identity starts with `prefix`.
-async fn wait_holder(leases: &Api<Lease>, prefix: &str) -> anyhow::Result<Duration> {
+pub(crate) async fn wait_holder(leases: &Api<Lease>, prefix: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
     loop {
         if holder(leases).await?.starts_with(prefix) {
@@ -136,7 +138,7 @@ async fn a_standby_finishes_the_sync_of_a_leader_stopped_with_sigterm_then_sigki
     wait_holder(&leases, "first-").await?;
     second.start()?;
 
-    write_round(&env, 0);
+    write_round(&env, 0, 10);
     let commit = env.repo.commit("round 0");
     let app = env.name("slow");
     env.apply_app(&application(&app, &ns, &url, "slow", AUTOMATED, ""))
@@ -177,7 +179,7 @@ async fn a_standby_finishes_the_sync_of_a_leader_stopped_with_sigterm_then_sigki
 
     // SIGKILL: no release; the standby (the first, started again) takes over once it expires.
     first.start()?;
-    write_round(&env, 1);
+    write_round(&env, 1, 10);
     let commit = env.repo.commit("round 1");
     wait_mid_sync(&env, &app, &commit).await?;
     second.kill();

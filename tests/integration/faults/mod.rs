@@ -11,7 +11,7 @@
 //! fault table (`fault | injected | syncs completed | objects lost`).
 
 mod contention;
-mod handover;
+pub(crate) mod handover;
 mod kills;
 mod outages;
 mod renders;
@@ -76,7 +76,6 @@ impl Serve {
         extra: &[&str],
         envs: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
         let mut args: Vec<String> = ["serve", "--app-namespace", ns, "--installation-id", ns]
             .iter()
             .map(|s| s.to_string())
@@ -86,6 +85,12 @@ impl Serve {
             args.extend(["--cache-dir".into(), cache.display().to_string()]);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
+        Self::with_args(args, envs)
+    }
+
+    /// The driftless command `args` (its subcommand first), as they stand.
+    pub(crate) fn with_args(args: Vec<String>, envs: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
         Ok(Self {
             args,
             envs: envs
