@@ -95,7 +95,8 @@ bench: tools build-release
 	  $(CARGO) run --release -q -p driftless-guard --example bench_check && \
 	  $(CARGO) run --release -q -p driftless-render --example render_times && \
 	  $(CARGO) run --release -q -p driftless-render --example render_many_apps && \
-	  $(CARGO) run --release -q -p driftless-charts --example chart_fetches
+	  $(CARGO) run --release -q -p driftless-charts --example chart_fetches && \
+	  $(CARGO) run --release -q -p driftless-source --example tree_lookup_bench
 	$(LOCAL_ENV) && $(CARGO) run --release -q -p driftless-server --example list_bench
 	$(LOCAL_ENV) && hack/bench-sync target/release/driftless
 	$(LOCAL_ENV) && hack/bench-controller target/release/driftless

@@ -55,13 +55,15 @@ struct FetchState {
 #[derive(Default)]
 struct Slot {
     repo: Mutex<Option<gix::ThreadSafeRepository>>,
+    /// Its big directories, decoded (shared by every reader of the repository).
+    trees: Arc<crate::big_trees::BigTrees>,
     fetch: Mutex<FetchState>,
     fetch_done: Condvar,
 }
 
 /// Locks, recovering from a panic in another holder: the guarded data stays consistent
 /// because every holder writes it in one step.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -167,7 +169,7 @@ impl RepoCache {
     pub fn repo(&self, url: &str) -> Result<LocalRepo, CacheError> {
         let slot = self.slot(url);
         let repo = self.ensure_repo(url, &slot)?;
-        Ok(LocalRepo::new(repo, redact_url(url)))
+        Ok(LocalRepo::new(repo, redact_url(url), slot.trees.clone()))
     }
 
     /// Opens the bare repository, creating it first if needed. Creation happens in a temporary

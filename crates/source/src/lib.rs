@@ -11,6 +11,7 @@
 //!
 //! Everything here blocks (gix is synchronous): call it from `spawn_blocking`.
 
+mod big_trees;
 mod cache;
 mod credentials;
 mod export;

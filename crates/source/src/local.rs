@@ -4,9 +4,11 @@
 use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
 
+use crate::big_trees::{BIG, BigTrees, Entries};
 use crate::ids::{CommitId, is_full_sha, is_short_sha};
 use crate::message::error_chain;
 use crate::refs::candidate_ref_names;
+use std::sync::Arc;
 
 /// Reading the cache failed. URLs are redacted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -107,6 +109,7 @@ pub struct CommitInfo {
 pub struct LocalRepo {
     repo: gix::ThreadSafeRepository,
     url: String,
+    trees: Arc<BigTrees>,
 }
 
 impl std::fmt::Debug for LocalRepo {
@@ -119,10 +122,15 @@ impl std::fmt::Debug for LocalRepo {
 
 impl LocalRepo {
     /// `url` must already be redacted: it only labels errors.
-    pub(crate) fn new(repo: gix::ThreadSafeRepository, redacted_url: String) -> Self {
+    pub(crate) fn new(
+        repo: gix::ThreadSafeRepository,
+        redacted_url: String,
+        trees: Arc<BigTrees>,
+    ) -> Self {
         LocalRepo {
             repo,
             url: redacted_url,
+            trees,
         }
     }
 
@@ -307,16 +315,42 @@ impl LocalRepo {
             if current.0 != EntryKind::Tree {
                 return Ok(None);
             }
-            let found = self
-                .entries(repo, current.1)?
-                .into_iter()
-                .find(|e| e.name == component.as_bytes());
-            match found {
-                Some(entry) => current = (entry.kind, entry.id),
+            match self.find_entry(repo, current.1, component.as_bytes())? {
+                Some(entry) => current = entry,
                 None => return Ok(None),
             }
         }
         Ok(Some(current))
+    }
+
+    /// The entry `name` of `tree`: from the decoded copy of a big tree, else by a scan.
+    fn find_entry(
+        &self,
+        repo: &gix::Repository,
+        tree: gix::ObjectId,
+        name: &[u8],
+    ) -> Result<Option<(EntryKind, gix::ObjectId)>, ReadError> {
+        if let Some(entries) = self.trees.get(&tree) {
+            return Ok(entries.get(name).copied());
+        }
+        let object = repo.find_tree(tree).map_err(|e| self.objects_error(&e))?;
+        let decoded = object.decode().map_err(|e| self.objects_error(&e))?;
+        let entry = |e: &gix::objs::tree::EntryRef<'_>| (e.mode.kind(), e.oid.to_owned());
+        if decoded.entries.len() < BIG {
+            return Ok(decoded
+                .entries
+                .iter()
+                .find(|e| e.filename == name)
+                .map(entry));
+        }
+        let entries: Entries = decoded
+            .entries
+            .iter()
+            .map(|e| (e.filename.to_vec(), entry(e)))
+            .collect();
+        let found = entries.get(name).copied();
+        self.trees.insert(tree, entries);
+        Ok(found)
     }
 }
 

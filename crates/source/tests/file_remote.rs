@@ -145,6 +145,49 @@ fn tree_ids_follow_content_not_commits() {
     assert!(matches!(err, ReadError::InvalidPath { .. }), "{err}");
 }
 
+/// A directory of many apps (kept decoded once looked into) answers like a small one, at each
+/// commit: the decoded copy of one commit's tree never answers for another's.
+#[test]
+fn paths_in_a_directory_of_many_apps_resolve_at_each_commit() {
+    let source = ScratchRepo::new();
+    source.git(&["config", "gc.auto", "0"]);
+    for index in 0..300 {
+        source.write(
+            &format!("apps/a{index}/cm.yaml"),
+            format!("name: cm-{index}\n"),
+        );
+    }
+    source.write("apps/a7.yaml", "kind: ConfigMap\n");
+    let first = source.commit("300 apps");
+    source.write("apps/a299/cm.yaml", "name: changed\n");
+    source.remove("apps/a0/cm.yaml");
+    let second = source.commit("one changed, one gone");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = RepoCache::new(dir.path().join("cache")).expect("cache");
+    cache
+        .fetch(&source.file_url(), &RepoCredentials::anonymous())
+        .expect("fetch");
+    let repo = cache.repo(&source.file_url()).expect("repo");
+    for (commit, hex) in [(id(&first), &first), (id(&second), &second)] {
+        for path in ["apps/a1", "apps/a150", "apps/a299"] {
+            assert_eq!(
+                repo.tree_id(commit, path).expect("tree").to_hex(),
+                source.git(&["rev-parse", &format!("{hex}:{path}")]),
+                "{path} at {hex}"
+            );
+        }
+        let err = repo.tree_id(commit, "apps/a300").expect_err("missing");
+        assert!(matches!(err, ReadError::PathNotFound { .. }), "{err}");
+        assert_eq!(
+            repo.path_kind(commit, "apps/a7.yaml").expect("kind"),
+            Some(PathKind::File)
+        );
+    }
+    assert!(repo.tree_id(id(&first), "apps/a0").is_ok());
+    let err = repo.tree_id(id(&second), "apps/a0").expect_err("gone");
+    assert!(matches!(err, ReadError::PathNotFound { .. }), "{err}");
+}
+
 #[test]
 fn reads_and_lists_files_at_a_commit() {
     let fx = fixture();
