@@ -332,7 +332,14 @@ async fn the_audit_trail_shows_the_sync_a_user_started_newest_first_and_verified
 -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let database = format!("sqlite://{}", dir.path().join("audit.db").display());
-    let config = Config::default().user("admin", "admin-pw").audit(&database);
+    let config = Config::default()
+        .user("admin", "admin-pw")
+        .user("viewer", "viewer-pw")
+        .rbac(
+            "policy.csv",
+            "p, viewer, applications, get, default/*, allow\n",
+        )
+        .audit(&database);
     let api = ApiEnv::start("ui-audit", config).await?;
     let admin = api.login("admin", "admin-pw").await?;
     let name = synced_app(&api, &admin).await?;
@@ -421,5 +428,61 @@ async fn the_audit_trail_shows_the_sync_a_user_started_newest_first_and_verified
         )
         .await?;
     wait_gone(&browser, started, "only completed syncs").await?;
+
+    // Two entries a page: Older and Newer walk the pages through the API's beforeSeq.
+    browser
+        .goto(&format!("{}/ui/audit?limit=2", api.base))
+        .await?;
+    let newest = browser
+        .wait_text("#audit-caption", "the newest page", |t| {
+            t.starts_with("Entries")
+        })
+        .await?;
+    browser.click("#audit-older").await?;
+    let older = browser
+        .wait_text("#audit-caption", "the page before", |t| {
+            t.starts_with("Entries") && t != newest
+        })
+        .await?;
+    let first_of = |caption: &str| -> u64 {
+        caption
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_default()
+    };
+    assert!(
+        first_of(&older) < first_of(&newest),
+        "{older} after {newest}"
+    );
+    browser.click("#audit-newer").await?;
+    browser
+        .wait_text("#audit-caption", "the newest page again", |t| t == newest)
+        .await?;
+
+    // Who may not read every app sees the entries of the apps they may read, and no
+    // verification of the whole chain.
+    browser.click("#logout").await?;
+    log_in(&browser, &api, ("viewer", "viewer-pw"), None).await?;
+    browser.goto(&format!("{}/ui/audit", api.base)).await?;
+    browser
+        .wait_text(
+            &format!("{started} [data-field=user]"),
+            "the viewer sees the sync",
+            |t| t == "admin",
+        )
+        .await?;
+    browser
+        .wait_text("#audit-verify[data-asked]", "the permission asked", |_| {
+            true
+        })
+        .await?;
+    let verify_hidden = browser
+        .script(
+            "return document.getElementById('audit-verify').hidden;",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(verify_hidden, true, "no verification offered to the viewer");
     Ok(())
 }

@@ -26,6 +26,7 @@ export async function auditView(params, app) {
   for (const [key] of FILTERS) filters[key] = params.get(key) || "";
   filters.kind = params.get("kind") || "";
   if (app) filters.app = app;
+  const limit = Number(params.get("limit")) || PAGE;
   const fields = FILTERS.filter(([key]) => !(app && key === "app")).map(([key, label]) => h("div", {},
     h("label", { for: "audit-" + key }, label),
     h("input", { id: "audit-" + key, name: key, value: filters[key], type: "search" })));
@@ -53,7 +54,7 @@ export async function auditView(params, app) {
   let trail = [];
   let current = null;
   const load = async (before) => {
-    const q = new URLSearchParams({ newestFirst: "true", limit: String(PAGE) });
+    const q = new URLSearchParams({ newestFirst: "true", limit: String(limit) });
     for (const [key, value] of Object.entries(filters)) if (value) q.set(key, value);
     if (before) q.set("beforeSeq", String(before));
     const page = await api("GET", "/api/v1/audit?" + q);
@@ -85,6 +86,7 @@ export async function auditView(params, app) {
     filters.kind = kind.value;
     const shown = new URLSearchParams();
     for (const [key, value] of Object.entries(filters)) if (value && !(app && key === "app")) shown.set(key, value);
+    if (limit !== PAGE) shown.set("limit", String(limit));
     history.replaceState(null, "", location.pathname + (String(shown) ? "?" + shown : ""));
     trail = [];
     load(null).catch(showError);
@@ -94,6 +96,7 @@ export async function auditView(params, app) {
 
 async function showVerification(target) {
   const everything = await api("GET", "/api/v1/account/can-i/applications/get/*/*").catch(() => ({}));
+  target.dataset.asked = "true";
   if (everything.value !== "yes") return;
   target.hidden = false;
   target.replaceChildren(h("span", { class: "muted" }, "Verifying the audit chain…"));

@@ -25,7 +25,6 @@ export async function treeView() {
   // What is expanded, by path of names from a root ("root/child"), kept across redraws.
   const expanded = new Set();
   let shownRoots = ROOTS_SHOWN;
-  let structure = "";
 
   const childrenOf = (app) => ((app.status && app.status.resources) || [])
     .filter((r) => isApplication(r) && apps.has(r.name)).map((r) => r.name).sort();
@@ -33,7 +32,6 @@ export async function treeView() {
     // A child Application the caller may not read stays a plain resource.
     .filter((r) => !isApplication(r) || !apps.has(r.name))
     .sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
-  const shape = () => [...apps.values()].map((a) => a.metadata.name + ">" + childrenOf(a).join(",")).sort().join(";");
   const roots = () => {
     const managed = new Set();
     for (const app of apps.values()) for (const child of childrenOf(app)) managed.add(child);
@@ -93,7 +91,6 @@ export async function treeView() {
   const draw = () => {
     const focusedPath = document.activeElement && tree.contains(document.activeElement)
       ? pathOf(document.activeElement) : null;
-    structure = shape();
     const all = roots();
     tree.replaceChildren(...all.slice(0, shownRoots).map((name) => appNode(name, name, 1)));
     more.hidden = all.length <= shownRoots;
@@ -124,21 +121,24 @@ export async function treeView() {
   let pending = null;
   openStream("", (type, app) => {
     const name = app.metadata.name;
+    const old = apps.get(name);
+    const before = old ? childrenOf(old).join(",") : null;
     if (type === "DELETED") apps.delete(name);
     else apps.set(name, app);
     if (pending) return;
-    if (shape() !== structure) {
+    // Only an app added or deleted, or one managing other apps than before, reshapes the tree.
+    if (!old || type === "DELETED" || childrenOf(app).join(",") !== before) {
       pending = setTimeout(() => { pending = null; draw(); }, 200);
       return;
     }
     for (const item of tree.querySelectorAll(`li[data-app="${CSS.escape(name)}"]`)) {
-      const before = item.querySelector("[data-field=sync]").textContent + "/" + item.querySelector("[data-field=health]").textContent;
+      const shown = item.querySelector("[data-field=sync]").textContent + "/" + item.querySelector("[data-field=health]").textContent;
       const fresh = appNode(name, pathOf(item), Number(item.getAttribute("aria-level")));
       fresh.tabIndex = item.tabIndex;
       const hadFocus = item === document.activeElement;
       item.replaceWith(fresh);
       if (hadFocus) fresh.focus();
-      if (before !== syncOf(app) + "/" + healthOf(app)) announce(`${name}: ${syncOf(app)}, ${healthOf(app)}`);
+      if (shown !== syncOf(app) + "/" + healthOf(app)) announce(`${name}: ${syncOf(app)}, ${healthOf(app)}`);
     }
   }, async () => {
     // Events were missed: read every app again.
