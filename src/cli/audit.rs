@@ -105,6 +105,7 @@ impl FilterArgs {
             until: time(&self.until)?,
             after_seq: self.after_seq,
             limit: self.limit,
+            ..Filter::default()
         })
     }
 }

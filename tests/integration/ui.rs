@@ -5,6 +5,8 @@
 //! and a cookie alone (a forged cross-site form) cannot start one.
 //! With DRIFTLESS_UI_SCREENSHOTS=1 the tests write one PNG per view into docs/screenshots/.
 
+mod platform_views;
+
 use crate::api::{ApiEnv, Config};
 use crate::gitops::*;
 use driftless_testkit::webdriver::{Browser, ENTER};

@@ -2,7 +2,8 @@
 
 use crate::entry::{Entry, Kind};
 
-/// Entries come back in seq order, oldest first from `after_seq`, at most `limit`.
+/// Entries come back in seq order, oldest first from `after_seq` (newest first below
+/// `before_seq` when `newest_first`), at most `limit`.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub app: Option<String>,
@@ -15,6 +16,9 @@ pub struct Filter {
     /// RFC 3339, compared as text of the same format (exclusive).
     pub until: Option<String>,
     pub after_seq: Option<u64>,
+    pub before_seq: Option<u64>,
+    /// Newest first: a reader pages back from the head with `before_seq`.
+    pub newest_first: bool,
     pub limit: Option<usize>,
 }
 
@@ -42,5 +46,6 @@ impl Filter {
                 .as_ref()
                 .is_none_or(|u| r.time.as_str() < u.as_str())
             && self.after_seq.is_none_or(|s| entry.seq > s)
+            && self.before_seq.is_none_or(|s| entry.seq < s)
     }
 }

@@ -177,10 +177,11 @@ impl Store for PostgresStore {
     fn list(&mut self, filter: &Filter) -> Result<Vec<Entry>, AuditError> {
         let kind = filter.kind.map(|k| k.to_string());
         let after = filter.after_seq.map(seq_value).transpose()?;
+        let before = filter.before_seq.map(seq_value).transpose()?;
         let limit = filter.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
         let mut sql = format!("SELECT {COLUMNS} FROM audit_entries WHERE true");
         let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = Vec::new();
-        let conditions: [(&str, Option<&(dyn postgres::types::ToSql + Sync)>); 7] = [
+        let conditions: [(&str, Option<&(dyn postgres::types::ToSql + Sync)>); 8] = [
             (" AND app = $", filter.app.as_ref().map(|v| v as _)),
             (r#" AND "user" = $"#, filter.user.as_ref().map(|v| v as _)),
             (
@@ -191,6 +192,7 @@ impl Store for PostgresStore {
             (" AND time >= $", filter.since.as_ref().map(|v| v as _)),
             (" AND time < $", filter.until.as_ref().map(|v| v as _)),
             (" AND seq > $", after.as_ref().map(|v| v as _)),
+            (" AND seq < $", before.as_ref().map(|v| v as _)),
         ];
         let mut add = |sql: &mut String, clause: &str, value| {
             params.push(value);
@@ -201,7 +203,11 @@ impl Store for PostgresStore {
                 add(&mut sql, clause, value);
             }
         }
-        sql.push_str(" ORDER BY seq");
+        sql.push_str(if filter.newest_first {
+            " ORDER BY seq DESC"
+        } else {
+            " ORDER BY seq"
+        });
         if let Some(limit) = &limit {
             add(&mut sql, " LIMIT $", limit);
         }

@@ -193,7 +193,14 @@ impl Store for SqliteStore {
         if let Some(after) = filter.after_seq {
             add(&mut sql, " AND seq > ?", Value::Integer(seq_value(after)?));
         }
-        sql.push_str(" ORDER BY seq");
+        if let Some(before) = filter.before_seq {
+            add(&mut sql, " AND seq < ?", Value::Integer(seq_value(before)?));
+        }
+        sql.push_str(if filter.newest_first {
+            " ORDER BY seq DESC"
+        } else {
+            " ORDER BY seq"
+        });
         if let Some(limit) = filter.limit {
             add(
                 &mut sql,

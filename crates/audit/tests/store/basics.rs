@@ -119,6 +119,24 @@ fn lists_by_each_filter(b: &mut Backend) {
         }),
         [3, 4, 5]
     );
+    // Newest first, paging back from the head.
+    assert_eq!(
+        list(Filter {
+            newest_first: true,
+            limit: Some(3),
+            ..Filter::default()
+        }),
+        [12, 11, 10]
+    );
+    assert_eq!(
+        list(Filter {
+            app: Some("shop/db".into()),
+            before_seq: Some(10),
+            newest_first: true,
+            ..Filter::default()
+        }),
+        [7, 4, 1]
+    );
     let both = Filter {
         app: Some("shop/web".into()),
         user: Some("alice".into()),

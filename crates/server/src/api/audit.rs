@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
-/// Entries answered at most per request (page on with `afterSeq`).
+/// Entries answered at most per request (page on with `afterSeq`, or `beforeSeq` newest first).
 const PAGE: usize = 500;
 
 /// The audit database, opened once; calls run off the async threads (the stores block).
@@ -56,6 +56,10 @@ pub struct AuditQuery {
     pub since: Option<String>,
     pub until: Option<String>,
     pub after_seq: Option<u64>,
+    pub before_seq: Option<u64>,
+    /// `newestFirst=true`: from the head back (page on with `beforeSeq`).
+    #[serde(default)]
+    pub newest_first: bool,
     pub limit: Option<usize>,
 }
 
@@ -106,6 +110,8 @@ pub async fn list(
         since: query.since,
         until: query.until,
         after_seq: query.after_seq,
+        before_seq: query.before_seq,
+        newest_first: query.newest_first,
         limit: Some(query.limit.unwrap_or(PAGE).min(PAGE)),
     };
     let entries = audit.with(move |store| store.list(&filter)).await?;

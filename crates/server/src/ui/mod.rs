@@ -21,6 +21,10 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("list.js", SCRIPT, include_str!("assets/list.js")),
     ("app.js", SCRIPT, include_str!("assets/app.js")),
     ("diff.js", SCRIPT, include_str!("assets/diff.js")),
+    ("tree.js", SCRIPT, include_str!("assets/tree.js")),
+    ("appsets.js", SCRIPT, include_str!("assets/appsets.js")),
+    ("revision.js", SCRIPT, include_str!("assets/revision.js")),
+    ("audit.js", SCRIPT, include_str!("assets/audit.js")),
     (
         "app.css",
         "text/css; charset=utf-8",

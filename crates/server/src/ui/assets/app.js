@@ -13,7 +13,9 @@ export async function appView(name) {
   const resources = h("tbody", { id: "resources" });
   const operation = h("div", { class: "operation", id: "operation", role: "status", "aria-live": "polite", hidden: true });
   const toolbar = h("div", { class: "toolbar" },
-    h("a", { href: "/ui/applications/" + encodeURIComponent(name) + "/diff" }, "Diff against git"));
+    h("a", { href: "/ui/applications/" + encodeURIComponent(name) + "/diff" }, "Diff against git"),
+    h("a", { href: "/ui/applications/" + encodeURIComponent(name) + "/revision", id: "to-revision" }, "Changes at another revision"),
+    ui.audit ? h("a", { href: "/ui/applications/" + encodeURIComponent(name) + "/audit", id: "to-audit" }, "Audit trail") : null);
   // The sync this page asked for: its answer's generation, so older stream events are ignored,
   // and when the operation before it started, so that one's outcome is not taken for its own.
   let requested = null;

@@ -4,8 +4,9 @@
 // carries can run as markup). The session is the HttpOnly argocd.token cookie; every request
 // that changes something sends the x-driftless-csrf header the server demands.
 
-// `route` is set by main.js: navigation draws the view a path names.
-export const ui = { user: null, settings: {}, stream: null, route: () => {} };
+// `route` is set by main.js: navigation draws the view a path names. `audit`: whether the
+// signed-in user may read the audit trail (undefined until main.js has asked the API).
+export const ui = { user: null, settings: {}, stream: null, audit: undefined, route: () => {} };
 
 export class ApiError extends Error {
   constructor(status, message) {
