@@ -26,7 +26,7 @@ export async function diffView(name, params) {
     item.diff ? diffText(item.diff) : h("p", { class: "muted" }, "No difference."))));
 }
 
-function diffText(text) {
+export function diffText(text) {
   return h("pre", { class: "diff", tabindex: "0", "aria-label": "Unified diff" }, text.split("\n").map((line) => {
     const kind = line.startsWith("@@") ? "hunk"
       : line.startsWith("+") && !line.startsWith("+++") ? "add"
