@@ -149,8 +149,7 @@ async fn a_user_reads_a_drifted_resource_syncs_wave_by_wave_and_rolls_back_from_
         )
         .await?;
     assert_eq!(
-        order,
-        "Wave 0,ConfigMap/settings,Service/gate,Wave 1,ConfigMap/later",
+        order, "Wave 0,ConfigMap/settings,Service/gate,Wave 1,ConfigMap/later",
         "rows in wave order"
     );
     screenshot(&browser, "application-resources").await?;
@@ -191,6 +190,7 @@ async fn a_user_reads_a_drifted_resource_syncs_wave_by_wave_and_rolls_back_from_
         browser.text(&wave_state(1)).await?.as_deref(),
         Some("Pending")
     );
+    screenshot(&browser, "application-sync-progress").await?;
     open_gate(&services).await?;
     browser
         .wait_text("#sync-phase", "the sync succeeded", |t| {
@@ -211,6 +211,13 @@ async fn a_user_reads_a_drifted_resource_syncs_wave_by_wave_and_rolls_back_from_
     );
     assert_eq!(greeting(&config_maps).await?.as_deref(), Some("first"));
     browser.click("#sync-close").await?;
+    browser
+        .wait_text(
+            "#resource-diff",
+            "the open panel read again after the sync",
+            |t| t.contains("No difference"),
+        )
+        .await?;
     let back = browser
         .script("return document.activeElement.id;", json!([]))
         .await?;
@@ -283,6 +290,12 @@ async fn a_user_reads_a_drifted_resource_syncs_wave_by_wave_and_rolls_back_from_
         .await?;
     assert_eq!(greeting(&config_maps).await?.as_deref(), Some("first"));
     assert_eq!(stage(&config_maps).await?.as_deref(), Some("first"));
+    browser
+        .script(
+            "document.getElementById('history-title').scrollIntoView();",
+            json!([]),
+        )
+        .await?;
     screenshot(&browser, "application-history").await?;
     Ok(())
 }

@@ -22,10 +22,18 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", SCRIPT, include_str!("assets/app.js")),
     ("diff.js", SCRIPT, include_str!("assets/diff.js")),
     ("resources.js", SCRIPT, include_str!("assets/resources.js")),
-    ("sync_dialog.js", SCRIPT, include_str!("assets/sync_dialog.js")),
+    (
+        "sync_dialog.js",
+        SCRIPT,
+        include_str!("assets/sync_dialog.js"),
+    ),
     ("history.js", SCRIPT, include_str!("assets/history.js")),
     ("events.js", SCRIPT, include_str!("assets/events.js")),
-    ("conditions.js", SCRIPT, include_str!("assets/conditions.js")),
+    (
+        "conditions.js",
+        SCRIPT,
+        include_str!("assets/conditions.js"),
+    ),
     ("dialog.js", SCRIPT, include_str!("assets/dialog.js")),
     ("yaml.js", SCRIPT, include_str!("assets/yaml.js")),
     (

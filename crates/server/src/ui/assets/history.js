@@ -37,7 +37,7 @@ export function historyList(name, path, maySync, onStarted) {
     if (key === shown) return;
     shown = key;
     if (!entries.length) {
-      body.replaceChildren(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "Nothing deployed yet.")));
+      body.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "Nothing deployed yet.")));
       return;
     }
     body.replaceChildren(...entries.map((entry, i) => {
@@ -54,14 +54,16 @@ export function historyList(name, path, maySync, onStarted) {
           i === 0 ? h("span", { class: "muted" }, " (current)") : null),
         h("td", {}, entry.deployedAt ? new Date(entry.deployedAt).toLocaleString() : ""),
         h("td", {}, (entry.initiatedBy && (entry.initiatedBy.username || (entry.initiatedBy.automated ? "automated sync" : ""))) || ""),
-        h("td", {}, source.chart || source.path || "", button ? " " : "", button));
+        h("td", {}, source.chart || source.path || ""),
+        h("td", {}, button));
     }));
   };
 
   return {
     element: h("div", {}, message,
       h("table", {},
-        h("thead", {}, h("tr", {}, ["ID", "Revision", "Deployed", "By", "Source"].map((c) => h("th", { scope: "col" }, c)))),
+        h("thead", {}, h("tr", {}, ["ID", "Revision", "Deployed", "By", "Source", ""].map((c) =>
+          h("th", { scope: "col" }, c || h("span", { class: "visually-hidden" }, "Actions"))))),
         body)),
     update,
   };

@@ -91,30 +91,49 @@ export function resourceTree(appName) {
         }, "Diff")));
   };
 
-  const openPanel = (r) => showPanel(panel, appName, r);
+  // The open panel is read again when its resource or the compared revision changes.
+  let open = null;
+  const signature = (app, r) => {
+    const now = nodes.find((n) => resourceKey(n) === resourceKey(r));
+    return JSON.stringify([now && now.status, now && now.health, app.status && app.status.sync && app.status.sync.revision]);
+  };
+  let current = null;
+  const openPanel = (r) => {
+    open = { resource: r, seen: current ? signature(current, r) : "", tab: 2 };
+    showPanel(panel, appName, open, true, () => { open = null; });
+  };
 
   return {
     element: h("div", {}, choice, table, panel),
     update(app) {
+      current = app;
       nodes = (app.status && app.status.resources) || [];
       draw();
+      if (open && !panel.hidden && signature(app, open.resource) !== open.seen) {
+        open.seen = signature(app, open.resource);
+        showPanel(panel, appName, open, false, () => { open = null; });
+      }
     },
   };
 }
 
 const TABS = [["live", "Live manifest"], ["desired", "Desired manifest"], ["diff", "Diff"]];
 
-async function showPanel(panel, appName, r) {
+// Draws the panel of `open.resource` on the tab `open.tab`; `focus`: move focus to it (on
+// opening, not on a redraw).
+function showPanel(panel, appName, open, focus, onClose) {
+  const r = open.resource;
   const title = h("h3", { id: "resource-panel-title", tabindex: "-1" }, `${r.kind} ${r.namespace ? r.namespace + "/" : ""}${r.name}`);
   const close = h("button", { type: "button", class: "link", id: "resource-panel-close" }, "Close");
   const tabs = TABS.map(([id, label], i) => h("button", {
     type: "button", role: "tab", id: "tab-" + id, "aria-controls": "resource-" + id,
-    "aria-selected": i === 2 ? "true" : "false", tabindex: i === 2 ? "0" : "-1",
+    "aria-selected": i === open.tab ? "true" : "false", tabindex: i === open.tab ? "0" : "-1",
   }, label));
   const views = TABS.map(([id], i) => h("div", {
-    role: "tabpanel", id: "resource-" + id, "aria-labelledby": "tab-" + id, hidden: i !== 2, "aria-busy": "true",
+    role: "tabpanel", id: "resource-" + id, "aria-labelledby": "tab-" + id, hidden: i !== open.tab, "aria-busy": "true",
   }, h("p", { class: "muted" }, "Reading…")));
   const select = (i, focus) => {
+    open.tab = i;
     tabs.forEach((tab, j) => {
       tab.setAttribute("aria-selected", i === j ? "true" : "false");
       tab.tabIndex = i === j ? 0 : -1;
@@ -133,15 +152,22 @@ async function showPanel(panel, appName, r) {
       }
     });
   });
-  const opener = document.activeElement;
+  if (focus) open.opener = document.activeElement;
   close.addEventListener("click", () => {
     panel.hidden = true;
-    if (opener && opener.isConnected) opener.focus();
+    onClose();
+    // The row was redrawn since: focus its Details button again.
+    const row = [...document.querySelectorAll("#resources tr")].find((tr) => tr.dataset.resource === `${r.kind}/${r.name}`);
+    const again = (open.opener && open.opener.isConnected && open.opener) || (row && row.querySelector("button"));
+    if (again) again.focus();
   });
+  // A redraw keeps the focus where it was (a tab, Close).
+  const focused = !focus && panel.contains(document.activeElement) ? document.activeElement.id : null;
   panel.replaceChildren(h("div", { class: "panel-head" }, title, close),
     h("div", { role: "tablist", "aria-label": "Manifests" }, tabs), ...views);
   panel.hidden = false;
-  title.focus();
+  if (focus) title.focus();
+  else if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
 
   const name = encodeURIComponent(appName);
   const same = (o) => (o.group || "") === (r.group || "") && o.kind === r.kind && o.name === r.name &&
