@@ -301,14 +301,15 @@ async fn a_user_reads_a_drifted_resource_syncs_wave_by_wave_and_rolls_back_from_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_guard_finding_shows_with_its_fix() -> anyhow::Result<()> {
+async fn a_guard_finding_shows_with_its_fix_and_a_deployment_its_replica_set_and_pod()
+-> anyhow::Result<()> {
     let api = ApiEnv::start("ui-guard", Config::default().user("admin", "admin-pw")).await?;
     let admin = api.login("admin", "admin-pw").await?;
     let (env, ns) = (&api.env, api.env.ns.name.clone());
     // A container running as root: the guard warns (the default project's mode).
     env.repo.write(
         "root/web.yaml",
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 0\n\
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n\
          \x20 selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n\
          \x20   spec:\n      containers: [{name: web, image: nginx:1.27, securityContext: {runAsUser: 0}}]\n",
     );
@@ -345,5 +346,31 @@ async fn a_guard_finding_shows_with_its_fix() -> anyhow::Result<()> {
         fix.starts_with("Fix:") && fix.contains("driftless.dev/waive"),
         "{fix}"
     );
+
+    // The Deployment's ReplicaSet and Pod (the cluster's controllers made them) hang below it.
+    browser
+        .wait_text(
+            "tr[data-child^=\"Pod/web-\"]",
+            "the Deployment's Pod in the tree",
+            |t| t.contains("Pod"),
+        )
+        .await?;
+    let order = browser
+        .script(
+            "return [...document.querySelectorAll('#resources tr[data-resource], #resources tr[data-child]')].map(r => (r.dataset.resource || r.dataset.child).split('/')[0]).join(',');",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(
+        order, "Deployment,ReplicaSet,Pod",
+        "owners above what they own"
+    );
+    browser
+        .script(
+            "document.getElementById('conditions-title').scrollIntoView();",
+            json!([]),
+        )
+        .await?;
+    screenshot(&browser, "application-owned").await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! masked in both. Nothing is written and nothing is synced; a render that fails is an error,
 //! never an empty list. [`tree`] does the same for a whole App-of-Apps tree.
 
+pub mod children;
 pub mod tree;
 pub mod tree_rules;
 

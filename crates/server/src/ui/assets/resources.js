@@ -18,6 +18,9 @@ const GROUPINGS = { kind: "Kind", wave: "Sync wave" };
 export function resourceTree(appName) {
   let grouping = "kind";
   let nodes = [];
+  // The live objects below the app's own, by the key of their owner (GET …/resource-tree).
+  let below = new Map();
+  let belowNote = null;
   const body = h("tbody", { id: "resources" });
   const panel = h("section", { id: "resource-panel", class: "panel", "aria-labelledby": "resource-panel-title", hidden: true });
   const choice = h("fieldset", { class: "grouping" }, h("legend", {}, "Group by"),
@@ -63,8 +66,45 @@ export function resourceTree(appName) {
     body.replaceChildren(...order.flatMap((name) => [
       h("tr", { class: "group", dataset: { group: name } },
         h("th", { colspan: 7, scope: "rowgroup" }, name, " ", h("span", { class: "muted" }, `(${groups.get(name).length})`))),
-      ...groups.get(name).map(row),
+      ...groups.get(name).flatMap((r) => [row(r), ...childRows(r, 1)]),
     ]));
+    if (belowNote) body.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, belowNote)));
+  };
+
+  const childRows = (parent, depth) => (below.get(resourceKey(parent)) || []).flatMap((c) => {
+    const health = c.health && c.health.status;
+    return [h("tr", { class: "child", dataset: { child: `${c.kind}/${c.name}` } },
+      h("td", { class: "depth-" + Math.min(depth, 3) }, c.kind),
+      h("td", { class: "depth-" + Math.min(depth, 3) }, h("span", { "aria-hidden": "true" }, "↳ "), c.name,
+        h("span", { class: "visually-hidden" }, `, owned by ${parent.kind} ${parent.name}`)),
+      h("td", {}, c.namespace || ""),
+      h("td", {}, ""),
+      h("td", {}, h("span", { class: "muted" }, "—")),
+      h("td", { dataset: { field: "health" } }, health ? status(health, "Health") : h("span", { class: "muted" }, "—"),
+        c.health && c.health.message ? h("div", { class: "muted" }, c.health.message) : null),
+      h("td", {}, "")),
+    ...(depth < 4 ? childRows(c, depth + 1) : [])];
+  });
+
+  // Read again when the app's objects or their health change, or an operation ends.
+  let readFor = null;
+  const readBelow = (app) => {
+    const state = app.status && app.status.operationState;
+    const key = JSON.stringify([nodes.map((n) => [resourceKey(n), n.status, n.health && n.health.status]), state && state.finishedAt]);
+    if (key === readFor) return;
+    readFor = key;
+    api("GET", `/api/v1/applications/${encodeURIComponent(appName)}/resource-tree`).then((tree) => {
+      below = new Map();
+      for (const c of tree.children || []) {
+        for (const parent of c.parentRefs || []) {
+          const owner = resourceKey(parent);
+          if (!below.has(owner)) below.set(owner, []);
+          below.get(owner).push(c);
+        }
+      }
+      belowNote = tree.childrenError ? "Objects below these are not shown: " + tree.childrenError : null;
+      draw();
+    }).catch(() => { readFor = null; });
   };
 
   const row = (r) => {
@@ -109,6 +149,7 @@ export function resourceTree(appName) {
       current = app;
       nodes = (app.status && app.status.resources) || [];
       draw();
+      readBelow(app);
       if (open && !panel.hidden && signature(app, open.resource) !== open.seen) {
         open.seen = signature(app, open.resource);
         showPanel(panel, appName, open, false, () => { open = null; });
