@@ -160,6 +160,13 @@ async fn a_user_reads_a_drifted_resource_syncs_wave_by_wave_and_rolls_back_from_
     services
         .patch_status("gate", &PatchParams::default(), &Patch::Merge(&no_address))
         .await?;
+    browser
+        .wait_text(
+            "tr[data-resource=\"Service/gate\"] [data-field=health]",
+            "the gate Progressing without its address",
+            |t| t.contains("Progressing"),
+        )
+        .await?;
     browser.click("#sync").await?;
     browser
         .wait_text("#sync-dialog-title", "the sync dialog", |t| {
