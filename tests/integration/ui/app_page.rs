@@ -245,6 +245,50 @@ async fn a_user_reads_a_drifted_resource_syncs_wave_by_wave_and_rolls_back_from_
         a["status"]["sync"]["revision"] != first.as_str() && sync_of(a) == "OutOfSync"
     })
     .await?;
+    // A dry run of one resource from the dialog: the sync runs for it alone and changes nothing.
+    browser
+        .wait_text("#app-sync", "the page OutOfSync", |t| t == "OutOfSync")
+        .await?;
+    browser.click("#sync").await?;
+    browser.click("#sync-dry-run").await?;
+    browser
+        .click(&format!("#sync-resource-_ConfigMap_{ns}_later"))
+        .await?;
+    browser
+        .click(&format!("#sync-resource-_Service_{ns}_gate"))
+        .await?;
+    let all = browser
+        .script(
+            "return [document.getElementById('sync-all').checked, document.getElementById('sync-all').indeterminate];",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(all, json!([false, true]), "All shows a partial choice");
+    browser.click("#sync-start").await?;
+    browser
+        .wait_text("#sync-phase", "the dry run succeeded", |t| {
+            t.contains("Succeeded")
+        })
+        .await?;
+    let shown = browser
+        .script(
+            "return [...document.querySelectorAll('#sync-progress li.wave li')].map(li => li.dataset.resource).join(',');",
+            json!([]),
+        )
+        .await?;
+    assert_eq!(shown, "ConfigMap/settings", "only the chosen resource");
+    let app = env.app(&name).await?.unwrap_or_default();
+    let asked = &app["status"]["operationState"]["operation"]["sync"];
+    assert_eq!(asked["dryRun"], true, "{asked}");
+    assert_eq!(asked["resources"][0]["name"], "settings", "{asked}");
+    assert_eq!(
+        asked["resources"].as_array().map(Vec::len),
+        Some(1),
+        "{asked}"
+    );
+    assert_eq!(greeting(&config_maps).await?.as_deref(), Some("first"));
+    browser.click("#sync-close").await?;
+
     let (status, body) = api.post(&format!("{path}/sync"), &admin, json!({})).await?;
     assert_eq!(status, 200, "{body}");
     let deployed = env
