@@ -81,7 +81,10 @@ export function syncDialog(name, path, getApp, onStarted) {
   const start = h("button", { type: "button", class: "primary", id: "sync-start" }, "Sync");
   const cancel = h("button", { type: "button", id: "sync-close" }, "Cancel");
   const error = h("p", { class: "error", role: "alert", id: "sync-error", hidden: true });
-  const progress = h("div", { id: "sync-progress", class: "progress", "aria-live": "polite", hidden: true });
+  // Only the operation's line is read out as it changes; the waves below are redrawn silently.
+  const phaseLine = h("p", { id: "sync-phase", role: "status", "aria-live": "polite" });
+  const waveList = h("ol", { class: "waves", "aria-label": "Waves" });
+  const progress = h("div", { id: "sync-progress", class: "progress", hidden: true }, phaseLine, waveList);
   const options = h("div", { class: "sync-options" },
     h("fieldset", {}, h("legend", {}, "Options"),
       h("label", { class: "inline", for: "sync-prune" }, prune, " Prune (delete objects no longer in git)"),
@@ -114,7 +117,7 @@ export function syncDialog(name, path, getApp, onStarted) {
       cancel.textContent = "Close";
       watching = true;
       progress.hidden = false;
-      progress.replaceChildren(h("p", {}, status("Requested", "Operation"), " Waiting for the controller to start the sync…"));
+      phaseLine.replaceChildren(status("Requested", "Operation"), " Waiting for the controller to start the sync…");
       onStarted(started);
     } catch (e) {
       start.disabled = false;
@@ -131,7 +134,7 @@ export function syncDialog(name, path, getApp, onStarted) {
       if (!watching || !box.element.isConnected) return;
       const state = latest.status && latest.status.operationState;
       if (!state || operationKey(latest) === previous) return;
-      drawWaves(progress, state, waves(latest, chosenKeys));
+      drawWaves(phaseLine, waveList, state, waves(latest, chosenKeys));
       if (TERMINAL.includes(state.phase) && !told) {
         told = true;
         announce(`Sync of ${name}: ${state.phase}`);
@@ -140,14 +143,15 @@ export function syncDialog(name, path, getApp, onStarted) {
   };
 }
 
-function drawWaves(target, state, list) {
-  target.replaceChildren(
-    h("p", { id: "sync-phase" }, h("strong", {}, "Operation: "), status(state.phase, "Operation"), " ", state.message || ""),
-    h("ol", { class: "waves" }, list.map((w) => h("li", { class: "wave", dataset: { wave: `${w.phase} ${w.wave}`, state: w.state } },
-      h("div", { class: "wave-head" }, h("strong", {}, `${w.phase === "Sync" ? "" : w.phase + " · "}Wave ${w.wave}`), " ",
-        h("span", { dataset: { field: "state" } }, status(w.state, `Wave ${w.wave}`))),
-      h("ul", {}, w.items.map((r) => h("li", { dataset: { resource: `${r.kind}/${r.name}` } },
-        `${r.kind} ${r.name} `,
-        r.reached ? status(r.hookPhase || r.status, "Result") : h("span", { class: "muted" }, "waiting"),
-        r.message ? h("span", { class: "muted" }, " " + r.message) : null)))))));
+function drawWaves(phaseLine, waveList, state, list) {
+  const line = [h("strong", {}, "Operation: "), status(state.phase, "Operation"), " " + (state.message || "")];
+  // Rewritten only when it changes, so a screen reader hears each new phase once.
+  if (phaseLine.textContent !== line.map((n) => n.textContent || n).join("")) phaseLine.replaceChildren(...line);
+  waveList.replaceChildren(...list.map((w) => h("li", { class: "wave", dataset: { wave: `${w.phase} ${w.wave}`, state: w.state } },
+    h("div", { class: "wave-head" }, h("strong", {}, `${w.phase === "Sync" ? "" : w.phase + " · "}Wave ${w.wave}`), " ",
+      h("span", { dataset: { field: "state" } }, status(w.state, `Wave ${w.wave}`))),
+    h("ul", {}, w.items.map((r) => h("li", { dataset: { resource: `${r.kind}/${r.name}` } },
+      `${r.kind} ${r.name} `,
+      r.reached ? status(r.hookPhase || r.status, "Result") : h("span", { class: "muted" }, "waiting"),
+      r.message ? h("span", { class: "muted" }, " " + r.message) : null))))));
 }
