@@ -5,6 +5,7 @@
 //! and a cookie alone (a forged cross-site form) cannot start one.
 //! With DRIFTLESS_UI_SCREENSHOTS=1 the tests write one PNG per view into docs/screenshots/.
 
+mod app_page;
 mod platform_views;
 
 use crate::api::{ApiEnv, Config};
@@ -217,12 +218,14 @@ async fn an_admin_logs_in_follows_live_status_reads_a_diff_and_syncs_from_the_ui
     screenshot(&browser, "diff").await?;
     browser.click("main p a").await?;
 
-    // Sync from the page, by keyboard (Enter on the focused button); the operation's phase
-    // shows live until it succeeds.
+    // Sync from the page, by keyboard (Enter on the focused button, then on the dialog's Sync);
+    // the operation's phase shows live until it succeeds.
     browser
         .wait_text("#app-sync", "the app page again", |t| t == "OutOfSync")
         .await?;
     browser.type_into("#sync", ENTER).await?;
+    browser.type_into("#sync-start", ENTER).await?;
+    browser.click("#sync-close").await?;
     let synced = env
         .wait_app(&name, "the UI's sync recorded as the second one", |a| {
             a["status"]["history"].as_array().map_or(0, Vec::len) == 2

@@ -34,6 +34,7 @@ pub mod guard;
 pub mod installation;
 pub mod operation;
 pub mod orphans;
+pub mod owner_tree;
 pub mod project_resources;
 pub mod project_scope;
 pub mod service_account;

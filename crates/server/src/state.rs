@@ -6,6 +6,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::settings::Settings;
 use crate::store::Stores;
 use driftless_controller::appsets::preview::{GeneratePreview, GeneratePreviewError};
+use driftless_controller::preview::children::ChildrenError;
 use driftless_controller::preview::tree::TreePreview;
 use driftless_controller::preview::{Preview, PreviewError};
 use driftless_model::{Application, ApplicationSet};
@@ -31,6 +32,12 @@ pub trait Engine: Send + Sync {
         root: Application,
         revision: Option<String>,
     ) -> Boxed<'_, Result<TreePreview, PreviewError>>;
+
+    /// The live objects below the app's own (ReplicaSets, Pods …), each naming its owners.
+    fn children(
+        &self,
+        app: Application,
+    ) -> Boxed<'_, Result<Vec<serde_json::Value>, ChildrenError>>;
 
     /// The controller's metrics, in Prometheus's text format.
     fn metrics(&self) -> String;
@@ -65,6 +72,13 @@ impl Engine for driftless_controller::Handle {
         Box::pin(async move {
             driftless_controller::Handle::preview_tree(self, &root, revision.as_deref()).await
         })
+    }
+
+    fn children(
+        &self,
+        app: Application,
+    ) -> Boxed<'_, Result<Vec<serde_json::Value>, ChildrenError>> {
+        Box::pin(async move { driftless_controller::Handle::children(self, &app).await })
     }
 
     fn metrics(&self) -> String {

@@ -105,6 +105,15 @@ impl Handle {
         crate::preview::preview(&self.0, app, revision).await
     }
 
+    /// The live objects below the app's own, each naming its owners (see
+    /// [`crate::preview::children`]).
+    pub async fn children(
+        &self,
+        app: &Application,
+    ) -> Result<Vec<serde_json::Value>, crate::preview::children::ChildrenError> {
+        crate::preview::children::children(&self.0, app).await
+    }
+
     /// The App-of-Apps tree under `root` rendered at `revision` and diffed against the live
     /// cluster, with the guard's findings; nothing is written (see [`crate::preview::tree`]).
     pub async fn preview_tree(

@@ -3,6 +3,7 @@
 //! masked in both. Nothing is written and nothing is synced; a render that fails is an error,
 //! never an empty list. [`tree`] does the same for a whole App-of-Apps tree.
 
+pub mod children;
 pub mod tree;
 pub mod tree_rules;
 
@@ -56,6 +57,10 @@ pub struct ObjectPreview {
     /// The unified diff, live → desired, Secrets masked; none when Synced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// The live object, Secrets masked and without `managedFields` (noise to a reader); none
+    /// when Missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<Value>,
 }
 
 impl Preview {
@@ -63,6 +68,15 @@ impl Preview {
     pub fn differs(&self) -> bool {
         self.diffs.iter().any(|d| d.status != "Synced")
     }
+}
+
+fn masked_live(masker: &SecretMasker, object: &Value) -> Value {
+    let mut object = object.clone();
+    masker.mask_if_secret(&mut object);
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("managedFields");
+    }
+    object
 }
 
 /// `app` rendered at `revision` (every source; its own targets when None) and diffed against
@@ -128,6 +142,7 @@ pub async fn preview(
                 SyncStatus::Extraneous => "Extraneous",
             },
             diff: diff.text,
+            live: have.map(|object| masked_live(&masker, object)),
         });
     }
     Ok(Preview {

@@ -280,7 +280,10 @@ pub async fn history(
     Ok(Json(json!({"items": items})))
 }
 
-/// The app's objects with their sync and health status, as the controller last recorded them.
+/// The app's objects with their sync and health status, as the controller last recorded them
+/// (`nodes`), and the live objects below them (`children`: ReplicaSets, Pods … each with its
+/// `parentRefs`), read from the destination now. Without them the answer still comes, saying
+/// why in `childrenError`.
 pub async fn resources(
     State(state): State<Shared>,
     caller: Caller,
@@ -291,5 +294,17 @@ pub async fn resources(
         .as_array()
         .cloned()
         .unwrap_or_default();
-    Ok(Json(json!({"nodes": nodes})))
+    let mut answer = json!({"nodes": nodes, "children": []});
+    let typed: Result<driftless_model::Application, _> = serde_json::from_value(object_value(&app));
+    match (state.engine.as_ref(), typed) {
+        (Some(engine), Ok(typed)) => match engine.children(typed).await {
+            Ok(children) => answer["children"] = json!(children),
+            Err(error) => answer["childrenError"] = json!(error.to_string()),
+        },
+        (None, _) => answer["childrenError"] = json!("this server runs no controller"),
+        (_, Err(error)) => {
+            answer["childrenError"] = json!(format!("application {name} cannot be read: {error}"))
+        }
+    }
+    Ok(Json(answer))
 }

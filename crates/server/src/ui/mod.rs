@@ -25,6 +25,21 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("appsets.js", SCRIPT, include_str!("assets/appsets.js")),
     ("revision.js", SCRIPT, include_str!("assets/revision.js")),
     ("audit.js", SCRIPT, include_str!("assets/audit.js")),
+    ("resources.js", SCRIPT, include_str!("assets/resources.js")),
+    (
+        "sync_dialog.js",
+        SCRIPT,
+        include_str!("assets/sync_dialog.js"),
+    ),
+    ("history.js", SCRIPT, include_str!("assets/history.js")),
+    ("events.js", SCRIPT, include_str!("assets/events.js")),
+    (
+        "conditions.js",
+        SCRIPT,
+        include_str!("assets/conditions.js"),
+    ),
+    ("dialog.js", SCRIPT, include_str!("assets/dialog.js")),
+    ("yaml.js", SCRIPT, include_str!("assets/yaml.js")),
     (
         "app.css",
         "text/css; charset=utf-8",
