@@ -80,21 +80,40 @@ pub fn judge(app: &str, mode: GuardMode, desired: &[Value]) -> Verdict {
     verdict
 }
 
-/// `N finding(s): rule on object; …`, listing at most [`LISTED`].
+/// `N finding(s):`, then one line per finding (at most [`LISTED`]) saying what is wrong and what
+/// to set (the rule's own message), and last what to do about them.
 fn summary(findings: &[&Finding]) -> String {
     let listed: Vec<String> = findings
         .iter()
         .take(LISTED)
-        .map(|f| format!("{} ({}) on {}", f.rule, f.severity, f.object))
+        .map(|f| {
+            let at = if f.path.is_empty() {
+                String::new()
+            } else {
+                format!(" at {}", f.path)
+            };
+            format!(
+                "- {} ({}) on {}{at}: {}",
+                f.rule, f.severity, f.object, f.message
+            )
+        })
         .collect();
     let rest = findings.len().saturating_sub(LISTED);
     let more = if rest > 0 {
-        format!("; and {rest} more")
+        format!("\n- and {rest} more (driftless check lists them all)")
     } else {
         String::new()
     };
-    format!("{} finding(s): {}{more}", findings.len(), listed.join("; "))
+    format!(
+        "{} finding(s):\n{}{more}\n{FIX}",
+        findings.len(),
+        listed.join("\n")
+    )
 }
+
+/// What to do about the findings, the last line of the condition.
+pub const FIX: &str = "Fix each finding as it says, or waive its rule on that object with the annotation \
+driftless.dev/waive: \"<rule> # <reason>\".";
 
 #[cfg(test)]
 mod tests {
@@ -130,11 +149,17 @@ mod tests {
         assert!(warned.blocked.is_none());
         assert_eq!(warned.found.len(), 1);
         assert_eq!(warned.found[0].kind, conditions::GUARD_WARNING);
+        // Each finding with where and what to set, and what to do about them all.
+        let message = &warned.found[0].message;
+        let line = message
+            .lines()
+            .find(|l| l.starts_with("- run-as-non-root (error) on apps/Deployment/shop/web at "))
+            .unwrap_or_else(|| panic!("no line for the root container: {message}"));
         assert!(
-            warned.found[0].message.contains("run-as-non-root"),
-            "{}",
-            warned.found[0].message
+            line.contains("runAsUser") && line.contains("set a non-zero runAsUser"),
+            "{line}"
         );
+        assert!(message.ends_with(FIX), "{message}");
 
         let enforced = judge("shop", GuardMode::Enforce, &objects);
         let blocked = enforced.blocked.expect("a root container blocks the sync");

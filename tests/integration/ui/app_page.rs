@@ -388,7 +388,11 @@ async fn a_guard_finding_shows_with_its_fix_and_a_deployment_its_replica_set_and
             |t| t.contains("Deployment"),
         )
         .await?;
-    assert!(shown.contains("finding(s)"), "{shown}");
+    // Each finding says what to set on which object.
+    assert!(
+        shown.contains("finding(s)") && shown.contains("set a non-zero runAsUser"),
+        "{shown}"
+    );
     let fix = browser
         .text("#conditions li[data-condition=GuardWarning] [data-field=fix]")
         .await?
