@@ -97,6 +97,8 @@ bench: tools build-release
 	  $(CARGO) run --release -q -p driftless-render --example render_many_apps && \
 	  $(CARGO) run --release -q -p driftless-charts --example chart_fetches
 	$(LOCAL_ENV) && $(CARGO) run --release -q -p driftless-server --example list_bench
+	hack/chromium ensure
+	$(LOCAL_ENV) && $(CARGO) run --release -q -p driftless-server --example ui_bench
 	$(LOCAL_ENV) && hack/bench-sync target/release/driftless
 	$(LOCAL_ENV) && hack/bench-controller target/release/driftless
 	$(LOCAL_ENV) && hack/bench-audit target/release/driftless

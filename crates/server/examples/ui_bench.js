@@ -4,8 +4,33 @@
 (() => {
   if (!location.pathname.startsWith("/ui/")) return;
   const bench = { longTasks: [], lcp: null, rowsAt: null, rowsPaintedAt: null, revisions: {}, inputs: [],
-    probing: false, streamFrom: null };
+    probing: false, streamFrom: null, handlers: [], frames: [] };
   window.driftlessBench = bench;
+
+  // How long the page's handler of each stream event runs (parsing it and changing the row).
+  const onmessage = Object.getOwnPropertyDescriptor(EventSource.prototype, "onmessage");
+  Object.defineProperty(EventSource.prototype, "onmessage", {
+    configurable: true,
+    get: onmessage.get,
+    set(handler) {
+      onmessage.set.call(this, function timed(event) {
+        const start = performance.now();
+        try {
+          return handler.call(this, event);
+        } finally {
+          if (bench.probing) bench.handlers.push(performance.now() - start);
+        }
+      });
+    },
+  });
+  // Frames over 50 ms, with the part of each the UI's own scripts ran: what else made them long.
+  new PerformanceObserver((list) => {
+    for (const frame of list.getEntries()) {
+      const ours = frame.scripts.filter((s) => s.sourceURL.includes("/ui/assets/"))
+        .reduce((sum, s) => sum + s.duration, 0);
+      bench.frames.push([frame.startTime, frame.duration, ours]);
+    }
+  }).observe({ type: "long-animation-frame", buffered: true });
   new PerformanceObserver((list) => {
     for (const task of list.getEntries()) bench.longTasks.push([task.startTime, task.duration]);
   }).observe({ type: "longtask", buffered: true });

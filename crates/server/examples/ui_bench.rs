@@ -172,6 +172,10 @@ struct Stream {
     writes_per_second: f64,
     /// Durations (ms) of the long tasks.
     long_tasks: Vec<f64>,
+    /// How long (ms) the page's handler of each stream event ran.
+    handlers: Vec<f64>,
+    /// Each frame over 50 ms: its duration and the part of it the UI's scripts ran (ms).
+    long_frames: Vec<(f64, f64)>,
     /// Each probe click's wait (ms) from when it was due to the next animation frame.
     inputs: Vec<f64>,
     shown_writes: usize,
@@ -216,6 +220,8 @@ async fn measure_stream(
             return {
               longTasks: bench.longTasks.filter(([start]) => start >= bench.streamFrom).map(([, d]) => d),
               inputs: bench.inputs,
+              handlers: bench.handlers,
+              frames: bench.frames.filter(([start]) => start >= bench.streamFrom).map(([, d, ours]) => [d, ours]),
               revisions: bench.revisions,
               listReads: performance.getEntriesByType("resource")
                 .filter((e) => e.name.includes("/api/v1/applications?")).length - 1,
@@ -236,6 +242,8 @@ async fn measure_stream(
         writes_per_second: ok as f64 / writing.as_secs_f64(),
         long_tasks: serde_json::from_value(page["longTasks"].clone())?,
         inputs: serde_json::from_value(page["inputs"].clone())?,
+        handlers: serde_json::from_value(page["handlers"].clone())?,
+        long_frames: serde_json::from_value(page["frames"].clone())?,
         shown_writes: shown_writes.len(),
         reached: latencies.len(),
         latencies,
@@ -326,106 +334,141 @@ fn median_max(mut values: Vec<f64>) -> (f64, f64) {
     (values[values.len() / 2], values[values.len() - 1])
 }
 
+/// The run's longest frame over 50 ms and the part of it the UI's scripts ran (zeros if none).
+fn longest_frame(stream: &Stream) -> (f64, f64) {
+    stream
+        .long_frames
+        .iter()
+        .copied()
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap_or_default()
+}
+
+/// The `p`th percentile of every probe click's wait.
+fn percentile(streams: &[Stream], p: usize) -> f64 {
+    let mut waits: Vec<f64> = streams.iter().flat_map(|s| s.inputs.clone()).collect();
+    waits.sort_by(f64::total_cmp);
+    waits
+        .get((waits.len() * p / 100).min(waits.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
 fn print_table(apps: usize, runs: usize, stream_for: Duration, loads: &[Load], streams: &[Stream]) {
+    let load = |figure: fn(&Load) -> f64| median_max(loads.iter().map(figure).collect());
+    let stream = |figure: fn(&Stream) -> f64| median_max(streams.iter().map(figure).collect());
+    // For a figure where less is worse, the worst is the smallest.
+    let lowest = |figure: fn(&Stream) -> f64| {
+        let worst = streams.iter().map(figure).fold(f64::INFINITY, f64::min);
+        (stream(figure).0, worst)
+    };
+    let all = |figure: fn(&Stream) -> &[f64]| {
+        median_max(streams.iter().flat_map(|s| figure(s).to_vec()).collect())
+    };
+    let rate = WRITES_PER_SECOND.to_string();
+    let rows = [
+        (
+            "first contentful paint, ms",
+            "",
+            load(|l| l.first_contentful_paint),
+        ),
+        (
+            "largest contentful paint, ms",
+            "",
+            load(|l| l.largest_contentful_paint),
+        ),
+        ("list request sent, ms", "", load(|l| l.list_sent)),
+        ("list request answered, ms", "", load(|l| l.list_answered)),
+        (
+            "first page of rows in the DOM, ms",
+            "",
+            load(|l| l.rows_in_dom),
+        ),
+        (
+            "first page of rows painted, ms",
+            "< 1000",
+            load(|l| l.rows_painted),
+        ),
+        (
+            "long tasks until then, per load",
+            "",
+            load(|l| l.long_tasks as f64),
+        ),
+        (
+            "status writes a second reached",
+            &rate,
+            lowest(|s| s.writes_per_second),
+        ),
+        (
+            "failed writes, per run",
+            "0",
+            stream(|s| s.failed_writes as f64),
+        ),
+        (
+            "long tasks while streaming, per run",
+            "",
+            stream(|s| s.long_tasks.len() as f64),
+        ),
+        (
+            "their total, ms per run",
+            "",
+            stream(|s| s.long_tasks.iter().fold(0.0, |sum, d| sum + d)),
+        ),
+        (
+            "longest task while streaming, ms",
+            "< 50",
+            stream(|s| s.long_tasks.iter().copied().fold(0.0, f64::max)),
+        ),
+        (
+            "longest frame while streaming, ms",
+            "",
+            stream(|s| longest_frame(s).0),
+        ),
+        (
+            "of it, the UI's scripts, ms",
+            "",
+            stream(|s| longest_frame(s).1),
+        ),
+        (
+            "stream event handled in, ms (all events)",
+            "",
+            all(|s| &s.handlers),
+        ),
+        (
+            "click due → next frame, ms (all clicks)",
+            "< 100",
+            all(|s| &s.inputs),
+        ),
+        (
+            "click due → next frame, 95th percentile, ms",
+            "< 100",
+            (percentile(streams, 95), percentile(streams, 95)),
+        ),
+        (
+            "changes to shown rows that reached the DOM, % per run",
+            "100",
+            lowest(|s| 100.0 * s.reached as f64 / s.shown_writes.max(1) as f64),
+        ),
+        (
+            "patch sent → row changed, ms (all changes)",
+            "",
+            all(|s| &s.latencies),
+        ),
+        (
+            "list read again (the stream lagged), per run",
+            "0",
+            stream(|s| s.list_reads as f64),
+        ),
+    ];
     println!(
         "Web UI application list at {apps} Applications, {runs} cold loads of /ui/applications, each followed by {} s of {WRITES_PER_SECOND} status changes a second (1 in {SHOWN_EVERY} on a shown row)",
         stream_for.as_secs()
     );
     println!("| figure | goal | median | worst |");
     println!("|---|---|---|---|");
-    let row = |label: &str, goal: &str, (median, worst): (f64, f64)| {
-        println!("| {label} | {goal} | {median:.0} | {worst:.0} |");
-    };
-    let per_load = |figure: fn(&Load) -> f64| median_max(loads.iter().map(figure).collect());
-    row(
-        "first contentful paint, ms",
-        "",
-        per_load(|l| l.first_contentful_paint),
-    );
-    row(
-        "largest contentful paint, ms",
-        "",
-        per_load(|l| l.largest_contentful_paint),
-    );
-    row(
-        "list request sent (after the session check), ms",
-        "",
-        per_load(|l| l.list_sent),
-    );
-    row(
-        "list request answered, ms",
-        "",
-        per_load(|l| l.list_answered),
-    );
-    row(
-        "first page of rows in the DOM, ms",
-        "",
-        per_load(|l| l.rows_in_dom),
-    );
-    row(
-        "first page of rows painted, ms",
-        "< 1000",
-        per_load(|l| l.rows_painted),
-    );
-    row(
-        "long tasks until then, per load",
-        "",
-        per_load(|l| l.long_tasks as f64),
-    );
-    let per_stream = |figure: &dyn Fn(&Stream) -> f64| -> (f64, f64) {
-        median_max(streams.iter().map(figure).collect())
-    };
-    // For figures where less is worse, the worst is the smallest.
-    let lowest = |figure: &dyn Fn(&Stream) -> f64| -> (f64, f64) {
-        let (median, _) = per_stream(figure);
-        let worst = streams.iter().map(figure).fold(f64::INFINITY, f64::min);
-        (median, worst)
-    };
-    row(
-        "status writes a second reached",
-        &WRITES_PER_SECOND.to_string(),
-        lowest(&|s| s.writes_per_second),
-    );
-    row(
-        "failed writes, per run",
-        "0",
-        per_stream(&|s| s.failed_writes as f64),
-    );
-    row(
-        "long tasks while streaming, per run",
-        "",
-        per_stream(&|s| s.long_tasks.len() as f64),
-    );
-    row(
-        "long tasks' total while streaming, ms per run",
-        "",
-        per_stream(&|s| s.long_tasks.iter().sum()),
-    );
-    row(
-        "longest task while streaming, ms",
-        "< 50",
-        per_stream(&|s| s.long_tasks.iter().copied().fold(0.0, f64::max)),
-    );
-    row(
-        "click due → next frame, ms (all clicks)",
-        "< 100",
-        median_max(streams.iter().flat_map(|s| s.inputs.clone()).collect()),
-    );
-    row(
-        "changes to shown rows that reached the DOM, % per run",
-        "100",
-        lowest(&|s| 100.0 * s.reached as f64 / s.shown_writes.max(1) as f64),
-    );
-    row(
-        "patch sent → row changed, ms (all changes)",
-        "",
-        median_max(streams.iter().flat_map(|s| s.latencies.clone()).collect()),
-    );
-    row(
-        "list read again (stream lagged), per run",
-        "0",
-        per_stream(&|s| s.list_reads as f64),
-    );
+    for (label, goal, (median, worst)) in rows {
+        println!("| {label} | {goal} | {median:.1} | {worst:.1} |");
+    }
     let writes: usize = streams.iter().map(|s| s.writes).sum();
     let clicks: usize = streams.iter().map(|s| s.inputs.len()).sum();
     println!("({writes} status writes, {clicks} probe clicks in all)");
