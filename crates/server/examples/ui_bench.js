@@ -4,7 +4,7 @@
 (() => {
   if (!location.pathname.startsWith("/ui/")) return;
   const bench = { longTasks: [], lcp: null, rowsAt: null, rowsPaintedAt: null, revisions: {}, inputs: [],
-    probing: false, streamFrom: null, handlers: [], frames: [] };
+    probing: false, streamFrom: null, writingFrom: Infinity, handlers: [], frames: [] };
   window.driftlessBench = bench;
 
   // How long the page's handler of each stream event runs (parsing it and changing the row).
@@ -23,12 +23,12 @@
       });
     },
   });
-  // Frames over 50 ms, with the part of each the UI's own scripts ran: what else made them long.
+  // Frames over 50 ms, with the part of each that scripts ran (the rest is rendering, or the
+  // renderer waiting for the CPU).
   new PerformanceObserver((list) => {
     for (const frame of list.getEntries()) {
-      const ours = frame.scripts.filter((s) => s.sourceURL.includes("/ui/assets/"))
-        .reduce((sum, s) => sum + s.duration, 0);
-      bench.frames.push([frame.startTime, frame.duration, ours]);
+      const scripts = frame.scripts.reduce((sum, s) => sum + s.duration, 0);
+      bench.frames.push([frame.startTime, frame.duration, scripts]);
     }
   }).observe({ type: "long-animation-frame", buffered: true });
   new PerformanceObserver((list) => {
@@ -74,7 +74,7 @@
       setTimeout(() => {
         target.dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true }));
         requestAnimationFrame(() => {
-          bench.inputs.push(performance.now() - due);
+          bench.inputs.push([due, performance.now() - due]);
           probe();
         });
       }, wait);
