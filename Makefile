@@ -98,6 +98,8 @@ bench: tools build-release
 	  $(CARGO) run --release -q -p driftless-charts --example chart_fetches && \
 	  $(CARGO) run --release -q -p driftless-source --example tree_lookup_bench
 	$(LOCAL_ENV) && $(CARGO) run --release -q -p driftless-server --example list_bench
+	hack/chromium ensure
+	$(LOCAL_ENV) && $(CARGO) run --release -q -p driftless-server --example ui_bench
 	$(LOCAL_ENV) && hack/bench-sync target/release/driftless
 	$(LOCAL_ENV) && hack/bench-controller target/release/driftless
 	$(LOCAL_ENV) && hack/bench-audit target/release/driftless

@@ -100,13 +100,7 @@ impl Browser {
         if dark {
             // What a system set to dark colours tells the page (prefers-color-scheme).
             let media = json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]});
-            browser
-                .command(
-                    reqwest::Method::POST,
-                    "/goog/cdp/execute",
-                    json!({"cmd": "Emulation.setEmulatedMedia", "params": media}),
-                )
-                .await?;
+            browser.cdp("Emulation.setEmulatedMedia", media).await?;
         }
         Ok(browser)
     }
@@ -128,6 +122,17 @@ impl Browser {
             anyhow::bail!("webdriver {path}: {error}: {}", answer["value"]["message"]);
         }
         Ok(answer["value"].clone())
+    }
+
+    /// Sends a Chrome DevTools Protocol command to the page (e.g. to disable the cache, or to
+    /// run a script in every new document before the page's own).
+    pub async fn cdp(&self, cmd: &str, params: Value) -> anyhow::Result<Value> {
+        self.command(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            json!({"cmd": cmd, "params": params}),
+        )
+        .await
     }
 
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
