@@ -8,9 +8,12 @@
 //! The platform's namespaces (litellm, monitoring, …) are cluster-wide, so this test and
 //! `make demo` must not run on the same cluster at the same time.
 
+use crate::api::{Config, write_config};
 use crate::install::{copy_dir, install_chart, uninstall_chart};
 use crate::pod::{Pod, free_port};
+use crate::ui::{log_in, screenshot};
 use driftless_source::testing::GitHttpServer;
+use driftless_testkit::webdriver::{ARROW_RIGHT, Browser};
 use driftless_testkit::{TestNamespace, install_argo_crds, wait_until};
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
@@ -23,6 +26,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+const ADMIN_PASSWORD: &str = "platform-admin-pw";
 const EXAMPLE_URL: &str = "http://127.0.0.1:8480/ai-platform.git";
 const APPS: usize = 16; // root + 8 components + the 7 generated namespace apps
 
@@ -91,10 +95,20 @@ async fn the_ai_platform_converges_and_namespace_files_create_and_remove_namespa
     let cache = tempfile::tempdir()?;
     let pod = Pod::new(&ns.name, &token)?;
     let health = format!("127.0.0.1:{}", free_port()?);
+    // The API and web UI too, with an admin who logs in to look at the tree.
+    let api = format!("127.0.0.1:{}", free_port()?);
+    write_config(&ns, &Config::default().user("admin", ADMIN_PASSWORD)).await?;
     let mut serve = pod.serve(
         &ns.name,
         cache.path(),
-        &["--leader-elect", "--health-listen", &health],
+        &[
+            "--leader-elect",
+            "--health-listen",
+            &health,
+            "--api-listen",
+            &api,
+            "--insecure",
+        ],
     )?;
     serve.start()?;
     let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Application");
@@ -159,6 +173,8 @@ async fn the_ai_platform_converges_and_namespace_files_create_and_remove_namespa
             started.elapsed(),
             states.len()
         );
+
+        shown_in_the_tree(&format!("http://{api}"), &apps).await?;
 
         // Routing through the rendered tree, offline, as `driftless route` tells it.
         let out = Command::new(env!("CARGO_BIN_EXE_driftless"))
@@ -252,6 +268,56 @@ async fn the_ai_platform_converges_and_namespace_files_create_and_remove_namespa
     serve.kill();
     uninstall_chart(&ns).await;
     result
+}
+
+/// The converged platform in the web UI as its users see it: one root, and under it, expanded,
+/// every other app (the ones it manages, and the ones its ApplicationSet generated), each Synced
+/// and Healthy, in the App-of-Apps tree.
+async fn shown_in_the_tree(base: &str, apps: &Api<DynamicObject>) -> anyhow::Result<()> {
+    let children: Vec<String> = apps
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|a| a.metadata.name)
+        .filter(|name| name != "ai-platform")
+        .collect();
+    let browser = Browser::start(false).await?;
+    log_in(&browser, base, ("admin", ADMIN_PASSWORD), None).await?;
+    browser.goto(&format!("{base}/ui/tree")).await?;
+    let cell = |path: &str, field: &str| {
+        format!("li[data-path=\"{path}\"] > .tree-row [data-field={field}]")
+    };
+    browser
+        .wait_text(&cell("ai-platform", "health"), "the root Healthy", |t| {
+            t == "Healthy"
+        })
+        .await?;
+    browser
+        .type_into("li[data-path=\"ai-platform\"]", ARROW_RIGHT)
+        .await?;
+    for child in &children {
+        let path = format!("ai-platform/{child}");
+        browser
+            .wait_text(&cell(&path, "sync"), &format!("{child} Synced"), |t| {
+                t == "Synced"
+            })
+            .await?;
+        let health = browser.text(&cell(&path, "health")).await?;
+        assert_eq!(health.as_deref(), Some("Healthy"), "{child} in the tree");
+    }
+    let roots = browser
+        .script(
+            "return document.querySelectorAll('#tree > li').length;",
+            serde_json::json!([]),
+        )
+        .await?;
+    assert_eq!(roots, 1, "one root: every other app is under it");
+    println!(
+        "platform: the UI's tree shows the root and its {} apps",
+        children.len()
+    );
+    screenshot(&browser, "platform-tree").await
 }
 
 fn log_tail(log: &str) -> String {

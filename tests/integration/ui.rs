@@ -14,7 +14,7 @@ use driftless_testkit::webdriver::{Browser, ENTER};
 use serde_json::{Value, json};
 
 /// Saves the window as docs/screenshots/`name`.png when screenshots are asked for.
-async fn screenshot(browser: &Browser, name: &str) -> anyhow::Result<()> {
+pub(crate) async fn screenshot(browser: &Browser, name: &str) -> anyhow::Result<()> {
     if std::env::var("DRIFTLESS_UI_SCREENSHOTS").as_deref() != Ok("1") {
         return Ok(());
     }
@@ -24,15 +24,15 @@ async fn screenshot(browser: &Browser, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the UI's front door and logs in through the form (Enter in the password field);
-/// `shot`: the screenshot to take of the filled-in form.
-async fn log_in(
+/// Opens the front door of the UI served at `base` and logs in through the form (Enter in the
+/// password field); `shot`: the screenshot to take of the filled-in form.
+pub(crate) async fn log_in(
     browser: &Browser,
-    api: &ApiEnv,
+    base: &str,
     (user, password): (&str, &str),
     shot: Option<&str>,
 ) -> anyhow::Result<()> {
-    browser.goto(&format!("{}/", api.base)).await?;
+    browser.goto(&format!("{base}/")).await?;
     browser
         .wait_text("#login-title", "the login form", |t| t.contains("Log in"))
         .await?;
@@ -104,7 +104,7 @@ async fn an_admin_logs_in_follows_live_status_reads_a_diff_and_syncs_from_the_ui
     let env = &api.env;
     let browser = Browser::start(false).await?;
 
-    log_in(&browser, &api, ("admin", "admin-pw"), Some("login")).await?;
+    log_in(&browser, &api.base, ("admin", "admin-pw"), Some("login")).await?;
     assert!(browser.url().await?.ends_with("/ui/applications"));
     browser
         .wait_text(&cell(&name, "sync"), "the app Synced in the list", |t| {
@@ -336,7 +336,7 @@ async fn a_read_only_user_is_offered_no_sync_and_a_cookie_alone_starts_none() ->
         })
         .await?;
 
-    log_in(&browser, &api, ("viewer", "viewer-pw"), None).await?;
+    log_in(&browser, &api.base, ("viewer", "viewer-pw"), None).await?;
     browser
         .wait_text(&cell(&name, "health"), "the app Healthy in the list", |t| {
             t == "Healthy"

@@ -7,6 +7,10 @@ use std::time::Duration;
 
 /// The key WebDriver sends for Enter.
 pub const ENTER: &str = "\u{E007}";
+/// The arrow keys, as WebDriver sends them.
+pub const ARROW_LEFT: &str = "\u{E012}";
+pub const ARROW_RIGHT: &str = "\u{E014}";
+pub const ARROW_DOWN: &str = "\u{E015}";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// How long a page may take to show what a test waits for.
 const WAIT: Duration = Duration::from_secs(120);

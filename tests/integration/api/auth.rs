@@ -262,7 +262,7 @@ async fn kubernetes_tokens_are_reviewed_and_https_serves_a_self_signed_certifica
     let env = Gitops::new("api-k8s").await?;
     let ns = env.ns.name.clone();
     let policy = format!("g, system:serviceaccount:{ns}:viewer, role:readonly\n");
-    write_config(&env, &Config::default().rbac("policy.csv", &policy)).await?;
+    write_config(&env.ns, &Config::default().rbac("policy.csv", &policy)).await?;
     let server = Server::bind(
         env.ns.client.clone(),
         ServerConfig::new(&ns, "127.0.0.1:0".parse()?),

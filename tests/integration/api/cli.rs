@@ -542,7 +542,7 @@ async fn a_token_login_over_https_with_an_untrusted_certificate_and_the_projects
     let env = Gitops::new("api-cli-tls").await?;
     let ns = env.ns.name.clone();
     let policy = format!("g, system:serviceaccount:{ns}:viewer, role:readonly\n");
-    write_config(&env, &Config::default().rbac("policy.csv", &policy)).await?;
+    write_config(&env.ns, &Config::default().rbac("policy.csv", &policy)).await?;
     env.apply(&project("shop", &ns, "  description: the shop\n"))
         .await?;
     let token = service_account_token(&env, "viewer").await?;

@@ -19,6 +19,7 @@ pub(crate) use webhook::push;
 use crate::gitops::*;
 use driftless_controller::Handle;
 use driftless_server::{Server, ServerConfig};
+use driftless_testkit::TestNamespace;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
 use kube::api::{Patch, PatchParams};
@@ -97,7 +98,7 @@ impl ApiEnv {
         adjust: impl FnOnce(&mut driftless_controller::ControllerConfig),
     ) -> anyhow::Result<Self> {
         let mut env = Gitops::new(prefix).await?;
-        write_config(&env, &config).await?;
+        write_config(&env.ns, &config).await?;
         let audit = config.audit.clone();
         let controller_audit = audit.clone();
         let (_, handle) = env
@@ -220,9 +221,10 @@ impl ApiEnv {
     }
 }
 
-async fn write_config(env: &Gitops, config: &Config) -> anyhow::Result<()> {
-    let maps: Api<ConfigMap> = env.ns.api();
-    let secrets: Api<Secret> = env.ns.api();
+/// Writes `config` into the namespace's argocd-cm, argocd-rbac-cm and argocd-secret.
+pub(crate) async fn write_config(ns: &TestNamespace, config: &Config) -> anyhow::Result<()> {
+    let maps: Api<ConfigMap> = ns.api();
+    let secrets: Api<Secret> = ns.api();
     let apply = PatchParams::apply("test").force();
     for (name, data) in [("argocd-cm", &config.cm), ("argocd-rbac-cm", &config.rbac)] {
         let map = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data});

@@ -66,7 +66,7 @@ async fn a_user_reads_a_drifted_resource_syncs_wave_by_wave_and_rolls_back_from_
         .to_string();
 
     let browser = Browser::start(false).await?;
-    log_in(&browser, &api, ("admin", "admin-pw"), None).await?;
+    log_in(&browser, &api.base, ("admin", "admin-pw"), None).await?;
     browser
         .goto(&format!("{}/ui/applications/{name}", api.base))
         .await?;
@@ -377,7 +377,7 @@ async fn a_guard_finding_shows_with_its_fix_and_a_deployment_its_replica_set_and
     .await?;
     api.wait_seen(&name, &admin).await?;
     let browser = Browser::start(false).await?;
-    log_in(&browser, &api, ("admin", "admin-pw"), None).await?;
+    log_in(&browser, &api.base, ("admin", "admin-pw"), None).await?;
     browser
         .goto(&format!("{}/ui/applications/{name}", api.base))
         .await?;

@@ -6,12 +6,8 @@
 use super::{log_in, screenshot, synced_app};
 use crate::api::{ApiEnv, Config};
 use crate::gitops::*;
-use driftless_testkit::webdriver::{Browser, ENTER};
+use driftless_testkit::webdriver::{ARROW_DOWN, ARROW_LEFT, ARROW_RIGHT, Browser, ENTER};
 use serde_json::{Value, json};
-
-const ARROW_LEFT: &str = "\u{E012}";
-const ARROW_RIGHT: &str = "\u{E014}";
-const ARROW_DOWN: &str = "\u{E015}";
 
 fn config_map(name: &str, value: &str) -> String {
     format!(
@@ -86,7 +82,7 @@ async fn the_app_of_apps_tree_expands_by_keyboard_and_a_branch_shows_what_it_wou
     })
     .await?;
     let browser = Browser::start(false).await?;
-    log_in(&browser, &api, ("admin", "admin-pw"), None).await?;
+    log_in(&browser, &api.base, ("admin", "admin-pw"), None).await?;
 
     // Only the root is at the top, collapsed: its children are not drawn yet.
     browser.click("#nav a[href=\"/ui/tree\"]").await?;
@@ -267,7 +263,7 @@ async fn an_application_set_shows_its_generators_conditions_and_generated_apps()
     })
     .await?;
     let browser = Browser::start(false).await?;
-    log_in(&browser, &api, ("admin", "admin-pw"), None).await?;
+    log_in(&browser, &api.base, ("admin", "admin-pw"), None).await?;
 
     browser
         .click("#nav a[href=\"/ui/applicationsets\"]")
@@ -358,7 +354,7 @@ async fn the_audit_trail_shows_the_sync_a_user_started_newest_first_and_verified
     })
     .await?;
     let browser = Browser::start(false).await?;
-    log_in(&browser, &api, ("admin", "admin-pw"), None).await?;
+    log_in(&browser, &api.base, ("admin", "admin-pw"), None).await?;
 
     // Offered once the page has asked the API whether it may read the trail.
     driftless_testkit::wait_until(TIMEOUT, "the Audit link offered", || async {
@@ -463,7 +459,7 @@ async fn the_audit_trail_shows_the_sync_a_user_started_newest_first_and_verified
     // Who may not read every app sees the entries of the apps they may read, and no
     // verification of the whole chain.
     browser.click("#logout").await?;
-    log_in(&browser, &api, ("viewer", "viewer-pw"), None).await?;
+    log_in(&browser, &api.base, ("viewer", "viewer-pw"), None).await?;
     browser.goto(&format!("{}/ui/audit", api.base)).await?;
     browser
         .wait_text(
