@@ -6,7 +6,9 @@
 //! and the new replica finishes the running sync: nothing lost, no hook run twice.
 //! (The Deployment's own pods are KWOK's fakes; the processes are the test's.)
 
-use crate::faults::handover::{LEASE, finished_at, wait_holder, wait_mid_sync, write_round};
+use crate::faults::handover::{
+    LEASE, deployed_once_per_sync, finished_at, wait_holder, wait_mid_sync, write_round,
+};
 use crate::faults::{Recorder, Serve, WAVE_KINDS};
 use crate::gitops::*;
 use crate::install::{copy_dir, install_chart, uninstall_chart};
@@ -15,7 +17,6 @@ use driftless_source::testing::ScratchRepo;
 use driftless_testkit::wait_until;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -240,22 +241,7 @@ async fn a_values_commit_rolls_driftless_itself_and_the_new_replica_finishes_the
             "self-managed: rolled and converged {:?} after the commit",
             committed.elapsed()
         );
-        assert_eq!(
-            recorder.created("Job", "migrate"),
-            2,
-            "PreSync once per sync"
-        );
-        assert_eq!(
-            recorder.created("Job", "notify"),
-            2,
-            "PostSync once per sync"
-        );
-        let cms: Api<ConfigMap> = env.ns.api();
-        let after = cms.get_opt("after").await?.and_then(|c| c.data);
-        assert_eq!(
-            after.and_then(|d| d.get("round").cloned()).as_deref(),
-            Some("1")
-        );
+        deployed_once_per_sync(&env, &recorder, 2, 1).await?;
         let wrongly: Vec<(String, String)> = recorder
             .deleted()
             .into_iter()

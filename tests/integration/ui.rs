@@ -72,25 +72,14 @@ fn credentials(token: &str) -> String {
 /// An app of a ConfigMap and a Secret, synced once through the API (no automated sync: the UI
 /// syncs it).
 async fn synced_app(api: &ApiEnv, admin: &str) -> anyhow::Result<String> {
-    let (env, ns) = (&api.env, api.env.ns.name.clone());
+    let env = &api.env;
     env.repo.write("app/settings.yaml", settings("first"));
     env.repo
         .write("app/credentials.yaml", credentials("first-secret-value"));
     env.repo.commit("first");
     let name = env.name("web");
-    env.apply_app(&application(
-        &name,
-        &ns,
-        &env.repo.file_url(),
-        "app",
-        "",
-        "",
-    ))
-    .await?;
-    let path = format!("/api/v1/applications/{name}");
-    api.wait_seen(&name, admin).await?;
-    let (status, body) = api.post(&format!("{path}/sync"), admin, json!({})).await?;
-    assert_eq!(status, 200, "{body}");
+    api.add_app(&name, "app", "", admin).await?;
+    api.start_sync(&name, admin).await?;
     env.wait_synced_healthy(&name).await?;
     Ok(name)
 }
@@ -256,17 +245,7 @@ async fn an_admin_logs_in_follows_live_status_reads_a_diff_and_syncs_from_the_ui
     );
     env.repo.commit("broken");
     let broken = env.name("broken");
-    let ns = env.ns.name.clone();
-    env.apply_app(&application(
-        &broken,
-        &ns,
-        &env.repo.file_url(),
-        "broken",
-        "",
-        "",
-    ))
-    .await?;
-    api.wait_seen(&broken, &admin).await?;
+    api.add_app(&broken, "broken", "", &admin).await?;
     browser
         .goto(&format!("{}/ui/applications/{broken}", api.base))
         .await?;
@@ -293,22 +272,14 @@ async fn a_read_only_user_is_offered_no_sync_and_a_cookie_alone_starts_none() ->
     let admin = api.login("admin", "admin-pw").await?;
     let name = synced_app(&api, &admin).await?;
     // A second app, so that pages of one app make two pages.
-    let (env, ns) = (&api.env, api.env.ns.name.clone());
+    let env = &api.env;
     env.repo.write(
         "other/settings.yaml",
         settings("other").replace("name: settings", "name: other"),
     );
     env.repo.commit("other");
     let other = env.name("api");
-    env.apply_app(&application(
-        &other,
-        &ns,
-        &env.repo.file_url(),
-        "other",
-        "",
-        "",
-    ))
-    .await?;
+    api.add_app(&other, "other", "", &admin).await?;
     let browser = Browser::start(true).await?;
 
     // The login page offers the provider argocd-cm names.

@@ -181,6 +181,32 @@ impl ApiEnv {
         .await
     }
 
+    /// Creates the app `name` of the test repository's `path` (`spec_extra`: more lines under
+    /// its spec) and waits until the API server has it.
+    pub(crate) async fn add_app(
+        &self,
+        name: &str,
+        path: &str,
+        spec_extra: &str,
+        token: &str,
+    ) -> anyhow::Result<()> {
+        let (env, url) = (&self.env, self.env.repo.file_url());
+        env.apply_app(&application(name, &env.ns.name, &url, path, spec_extra, ""))
+            .await?;
+        self.wait_seen(name, token).await
+    }
+
+    /// Starts a sync of the app `name` with an empty request, which the server must accept.
+    pub(crate) async fn start_sync(&self, name: &str, token: &str) -> anyhow::Result<()> {
+        let path = format!("/api/v1/applications/{name}/sync");
+        let (status, body) = self.post(&path, token, json!({})).await?;
+        anyhow::ensure!(
+            status == 200,
+            "the sync of {name} was refused: {status} {body}"
+        );
+        Ok(())
+    }
+
     pub(crate) async fn post(
         &self,
         path: &str,

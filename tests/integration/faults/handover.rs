@@ -69,6 +69,34 @@ pub(crate) fn finished_at(app: &Value, commit: &str) -> bool {
         && health_of(app) == "Healthy"
 }
 
+/// After `syncs` syncs of the slow app, the last of round `round`: each hook ran once per sync
+/// and wave 1 holds the round's ConfigMap.
+pub(crate) async fn deployed_once_per_sync(
+    env: &Gitops,
+    recorder: &Recorder,
+    syncs: usize,
+    round: usize,
+) -> anyhow::Result<()> {
+    assert_eq!(
+        recorder.created("Job", "migrate"),
+        syncs,
+        "PreSync once per sync"
+    );
+    assert_eq!(
+        recorder.created("Job", "notify"),
+        syncs,
+        "PostSync once per sync"
+    );
+    let cms: Api<ConfigMap> = env.ns.api();
+    let after = cms.get_opt("after").await?.and_then(|c| c.data);
+    assert_eq!(
+        after.and_then(|d| d.get("round").cloned()),
+        Some(round.to_string()),
+        "the ConfigMap of wave 1"
+    );
+    Ok(())
+}
+
 pub(crate) async fn holder(leases: &Api<Lease>) -> anyhow::Result<String> {
     Ok(leases
         .get_opt(LEASE)
@@ -168,14 +196,7 @@ async fn a_standby_finishes_the_sync_of_a_leader_stopped_with_sigterm_then_sigki
     );
     env.wait_app(&app, "finished by the standby", |a| finished_at(a, &commit))
         .await?;
-    assert_eq!(recorder.created("Job", "migrate"), 1, "PreSync ran once");
-    assert_eq!(recorder.created("Job", "notify"), 1, "PostSync ran once");
-    let cms: Api<ConfigMap> = env.ns.api();
-    let after = cms.get_opt("after").await?.and_then(|c| c.data);
-    assert_eq!(
-        after.and_then(|d| d.get("round").cloned()).as_deref(),
-        Some("0")
-    );
+    deployed_once_per_sync(&env, &recorder, 1, 0).await?;
 
     // SIGKILL: no release; the standby (the first, started again) takes over once it expires.
     first.start()?;
@@ -193,21 +214,7 @@ async fn a_standby_finishes_the_sync_of_a_leader_stopped_with_sigterm_then_sigki
     );
     env.wait_app(&app, "finished after the kill", |a| finished_at(a, &commit))
         .await?;
-    assert_eq!(
-        recorder.created("Job", "migrate"),
-        2,
-        "PreSync once per sync"
-    );
-    assert_eq!(
-        recorder.created("Job", "notify"),
-        2,
-        "PostSync once per sync"
-    );
-    let after = cms.get_opt("after").await?.and_then(|c| c.data);
-    assert_eq!(
-        after.and_then(|d| d.get("round").cloned()).as_deref(),
-        Some("1")
-    );
+    deployed_once_per_sync(&env, &recorder, 2, 1).await?;
     let history = env.app(&app).await?.unwrap_or_default()["status"]["history"]
         .as_array()
         .cloned()

@@ -44,19 +44,9 @@ async fn a_user_reads_a_drifted_resource_syncs_wave_by_wave_and_rolls_back_from_
     env.repo.write("app/later.yaml", later("first"));
     env.repo.commit("first");
     let name = env.name("page");
-    env.apply_app(&application(
-        &name,
-        &ns,
-        &env.repo.file_url(),
-        "app",
-        "",
-        "",
-    ))
-    .await?;
+    api.add_app(&name, "app", "", &admin).await?;
+    api.start_sync(&name, &admin).await?;
     let path = format!("/api/v1/applications/{name}");
-    api.wait_seen(&name, &admin).await?;
-    let (status, body) = api.post(&format!("{path}/sync"), &admin, json!({})).await?;
-    assert_eq!(status, 200, "{body}");
     env.wait_sync_waiting(&name).await?;
     open_gate(&services).await?;
     let synced = env.wait_synced_healthy(&name).await?;
@@ -356,7 +346,7 @@ async fn a_guard_finding_shows_with_its_fix_and_a_deployment_its_replica_set_and
 -> anyhow::Result<()> {
     let api = ApiEnv::start("ui-guard", Config::default().user("admin", "admin-pw")).await?;
     let admin = api.login("admin", "admin-pw").await?;
-    let (env, ns) = (&api.env, api.env.ns.name.clone());
+    let env = &api.env;
     // A container running as root: the guard warns (the default project's mode).
     env.repo.write(
         "root/web.yaml",
@@ -366,16 +356,7 @@ async fn a_guard_finding_shows_with_its_fix_and_a_deployment_its_replica_set_and
     );
     env.repo.commit("root");
     let name = env.name("guarded");
-    env.apply_app(&application(
-        &name,
-        &ns,
-        &env.repo.file_url(),
-        "root",
-        AUTOMATED,
-        "",
-    ))
-    .await?;
-    api.wait_seen(&name, &admin).await?;
+    api.add_app(&name, "root", AUTOMATED, &admin).await?;
     let browser = Browser::start(false).await?;
     log_in(&browser, &api.base, ("admin", "admin-pw"), None).await?;
     browser
