@@ -167,17 +167,29 @@ fn message(key: &ResourceKey, broken: &Broken) -> String {
     if broken.paths.len() > PATHS_SHOWN {
         paths.push_str(&format!(" and {} more", broken.paths.len() - PATHS_SHOWN));
     }
-    let by = if broken.managers.is_empty() {
-        "no other field manager owns them".to_string()
+    let (by, fix) = if broken.managers.is_empty() {
+        (
+            "no other field manager owns them".to_string(),
+            "find what changes them outside the API server's field managers (a mutating webhook, \
+             a defaulting controller) and set those values in git, or add the paths to the \
+             Application's spec.ignoreDifferences"
+                .to_string(),
+        )
     } else {
-        format!(
-            "also written by field manager {}",
-            broken.managers.join(", ")
+        let managers = broken.managers.join(", ");
+        (
+            format!("also written by field manager {managers}"),
+            format!(
+                "stop {managers} from writing these fields, or add the paths to the \
+                 Application's spec.ignoreDifferences (managedFieldsManagers: [{managers}] \
+                 ignores all it owns)"
+            ),
         )
     };
     format!(
         "{key} was re-applied {} times for the same revision but {paths} kept changing ({by}); \
-         it is left out of automated sync until a new revision or a manual sync",
+         it is left out of automated sync until a new revision or a manual sync. \
+         To stop the loop, {fix}.",
         broken.applies
     )
 }
@@ -337,6 +349,8 @@ mod tests {
             "/spec/replicas",
             "fighter",
             "3 times",
+            "To stop the loop, stop fighter from writing these fields",
+            "managedFieldsManagers: [fighter]",
         ] {
             assert!(message.contains(part), "{part} in {message}");
         }
