@@ -185,6 +185,7 @@ async fn execute(
         wait_timeout: Duration::from_secs(args.timeout),
         saved: None,
         stop: None,
+        written: None,
     };
     let rejected = driftless_apply::dry_run_plan(cluster, plan, &ctx).await;
     if !rejected.is_empty() {

@@ -8,6 +8,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use kube::api::DeleteParams;
+use serde_json::{Value, json};
 
 fn hook_job(name: &str, hook: &str) -> String {
     format!(
@@ -117,17 +118,26 @@ async fn an_app_whose_repository_is_gone_is_deleted_unless_it_has_deletion_hooks
         ))
         .await?;
     }
+    let last_deploy_hooks = |a: &Value| {
+        a["status"]["history"]
+            .as_array()
+            .and_then(|h| h.last())
+            .map(|h| h["deletionHooks"].clone())
+            .unwrap_or_default()
+    };
     for name in [&plain, &hooked] {
         env.wait_app(name, "synced, its deletion hooks recorded", |a| {
-            sync_of(a) == "Synced"
-                && !a["metadata"]["annotations"]["driftless.dev/deletion-hooks"].is_null()
+            sync_of(a) == "Synced" && last_deploy_hooks(a).is_array()
         })
         .await?;
     }
+    let recorded = env.app(&plain).await?.unwrap_or_default();
+    assert_eq!(last_deploy_hooks(&recorded), json!([]), "{recorded}");
     let recorded = env.app(&hooked).await?.unwrap_or_default();
     assert_eq!(
-        recorded["metadata"]["annotations"]["driftless.dev/deletion-hooks"],
-        "PreDelete"
+        last_deploy_hooks(&recorded),
+        json!(["PreDelete"]),
+        "{recorded}"
     );
 
     first.abort();

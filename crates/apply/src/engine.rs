@@ -32,6 +32,10 @@ pub struct SyncContext<'a> {
     /// inside one): it returns [`RunPhase::Running`] with the state reported so far, to be
     /// resumed by whoever runs the app next.
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Told each object an apply wrote, as the API server answered it: the controller's live
+    /// cache holds it at once, so the comparison right after the sync need not wait for the
+    /// watch to bring it.
+    pub written: Option<&'a (dyn Fn(&Value) + Send + Sync)>,
 }
 
 /// Whether the caller asked the run to stop.
@@ -267,7 +271,10 @@ async fn apply_step(
         field_manager: ctx.field_manager,
         dry_run,
     };
-    cluster.apply(&req).await?;
+    let written = cluster.apply(&req).await?;
+    if let (false, Some(tell)) = (dry_run, ctx.written) {
+        tell(&written);
+    }
     Ok(match step.action {
         Action::Create | Action::CreateNamespace => "created",
         Action::Update => "configured",

@@ -3,6 +3,12 @@
 //! object out of automated sync) and `ResourceUpdated` for a sync or health
 //! status that changed. Which events a status write means is decided from the status before
 //! and after it ([`of_status_change`]); the controller's event sink creates them.
+//!
+//! Unlike Argo CD, one status write makes at most one Event besides `SyncLoop`: what Argo CD
+//! says in several Events (an automated sync's start, its end, the sync and health status it
+//! left) is one Event whose reason is the weightiest and whose message lists each in order.
+//! Every Event is a request to the API server; at a thousand apps, four per sync slowed
+//! everyone else's requests.
 
 use driftless_model::{ApplicationStatus, OperationPhase, OperationState};
 
@@ -28,20 +34,27 @@ pub struct AppEvent {
 
 /// The Events a status write from `old` to `new` means.
 pub fn of_status_change(old: &ApplicationStatus, new: &ApplicationStatus) -> Vec<AppEvent> {
+    let mut loops: Vec<AppEvent> = sync_loops_tripped(old, new)
+        .into_iter()
+        .map(|message| AppEvent {
+            kind: EventType::Warning,
+            reason: "SyncLoop",
+            message: message.to_string(),
+            user: None,
+        })
+        .collect();
+    loops.extend(merged(changes(old, new)));
+    loops
+}
+
+/// Each change the write makes, as Argo CD would report it, in the order they happened.
+fn changes(old: &ApplicationStatus, new: &ApplicationStatus) -> Vec<AppEvent> {
     let mut events = Vec::new();
     if let Some(op) = started_run(old, new) {
         events.push(started(op));
     }
     if let Some(op) = completed_run(old, new) {
         events.push(completed(op));
-    }
-    for message in sync_loops_tripped(old, new) {
-        events.push(AppEvent {
-            kind: EventType::Warning,
-            reason: "SyncLoop",
-            message: message.to_string(),
-            user: None,
-        });
     }
     let sync_of = |s: &ApplicationStatus| s.sync.as_ref().map(|s| s.status.to_string());
     if let (Some(before), Some(after)) = (sync_of(old), sync_of(new))
@@ -72,13 +85,43 @@ pub fn of_status_change(old: &ApplicationStatus, new: &ApplicationStatus) -> Vec
     events
 }
 
-/// The operation this change started, if it started one.
+/// One Event for all of `events`: the type of the worst, the reason of the weightiest, the
+/// messages joined in order, the user of any that names one.
+fn merged(events: Vec<AppEvent>) -> Option<AppEvent> {
+    let weight = |reason: &str| match reason {
+        "OperationCompleted" => 2,
+        "OperationStarted" => 1,
+        _ => 0,
+    };
+    let reason = events.iter().map(|e| e.reason).max_by_key(|r| weight(r))?;
+    let kind = if events.iter().any(|e| e.kind == EventType::Warning) {
+        EventType::Warning
+    } else {
+        EventType::Normal
+    };
+    let user = events.iter().find_map(|e| e.user.clone());
+    let message = events
+        .into_iter()
+        .map(|e| e.message)
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(AppEvent {
+        kind,
+        reason,
+        message,
+        user,
+    })
+}
+
+/// The operation this change started, if it started one: a run first seen Running, or first
+/// seen already ended (a quick automated sync writes only its end).
 pub fn started_run<'a>(
     old: &ApplicationStatus,
     new: &'a ApplicationStatus,
 ) -> Option<&'a OperationState> {
     let (op, same_run, was_done) = operation_change(old, new)?;
-    (op.phase == OperationPhase::Running && (!same_run || was_done)).then_some(op)
+    let first_seen = !same_run || (was_done && op.phase == OperationPhase::Running);
+    first_seen.then_some(op)
 }
 
 /// The operation this change ended, if it ended one.
@@ -251,16 +294,15 @@ mod tests {
                 "syncResult": {"revision": "abc"},
                 "operation": {"sync": {"revision": "abc"}, "initiatedBy": {"username": "alice"}}}}));
         let ended = of_status_change(&running, &done);
+        // One write, one Event: the end and the sync status it left.
         assert_eq!(
             reasons_and_messages(&ended),
-            [
-                ("OperationCompleted", "Sync operation to abc succeeded"),
-                (
-                    "ResourceUpdated",
-                    "Updated sync status: OutOfSync -> Synced"
-                ),
-            ]
+            [(
+                "OperationCompleted",
+                "Sync operation to abc succeeded; Updated sync status: OutOfSync -> Synced"
+            )]
         );
+        assert_eq!(ended[0].user.as_deref(), Some("alice"));
         assert_eq!(ended[0].kind, EventType::Normal);
         assert_eq!(of_status_change(&done, &done), []);
     }
@@ -295,18 +337,15 @@ mod tests {
                 "operation": {"sync": {"revision": "new", "resources": [{"kind": "Deployment", "name": "web"}]},
                               "initiatedBy": {"automated": true}}}}));
         let events = of_status_change(&done, &failed);
+        // Its start was never written (a quick sync writes only its end): one Event tells both.
         assert_eq!(
             reasons_and_messages(&events),
-            [
-                (
-                    "OperationCompleted",
-                    "Partial sync operation to new failed: one or more objects failed to apply"
-                ),
-                (
-                    "ResourceUpdated",
-                    "Updated health status: Healthy -> Degraded (Deployment web: 0/1 ready)"
-                ),
-            ]
+            [(
+                "OperationCompleted",
+                "Initiated automated sync to 'new'; \
+                 Partial sync operation to new failed: one or more objects failed to apply; \
+                 Updated health status: Healthy -> Degraded (Deployment web: 0/1 ready)"
+            )]
         );
         assert_eq!(events[0].kind, EventType::Warning);
         assert_eq!(events[0].user, None);
@@ -317,5 +356,24 @@ mod tests {
             reasons_and_messages(&of_status_change(&done, &automated)),
             [("OperationStarted", "Initiated automated sync to 'new'")]
         );
+    }
+
+    #[test]
+    fn a_sync_loop_stays_its_own_warning_beside_the_merged_event() {
+        let synced = status(serde_json::json!({"sync": {"status": "Synced"}}));
+        let looping = status(serde_json::json!({"sync": {"status": "OutOfSync"},
+            "conditions": [{"type": "SyncLoop", "message": "undone 3 times"}]}));
+        let events = of_status_change(&synced, &looping);
+        assert_eq!(
+            reasons_and_messages(&events),
+            [
+                ("SyncLoop", "undone 3 times"),
+                (
+                    "ResourceUpdated",
+                    "Updated sync status: Synced -> OutOfSync"
+                ),
+            ]
+        );
+        assert_eq!(events[1].kind, EventType::Normal);
     }
 }

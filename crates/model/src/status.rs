@@ -255,6 +255,23 @@ pub struct RevisionHistory {
     pub extra: Extra,
 }
 
+/// driftless's own field on a history entry: the deletion hooks (`PreDelete`, `PostDelete`)
+/// the deployed revision has, so that deleting the app needs no render of it when it has none.
+/// A field Argo CD does not know (its CRD would drop it; then the revision is rendered).
+const DELETION_HOOKS_FIELD: &str = "deletionHooks";
+
+impl RevisionHistory {
+    /// The deletion hook phases recorded for this deploy (`None`: nothing recorded).
+    pub fn deletion_hooks(&self) -> Option<Vec<String>> {
+        serde_json::from_value(self.extra.get(DELETION_HOOKS_FIELD)?.clone()).ok()
+    }
+
+    pub fn set_deletion_hooks(&mut self, phases: Vec<String>) {
+        self.extra
+            .insert(DELETION_HOOKS_FIELD.into(), serde_json::json!(phases));
+    }
+}
+
 /// A problem or warning about the Application (`ComparisonError`, `SyncError`, …).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

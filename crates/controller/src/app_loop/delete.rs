@@ -180,8 +180,19 @@ async fn wait_gone(
     }
 }
 
-/// The deletion hook phases the app's last sync recorded (`None`: nothing recorded).
+/// The deletion hook phases the app's last deploy recorded (`None`: nothing recorded): on its
+/// last history entry, or in the annotation earlier versions wrote.
 fn recorded_hooks(app: &Application) -> Option<Vec<String>> {
+    let last_deploy = app.status.as_ref().and_then(|s| {
+        s.history
+            .iter()
+            .flatten()
+            .max_by_key(|h| h.id)
+            .and_then(|h| h.deletion_hooks())
+    });
+    if last_deploy.is_some() {
+        return last_deploy;
+    }
     let value = app.metadata.annotations.as_ref()?.get(DELETION_HOOKS)?;
     Some(
         value
@@ -193,29 +204,25 @@ fn recorded_hooks(app: &Application) -> Option<Vec<String>> {
     )
 }
 
-/// The value of [`DELETION_HOOKS`] for the objects a revision renders.
-pub fn deletion_hooks_of(desired: &[Value]) -> String {
+/// The deletion hook phases among the objects a revision renders, sorted.
+pub fn deletion_hooks_of(desired: &[Value]) -> Vec<String> {
     use driftless_plan::Phase;
     use driftless_plan::hooks::{Role, role};
-    let mut phases: Vec<&str> = Vec::new();
+    let mut phases: Vec<String> = Vec::new();
     for object in desired {
         if let Role::Hook { phases: of, .. } = role(object) {
             for (phase, name) in [
                 (Phase::PreDelete, "PreDelete"),
                 (Phase::PostDelete, "PostDelete"),
             ] {
-                if of.contains(&phase) && !phases.contains(&name) {
-                    phases.push(name);
+                if of.contains(&phase) && !phases.iter().any(|p| p == name) {
+                    phases.push(name.to_string());
                 }
             }
         }
     }
     phases.sort();
-    if phases.is_empty() {
-        "none".into()
-    } else {
-        phases.join(",")
-    }
+    phases
 }
 
 /// What the app last deployed, rendered again (empty for an app never deployed).
@@ -319,7 +326,7 @@ mod tests {
                    "annotations": {"argocd.argoproj.io/hook": kind}}})
         };
         let plain = json!({"kind": "ConfigMap", "metadata": {"name": "c"}});
-        assert_eq!(deletion_hooks_of(std::slice::from_ref(&plain)), "none");
+        assert!(deletion_hooks_of(std::slice::from_ref(&plain)).is_empty());
         assert_eq!(
             deletion_hooks_of(&[
                 hook("PostDelete"),
@@ -327,14 +334,24 @@ mod tests {
                 hook("PreDelete"),
                 hook("PreSync")
             ]),
-            "PostDelete,PreDelete"
+            ["PostDelete", "PreDelete"]
         );
         let mut app: Application = serde_json::from_value(json!({"metadata": {"name": "a"},
             "spec": {"project": "default", "destination": {}}}))
         .unwrap();
         assert_eq!(recorded_hooks(&app), None);
+        // As earlier versions recorded it.
         app.metadata.annotations = Some([(DELETION_HOOKS.to_string(), "none".to_string())].into());
         assert_eq!(recorded_hooks(&app), Some(vec![]));
+        // On the last deploy, which wins.
+        app.status = Some(
+            serde_json::from_value(json!({"history": [
+                {"id": 1, "deployedAt": "2026-01-01T00:00:00Z", "deletionHooks": []},
+                {"id": 2, "deployedAt": "2026-01-02T00:00:00Z", "deletionHooks": ["PreDelete"]}
+            ]}))
+            .unwrap(),
+        );
+        assert_eq!(recorded_hooks(&app), Some(vec!["PreDelete".to_string()]));
     }
 
     #[test]

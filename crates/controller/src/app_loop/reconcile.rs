@@ -82,7 +82,19 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         let _timer = crate::runtime::metrics::ReconcileTimer::start(&ctx.metrics, &current);
         return Ok(Box::pin(crate::app_loop::delete::delete_app(ctx, &current)).await?);
     }
-    let app = app.as_ref();
+    // A quick sync's outcome not written yet: this comparison decides and writes on top of it.
+    let pending = crate::runtime::mutex::lock(&ctx.unwritten).remove(name);
+    let stored = app;
+    let viewed;
+    let (app, written) = match pending {
+        Some(status) => {
+            let mut with_outcome = stored.as_ref().clone();
+            with_outcome.status = Some(status);
+            viewed = with_outcome;
+            (&viewed, stored.status.as_ref())
+        }
+        None => (stored.as_ref(), stored.status.as_ref()),
+    };
     let _timer = crate::runtime::metrics::ReconcileTimer::start(&ctx.metrics, app);
     let refresh = refresh_of(app);
     let project = read_project(ctx, app).await;
@@ -95,7 +107,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     };
     let slot = slots.acquire().await.ok();
     Box::pin(reconcile_compared(
-        ctx, name, app, project, refresh, &object, slot,
+        ctx, name, app, written, project, refresh, &object, slot,
     ))
     .await
 }
@@ -106,6 +118,7 @@ async fn reconcile_compared<'a>(
     ctx: &'a Arc<Context>,
     name: &str,
     app: &'a Application,
+    written: Option<&driftless_model::ApplicationStatus>,
     project: Option<Arc<AppProject>>,
     refresh: Option<Refresh>,
     object: &AppObject,
@@ -199,17 +212,7 @@ async fn reconcile_compared<'a>(
         tracing::warn!(app = name, %error, "cannot remove the refresh annotation");
     }
     let mut status = next_status(app, outcome, found, now);
-    let mut writer = StatusWriter::new(
-        object.clone(),
-        app.status.clone(),
-        ctx.status_writes.clone(),
-    )
-    .with_events(crate::app_loop::event_sink::EventSink::new(
-        ctx.client.clone(),
-        app,
-    ))
-    .with_metrics(ctx.metrics.clone(), name, app)
-    .with_audit(ctx.audit.clone(), app);
+    let mut writer = StatusWriter::for_app(ctx, name, app, written.cloned());
     let fingerprint = digest(&status);
     let already_written = crate::runtime::mutex::lock(&ctx.written).get(name) == Some(&fingerprint);
     // A sync that starts now writes its first state at once: that write carries this status.

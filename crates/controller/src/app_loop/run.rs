@@ -5,6 +5,7 @@
 
 use crate::app_loop::reconcile::reconcile;
 use crate::app_loop::render::Renderer;
+use crate::app_loop::status_writer::StatusWriter;
 use crate::git::chart_versions::ChartWatcher;
 use crate::git::watcher::GitWatcher;
 use crate::runtime::config::ControllerConfig;
@@ -263,6 +264,7 @@ impl Controller {
             compare_slots: tokio::sync::Semaphore::new(config.workers.max(1)),
             priority_slots: tokio::sync::Semaphore::new(config.workers.max(1)),
             first_in_line: Default::default(),
+            unwritten: Default::default(),
             volatile: Default::default(),
             triggers: tx,
             status_writes: Arc::new(AtomicU64::new(0)),
@@ -409,6 +411,7 @@ async fn stop_cleanly(ctx: &Context, queue: &mut WorkQueue, mut background: Join
         );
         queue.abort().await;
     }
+    flush_unwritten(ctx).await;
     // No renewal may follow the release.
     background.shutdown().await;
     if let Some(election) = &ctx.config.leader_election {
@@ -427,6 +430,21 @@ async fn stop_cleanly(ctx: &Context, queue: &mut WorkQueue, mut background: Join
         }
     }
     tracing::info!("stopped");
+}
+
+/// Writes the outcomes of quick syncs whose follow-up comparison never ran (see
+/// `Context::unwritten`), so that stopping loses none.
+async fn flush_unwritten(ctx: &Context) {
+    let pending: Vec<_> = lock(&ctx.unwritten).drain().collect();
+    for (name, status) in pending {
+        let Some(app) = ctx.apps.last_delivered(&name) else {
+            continue;
+        };
+        let mut writer = StatusWriter::for_app(ctx, &name, &app, app.status.clone());
+        if let Err(error) = writer.write(&status).await {
+            tracing::warn!(app = %name, %error, "cannot write the outcome of the last sync");
+        }
+    }
 }
 
 /// What of an Application, when it changes, calls for a reconcile of the app itself: not its

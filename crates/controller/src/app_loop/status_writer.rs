@@ -64,6 +64,20 @@ impl StatusWriter {
         }
     }
 
+    /// The writer of app `name`'s status, from `current` (as the API server has it), with its
+    /// Events, metrics and audit records.
+    pub fn for_app(
+        ctx: &crate::runtime::context::Context,
+        name: &str,
+        app: &Application,
+        current: Option<ApplicationStatus>,
+    ) -> Self {
+        Self::new(ctx.app_object(name), current, ctx.status_writes.clone())
+            .with_events(EventSink::new(ctx.client.clone(), app))
+            .with_metrics(ctx.metrics.clone(), name, app)
+            .with_audit(ctx.audit.clone(), app)
+    }
+
     /// Emits the Events each write means (see [`driftless_decisions::events`]) through `sink`.
     pub fn with_events(mut self, sink: EventSink) -> Self {
         self.events = Some(sink);

@@ -12,7 +12,7 @@ use driftless_apply::{ClusterClient, ClusterError, SyncContext, SyncEvent, run_s
 use driftless_decisions::compare::Judging;
 use driftless_decisions::operation;
 use driftless_decisions::time::secs_of;
-use driftless_model::annotations::{DELETION_HOOKS, FIELD_MANAGER};
+use driftless_model::annotations::FIELD_MANAGER;
 use driftless_model::{Application, ApplicationStatus, Operation, OperationPhase, OperationState};
 use driftless_plan::{Plan, PlanInput, ResourceSelector, RunPhase, SyncState, plan_sync};
 use serde_json::Value;
@@ -50,6 +50,11 @@ struct Run<'a> {
     op: OperationState,
     /// Whether the operation came from `Application.operation`, which ending it removes.
     requested: bool,
+    /// An automated operation not written yet: its start is written only if its plan waits on
+    /// something (see [`Plan::progress_worth_saving`]); a few applies write only their end.
+    start_unsaved: bool,
+    /// The deletion hooks of what a successful run deployed, for its history entry.
+    deletion_hooks: Option<Vec<String>>,
     /// The comparison slot the reconcile held, kept while the sync cannot wait on anything
     /// (one wave of plain objects: a few applies) so that no more syncs are under way at once
     /// than comparisons; given back before anything that waits.
@@ -58,6 +63,7 @@ struct Run<'a> {
 
 impl Run<'_> {
     async fn save(&mut self) -> Result<(), SyncRunError> {
+        self.start_unsaved = false;
         self.status.operation_state = Some(self.op.clone());
         self.writer
             .write(&self.status)
@@ -76,10 +82,24 @@ impl Run<'_> {
         if phase == OperationPhase::Succeeded
             && self.op.operation.sync.as_ref().and_then(|s| s.dry_run) != Some(true)
         {
-            self.status.history = Some(operation::push_history(self.app, &self.op, now));
+            let mut history = operation::push_history(self.app, &self.op, now);
+            if let (Some(deployed), Some(hooks)) = (history.last_mut(), self.deletion_hooks.take())
+            {
+                deployed.set_deletion_hooks(hooks);
+            }
+            self.status.history = Some(history);
         }
         if self.requested {
             clear(self.ctx, &self.name).await?;
+        }
+        if self.start_unsaved && !self.ctx.stopping(&self.name) {
+            // A quick automated sync: its outcome goes out with the comparison that follows
+            // at once (see `reconcile`), one write for both. A controller stopped meanwhile
+            // loses it; the next one syncs again, a few applies that change nothing.
+            self.status.operation_state = Some(self.op.clone());
+            crate::runtime::mutex::lock(&self.ctx.unwritten)
+                .insert(self.name.clone(), self.status.clone());
+            return Ok(());
         }
         self.save().await
     }
@@ -148,9 +168,13 @@ async fn run_traced<'a>(
         status,
         op,
         requested,
+        start_unsaved: fresh && !requested,
+        deletion_hooks: None,
         slot,
     };
-    run.save().await?;
+    if !run.start_unsaved {
+        run.save().await?;
+    }
     drive(&mut run, prepared).await
 }
 
@@ -177,6 +201,8 @@ pub async fn terminate(
         status,
         op,
         requested: app.operation.is_some(),
+        start_unsaved: false,
+        deletion_hooks: None,
         slot: None,
     };
     run.finish(OperationPhase::Failed, TERMINATED.into()).await
@@ -258,25 +284,6 @@ async fn clear(ctx: &Context, name: &str) -> Result<(), SyncRunError> {
             app: name.to_string(),
             source,
         })
-}
-
-/// Notes on the app which deletion hooks the revision just deployed has, so that deleting
-/// it needs no render of that revision when it has none (see [`crate::app_loop::delete`]).
-async fn record_deletion_hooks(run: &Run<'_>, desired: &[Value]) {
-    let value = crate::app_loop::delete::deletion_hooks_of(desired);
-    let recorded = run
-        .app
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(DELETION_HOOKS));
-    if recorded == Some(&value) {
-        return;
-    }
-    let object = run.ctx.app_object(&run.name);
-    if let Err(error) = object.set_annotation(DELETION_HOOKS, &value).await {
-        tracing::warn!(app = %run.name, %error, "cannot record the deletion hooks");
-    }
 }
 
 /// The commits a new operation deploys: what it names (resolved), else what was compared.
@@ -387,6 +394,9 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
             // Waves wait for health and hooks for their end: no comparison slot held meanwhile
             // (a parent's sync may wait for the children's comparisons).
             run.slot = None;
+            if run.start_unsaved {
+                run.save().await?;
+            }
         }
         if plan.dry_run {
             return run
@@ -408,7 +418,7 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
             let ctx = run.ctx;
             let terminated = ctx.terminations.register(&run.name);
             let outcome = tokio::select! {
-                outcome = persisted_run(run, &cluster, &plan, &mut state, &prepared.live) => Some(outcome),
+                outcome = persisted_run(run, &cluster, &plan, &mut state, prepared) => Some(outcome),
                 () = terminated.notified() => None,
             };
             let Some(outcome) = outcome else {
@@ -417,7 +427,9 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
             };
             match outcome {
                 Ok(RunPhase::Succeeded) => {
-                    record_deletion_hooks(run, &prepared.desired).await;
+                    run.deletion_hooks = Some(crate::app_loop::delete::deletion_hooks_of(
+                        &prepared.desired,
+                    ));
                     return run
                         .finish(OperationPhase::Succeeded, state.message.clone())
                         .await;
@@ -538,6 +550,7 @@ pub(crate) fn sync_context<'a>(ctx: &'a Context, app: &'a str) -> SyncContext<'a
         wait_timeout: ctx.config.sync_timeout,
         saved: None,
         stop: Some(ctx.stop_signal(app)),
+        written: None,
     }
 }
 
@@ -621,7 +634,7 @@ async fn persisted_run(
     cluster: &ClusterClient,
     plan: &Plan,
     state: &mut SyncState,
-    live: &[Value],
+    prepared: &Prepared,
 ) -> Result<RunPhase, ClusterError> {
     // The n-th state reported goes out as (n, state); `saved` says up to which n is written.
     let (tx, mut rx) = tokio::sync::watch::channel((0u64, state.clone()));
@@ -629,6 +642,10 @@ async fn persisted_run(
     let ctx = run.ctx;
     let mut sync_ctx = sync_context(ctx, &run.name);
     sync_ctx.saved = Some(saved_rx);
+    let live_cache = &prepared.target.live;
+    let hold_written = |object: &Value| live_cache.written(object);
+    sync_ctx.written = Some(&hold_written);
+    let live = &prepared.live;
     let app_name = run.name.clone();
     let audit =
         crate::audit::steps::StepAudit::new(&ctx.audit, run.app, &ctx.judging, &run.op, live);

@@ -76,6 +76,16 @@ impl Index {
 struct Watch {
     ready: Vec<tokio::sync::watch::Receiver<bool>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The namespace each watch lists (None: all).
+    namespaces: Vec<Option<String>>,
+}
+
+impl Watch {
+    fn covers(&self, key: &ResourceKey) -> bool {
+        self.namespaces
+            .iter()
+            .any(|ns| ns.as_ref().is_none_or(|ns| *ns == key.namespace))
+    }
 }
 
 impl Drop for Watch {
@@ -167,6 +177,7 @@ impl LiveCache {
                 let mut watch = Watch {
                     ready: Vec::new(),
                     tasks: Vec::new(),
+                    namespaces: Vec::new(),
                 };
                 for namespace in namespaces {
                     let api: Api<DynamicObject> = match namespace {
@@ -191,6 +202,7 @@ impl LiveCache {
                     ));
                     watch.ready.push(ready);
                     watch.tasks.push(task);
+                    watch.namespaces.push(namespace.map(str::to_string));
                 }
                 tracing::debug!(kind = %gk, "watching");
                 watches.insert(gk.clone(), watch);
@@ -224,6 +236,31 @@ impl LiveCache {
             }
         }
         Ok(())
+    }
+
+    /// Holds `object`, just created by a sync as the API server answered, ahead of its watch
+    /// event (which then changes nothing: same resourceVersion). Only for an object a watch
+    /// covers, which keeps it current from then on, and only if the cache has no copy: one the
+    /// watch brought may be newer (resourceVersions cannot be ordered). Nobody is told; the
+    /// sync's own follow-up comparison reads it.
+    pub fn written(&self, object: &Value) {
+        let Ok(object) = serde_json::from_value::<DynamicObject>(object.clone()) else {
+            return;
+        };
+        let owners = Owners {
+            method: self.tracking,
+            installation: self.installation.clone(),
+        };
+        let Some((key, entry)) = owned(object, &owners) else {
+            return;
+        };
+        let covered = lock(&self.watches)
+            .get(&key.group_kind())
+            .is_some_and(|w| w.covers(&key));
+        let mut index = lock(&self.index);
+        if covered && !index.objects.contains_key(&key) {
+            index.insert(key, entry);
+        }
     }
 
     /// The live objects `app` owns, among the kinds watched.

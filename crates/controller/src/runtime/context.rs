@@ -75,6 +75,9 @@ pub struct Context {
     pub priority_slots: Semaphore,
     /// Apps whose next comparison goes ahead of the queue.
     pub first_in_line: Mutex<std::collections::HashSet<String>>,
+    /// The status a quick automated sync ended with, not written yet: the comparison that
+    /// follows it at once writes it together with its own (one status write per sync).
+    pub unwritten: Mutex<HashMap<String, driftless_model::ApplicationStatus>>,
     /// Volatile fields found by rendering a revision twice, per app.
     pub volatile: crate::app_loop::volatile_found::Detections,
     pub triggers: mpsc::UnboundedSender<Trigger>,
@@ -239,6 +242,7 @@ impl Context {
         lock(&self.written).remove(app);
         lock(&self.loops).remove(app);
         lock(&self.first_in_line).remove(app);
+        lock(&self.unwritten).remove(app);
         self.volatile.forget(app);
         self.metrics.forget_app(app);
         lock(&self.causes).remove(app);
