@@ -207,6 +207,7 @@ async fn reconcile_compared<'a>(
     .with_events(crate::app_loop::event_sink::EventSink::new(
         ctx.client.clone(),
         app,
+        &ctx.config.replica,
     ))
     .with_metrics(ctx.metrics.clone(), name, app)
     .with_audit(ctx.audit.clone(), app);
