@@ -3,7 +3,9 @@
 use super::app_source::CommandError;
 use clap::Args;
 use driftless_apply::TrackingMethod;
-use driftless_controller::{Controller, ControllerConfig, LeaderElection, Shard, ShardLeases};
+use driftless_controller::{
+    Controller, ControllerConfig, LeaderElection, Replica, Shard, ShardLeases,
+};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -187,6 +189,10 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
             });
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "driftless".into());
     let identity = format!("{host}-{}", std::process::id());
+    config.replica = Replica {
+        host,
+        identity: identity.clone(),
+    };
     let lease_duration = args.lease_duration.max(Duration::from_secs(1));
     if args.leader_elect {
         config.leader_election = Some(LeaderElection {

@@ -28,5 +28,5 @@ pub mod runtime;
 
 pub use app_loop::run::{Controller, ControllerError, Handle};
 pub use driftless_decisions::shard::Shard;
-pub use runtime::config::{ControllerConfig, LeaderElection, RenderLimits, ShardLeases};
+pub use runtime::config::{ControllerConfig, LeaderElection, RenderLimits, Replica, ShardLeases};
 pub use runtime::shutdown::Shutdown;

@@ -17,7 +17,7 @@
 //! - [`service_account`]: which ServiceAccount a sync impersonates;
 //! - [`shard`]: which replica owns an app; [`sync_windows`]: whether a window allows a sync;
 //! - [`volatile`]: values that differ between two renders of one revision;
-//! - [`events`]: which Kubernetes Events a status change means;
+//! - [`events`]: which Kubernetes Events a status change means; [`event_fields`]: what they say;
 //! - [`installation`], [`app_key`], [`time`]: tracking ids, app keys, timestamps.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -29,6 +29,7 @@ pub mod compare;
 pub mod conditions;
 pub mod decide;
 pub mod depends;
+pub mod event_fields;
 pub mod events;
 pub mod guard;
 pub mod installation;

@@ -3,23 +3,33 @@
 //! expire; a fourth joins and gets a share, given back by the others; the last is stopped with
 //! SIGTERM and hands its shards over at once. A commit after each change reaches every app.
 //!
-//! No two replicas write one app at once: from the replicas' logs, each replica's tenure of a
-//! shard runs from "claimed shard i" to the line it writes once that shard's work has stopped
-//! ("releasing shard i", "lost shard i", or its death), and each write of an object
-//! ("sync step") names an app. The check fails if two tenures of one shard overlap (a Lease
-//! taken before its holder stopped, or a release written before the work stopped) or if a
-//! replica writes an app outside its tenure of the app's shard.
+//! No two replicas write one app at once, checked from what the cluster records
+//! ([`from_cluster`]): a watch of the shard Leases gives each replica's tenures of each shard
+//! (from its `acquireTime` to the next holder's, or to the Lease's release), and the Events on
+//! the apps say which replica wrote each (`reportingInstance`) and when (`eventTime`). The
+//! check fails if a Lease changed hands before its tenure ended, if a replica wrote an Event
+//! on an app outside its tenure of the app's shard (so an app never goes back to a replica
+//! while another still writes it, and a move back needs the Lease to have gone back), or if
+//! the killed replica wrote one after its death; it cannot pass for want of Events, as every
+//! app must have one of each commit's sync from a holder of its shard then.
+//!
+//! The writes of objects, which no Event records (their managedFields name the field manager,
+//! not the replica), are checked from the replicas' logs ([`from_logs`]): each write lies in a
+//! tenure the replica's log gives, and no two such tenures of one shard overlap.
+
+mod from_cluster;
+mod from_logs;
 
 use super::Serve;
 use crate::gitops::*;
 use driftless_decisions::shard::shard_of;
 use driftless_testkit::wait_until;
+use from_cluster::{LeaseHistory, Tenure, Written};
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, Event};
 use k8s_openapi::jiff::Timestamp;
 use kube::Api;
 use kube::api::ListParams;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -138,79 +148,57 @@ async fn wait_every_app_at(env: &Gitops, value: &str) -> anyhow::Result<Duration
     Ok(started.elapsed())
 }
 
-/// One line of a replica's JSON log that matters here.
-enum Seen {
-    Claimed(u32),
-    /// The work on the shard has stopped (released, lost).
-    Stopped(u32),
-    Wrote(String),
+/// The reasons of the Events a completed sync writes (at least one of them).
+const SYNC_DONE: &[&str] = &["OperationCompleted", "ResourceUpdated"];
+
+/// One commit's sync of every app: from the commit (or the start) to every app Synced at it.
+struct Phase {
+    name: &'static str,
+    from: Timestamp,
+    until: Timestamp,
 }
 
-fn read_log(log: &str) -> Vec<(Timestamp, Seen)> {
-    log.lines()
-        .filter_map(|line| {
-            let line: Value = serde_json::from_str(line).ok()?;
-            let at: Timestamp = line["timestamp"].as_str()?.parse().ok()?;
-            let message = line["fields"]["message"].as_str()?;
-            let shard = || line["fields"]["shard"].as_u64().map(|s| s as u32);
-            let seen = if message.starts_with("claimed shard") {
-                Seen::Claimed(shard()?)
-            } else if message.starts_with("releasing shard") || message.starts_with("lost shard") {
-                Seen::Stopped(shard()?)
-            } else if line["fields"]["action"].is_string() && line["fields"]["step"].is_string() {
-                // A "sync step" (its own `message` field is the step's outcome).
-                Seen::Wrote(line["fields"]["app"].as_str()?.to_string())
-            } else {
-                return None;
-            };
-            Some((at, seen))
-        })
-        .collect()
-}
-
-/// Each replica's tenures of each shard, from its log: (shard, from, until), `until` being
-/// `died` (or never) for a tenure its log never ends. Also checks that each write is inside a
-/// tenure of the app's shard; returns the apps the replica wrote.
-fn tenures_and_writes(
-    replica: &str,
-    log: &str,
-    died: Option<Timestamp>,
+/// Checks that every app has an Event of each phase's sync, written by a holder of its
+/// shard during that phase (so that the checks of [`from_cluster::check_writers`] are not
+/// vacuous); returns how many apps each replica wrote in each phase.
+fn check_every_sync_written(
+    written: &[Written],
+    tenures: &[Tenure],
+    phases: &[Phase],
+    apps: &[String],
     ns: &str,
-    tenures: &mut Vec<(u32, String, Timestamp, Timestamp)>,
-) -> BTreeSet<String> {
-    let mut open: BTreeMap<u32, Timestamp> = BTreeMap::new();
-    let mut wrote = BTreeSet::new();
-    for (at, seen) in read_log(log) {
-        match seen {
-            Seen::Claimed(shard) => {
-                open.entry(shard).or_insert(at);
-            }
-            Seen::Stopped(shard) => {
-                if let Some(from) = open.remove(&shard) {
-                    tenures.push((shard, replica.into(), from, at));
-                }
-            }
-            Seen::Wrote(app) => {
-                let shard = shard_of(ns, &app, SHARDS);
-                assert!(
-                    open.contains_key(&shard),
-                    "{replica} wrote an object of {app} at {at} without holding its shard {shard}"
-                );
-                wrote.insert(app);
+) -> Vec<(&'static str, BTreeMap<String, usize>)> {
+    let mut counts = Vec::new();
+    for phase in phases {
+        let mut per_writer: BTreeMap<String, usize> = BTreeMap::new();
+        for app in apps {
+            let shard = shard_of(ns, app, SHARDS);
+            let holders: BTreeSet<&str> = tenures
+                .iter()
+                .filter(|t| t.shard == shard && t.from < phase.until && phase.from < t.until)
+                .map(|t| t.holder.as_str())
+                .collect();
+            let writers: BTreeSet<&str> = written
+                .iter()
+                .filter(|w| &w.app == app && SYNC_DONE.contains(&w.reason.as_str()))
+                .filter(|w| phase.from <= w.at && w.at <= phase.until)
+                .map(|w| w.writer.as_str())
+                .filter(|w| holders.contains(w))
+                .collect();
+            assert!(
+                !writers.is_empty(),
+                "{app} has no Event of its {} sync ({} to {}) from a holder of its shard {shard} then ({holders:?})",
+                phase.name,
+                phase.from,
+                phase.until
+            );
+            for writer in writers {
+                *per_writer.entry(writer.to_string()).or_default() += 1;
             }
         }
+        counts.push((phase.name, per_writer));
     }
-    // A killed replica worked until its last sign of life (its last log line), not until
-    // the kill: a replica starved of CPU stops renewing and writing at once.
-    let last_line = log.lines().rev().find_map(|line| {
-        let line: Value = serde_json::from_str(line).ok()?;
-        line["timestamp"].as_str()?.parse::<Timestamp>().ok()
-    });
-    let end = died.map_or(Timestamp::MAX, |died| last_line.unwrap_or(died).min(died));
-    for (shard, from) in open {
-        tenures.push((shard, replica.into(), from, end));
-    }
-    wrote
+    counts
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,12 +206,15 @@ async fn replicas_share_the_apps_through_shard_leases_and_take_over_a_killed_one
 -> anyhow::Result<()> {
     let env = Gitops::new("shardlease").await?;
     let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
+    let started = Timestamp::now();
     write_all(&env, "v0");
+    let mut apps = Vec::new();
     for index in 0..APPS {
         let name = env.name(&format!("a{index}"));
         let path = format!("apps/a{index}");
         env.apply_app(&application(&name, &ns, &url, &path, AUTOMATED, ""))
             .await?;
+        apps.push(name);
     }
     let caches: Vec<tempfile::TempDir> = (0..4)
         .map(|_| tempfile::tempdir())
@@ -234,16 +225,27 @@ async fn replicas_share_the_apps_through_shard_leases_and_take_over_a_killed_one
         .zip(&caches)
         .map(|(host, cache)| replica(&env, host, cache.path()))
         .collect::<anyhow::Result<_>>()?;
+    let leases: Api<Lease> = env.ns.api();
+    let history = LeaseHistory::watch(leases.clone()).await?;
     for replica in &mut replicas[..3] {
         replica.start()?;
     }
-    let leases: Api<Lease> = env.ns.api();
     let spread = wait_spread(&leases, &hosts[..3], 2, TIMEOUT).await?;
     eprintln!("shard leases: 3 replicas hold 2 shards each {spread:?} after the start");
     let synced = wait_every_app_at(&env, "v0").await?;
     eprintln!("shard leases: {APPS} apps synced by 3 replicas (+{synced:?})");
+    let mut phases = vec![Phase {
+        name: "v0",
+        from: started,
+        until: Timestamp::now(),
+    }];
 
-    // SIGKILL: no release; the others take r2's shards once its Leases expire.
+    // SIGKILL: no release; the others take r2's shards once their Leases expire.
+    let r2 = holders(&leases)
+        .await?
+        .into_values()
+        .find(|h| h.starts_with("r2-"))
+        .ok_or_else(|| anyhow::anyhow!("r2 holds no shard"))?;
     replicas[1].kill();
     let (killed, died) = (Instant::now(), Timestamp::now());
     let taken = wait_spread(&leases, &[hosts[0], hosts[2]], 3, LEASE_DURATION * 4).await?;
@@ -255,17 +257,29 @@ async fn replicas_share_the_apps_through_shard_leases_and_take_over_a_killed_one
         "the takeover took {:?}",
         killed.elapsed()
     );
+    let from = Timestamp::now();
     write_all(&env, "v1");
     let reached = wait_every_app_at(&env, "v1").await?;
     eprintln!("shard leases: a commit reached all {APPS} apps {reached:?} after it, on 2 replicas");
+    phases.push(Phase {
+        name: "v1",
+        from,
+        until: Timestamp::now(),
+    });
 
     // A fourth replica joins: r1 and r3 give one shard each back, and r4 takes them.
     replicas[3].start()?;
     let joined = wait_spread(&leases, &[hosts[0], hosts[2], hosts[3]], 2, TIMEOUT).await?;
     eprintln!("shard leases: r4 took its share {joined:?} after its start");
+    let from = Timestamp::now();
     write_all(&env, "v2");
     let reached = wait_every_app_at(&env, "v2").await?;
     eprintln!("shard leases: a commit reached all {APPS} apps {reached:?} after it, on 3 replicas");
+    phases.push(Phase {
+        name: "v2",
+        from,
+        until: Timestamp::now(),
+    });
 
     // SIGTERM: r1 stops its syncs, gives its Leases back, and the others take them at once.
     let (status, took) = replicas[0].terminate(Duration::from_secs(25))?;
@@ -293,39 +307,62 @@ async fn replicas_share_the_apps_through_shard_leases_and_take_over_a_killed_one
         "r1's membership Lease is deleted on SIGTERM"
     );
 
-    let mut tenures = Vec::new();
+    // From the cluster: the Leases' tenures and the apps' Events.
+    let tenures = history.tenures();
+    let events: Api<Event> = env.ns.api();
+    let written = from_cluster::app_events(&events).await?;
+    let late: Vec<&Written> = written
+        .iter()
+        .filter(|w| w.writer == r2 && w.at > died)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "{r2} wrote Events after its SIGKILL at {died}: {late:#?}"
+    );
+    let turns = from_cluster::check_writers(&written, &tenures, &ns, SHARDS);
+    let per_phase = check_every_sync_written(&written, &tenures, &phases, &apps, &ns);
+    let writers: BTreeSet<&str> = written
+        .iter()
+        .map(|w| w.writer.split('-').next().unwrap_or_default())
+        .collect();
+    assert_eq!(writers, BTreeSet::from(hosts), "every replica wrote Events");
+    let moved = turns.values().filter(|t| t.len() > 1).count();
+    let back = turns
+        .values()
+        .filter(|t| t.iter().collect::<BTreeSet<_>>().len() < t.len())
+        .count();
+    eprintln!(
+        "shard leases: {} Events on {} apps; {} tenures; {moved} apps changed writer, {back} went back to one after a reassignment; writers per sync {per_phase:?}",
+        written.len(),
+        turns.len(),
+        tenures.len()
+    );
+
+    // From the logs: the writes of objects.
+    let mut log_tenures = Vec::new();
     let mut wrote: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for (index, host) in hosts.iter().enumerate() {
         let died = (index == 1).then_some(died);
         let log = replicas[index].log();
         wrote.insert(
             host,
-            tenures_and_writes(host, &log, died, &ns, &mut tenures),
+            from_logs::tenures_and_writes(host, &log, died, &ns, &mut log_tenures),
         );
     }
-    for (i, (shard, one, from, until)) in tenures.iter().enumerate() {
-        for (other_shard, other, other_from, other_until) in &tenures[i + 1..] {
-            let overlap = shard == other_shard && from < other_until && other_from < until;
-            assert!(
-                !overlap,
-                "shard {shard} held by {one} ({from} to {until}) and by {other} ({other_from} to {other_until}) at once"
-            );
-        }
-    }
+    from_logs::check_no_overlap(&log_tenures);
     let counts: Vec<(&str, usize)> = wrote.iter().map(|(h, apps)| (*h, apps.len())).collect();
     eprintln!(
-        "shard leases: apps written per replica {counts:?}; {} tenures",
-        tenures.len()
+        "shard leases: apps whose objects each replica wrote {counts:?}; {} tenures in the logs",
+        log_tenures.len()
     );
-    let r4_shards: BTreeSet<u32> = tenures
+    let r4_shards: BTreeSet<u32> = log_tenures
         .iter()
         .filter(|(_, host, _, _)| host == "r4")
         .map(|(shard, ..)| *shard)
         .collect();
     assert!(!r4_shards.is_empty(), "r4 claimed no shard");
-    let r4_wrote = &wrote["r4"];
     assert!(
-        r4_wrote
+        wrote["r4"]
             .iter()
             .any(|app| r4_shards.contains(&shard_of(&ns, app, SHARDS))),
         "r4 synced none of the apps of its shards {r4_shards:?}"

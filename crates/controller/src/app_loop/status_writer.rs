@@ -73,7 +73,7 @@ impl StatusWriter {
         current: Option<ApplicationStatus>,
     ) -> Self {
         Self::new(ctx.app_object(name), current, ctx.status_writes.clone())
-            .with_events(EventSink::new(ctx.client.clone(), app))
+            .with_events(EventSink::new(ctx.client.clone(), app, &ctx.config.replica))
             .with_metrics(ctx.metrics.clone(), name, app)
             .with_audit(ctx.audit.clone(), app)
     }

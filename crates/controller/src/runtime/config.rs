@@ -58,6 +58,27 @@ pub struct ControllerConfig {
     /// Once asked to stop, the longest the controller takes to stop its syncs at a safe point
     /// and give its leases back.
     pub shutdown_timeout: Duration,
+    /// This replica, as the Events it writes name it.
+    pub replica: Replica,
+}
+
+/// Who one replica of the controller is, in what it writes to the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replica {
+    /// The machine (pod) it runs on: an Event's `source.host`.
+    pub host: String,
+    /// Its name among the replicas: an Event's `reportingInstance`, and the `holderIdentity`
+    /// of its Leases (see [`LeaderElection`], [`ShardLeases`]).
+    pub identity: String,
+}
+
+impl Default for Replica {
+    fn default() -> Self {
+        Self {
+            host: "driftless".into(),
+            identity: "driftless".into(),
+        }
+    }
 }
 
 /// Bounds on rendering, so that one hostile or broken repository cannot starve the others.
@@ -137,6 +158,7 @@ impl ControllerConfig {
             sync_impersonation: false,
             kube_config: None,
             shutdown_timeout: Duration::from_secs(20),
+            replica: Replica::default(),
         }
     }
 }

@@ -217,7 +217,7 @@ impl Keeper {
             .chain(adopted.map(|(shard, _)| *shard))
             .collect();
         for shard in claims {
-            self.claim(shard, by_shard.get(&shard), now, at).await;
+            self.claim(shard, by_shard.get(&shard), at).await;
         }
         self.forget_dead(&seen_members, &members, now.as_second())
             .await;
@@ -414,8 +414,11 @@ impl Keeper {
     }
 
     /// Takes shard `shard`'s Lease (free or expired, as listed in `existing`) and starts on
-    /// its apps; a rival's write since the listing wins.
-    async fn claim(&mut self, shard: u32, existing: Option<&Lease>, now: Timestamp, at: Instant) {
+    /// its apps; a rival's write since the listing wins. Its `acquireTime` is the time of this
+    /// write, not the round's start: a released shard's previous holder had stopped before the
+    /// listing, so the Leases record tenures that follow each other.
+    async fn claim(&mut self, shard: u32, existing: Option<&Lease>, at: Instant) {
+        let now = Timestamp::now();
         let name = plan::shard_lease_name(shard);
         let me = self.config.identity.clone();
         let written = match existing {

@@ -261,7 +261,13 @@ pub async fn events(
         .await
         .map_err(|e| ApiError::kube(&format!("list the events of {name}"), e))?
         .items;
-    listed.sort_by_key(|e| e.last_timestamp.clone().map(|t| t.0));
+    // Within a second, the controller's eventTime (microseconds) gives the order.
+    listed.sort_by_key(|e| {
+        (
+            e.last_timestamp.as_ref().map(|t| t.0),
+            e.event_time.as_ref().map(|t| t.0),
+        )
+    });
     Ok(Json(json!({"items": listed})))
 }
 
