@@ -107,7 +107,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     };
     let slot = slots.acquire().await.ok();
     Box::pin(reconcile_compared(
-        ctx, name, app, written, project, refresh, &object, slot,
+        ctx, name, app, written, project, refresh, slot,
     ))
     .await
 }
@@ -121,9 +121,9 @@ async fn reconcile_compared<'a>(
     written: Option<&driftless_model::ApplicationStatus>,
     project: Option<Arc<AppProject>>,
     refresh: Option<Refresh>,
-    object: &AppObject,
     slot: Option<tokio::sync::SemaphorePermit<'a>>,
 ) -> Result<Option<Duration>, ReconcileError> {
+    let object = ctx.app_object(name);
     let compared = compare_app(ctx, app, project.as_ref().map(|p| p.spec.clone()), refresh).await;
 
     if let Compared::Done(prepared, _) = &compared {
