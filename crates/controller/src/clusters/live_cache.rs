@@ -76,15 +76,13 @@ impl Index {
 struct Watch {
     ready: Vec<tokio::sync::watch::Receiver<bool>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    /// The namespace each watch lists (None: all).
-    namespaces: Vec<Option<String>>,
+    /// What each watch lists.
+    listed: Vec<Listed>,
 }
 
 impl Watch {
     fn covers(&self, key: &ResourceKey) -> bool {
-        self.namespaces
-            .iter()
-            .any(|ns| ns.as_ref().is_none_or(|ns| *ns == key.namespace))
+        self.listed.iter().any(|listed| listed.covers(key))
     }
 }
 
@@ -177,7 +175,7 @@ impl LiveCache {
                 let mut watch = Watch {
                     ready: Vec::new(),
                     tasks: Vec::new(),
-                    namespaces: Vec::new(),
+                    listed: Vec::new(),
                 };
                 for namespace in namespaces {
                     let api: Api<DynamicObject> = match namespace {
@@ -185,30 +183,35 @@ impl LiveCache {
                         None => Api::all_with(self.client.clone(), &info.resource),
                     };
                     let (ready_tx, ready) = tokio::sync::watch::channel(false);
+                    let listed = Listed {
+                        kind: gk.clone(),
+                        namespace: namespace.map(str::to_string),
+                    };
                     let task = tokio::spawn(watch_kind(
                         api,
                         info.resource.clone(),
-                        Listed {
-                            kind: gk.clone(),
-                            namespace: namespace.map(str::to_string),
-                        },
+                        listed.clone(),
                         self.index.clone(),
-                        Owners {
-                            method: self.tracking,
-                            installation: self.installation.clone(),
-                        },
+                        self.owners(),
                         self.notify.clone(),
                         ready_tx,
                     ));
                     watch.ready.push(ready);
                     watch.tasks.push(task);
-                    watch.namespaces.push(namespace.map(str::to_string));
+                    watch.listed.push(listed);
                 }
                 tracing::debug!(kind = %gk, "watching");
                 watches.insert(gk.clone(), watch);
             }
         }
         self.wait_ready(kinds).await
+    }
+
+    fn owners(&self) -> Owners {
+        Owners {
+            method: self.tracking,
+            installation: self.installation.clone(),
+        }
     }
 
     fn may_rediscover(&self) -> bool {
@@ -247,11 +250,7 @@ impl LiveCache {
         let Ok(object) = serde_json::from_value::<DynamicObject>(object.clone()) else {
             return;
         };
-        let owners = Owners {
-            method: self.tracking,
-            installation: self.installation.clone(),
-        };
-        let Some((key, entry)) = owned(object, &owners) else {
+        let Some((key, entry)) = owned(object, &self.owners()) else {
             return;
         };
         let covered = lock(&self.watches)
@@ -343,6 +342,7 @@ fn owned(mut object: DynamicObject, owners: &Owners) -> Option<(ResourceKey, Ent
 }
 
 /// What one watch lists: a kind, in one namespace or everywhere.
+#[derive(Clone)]
 struct Listed {
     kind: GroupKind,
     namespace: Option<String>,
