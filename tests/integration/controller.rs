@@ -921,3 +921,96 @@ async fn controllers_with_their_own_installation_id_share_a_cluster_and_an_app_n
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_namespace_makes_a_missing_namespace_and_labels_an_existing_one_given_metadata()
+-> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::Namespace;
+    let mut env = Gitops::new("mkns").await?;
+    let (ns, url) = (env.ns.name.clone(), env.repo.file_url());
+    for path in ["kept", "labelled", "made"] {
+        env.repo.write(
+            &format!("{path}/cm.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {path}}}\ndata: {{k: v}}\n"
+            ),
+        );
+    }
+    env.repo.commit("three apps");
+    let namespaces: Api<Namespace> = Api::all(env.ns.client.clone());
+    let (kept, made) = (format!("{ns}-kept"), format!("{ns}-made"));
+    // The namespace someone else made, with their label on it.
+    namespaces
+        .create(
+            &Default::default(),
+            &serde_json::from_value(
+                json!({"metadata": {"name": kept, "labels": {"owner": "platform"}}}),
+            )?,
+        )
+        .await?;
+    env.start().await?;
+    let app = |path: &str, destination: &str, extra: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {ns}-{path}\n  namespace: {ns}\n\
+             spec:\n  project: default\n  source: {{repoURL: {url}, targetRevision: HEAD, path: {path}}}\n\
+             \x20 destination: {{server: https://kubernetes.default.svc, namespace: {destination}}}\n\
+             \x20 syncPolicy:\n    automated: {{prune: true}}\n    syncOptions: [CreateNamespace=true]\n{extra}"
+        )
+    };
+    let outcome = async {
+        // An existing namespace and no metadata to give it: the app syncs into it as it is.
+        env.apply_app(&app("kept", &kept, "")).await?;
+        env.wait_synced_healthy(&env.name("kept")).await?;
+        let live = namespaces.get(&kept).await?;
+        assert_eq!(
+            live.metadata
+                .labels
+                .unwrap_or_default()
+                .get("owner")
+                .map(String::as_str),
+            Some("platform")
+        );
+        let cms: Api<ConfigMap> = Api::namespaced(env.ns.client.clone(), &kept);
+        assert!(
+            cms.get_opt("kept").await?.is_some(),
+            "the app's ConfigMap is in {kept}"
+        );
+
+        // managedNamespaceMetadata: the existing namespace gets the labels.
+        let metadata = "    managedNamespaceMetadata:\n      labels: {team: shop}\n";
+        env.apply_app(&app("labelled", &kept, metadata)).await?;
+        env.wait_synced_healthy(&env.name("labelled")).await?;
+        wait_until(TIMEOUT, "the team label on the namespace", || async {
+            let labels = namespaces
+                .get(&kept)
+                .await?
+                .metadata
+                .labels
+                .unwrap_or_default();
+            Ok((labels.get("team").map(String::as_str) == Some("shop")
+                && labels.get("owner").map(String::as_str) == Some("platform"))
+            .then_some(()))
+        })
+        .await?;
+
+        // A missing namespace is made.
+        env.apply_app(&app("made", &made, "")).await?;
+        env.wait_synced_healthy(&env.name("made")).await?;
+        assert!(
+            namespaces.get_opt(&made).await?.is_some(),
+            "{made} was made"
+        );
+        let cms: Api<ConfigMap> = Api::namespaced(env.ns.client.clone(), &made);
+        assert!(
+            cms.get_opt("made").await?.is_some(),
+            "the app's ConfigMap is in {made}"
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    env.stop();
+    for name in [&kept, &made] {
+        let _ = namespaces.delete(name, &Default::default()).await;
+    }
+    outcome
+}

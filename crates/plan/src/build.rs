@@ -45,6 +45,9 @@ pub struct PlanInput {
     /// Partial sync of these objects only; empty means all. Hooks do not run in a partial sync.
     pub resources: Vec<ResourceSelector>,
     pub destination_namespace: String,
+    /// The destination namespace is known to exist: `CreateNamespace=true` without
+    /// `managedNamespaceMetadata` then has nothing to do.
+    pub destination_namespace_exists: bool,
     /// Labels and annotations for the namespace `CreateNamespace=true` makes.
     pub managed_namespace_metadata: Option<ManagedNamespaceMetadata>,
     /// The revision being synced; part of the names of `generateName` hooks.
@@ -261,10 +264,15 @@ impl<'a> Builder<'a> {
     }
 
     /// `CreateNamespace=true`: a PreSync step for the destination namespace, unless the
-    /// source has that Namespace itself.
+    /// source has that Namespace itself, or it exists and has no metadata to be given.
     fn add_namespace(&mut self) {
         let namespace = &self.input.destination_namespace;
         if !options::create_namespace(self.app) || namespace.is_empty() {
+            return;
+        }
+        if self.input.destination_namespace_exists
+            && self.input.managed_namespace_metadata.is_none()
+        {
             return;
         }
         let in_source = self.input.desired.iter().enumerate().any(|(i, object)| {

@@ -30,6 +30,7 @@ struct Fixture {
 struct Input {
     app: String,
     namespace: String,
+    namespace_exists: bool,
     desired: Vec<Value>,
     live: Vec<Value>,
     out_of_sync: Vec<String>,
@@ -97,6 +98,7 @@ fn run(fixture: &Fixture) -> Result<Plan, PlanError> {
             .map(|r| r.parse::<ResourceSelector>().unwrap())
             .collect(),
         destination_namespace: input.namespace.clone(),
+        destination_namespace_exists: input.namespace_exists,
         managed_namespace_metadata: input.managed_namespace_metadata.clone(),
         revision: input.revision.clone(),
         started_at: input.started_at,

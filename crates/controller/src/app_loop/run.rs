@@ -347,7 +347,11 @@ impl Controller {
                     let Some(_tenure) = ctx.ownership.enter(namespace, name).await else {
                         return Ok(None);
                     };
-                    reconcile(&ctx, &app).await.map_err(|e| e.to_string())
+                    // Boxed only once it starts: a thousand queued apps then hold a few
+                    // hundred bytes each, not a whole reconcile's state (kilobytes) each.
+                    Box::pin(reconcile(&ctx, &app))
+                        .await
+                        .map_err(|e| e.to_string())
                 }
                 .instrument(span),
             )

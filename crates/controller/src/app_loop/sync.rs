@@ -382,10 +382,11 @@ async fn drive(run: &mut Run<'_>, prepared: Option<&Prepared>) -> Result<(), Syn
             Ok(cluster) => cluster,
             Err(message) => return run.finish(OperationPhase::Failed, message).await,
         };
-        let input = match plan_input(&target, &run.op, prepared, &run.ctx.judging) {
+        let mut input = match plan_input(&target, &run.op, prepared, &run.ctx.judging) {
             Ok(input) => input,
             Err(message) => return run.finish(OperationPhase::Failed, message).await,
         };
+        input.destination_namespace_exists = destination_namespace_exists(prepared, &input).await;
         let plan = match plan_sync(&input) {
             Ok(plan) => plan,
             Err(error) => return run.finish(OperationPhase::Failed, error.to_string()).await,
@@ -622,10 +623,23 @@ fn plan_input(
             .map(ResourceSelector::from)
             .collect(),
         destination_namespace: app.spec.destination.namespace.clone().unwrap_or_default(),
+        destination_namespace_exists: false,
         managed_namespace_metadata: policy.managed_namespace_metadata.clone(),
         revision: prepared.revisions.first().cloned().unwrap_or_default(),
         started_at: secs_of(&op.started_at),
     })
+}
+
+/// Whether the plan may take the destination namespace as existing (asked of the namespace
+/// watch only when `CreateNamespace=true` needs to know).
+async fn destination_namespace_exists(prepared: &Prepared, input: &PlanInput) -> bool {
+    let options =
+        driftless_model::SyncOptions::parse(input.sync_options.iter().map(String::as_str));
+    if options.create_namespace != Some(true) || input.destination_namespace.is_empty() {
+        return false;
+    }
+    let namespaces = &prepared.target.namespaces;
+    namespaces.exists(&input.destination_namespace).await == Some(true)
 }
 
 /// Runs the plan from `state`, writing the state to the status whenever it changes.

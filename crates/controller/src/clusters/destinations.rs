@@ -5,6 +5,7 @@
 //! tried again on the app's next reconcile.
 
 use crate::clusters::live_cache::{LiveCache, Notify};
+use crate::clusters::namespaces::NamespaceStore;
 use crate::clusters::target::Target;
 use crate::runtime::stores::ControlStores;
 use driftless_apply::{ClusterClient, TrackingMethod};
@@ -97,6 +98,7 @@ impl Destinations {
         let local = Arc::new(Target {
             name,
             server,
+            namespaces: NamespaceStore::new(local.control.clone(), &engine_scope),
             live: LiveCache::new(
                 local.control.clone(),
                 tracking,
@@ -234,6 +236,7 @@ impl Destinations {
         let target = Arc::new(Target {
             name: entry.name.clone(),
             server: entry.server.clone(),
+            namespaces: NamespaceStore::new(client.clone(), &entry.scope),
             live: LiveCache::new(
                 client,
                 self.tracking,

@@ -3,6 +3,7 @@
 
 use crate::clusters::inventory::Inventories;
 use crate::clusters::live_cache::LiveCache;
+use crate::clusters::namespaces::NamespaceStore;
 use driftless_apply::ClusterClient;
 use driftless_decisions::cluster_lookup::ClusterScope;
 use std::sync::Arc;
@@ -13,6 +14,8 @@ pub struct Target {
     pub server: String,
     pub cluster: Arc<ClusterClient>,
     pub live: LiveCache,
+    /// Which namespaces exist (`CreateNamespace=true` applies only a missing one).
+    pub namespaces: NamespaceStore,
     /// Namespace listings for orphan detection.
     pub inventories: Inventories,
     /// What the connection was made from; another fingerprint for the same name reconnects.

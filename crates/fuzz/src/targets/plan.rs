@@ -27,6 +27,7 @@ pub const TARGET: Target = Target {
 #[serde(rename_all = "camelCase", default)]
 struct Input {
     namespace: String,
+    namespace_exists: bool,
     prune: bool,
     prune_confirmed: bool,
     allow_empty: bool,
@@ -62,6 +63,7 @@ fn generate(rng: &mut Rng) -> Vec<u8> {
     live.extend((0..small(rng, 2)).map(|_| k8s::object(rng)));
     encode(&Input {
         namespace: pick(rng, &["ns", "", "default", "other"]).to_string(),
+        namespace_exists: one_in(rng, 2),
         prune: rng.random(),
         prune_confirmed: one_in(rng, 3),
         allow_empty: one_in(rng, 3),
@@ -133,6 +135,7 @@ fn run(input: &[u8]) {
             .filter_map(|r| r.parse::<ResourceSelector>().ok())
             .collect(),
         destination_namespace: input.namespace,
+        destination_namespace_exists: input.namespace_exists,
         managed_namespace_metadata: None,
         revision: input.revision,
         started_at: input.started_at,
