@@ -65,16 +65,26 @@ pub async fn resolve_revision(
     source: &ApplicationSource,
     revision: &str,
     force: bool,
-) -> Result<String, String> {
+) -> Result<String, RevisionError> {
     if let Some(chart) = chart_of(source) {
         let project = Some(app.spec.project.as_str()).filter(|p| !p.is_empty());
         return ctx
             .charts
             .resolve(&source.repo_url, chart, revision, project, force)
-            .await;
+            .await
+            .map_err(RevisionError::from);
     }
     ctx.git.ensure(&source.repo_url, force).await?;
-    ctx.git.resolve(&source.repo_url, revision).await
+    Ok(ctx.git.resolve(&source.repo_url, revision).await?)
+}
+
+/// Why a source's revision could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum RevisionError {
+    #[error(transparent)]
+    Git(#[from] crate::git::watcher::RepoError),
+    #[error(transparent)]
+    Chart(#[from] crate::git::chart_versions::ChartVersionError),
 }
 
 /// Renders `app` at `revisions` and compares it with the live cache of its destination.

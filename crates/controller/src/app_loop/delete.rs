@@ -237,7 +237,10 @@ async fn deployed_objects(
     }
     for source in app.sources() {
         if driftless_render::chart_of(source).is_none() {
-            ctx.git.ensure(&source.repo_url, false).await?;
+            ctx.git
+                .ensure(&source.repo_url, false)
+                .await
+                .map_err(|e| e.to_string())?;
         }
     }
     let mut desired = ctx

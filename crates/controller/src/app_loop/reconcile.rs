@@ -492,7 +492,10 @@ async fn compare_app(
     for source in app.sources() {
         match resolve_revision(ctx, app, source, revision_of(source), refresh.is_some()).await {
             Ok(resolved) => revisions.push(resolved),
-            Err(error) => return Compared::Failed(Found::new(conditions::COMPARISON_ERROR, error)),
+            Err(error) => {
+                let message = error.to_string();
+                return Compared::Failed(Found::new(conditions::COMPARISON_ERROR, message));
+            }
         }
     }
     let fresh = refresh == Some(Refresh::Hard);

@@ -559,10 +559,7 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                 };
                 ctx.edits.application(&object, listed, false);
                 let print = fingerprint(&object);
-                let typed: Option<Arc<Application>> = serde_json::to_value(&object)
-                    .ok()
-                    .and_then(|v| serde_json::from_value(v).ok())
-                    .map(Arc::new);
+                let typed = crate::runtime::app_store::kept(&object);
                 ctx.apps.observed(
                     &name,
                     typed.clone(),
@@ -678,16 +675,21 @@ async fn wake_moved(ctx: &Arc<Context>, git: BTreeSet<Key>, charted: BTreeSet<Ke
     })
     .await
     .unwrap_or_default();
-    for app in &touched {
+    let wakes = crate::git::touched::wakes(&touched, &git, &charted);
+    for app in &wakes.first {
         ctx.put_first(app);
         ctx.reconcile(app);
     }
-    for key in git.into_iter().chain(charted).collect::<BTreeSet<_>>() {
-        if key.app().is_none_or(|app| !touched.contains(app)) {
-            ctx.wake(key);
-        }
+    for key in wakes.now {
+        ctx.wake(key);
+    }
+    for app in &wakes.later {
+        ctx.reconcile_after(app, UNTOUCHED_WAIT);
     }
 }
+
+/// How long the apps a repository move did not touch wait while the ones it touched sync.
+const UNTOUCHED_WAIT: Duration = Duration::from_secs(2);
 
 /// Creates the `default` AppProject (permitting everything) when it is missing, as Argo CD
 /// does; apps of project `default` work even if this fails.

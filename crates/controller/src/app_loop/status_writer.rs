@@ -220,10 +220,7 @@ impl AppObject {
         match written {
             Ok(object) => {
                 let version = object.metadata.resource_version.clone();
-                let app = serde_json::to_value(&object)
-                    .ok()
-                    .and_then(|v| serde_json::from_value(v).ok())
-                    .map(Arc::new);
+                let app = crate::runtime::app_store::kept(&object);
                 self.store.wrote(&self.key, version, app);
                 Ok(())
             }

@@ -313,7 +313,8 @@ async fn operation_revisions(
             .unwrap_or_else(|| driftless_render::revision_of(source).to_string());
         revisions.push(
             crate::app_loop::comparison::resolve_revision(ctx, &target, source, &revision, false)
-                .await?,
+                .await
+                .map_err(|e| e.to_string())?,
         );
     }
     Ok(revisions)

@@ -233,11 +233,11 @@ pub(crate) async fn check_repositories(
             continue;
         }
         checked.push(&source.repo_url);
-        if let Err(message) = ctx.git.ensure(&source.repo_url, refresh).await {
+        if let Err(failed) = ctx.git.ensure(&source.repo_url, refresh).await {
             let error = GitError {
                 repo_url: redact_url(&source.repo_url),
                 revision: source.revision.clone(),
-                message,
+                message: failed.to_string(),
             };
             return Err(AppSetError::Generator {
                 index: source.generator,

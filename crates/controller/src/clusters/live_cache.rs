@@ -17,6 +17,7 @@ use kube::api::{ApiResource, DynamicObject, TypeMeta};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -247,7 +248,8 @@ impl LiveCache {
     /// watch brought may be newer (resourceVersions cannot be ordered). Nobody is told; the
     /// sync's own follow-up comparison reads it.
     pub fn written(&self, object: &Value) {
-        let Ok(object) = serde_json::from_value::<DynamicObject>(object.clone()) else {
+        // Read from the reference: no copy of the object is made to convert it.
+        let Ok(object) = DynamicObject::deserialize(object) else {
             return;
         };
         let Some((key, entry)) = owned(object, &self.owners()) else {

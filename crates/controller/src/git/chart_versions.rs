@@ -6,7 +6,7 @@
 
 use crate::runtime::mutex::lock;
 use crate::runtime::stores::ControlStores;
-use driftless_charts::{ChartRepos, HelmCredentials, helm_credentials_for, is_oci};
+use driftless_charts::{ChartError, ChartRepos, HelmCredentials, helm_credentials_for, is_oci};
 use driftless_source::{CredentialSecret, SecretSource, cache_key, redact_url};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
@@ -16,6 +16,16 @@ use std::time::{Duration, Instant};
 
 /// Argo CD's ConfigMap of extra TLS certificates, keyed by server host name.
 pub const TLS_CERTS_CONFIGMAP: &str = "argocd-tls-certs-cm";
+
+/// Why a chart version (or an OCI artifact's digest) could not be resolved. URLs are redacted.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartVersionError {
+    #[error(transparent)]
+    Chart(#[from] ChartError),
+    /// The blocking task doing the work ended without an answer (it panicked).
+    #[error("failed to resolve the chart version from {url}: {message}")]
+    Task { url: String, message: String },
+}
 
 #[derive(Default)]
 struct RepoUse {
@@ -152,8 +162,9 @@ impl ChartWatcher {
         revision: &str,
         project: Option<&str>,
         force: bool,
-    ) -> Result<String, String> {
+    ) -> Result<String, ChartVersionError> {
         let credentials = self.access(force).await.credentials(url, project);
+        let shown = redact_url(url);
         let max_age = if force { Duration::ZERO } else { self.max_age };
         let (repos, url, chart, revision) = (
             self.repos.clone(),
@@ -171,8 +182,11 @@ impl ChartWatcher {
                 .map(|entry| entry.version),
         })
         .await
-        .map_err(|e| format!("failed to resolve the chart version: {e}"))?
-        .map_err(|e| e.to_string())
+        .map_err(|e| ChartVersionError::Task {
+            url: shown,
+            message: e.to_string(),
+        })?
+        .map_err(ChartVersionError::from)
     }
 
     /// One round: every chart repository some app uses gets one conditional index request;

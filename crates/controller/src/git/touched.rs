@@ -3,9 +3,11 @@
 //! names now. Those are compared first; the others (whose status only takes the new revision)
 //! after them. Only an order: every woken app is compared either way.
 
+use driftless_decisions::app_key::Key;
 use driftless_model::Application;
 use driftless_render::chart_of;
 use driftless_source::{CommitId, RepoCache};
+use std::collections::BTreeSet;
 
 /// Whether the move may have changed what `app` renders (unknown counts as changed). Reads the
 /// local repository cache only: call it off the async threads.
@@ -48,8 +50,62 @@ pub fn path_changed(cache: &RepoCache, app: &Application) -> bool {
     })
 }
 
+/// Who is reconciled when, after a move: the apps it touched at once and first; ApplicationSets
+/// and apps with a new chart version at once; the other apps, whose comparison only records the
+/// new revision, after a moment when some touched app is syncing meanwhile (a thousand status
+/// writes at once would slow the API server for the syncs that matter).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Wakes {
+    pub first: Vec<String>,
+    pub now: Vec<Key>,
+    pub later: Vec<String>,
+}
+
+pub fn wakes(touched: &BTreeSet<String>, moved: &BTreeSet<Key>, charted: &BTreeSet<Key>) -> Wakes {
+    let mut wakes = Wakes {
+        first: touched.iter().cloned().collect(),
+        ..Wakes::default()
+    };
+    for key in moved.union(charted) {
+        match key.app() {
+            Some(app) if touched.contains(app) => {}
+            Some(app) if !touched.is_empty() && !charted.contains(key) => {
+                wakes.later.push(app.to_string())
+            }
+            _ => wakes.now.push(key.clone()),
+        }
+    }
+    wakes
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn untouched_apps_wait_only_while_touched_ones_sync_and_never_one_with_a_new_chart() {
+        let app = |n: &str| Key::App(n.to_string());
+        let set = Key::AppSet("platform".to_string());
+        let moved: BTreeSet<Key> = [app("web"), app("db"), app("cache"), set.clone()].into();
+        let charted: BTreeSet<Key> = [app("cache"), app("chart-only")].into();
+        let touched: BTreeSet<String> = ["web".to_string()].into();
+        let wakes = wakes(&touched, &moved, &charted);
+        assert_eq!(wakes.first, vec!["web".to_string()]);
+        assert_eq!(wakes.later, vec!["db".to_string()]);
+        assert_eq!(
+            wakes.now,
+            vec![app("cache"), app("chart-only"), set.clone()]
+        );
+
+        // Nothing touched: nobody has anything to wait for.
+        let wakes = super::wakes(&BTreeSet::new(), &moved, &BTreeSet::new());
+        assert!(wakes.first.is_empty() && wakes.later.is_empty());
+        assert_eq!(wakes.now.len(), 4);
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
     use super::*;
     use driftless_source::RepoCredentials;
     use driftless_source::testing::ScratchRepo;

@@ -9,10 +9,41 @@ use crate::runtime::mutex::lock;
 use crate::runtime::stores::ControlStores;
 use driftless_decisions::app_key::Key;
 use driftless_source::{
-    RemoteRefs, RepoCache, RepoCredentials, cache_key, credentials_for, redact_url,
+    CacheError, RemoteRefs, RepoCache, RepoCredentials, cache_key, credentials_for, redact_url,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+
+/// Why a repository could not be read. URLs are redacted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepoError {
+    /// Listing, fetching or reading the cached copy failed (its message names the step).
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error("failed to resolve revision {revision:?} of {url}: {source}")]
+    Resolve {
+        revision: String,
+        url: String,
+        source: CacheError,
+    },
+    /// The blocking task doing the git work ended without an answer (it panicked).
+    #[error("failed to {step} {url}: {message}")]
+    Task {
+        step: &'static str,
+        url: String,
+        message: String,
+    },
+}
+
+impl RepoError {
+    fn task(step: &'static str, url: &str, error: &tokio::task::JoinError) -> Self {
+        Self::Task {
+            step,
+            url: redact_url(url),
+            message: error.to_string(),
+        }
+    }
+}
 
 /// The state of one repository URL.
 struct Repo {
@@ -27,7 +58,7 @@ struct RepoState {
     /// The refs seen at the last successful check (None: never checked).
     refs: Option<RemoteRefs>,
     /// Why the last check failed, if it did.
-    error: Option<String>,
+    error: Option<RepoError>,
     /// Whether a check ran at all (a failing repository is retried by the poll, not by every app).
     attempted: bool,
     /// Apps and ApplicationSets using the repository: told when it moves.
@@ -97,7 +128,7 @@ impl GitWatcher {
 
     /// Makes sure `url` was checked at least once (or again, with `force`), and returns the
     /// error of its last check, if that failed.
-    pub async fn ensure(&self, url: &str, force: bool) -> Result<(), String> {
+    pub async fn ensure(&self, url: &str, force: bool) -> Result<(), RepoError> {
         let repo = self.repo(url);
         // Always through the check's lock: a first check another caller has started (and
         // marked attempted) may still be fetching, and resolving before it ends would pin the
@@ -164,18 +195,15 @@ impl GitWatcher {
             .git_request(&redact_url(&repo.url), "ls-remote", started.elapsed());
         let listed = match listed {
             Ok(Ok(refs)) => Ok(refs),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(e) => Err(format!(
-                "failed to list refs of {}: {e}",
-                redact_url(&repo.url)
-            )),
+            Ok(Err(e)) => Err(RepoError::Cache(e)),
+            Err(e) => Err(RepoError::task("list refs of", &repo.url, &e)),
         };
         let refs = match listed {
             Ok(refs) => refs,
             Err(error) => {
                 tracing::warn!(url = %redact_url(&repo.url), %error, "repository check failed");
                 let mut state = lock(&repo.state);
-                let changed = state.error.as_deref() != Some(error.as_str());
+                let changed = state.error.as_ref() != Some(&error);
                 state.error = Some(error);
                 return changed;
             }
@@ -202,11 +230,11 @@ impl GitWatcher {
                 true
             }
             Ok(Err(e)) => {
-                state.error = Some(e.to_string());
+                state.error = Some(RepoError::Cache(e));
                 true
             }
             Err(e) => {
-                state.error = Some(format!("failed to fetch {}: {e}", redact_url(&repo.url)));
+                state.error = Some(RepoError::task("fetch", &repo.url, &e));
                 true
             }
         }
@@ -227,11 +255,11 @@ impl GitWatcher {
 
     /// The commit `revision` names in the cached copy of `url`; fetches once (by name) only for
     /// a revision the cache does not have (a commit id of an old rollback, say).
-    pub async fn resolve(&self, url: &str, revision: &str) -> Result<String, String> {
+    pub async fn resolve(&self, url: &str, revision: &str) -> Result<String, RepoError> {
         let (cache, u, r) = (self.cache.clone(), url.to_string(), revision.to_string());
         let local = tokio::task::spawn_blocking(move || cache.resolve(&u, &r))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| RepoError::task("resolve a revision of", url, &e))?;
         if let Ok(commit) = local {
             return Ok(commit.to_string());
         }
@@ -239,13 +267,14 @@ impl GitWatcher {
         let (cache, u, r) = (self.cache.clone(), url.to_string(), revision.to_string());
         let synced = tokio::task::spawn_blocking(move || cache.sync(&u, &creds, &r))
             .await
-            .map_err(|e| e.to_string())?;
-        synced.map(|s| s.commit.to_string()).map_err(|e| {
-            format!(
-                "failed to resolve revision {revision:?} of {}: {e}",
-                redact_url(url)
-            )
-        })
+            .map_err(|e| RepoError::task("resolve a revision of", url, &e))?;
+        synced
+            .map(|s| s.commit.to_string())
+            .map_err(|source| RepoError::Resolve {
+                revision: revision.to_string(),
+                url: redact_url(url),
+                source,
+            })
     }
 
     /// How many ref listings and fetches went to the network (for tests and metrics).

@@ -11,17 +11,18 @@ use crate::runtime::context::Context;
 use driftless_decisions::compare::{differ_for, pair};
 use driftless_diff::{SecretMasker, SyncStatus};
 use driftless_model::Application;
+use driftless_source::redact_url;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PreviewError {
-    #[error("failed to resolve revision {revision} of {repo}: {message}")]
+    #[error("failed to resolve revision {revision} of {repo}: {source}")]
     Revision {
         repo: String,
         revision: String,
-        message: String,
+        source: crate::app_loop::comparison::RevisionError,
     },
     #[error("failed to render application {app}: {source}")]
     Render {
@@ -98,10 +99,10 @@ pub async fn preview(
         let resolved =
             crate::app_loop::comparison::resolve_revision(ctx, app, source, &wanted, fresh)
                 .await
-                .map_err(|message| PreviewError::Revision {
-                    repo: source.repo_url.clone(),
+                .map_err(|error| PreviewError::Revision {
+                    repo: redact_url(&source.repo_url),
                     revision: wanted.clone(),
-                    message,
+                    source: error,
                 })?;
         revisions.push(resolved);
     }
