@@ -91,6 +91,6 @@ pub use ignore::{IgnoreError, IgnoreRule, IgnoreRules};
 pub use ignore_config::{IgnoreConfigError, rules_from_config_map};
 pub use managed_fields::ManagedFieldsError;
 pub use mask::SecretMasker;
-pub use normalize::normalize;
+pub use normalize::{LAST_APPLIED, normalize};
 pub use object_diff::{DiffError, Differ, ObjectDiff, SyncStatus};
 pub use respect::{respect_ignored, respect_ignored_all};

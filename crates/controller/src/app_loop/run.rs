@@ -676,7 +676,7 @@ async fn wake_moved(ctx: &Arc<Context>, git: BTreeSet<Key>, charted: BTreeSet<Ke
     .await
     .unwrap_or_default();
     let wakes = crate::git::touched::wakes(&touched, &git, &charted);
-    for app in &wakes.first {
+    for app in &touched {
         ctx.put_first(app);
         ctx.reconcile(app);
     }

@@ -329,7 +329,7 @@ fn owned(mut object: DynamicObject, owners: &Owners) -> Option<(ResourceKey, Ent
     let owner = tracking::owner(&head, owners.method)?;
     let key = ResourceKey::of(&head).ok()?;
     if let Some(annotations) = object.metadata.annotations.as_mut() {
-        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        annotations.remove(driftless_diff::LAST_APPLIED);
     }
     let resource_version = object.metadata.resource_version.clone().unwrap_or_default();
     let json = serde_json::to_string(&object).ok()?.into_boxed_str();

@@ -50,22 +50,18 @@ pub fn path_changed(cache: &RepoCache, app: &Application) -> bool {
     })
 }
 
-/// Who is reconciled when, after a move: the apps it touched at once and first; ApplicationSets
-/// and apps with a new chart version at once; the other apps, whose comparison only records the
-/// new revision, after a moment when some touched app is syncing meanwhile (a thousand status
-/// writes at once would slow the API server for the syncs that matter).
+/// Who is reconciled when, after a move, besides the apps it touched (at once and first):
+/// ApplicationSets and apps with a new chart version at once; the other apps, whose comparison
+/// only records the new revision, after a moment when some touched app is syncing meanwhile (a
+/// thousand status writes at once would slow the API server for the syncs that matter).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Wakes {
-    pub first: Vec<String>,
     pub now: Vec<Key>,
     pub later: Vec<String>,
 }
 
 pub fn wakes(touched: &BTreeSet<String>, moved: &BTreeSet<Key>, charted: &BTreeSet<Key>) -> Wakes {
-    let mut wakes = Wakes {
-        first: touched.iter().cloned().collect(),
-        ..Wakes::default()
-    };
+    let mut wakes = Wakes::default();
     for key in moved.union(charted) {
         match key.app() {
             Some(app) if touched.contains(app) => {}
@@ -90,7 +86,6 @@ mod tests {
         let charted: BTreeSet<Key> = [app("cache"), app("chart-only")].into();
         let touched: BTreeSet<String> = ["web".to_string()].into();
         let wakes = wakes(&touched, &moved, &charted);
-        assert_eq!(wakes.first, vec!["web".to_string()]);
         assert_eq!(wakes.later, vec!["db".to_string()]);
         assert_eq!(
             wakes.now,
@@ -99,7 +94,7 @@ mod tests {
 
         // Nothing touched: nobody has anything to wait for.
         let wakes = super::wakes(&BTreeSet::new(), &moved, &BTreeSet::new());
-        assert!(wakes.first.is_empty() && wakes.later.is_empty());
+        assert!(wakes.later.is_empty());
         assert_eq!(wakes.now.len(), 4);
     }
 }

@@ -7,14 +7,12 @@
 //! version (someone wrote after us) waits for that one, and is settled at once if the watch has
 //! delivered it already. A relist settles every write it saw past.
 
+use driftless_diff::LAST_APPLIED;
 use driftless_model::Application;
 use kube::api::DynamicObject;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-/// kubectl's copy of the whole object it last applied.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// The app `object` is, as the store keeps it: without `managedFields` and kubectl's
 /// last-applied copy, which no reconcile reads and which are most of an app's memory (the
