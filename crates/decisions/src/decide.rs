@@ -64,7 +64,7 @@ pub fn decide(facts: Facts<'_>) -> Decision {
             return Decision::Nothing;
         }
         return Decision::Start {
-            operation: Box::new(requested.clone()),
+            operation: requested.clone(),
             requested: true,
         };
     }

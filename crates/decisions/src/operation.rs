@@ -124,8 +124,7 @@ pub fn results(plan: &Plan, state: &SyncState) -> Vec<ResourceResult> {
                     .flatten(),
                 hook_phase: result.hook_phase.clone(),
                 sync_phase: step.phase.to_model(),
-                // Not in Argo CD's result, kept by its schema: a client shows progress by wave.
-                extra: [("syncWave".to_string(), step.wave.into())].into(),
+                sync_wave: Some(step.wave.into()),
                 ..ResourceResult::default()
             })
         })
@@ -254,7 +253,7 @@ mod tests {
         assert_eq!(resources[0].name, "web");
         assert_eq!(resources[0].version, "v1");
         assert_eq!(resources[0].status, Some(ResultCode::Synced));
-        assert_eq!(resources[0].extra["syncWave"], json!(2));
+        assert_eq!(resources[0].sync_wave, Some(2));
         assert_eq!(revisions_of(&stored), vec!["abc".to_string()]);
 
         let mut done = stored;

@@ -28,7 +28,7 @@ pub struct Application {
     pub spec: ApplicationSpec,
     /// A requested or running operation (a sync), set by a user or the controller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operation: Option<Operation>,
+    pub operation: Option<Box<Operation>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ApplicationStatus>,
 }
@@ -76,7 +76,7 @@ impl Serialize for Application {
             kind: Application::KIND,
             metadata: &self.metadata,
             spec: &self.spec,
-            operation: self.operation.as_ref(),
+            operation: self.operation.as_deref(),
             status: self.status.as_ref(),
         }
         .serialize(serializer)

@@ -29,14 +29,16 @@ pub struct ApplicationSource {
     /// Display name of the source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    // The four kinds' options are boxed: a source sits in an app up to five times (spec,
+    // comparedTo, operation, sync result, history), and inline they made an app 8 KB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub helm: Option<HelmSource>,
+    pub helm: Option<Box<HelmSource>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kustomize: Option<KustomizeSource>,
+    pub kustomize: Option<Box<KustomizeSource>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub directory: Option<DirectorySource>,
+    pub directory: Option<Box<DirectorySource>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plugin: Option<PluginSource>,
+    pub plugin: Option<Box<PluginSource>>,
     #[serde(flatten)]
     pub extra: Extra,
 }

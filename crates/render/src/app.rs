@@ -216,7 +216,7 @@ pub fn params_for(
             method: Method::Helm(helm_options(
                 app,
                 destination_namespace,
-                source.helm.as_ref(),
+                source.helm.as_deref(),
                 engine,
             )),
         });
@@ -224,7 +224,7 @@ pub fn params_for(
     let path = source.path.clone().unwrap_or_default();
     let plugin_options = || {
         PluginOptions::from_source(
-            source.plugin.as_ref(),
+            source.plugin.as_deref(),
             plugin_build_env(app, destination_namespace, source, tree, engine),
         )
     };
@@ -240,11 +240,11 @@ pub fn params_for(
         SourceKind::Helm => Method::Helm(helm_options(
             app,
             destination_namespace,
-            source.helm.as_ref(),
+            source.helm.as_deref(),
             engine,
         )),
         SourceKind::Kustomize => {
-            Method::Kustomize(kustomize_options(source.kustomize.as_ref()).map_err(fail)?)
+            Method::Kustomize(kustomize_options(source.kustomize.as_deref()).map_err(fail)?)
         }
         SourceKind::Directory | SourceKind::Unknown => Method::Directory(
             directory_options(app, destination_namespace, source, tree, engine).map_err(fail)?,

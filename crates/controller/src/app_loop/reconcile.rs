@@ -60,9 +60,11 @@ pub fn refresh_of(app: &Application) -> Option<Refresh> {
 /// if a time is due.
 pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration>, ReconcileError> {
     let object = ctx.app_object(name);
+    // Reads from the API server are boxed, like the rest after the slot: a thousand apps a
+    // commit wakes wait for a slot here, and each waits holding only this function's locals.
     let (app, from_api): (Arc<Application>, bool) = match ctx.apps.fresh(name) {
         Some(app) => (app, false),
-        None => match read_from_api(ctx, &object, name).await? {
+        None => match Box::pin(read_from_api(ctx, &object, name)).await? {
             Some(app) => (app, true),
             None => return Ok(None),
         },
@@ -74,7 +76,7 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
         let current = if from_api {
             app
         } else {
-            match read_from_api(ctx, &object, name).await? {
+            match Box::pin(read_from_api(ctx, &object, name)).await? {
                 Some(current) => current,
                 None => return Ok(None),
             }
@@ -85,19 +87,19 @@ pub async fn reconcile(ctx: &Arc<Context>, name: &str) -> Result<Option<Duration
     // A quick sync's outcome not written yet: this comparison decides and writes on top of it.
     let pending = crate::runtime::mutex::lock(&ctx.unwritten).remove(name);
     let stored = app;
-    let viewed;
+    let viewed: Box<Application>;
     let (app, written) = match pending {
         Some(status) => {
-            let mut with_outcome = stored.as_ref().clone();
+            let mut with_outcome = Box::new(stored.as_ref().clone());
             with_outcome.status = Some(status);
             viewed = with_outcome;
-            (&viewed, stored.status.as_ref())
+            (viewed.as_ref(), stored.status.as_ref())
         }
         None => (stored.as_ref(), stored.status.as_ref()),
     };
     let _timer = crate::runtime::metrics::ReconcileTimer::start(&ctx.metrics, app);
     let refresh = refresh_of(app);
-    let project = read_project(ctx, app).await;
+    let project = Box::pin(read_project(ctx, app)).await;
 
     let first = crate::runtime::mutex::lock(&ctx.first_in_line).remove(name);
     let slots = if first {
@@ -286,7 +288,7 @@ async fn reconcile_compared<'a>(
             } else {
                 ctx.sync_applies
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let last = writer.current().operation_state.as_ref();
+                let last = writer.current().operation_state.as_deref();
                 let trigger =
                     crate::audit::trigger::of_automated(&operation, last, ctx.take_cause(name));
                 Box::new(crate::audit::trigger::noted(*operation, trigger))

@@ -64,7 +64,7 @@ struct Run<'a> {
 impl Run<'_> {
     async fn save(&mut self) -> Result<(), SyncRunError> {
         self.start_unsaved = false;
-        self.status.operation_state = Some(self.op.clone());
+        self.status.operation_state = Some(Box::new(self.op.clone()));
         self.writer
             .write(&self.status)
             .await
@@ -96,7 +96,7 @@ impl Run<'_> {
             // A quick automated sync: its outcome goes out with the comparison that follows
             // at once (see `reconcile`), one write for both. A controller stopped meanwhile
             // loses it; the next one syncs again, a few applies that change nothing.
-            self.status.operation_state = Some(self.op.clone());
+            self.status.operation_state = Some(Box::new(self.op.clone()));
             crate::runtime::mutex::lock(&self.ctx.unwritten)
                 .insert(self.name.clone(), self.status.clone());
             return Ok(());
@@ -150,10 +150,10 @@ async fn run_traced<'a>(
             )
         }
         Start::Resume => {
-            let Some(op) = status.operation_state.clone() else {
+            let Some(op) = status.operation_state.clone().map(|op| *op) else {
                 return Ok(());
             };
-            let requested = app.operation.as_ref() == Some(&op.operation);
+            let requested = app.operation.as_deref() == Some(&op.operation);
             (op, requested, false)
         }
     };
@@ -190,7 +190,7 @@ pub async fn terminate(
 ) -> Result<(), SyncRunError> {
     let name = ctx.key_of(app);
     let status = writer.base().clone();
-    let Some(op) = status.operation_state.clone() else {
+    let Some(op) = status.operation_state.clone().map(|op| *op) else {
         return Ok(());
     };
     let mut run = Run {
@@ -222,7 +222,7 @@ pub async fn refuse(
     let mut op = operation::begin(app, operation, &[], now_secs());
     operation::finish(&mut op, OperationPhase::Error, message, now_secs());
     let mut status = writer.base().clone();
-    status.operation_state = Some(op);
+    status.operation_state = Some(Box::new(op));
     if requested {
         clear(ctx, &name).await?;
     }
@@ -255,17 +255,17 @@ pub async fn hold(
             };
             operation::begin(app, operation, &revisions, now_secs())
         }
-        (None, Some(running)) => running,
+        (None, Some(running)) => *running,
         (None, None) => return Ok(()),
     };
     if op.message.as_deref() == Some(message.as_str())
-        && writer.current().operation_state.as_ref() == Some(&op)
+        && writer.current().operation_state.as_deref() == Some(&op)
     {
         return Ok(());
     }
     let mut op = op;
     op.message = Some(message);
-    status.operation_state = Some(op);
+    status.operation_state = Some(Box::new(op));
     writer
         .write(&status)
         .await
@@ -694,7 +694,7 @@ async fn persisted_run(
                 continue;
             }
             operation::record(op, plan, &latest);
-            status.operation_state = Some(op.clone());
+            status.operation_state = Some(Box::new(op.clone()));
             // The run waits for this before deleting finished hooks: retried for a minute
             // while nothing newer is reported (an API server restarting), then given up on.
             let mut tries = 0;
