@@ -4,7 +4,9 @@
 //! is given (repository URLs use `/`); without one `*` matches anything. A pattern that does not
 //! compile matches nothing, as in Argo CD.
 
-use globset::GlobBuilder;
+use globset::{GlobBuilder, GlobMatcher};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// Whether `value` matches `pattern`; `*` alone matches everything, even the empty string.
 pub fn matches(pattern: &str, value: &str) -> bool {
@@ -16,17 +18,71 @@ pub fn matches_with(pattern: &str, value: &str, separator: Option<char>) -> bool
     if pattern == "*" {
         return true;
     }
-    let literal_separator = separator.is_some();
-    // globset's only separator is `/`: map another one onto it on both sides.
-    let (pattern, value) = match separator {
-        Some(sep) if sep != '/' => (swap(pattern, sep), swap(value, sep)),
-        _ => (pattern.to_string(), value.to_string()),
+    // A pattern without a glob character matches itself only (an empty one, the empty value):
+    // most project fields are such, and every reconcile tests them.
+    if !pattern.contains(['*', '?', '[', ']', '{', '}', '\\']) {
+        return pattern == value;
+    }
+    let Some(matcher) = compiled(pattern, separator) else {
+        return false;
     };
-    GlobBuilder::new(&pattern)
-        .literal_separator(literal_separator)
-        .backslash_escape(true)
-        .build()
-        .is_ok_and(|glob| glob.compile_matcher().is_match(&value))
+    match separator {
+        Some(sep) if sep != '/' => matcher.is_match(swap(value, sep)),
+        _ => matcher.is_match(value),
+    }
+}
+
+/// How many compiled patterns are kept; past it the cache starts again (patterns come from
+/// projects and windows, a handful each).
+const KEPT_PATTERNS: usize = 1024;
+
+type Compiled<K, V> = LazyLock<Mutex<HashMap<K, Option<Arc<V>>>>>;
+
+static GLOBS: Compiled<(String, Option<char>), GlobMatcher> = LazyLock::new(Default::default);
+static REGEXES: Compiled<String, regex::Regex> = LazyLock::new(Default::default);
+
+/// `pattern` compiled once (a glob compiles to a regex: too slow to do per reconcile); None
+/// when it does not compile.
+fn compiled(pattern: &str, separator: Option<char>) -> Option<Arc<GlobMatcher>> {
+    remembered(&GLOBS, (pattern.to_string(), separator), || {
+        let literal_separator = separator.is_some();
+        // globset's only separator is `/`: map another one onto it on both sides.
+        let pattern = match separator {
+            Some(sep) if sep != '/' => swap(pattern, sep),
+            _ => pattern.to_string(),
+        };
+        GlobBuilder::new(&pattern)
+            .literal_separator(literal_separator)
+            .backslash_escape(true)
+            .build()
+            .ok()
+            .map(|glob| glob.compile_matcher())
+    })
+}
+
+fn remembered<K: std::hash::Hash + Eq, V>(
+    cache: &Compiled<K, V>,
+    key: K,
+    compile: impl FnOnce() -> Option<V>,
+) -> Option<Arc<V>> {
+    if let Some(known) = lock(cache).get(&key) {
+        return known.clone();
+    }
+    // Compiled outside the lock; two threads compiling one pattern at once both get it right.
+    let made = compile().map(Arc::new);
+    let mut cache = lock(cache);
+    if cache.len() >= KEPT_PATTERNS {
+        cache.clear();
+    }
+    cache.insert(key, made.clone());
+    made
+}
+
+fn lock<K, V>(cache: &Compiled<K, V>) -> std::sync::MutexGuard<'_, HashMap<K, Option<Arc<V>>>> {
+    // A panic elsewhere never leaves the map half-written: insert and clear are whole.
+    cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn swap(text: &str, sep: char) -> String {
@@ -76,7 +132,10 @@ pub fn in_list(list: &[String], item: &str) -> bool {
             .and_then(|e| e.strip_suffix('/'))
             .filter(|_| entry.len() >= 2)
         {
-            Some(expression) => regex::Regex::new(expression).is_ok_and(|r| r.is_match(item)),
+            Some(expression) => remembered(&REGEXES, expression.to_string(), || {
+                regex::Regex::new(expression).ok()
+            })
+            .is_some_and(|r| r.is_match(item)),
             None => matches(entry, item),
         }
     })
@@ -172,5 +231,27 @@ mod tests {
         assert!(in_list(&list, "ops-12"));
         assert!(!in_list(&list, "ops-x"));
         assert!(!in_list(&[], "team-a"));
+    }
+
+    #[test]
+    fn plain_patterns_match_themselves_and_compiled_ones_answer_alike_every_time() {
+        assert!(matches("", ""));
+        assert!(!matches("", "in-cluster"));
+        assert!(matches("in-cluster", "in-cluster"));
+        assert!(!matches("in-cluster", "in-cluster-2"));
+        assert!(matches_with("a/b", "a/b", Some('.')));
+        for _ in 0..3 {
+            assert!(matches_with("a.*", "a.b", Some('.')));
+            assert!(!matches_with("a.*", "a.b.c", Some('.')));
+            assert!(
+                !matches("[z", "[z"),
+                "a pattern that does not compile matches nothing"
+            );
+        }
+        assert!(matches_with("a.*", "a.b", None));
+        assert!(
+            !matches_with("a.*", "a.b.c", Some('.')),
+            "the cache keys on the separator"
+        );
     }
 }
