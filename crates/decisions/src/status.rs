@@ -137,6 +137,31 @@ pub fn merge_patch(old: &Value, new: &Value) -> Option<Value> {
     }
 }
 
+/// A JSON merge patch that writes all of `new` and removes the keys of `old` (the target as
+/// last read) that `new` lacks, at every depth: unlike [`merge_patch`], it turns the target
+/// into `new` even when the target changed after `old` was read.
+pub fn replacing_patch(old: &Value, new: &Value) -> Value {
+    match (old, new) {
+        (Value::Object(old), Value::Object(new)) => {
+            let mut patch: Map<String, Value> = new
+                .iter()
+                .map(|(key, value)| {
+                    let child = match old.get(key) {
+                        Some(previous) => replacing_patch(previous, value),
+                        None => value.clone(),
+                    };
+                    (key.clone(), child)
+                })
+                .collect();
+            for key in old.keys().filter(|k| !new.contains_key(*k)) {
+                patch.insert(key.clone(), Value::Null);
+            }
+            Value::Object(patch)
+        }
+        _ => new.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

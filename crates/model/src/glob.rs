@@ -248,7 +248,10 @@ mod tests {
                 "a pattern that does not compile matches nothing"
             );
         }
-        assert!(matches_with("a.*", "a.b", None));
+        assert!(
+            matches_with("a.*", "a.b.c", None),
+            "no separator: `*` crosses dots"
+        );
         assert!(
             !matches_with("a.*", "a.b.c", Some('.')),
             "the cache keys on the separator"

@@ -14,7 +14,7 @@ use super::owned::{self, APPSET_MANAGER};
 use crate::runtime::clock::now_secs;
 use driftless_appset::rolling::{self, Input, Outcome, ROLLOUT_PROGRESSING, Rollout};
 use driftless_appset::{Policy, Refused};
-use driftless_decisions::status::merge_patch;
+use driftless_decisions::status::replacing_patch;
 use driftless_decisions::time::time_of;
 use driftless_model::ApplicationSet;
 use driftless_model::annotations::RESOURCES_FINALIZER;
@@ -86,13 +86,13 @@ pub async fn start_syncs(
             continue;
         }
         let operation = serde_json::to_value(&request.operation).unwrap_or(Value::Null);
+        if app["operation"] == operation {
+            continue;
+        }
         // Against the live one, so no field of another operation survives the merge; with
         // every field of ours written, so a live copy the Application controller has cleared
         // meanwhile (it ran that operation) still gets the whole operation, not the changes.
-        let Some(mut patch) = merge_patch(&app["operation"], &operation) else {
-            continue;
-        };
-        overlay(&mut patch, &operation);
+        let patch = replacing_patch(&app["operation"], &operation);
         let params = PatchParams {
             field_manager: Some(APPSET_MANAGER.into()),
             ..PatchParams::default()
@@ -113,24 +113,6 @@ pub async fn start_syncs(
         }
     }
     failures
-}
-
-/// `full` written over `patch`, object fields merged at every depth: what `patch` removes
-/// (nulls) stays removed unless `full` sets it.
-fn overlay(patch: &mut Value, full: &Value) {
-    match (patch.as_object_mut(), full.as_object()) {
-        (Some(patch), Some(full)) => {
-            for (key, value) in full {
-                match patch.get_mut(key) {
-                    Some(inner) if inner.is_object() && value.is_object() => overlay(inner, value),
-                    _ => {
-                        patch.insert(key.clone(), value.clone());
-                    }
-                }
-            }
-        }
-        _ => *patch = full.clone(),
-    }
 }
 
 /// The conditions with the rollout's: the pass's `RolloutProgressing` (none when the
@@ -357,33 +339,13 @@ mod tests {
         assert_eq!(next.application_status, None);
     }
 
-    /// RFC 7386, as the API server applies a merge patch.
-    fn apply_merge_patch(target: &mut Value, patch: &Value) {
-        let Some(fields) = patch.as_object() else {
-            *target = patch.clone();
-            return;
-        };
-        if !target.is_object() {
-            *target = json!({});
-        }
-        let object = target.as_object_mut().expect("made an object");
-        for (key, value) in fields {
-            if value.is_null() {
-                object.remove(key);
-            } else {
-                apply_merge_patch(object.entry(key.clone()).or_insert(Value::Null), value);
-            }
-        }
-    }
-
     #[test]
     fn a_sync_request_patch_carries_the_whole_operation_and_removes_what_the_old_one_had() {
         let live = json!({"sync": {"revision": "a", "prune": true},
                           "initiatedBy": {"username": "x"}, "info": [{"name": "n", "value": "1"}]});
         let ours = json!({"sync": {"prune": true}, "initiatedBy": {"username": "x"},
                           "info": [{"name": "n", "value": "2"}]});
-        let mut patch = merge_patch(&live, &ours).expect("they differ");
-        overlay(&mut patch, &ours);
+        let patch = replacing_patch(&live, &ours);
         assert_eq!(
             patch,
             json!({"sync": {"revision": null, "prune": true}, "initiatedBy": {"username": "x"},
@@ -392,7 +354,7 @@ mod tests {
         // Applied to the live operation or to none (cleared meanwhile): ours either way.
         for current in [live, Value::Null] {
             let mut merged = current;
-            apply_merge_patch(&mut merged, &patch);
+            driftless_appset::merge_json::merge_patch(&mut merged, &patch);
             assert_eq!(merged, ours);
         }
     }
