@@ -258,7 +258,9 @@ impl Controller {
             judging,
             written: Default::default(),
             seen: Default::default(),
-            apps: Default::default(),
+            apps: Arc::new(crate::runtime::app_store::AppStore::new(
+                &config.app_namespace,
+            )),
             loops: Default::default(),
             sync_applies: Arc::new(AtomicU64::new(0)),
             compare_slots: tokio::sync::Semaphore::new(config.workers.max(1)),
@@ -349,9 +351,7 @@ impl Controller {
                     };
                     // Boxed only once it starts: a thousand queued apps then hold a few
                     // hundred bytes each, not a whole reconcile's state (kilobytes) each.
-                    Box::pin(reconcile(&ctx, &app))
-                        .await
-                        .map_err(|e| e.to_string())
+                    Box::pin(reconcile(&ctx, &app)).await.map_err(Into::into)
                 }
                 .instrument(span),
             )
@@ -560,14 +560,6 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                 ctx.edits.application(&object, listed, false);
                 let print = fingerprint(&object);
                 let typed = crate::runtime::app_store::kept(&object);
-                ctx.apps.observed(
-                    &name,
-                    typed.clone(),
-                    object.metadata.resource_version.as_deref(),
-                );
-                if let Some(listing) = &mut listing {
-                    listing.insert(name.clone());
-                }
                 let seen = typed.as_ref().map(|app| {
                     let (sync, health) = depends::reported_state(app);
                     AppSeen {
@@ -577,6 +569,11 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                         project: driftless_decisions::validate::project_name(app).to_string(),
                     }
                 });
+                ctx.apps
+                    .observed(&name, typed, object.metadata.resource_version.as_deref());
+                if let Some(listing) = &mut listing {
+                    listing.insert(name.clone());
+                }
                 let state_changed = {
                     let mut all = lock(&ctx.seen);
                     let previous = all.get(&name).map(|s| (s.sync.clone(), s.health.clone()));

@@ -1,5 +1,5 @@
 //! The ApplicationSet loop: requests (from the watches and the git poll) go through the shared
-//! [`WorkQueue`], which runs one reconcile per ApplicationSet at a time.
+//! [`WorkQueue`] (kube-runtime's scheduler), which runs one reconcile per ApplicationSet at a time.
 
 use super::AppSets;
 use super::reconcile::reconcile;
@@ -24,7 +24,7 @@ pub async fn run(
             let Some(_tenure) = ownership.enter(&sets.ctx.config.app_namespace, &name).await else {
                 return Ok(None);
             };
-            reconcile(&sets, &name).await.map_err(|e| e.to_string())
+            reconcile(&sets, &name).await.map_err(Into::into)
         })
     });
     let mut queue = WorkQueue::new("applicationset", ERROR_BACKOFF, job);

@@ -10,15 +10,17 @@
 use driftless_diff::LAST_APPLIED;
 use driftless_model::Application;
 use kube::api::DynamicObject;
+use kube::runtime::reflector::{self, ObjectRef, Store, store::Writer};
+use kube::runtime::watcher;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 /// The app `object` is, as the store keeps it: without `managedFields` and kubectl's
 /// last-applied copy, which no reconcile reads and which are most of an app's memory (the
 /// field sets of an app whose status is written often run to kilobytes; at 10,000 apps they
 /// were most of the controller's heap). None when it does not parse as an Application.
-pub fn kept(object: &DynamicObject) -> Option<Arc<Application>> {
+pub fn kept(object: &DynamicObject) -> Option<Application> {
     let mut value = serde_json::to_value(object).ok()?;
     if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
@@ -26,45 +28,95 @@ pub fn kept(object: &DynamicObject) -> Option<Arc<Application>> {
             annotations.remove(LAST_APPLIED);
         }
     }
-    serde_json::from_value(value).ok().map(Arc::new)
+    serde_json::from_value(value).ok()
 }
-
-/// What the watch delivered of one app: its resourceVersion, and the app (None: unreadable).
-type Delivered = (Option<String>, Option<Arc<Application>>);
 
 /// How many of an app's latest versions the watch delivered are remembered: a write of ours
 /// whose answer comes back after the watch delivered it (and maybe a later change) is known
 /// as seen.
 const RECENT: usize = 16;
 
-#[derive(Default)]
+/// A write of ours the watch has not delivered yet: the newest resourceVersion we know of
+/// (written or read by us; `None`: a write whose version is not known), and the app as our
+/// write left it (`None`: to be read from the API server).
+type Unseen = (Option<String>, Option<Arc<Application>>);
+
 struct Maps {
-    /// Per app, what the watch delivered last.
-    apps: HashMap<String, Delivered>,
+    /// Feeds the reflector store. Every delivery is an `Apply` (a relisted app is served
+    /// the moment it is listed, not when the listing ends); `relisted` removes the rest.
+    writer: Writer<Application>,
+    /// The apps the watch delivered last in a form that does not parse.
+    unreadable: HashSet<String>,
     /// Per app, the versions the watch delivered lately, oldest first.
-    recent: HashMap<String, std::collections::VecDeque<String>>,
-    /// Per app: the newest resourceVersion we know of (written or read by us), not delivered
-    /// by the watch yet (`None`: a write whose version is not known), and the app as our write
-    /// left it (`None`: to be read from the API server).
-    unseen_writes: HashMap<String, Delivered>,
+    recent: HashMap<String, VecDeque<String>>,
+    unseen_writes: HashMap<String, Unseen>,
 }
 
-/// One lock over both maps: a write noted and the watch delivering it must not interleave
-/// (a write noted after its own event was delivered would wait for it for ever).
-#[derive(Default)]
-pub struct AppStore(Mutex<Maps>);
+/// kube-runtime's reflector store of the Applications, with our own writes the watch has not
+/// delivered yet laid over it. One lock over the writer and the other maps: a write noted and
+/// the watch delivering it must not interleave (a write noted after its own event was
+/// delivered would wait for it for ever).
+pub struct AppStore {
+    /// Where keys without a namespace part live.
+    control: String,
+    delivered: Store<Application>,
+    maps: Mutex<Maps>,
+}
 
 impl AppStore {
-    fn maps(&self) -> std::sync::MutexGuard<'_, Maps> {
-        crate::runtime::mutex::lock(&self.0)
+    pub fn new(control_namespace: &str) -> Self {
+        let (delivered, writer) = reflector::store::<Application>();
+        Self {
+            control: control_namespace.to_string(),
+            delivered,
+            maps: Mutex::new(Maps {
+                writer,
+                unreadable: HashSet::new(),
+                recent: HashMap::new(),
+                unseen_writes: HashMap::new(),
+            }),
+        }
     }
 
-    /// The watch delivered `app` (its key, and the object as read, if it parses) at `version`.
-    pub fn observed(&self, key: &str, app: Option<Arc<Application>>, version: Option<&str>) {
+    fn maps(&self) -> std::sync::MutexGuard<'_, Maps> {
+        crate::runtime::mutex::lock(&self.maps)
+    }
+
+    /// The app of `key` (its namespace and name, and nothing else).
+    fn named(&self, key: &str) -> Application {
+        let (namespace, name) = driftless_decisions::app_key::split(key, &self.control);
+        let mut app = Application::default();
+        app.metadata.namespace = Some(namespace.to_string());
+        app.metadata.name = Some(name.to_string());
+        app
+    }
+
+    fn stored(&self, key: &str) -> Option<Arc<Application>> {
+        let (namespace, name) = driftless_decisions::app_key::split(key, &self.control);
+        self.delivered.get(&ObjectRef::new(name).within(namespace))
+    }
+
+    /// The version the watch delivered last of `key`, and whether it delivered any.
+    fn delivered_version(&self, maps: &Maps, key: &str) -> Option<Option<String>> {
+        let known = maps.unreadable.contains(key) || self.stored(key).is_some();
+        known.then(|| maps.recent.get(key).and_then(|r| r.back().cloned()))
+    }
+
+    /// The watch delivered the app of `key` at `version`: `app` as read, None if it does not
+    /// parse (reconciles then read it from the API server and report why).
+    pub fn observed(&self, key: &str, app: Option<Application>, version: Option<&str>) {
         let mut maps = self.maps();
-        // Unreadable (None): reconciles read it from the API server and report why.
-        maps.apps
-            .insert(key.to_string(), (version.map(str::to_string), app));
+        match app {
+            Some(app) => {
+                maps.unreadable.remove(key);
+                maps.writer.apply_watcher_event(&watcher::Event::Apply(app));
+            }
+            None => {
+                maps.writer
+                    .apply_watcher_event(&watcher::Event::Delete(self.named(key)));
+                maps.unreadable.insert(key.to_string());
+            }
+        }
         if let Some(version) = version {
             let recent = maps.recent.entry(key.to_string()).or_default();
             if recent.len() == RECENT {
@@ -82,24 +134,32 @@ impl AppStore {
     /// The watch saw the app go.
     pub fn deleted(&self, key: &str) {
         let mut maps = self.maps();
-        maps.apps.remove(key);
-        maps.recent.remove(key);
+        Self::forget(&mut maps, key, self.named(key));
         maps.unseen_writes.remove(key);
+    }
+
+    fn forget(maps: &mut Maps, key: &str, named: Application) {
+        maps.writer
+            .apply_watcher_event(&watcher::Event::Delete(named));
+        maps.unreadable.remove(key);
+        maps.recent.remove(key);
     }
 
     /// A relist of the watch is over and listed `listed`: apps it did not list are gone (their
     /// deletion fell in a gap of the watch). Returns them.
-    pub fn relisted(&self, listed: &std::collections::HashSet<String>) -> Vec<String> {
+    pub fn relisted(&self, listed: &HashSet<String>) -> Vec<String> {
         let mut maps = self.maps();
-        let gone: Vec<String> = maps
-            .apps
-            .keys()
-            .filter(|k| !listed.contains(*k))
-            .cloned()
-            .collect();
+        let stored = self.delivered.state().into_iter().map(|app| {
+            driftless_decisions::app_key::key(
+                app.metadata.namespace.as_deref().unwrap_or_default(),
+                app.metadata.name.as_deref().unwrap_or_default(),
+                &self.control,
+            )
+        });
+        let known: Vec<String> = stored.chain(maps.unreadable.iter().cloned()).collect();
+        let gone: Vec<String> = known.into_iter().filter(|k| !listed.contains(k)).collect();
         for key in &gone {
-            maps.apps.remove(key);
-            maps.recent.remove(key);
+            Self::forget(&mut maps, key, self.named(key));
         }
         // What a relist delivered is at least as new as every write of ours before it; a write
         // whose event fell in the gap is read from the API server once more.
@@ -115,24 +175,23 @@ impl AppStore {
     /// answer could be read). Nothing to wait for if the watch delivered that version already
     /// (what it holds is as new or newer), or if the app is gone from it (deleted meanwhile:
     /// the next read asks the API server).
-    pub fn wrote(&self, key: &str, version: Option<String>, app: Option<Arc<Application>>) {
+    pub fn wrote(&self, key: &str, version: Option<String>, app: Option<Application>) {
         let mut maps = self.maps();
-        if !maps.apps.contains_key(key) {
+        if self.delivered_version(&maps, key).is_none() {
             return;
         }
-        let delivered = maps.recent.get(key);
-        if let (Some(version), Some(delivered)) = (&version, delivered)
+        if let (Some(version), Some(delivered)) = (&version, maps.recent.get(key))
             && delivered.contains(version)
         {
             return;
         }
-        let app = app.filter(|_| version.is_some());
+        let app = app.filter(|_| version.is_some()).map(Arc::new);
         maps.unseen_writes.insert(key.to_string(), (version, app));
     }
 
     /// The app as the watch delivered it last, however old: for hints, never for decisions.
     pub fn last_delivered(&self, key: &str) -> Option<Arc<Application>> {
-        self.maps().apps.get(key).and_then(|(_, app)| app.clone())
+        self.stored(key)
     }
 
     /// The app as the watch has it, unless a write of ours is newer than what it delivered.
@@ -141,7 +200,7 @@ impl AppStore {
         if let Some((_, ours)) = maps.unseen_writes.get(key) {
             return ours.clone();
         }
-        maps.apps.get(key).and_then(|(_, app)| app.clone())
+        self.stored(key)
     }
 
     /// The app was read from the API server at `version`, while a write of ours was unseen:
@@ -151,7 +210,7 @@ impl AppStore {
         if !maps.unseen_writes.contains_key(key) {
             return;
         }
-        let delivered = maps.apps.get(key).and_then(|(v, _)| v.clone());
+        let delivered = self.delivered_version(&maps, key).flatten();
         if version.is_some() && delivered.as_deref() == version {
             maps.unseen_writes.remove(key);
         } else {
@@ -165,10 +224,15 @@ impl AppStore {
 mod tests {
     use super::*;
 
-    fn app(marker: &str) -> Arc<Application> {
+    const CONTROL: &str = "argocd";
+
+    /// The app of `key` in the control namespace, told apart by a `marker` label.
+    fn at(key: &str, marker: &str) -> Option<Application> {
         let mut app = Application::default();
-        app.metadata.name = Some(marker.to_string());
-        Arc::new(app)
+        app.metadata.namespace = Some(CONTROL.to_string());
+        app.metadata.name = Some(key.to_string());
+        app.metadata.labels = Some([("marker".to_string(), marker.to_string())].into());
+        Some(app)
     }
 
     #[test]
@@ -193,17 +257,17 @@ mod tests {
     }
 
     fn name(app: Option<Arc<Application>>) -> Option<String> {
-        app.and_then(|a| a.metadata.name.clone())
+        app.and_then(|a| a.metadata.labels.as_ref()?.get("marker").cloned())
     }
 
     #[test]
     fn a_watched_app_is_read_from_the_store() {
-        let store = AppStore::default();
+        let store = AppStore::new(CONTROL);
         assert!(
             store.fresh("web").is_none(),
             "never seen: read from the API server"
         );
-        store.observed("web", Some(app("v1")), Some("10"));
+        store.observed("web", at("web", "v1"), Some("10"));
         assert_eq!(name(store.fresh("web")), Some("v1".into()));
         store.deleted("web");
         assert!(store.fresh("web").is_none());
@@ -211,64 +275,64 @@ mod tests {
 
     #[test]
     fn after_our_write_the_store_serves_only_once_the_watch_delivered_it() {
-        let store = AppStore::default();
-        store.observed("web", Some(app("before")), Some("10"));
+        let store = AppStore::new(CONTROL);
+        store.observed("web", at("web", "before"), Some("10"));
         store.wrote("web", Some("12".into()), None);
         assert!(
             store.fresh("web").is_none(),
             "the store is older than our write"
         );
         // An event from before our write changes nothing.
-        store.observed("web", Some(app("other")), Some("11"));
+        store.observed("web", at("web", "other"), Some("11"));
         assert!(store.fresh("web").is_none());
-        store.observed("web", Some(app("ours")), Some("12"));
+        store.observed("web", at("web", "ours"), Some("12"));
         assert_eq!(name(store.fresh("web")), Some("ours".into()));
     }
 
     #[test]
     fn a_read_waits_for_the_version_it_found_unless_the_watch_has_it() {
-        let store = AppStore::default();
-        store.observed("web", Some(app("before")), Some("10"));
+        let store = AppStore::new(CONTROL);
+        store.observed("web", at("web", "before"), Some("10"));
         store.wrote("web", Some("12".into()), None);
         store.fetched("web", Some("13"));
         assert!(
             store.fresh("web").is_none(),
             "someone wrote after us: the watch still holds the version before ours"
         );
-        store.observed("web", Some(app("ours")), Some("12"));
+        store.observed("web", at("web", "ours"), Some("12"));
         assert!(store.fresh("web").is_none(), "ours, but not the newest");
-        store.observed("web", Some(app("theirs")), Some("13"));
+        store.observed("web", at("web", "theirs"), Some("13"));
         assert_eq!(name(store.fresh("web")), Some("theirs".into()));
         // A relist that skipped our write: the next read finds what the watch has.
         store.wrote("web", Some("15".into()), None);
-        store.observed("web", Some(app("relisted")), Some("16"));
+        store.observed("web", at("web", "relisted"), Some("16"));
         assert!(store.fresh("web").is_none());
         store.fetched("web", Some("16"));
         assert_eq!(name(store.fresh("web")), Some("relisted".into()));
-        store.wrote("web", None, Some(app("unknown")));
+        store.wrote("web", None, at("web", "unknown"));
         assert!(store.fresh("web").is_none(), "a write of unknown version");
-        store.observed("web", Some(app("next")), Some("17"));
+        store.observed("web", at("web", "next"), Some("17"));
         store.fetched("web", Some("17"));
         assert!(store.fresh("web").is_some());
     }
 
     #[test]
     fn our_own_write_is_served_until_the_watch_delivers_it() {
-        let store = AppStore::default();
-        store.observed("web", Some(app("before")), Some("10"));
-        store.wrote("web", Some("12".into()), Some(app("ours")));
+        let store = AppStore::new(CONTROL);
+        store.observed("web", at("web", "before"), Some("10"));
+        store.wrote("web", Some("12".into()), at("web", "ours"));
         assert_eq!(name(store.fresh("web")), Some("ours".into()));
-        store.observed("web", Some(app("older event")), Some("11"));
+        store.observed("web", at("web", "older event"), Some("11"));
         assert_eq!(
             name(store.fresh("web")),
             Some("ours".into()),
             "an event from before our write does not hide it"
         );
-        store.observed("web", Some(app("delivered")), Some("12"));
+        store.observed("web", at("web", "delivered"), Some("12"));
         assert_eq!(name(store.fresh("web")), Some("delivered".into()));
         // A relist that skipped our write: read from the API server once.
-        store.wrote("web", Some("14".into()), Some(app("ours again")));
-        store.observed("web", Some(app("relisted")), Some("15"));
+        store.wrote("web", Some("14".into()), at("web", "ours again"));
+        store.observed("web", at("web", "relisted"), Some("15"));
         store.relisted(&std::collections::HashSet::from(["web".to_string()]));
         assert!(store.fresh("web").is_none());
         store.fetched("web", Some("15"));
@@ -277,11 +341,11 @@ mod tests {
 
     #[test]
     fn a_write_whose_event_came_first_waits_for_nothing() {
-        let store = AppStore::default();
-        store.observed("web", Some(app("delivered")), Some("12"));
-        store.wrote("web", Some("12".into()), Some(app("ours")));
+        let store = AppStore::new(CONTROL);
+        store.observed("web", at("web", "delivered"), Some("12"));
+        store.wrote("web", Some("12".into()), at("web", "ours"));
         assert_eq!(name(store.fresh("web")), Some("delivered".into()));
-        store.observed("web", Some(app("edited")), Some("13"));
+        store.observed("web", at("web", "edited"), Some("13"));
         assert_eq!(
             name(store.fresh("web")),
             Some("edited".into()),
@@ -291,28 +355,28 @@ mod tests {
 
     #[test]
     fn a_write_answered_after_the_watch_moved_past_it_is_not_served() {
-        let store = AppStore::default();
-        store.observed("web", Some(app("ours, delivered")), Some("12"));
-        store.observed("web", Some(app("someone else's")), Some("13"));
-        store.wrote("web", Some("12".into()), Some(app("ours")));
+        let store = AppStore::new(CONTROL);
+        store.observed("web", at("web", "ours, delivered"), Some("12"));
+        store.observed("web", at("web", "someone else's"), Some("13"));
+        store.wrote("web", Some("12".into()), at("web", "ours"));
         assert_eq!(name(store.fresh("web")), Some("someone else's".into()));
     }
 
     #[test]
     fn a_write_to_an_app_the_watch_saw_go_is_not_served() {
-        let store = AppStore::default();
-        store.observed("web", Some(app("before")), Some("10"));
+        let store = AppStore::new(CONTROL);
+        store.observed("web", at("web", "before"), Some("10"));
         store.deleted("web");
-        store.wrote("web", Some("12".into()), Some(app("ours, deleted")));
-        store.observed("web", Some(app("created again")), Some("20"));
+        store.wrote("web", Some("12".into()), at("web", "ours, deleted"));
+        store.observed("web", at("web", "created again"), Some("20"));
         assert_eq!(name(store.fresh("web")), Some("created again".into()));
     }
 
     #[test]
     fn a_relist_drops_the_apps_it_no_longer_lists() {
-        let store = AppStore::default();
-        store.observed("web", Some(app("web")), Some("10"));
-        store.observed("db", Some(app("db")), Some("11"));
+        let store = AppStore::new(CONTROL);
+        store.observed("web", at("web", "web"), Some("10"));
+        store.observed("db", at("db", "db"), Some("11"));
         let listed = std::collections::HashSet::from(["web".to_string()]);
         assert_eq!(store.relisted(&listed), vec!["db".to_string()]);
         assert!(store.fresh("db").is_none());
@@ -321,8 +385,8 @@ mod tests {
 
     #[test]
     fn an_unreadable_app_is_not_served_from_the_store() {
-        let store = AppStore::default();
-        store.observed("web", Some(app("v1")), Some("10"));
+        let store = AppStore::new(CONTROL);
+        store.observed("web", at("web", "v1"), Some("10"));
         store.observed("web", None, Some("11"));
         assert!(store.fresh("web").is_none());
     }

@@ -1,21 +1,32 @@
-//! The reconcile loop's bookkeeping, shared by Applications and ApplicationSets: one run per
-//! name at a time; requests that arrive meanwhile fold into one more run after it; a run may
-//! ask to be run again after a delay; a failed run is tried again after a jittered backoff that
-//! grows while the name keeps failing. Every name
-//! may run at once: a sync waiting for child apps must never keep the children from running.
+//! The reconcile loop's bookkeeping, shared by Applications and ApplicationSets, on
+//! kube-runtime's scheduler: a name asked for many times before it is due runs once, at the
+//! earliest time asked; a name due while it runs is held and runs once more after that run; a
+//! run may ask to be run again after a delay; a failed run is tried again after a jittered
+//! backoff that grows while the name keeps failing. There is no cap on how many names run at
+//! once: a sync waiting for child apps must never keep the children from running (the CPU-bound
+//! part, the comparison, takes turns on its own slots).
 
+use futures::channel::mpsc;
 use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use kube::runtime::scheduler::{ScheduleRequest, Scheduler, scheduler};
 use std::collections::{HashMap, HashSet};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+/// Why a run failed (logged; the name is tried again after a backoff).
+pub type RunError = Box<dyn std::error::Error + Send + Sync>;
+
 /// What a run ends with: when to run again (zero: at once), or why it failed.
-pub type Outcome = Result<Option<Duration>, String>;
+pub type Outcome = Result<Option<Duration>, RunError>;
 
 /// Starts the run of one name.
 pub type Job = Arc<dyn Fn(String) -> BoxFuture<'static, Outcome> + Send + Sync>;
+
+type Due = Pin<Box<Scheduler<String, mpsc::UnboundedReceiver<ScheduleRequest<String>>>>>;
 
 pub struct WorkQueue {
     /// What the names are, for logs ("application", "applicationset").
@@ -23,74 +34,82 @@ pub struct WorkQueue {
     error_backoff: Duration,
     job: Job,
     running: JoinSet<(String, Outcome)>,
+    /// The names whose run is under way: the scheduler holds them when they fall due.
     active: HashSet<String>,
-    again: HashSet<String>,
-    timers: JoinSet<String>,
-    due: HashMap<String, Instant>,
+    requests: mpsc::UnboundedSender<ScheduleRequest<String>>,
+    due: Due,
     /// The backoff of each name whose last runs failed; gone on its next success.
     failing: HashMap<String, backon::ExponentialBackoff>,
 }
 
+/// What one step saw.
+enum Step {
+    Ended(String, Outcome),
+    Due(String),
+    Aborted,
+}
+
+fn schedule() -> (mpsc::UnboundedSender<ScheduleRequest<String>>, Due) {
+    let (requests, received) = mpsc::unbounded();
+    (requests, Box::pin(scheduler(received)))
+}
+
 impl WorkQueue {
     pub fn new(what: &'static str, error_backoff: Duration, job: Job) -> Self {
+        let (requests, due) = schedule();
         Self {
             what,
             error_backoff,
             job,
             running: JoinSet::new(),
             active: HashSet::new(),
-            again: HashSet::new(),
-            timers: JoinSet::new(),
-            due: HashMap::new(),
+            requests,
+            due,
             failing: HashMap::new(),
         }
     }
 
     /// Runs `name` now, or once more after its current run.
     pub fn request(&mut self, name: String) {
-        if self.active.contains(&name) {
-            self.again.insert(name);
-            return;
-        }
-        self.active.insert(name.clone());
-        let run = (self.job)(name.clone());
-        self.running.spawn(async move { (name, run.await) });
+        self.request_at(name, Instant::now());
     }
 
     /// Runs `name` at `at`, unless a run is already due by then.
     pub fn request_at(&mut self, name: String, at: Instant) {
-        if self.due.get(&name).is_some_and(|d| *d <= at) {
-            return;
-        }
-        self.due.insert(name.clone(), at);
-        self.timers.spawn(async move {
-            tokio::time::sleep_until(at).await;
-            name
+        // The receiver lives as long as the queue: the send cannot fail.
+        let _ = self.requests.unbounded_send(ScheduleRequest {
+            message: name,
+            run_at: at,
         });
     }
 
-    /// Waits for a run to end or a timer to fire, and deals with it. Never ends while idle.
+    /// Waits for a run to end or a name to fall due, and deals with it. Never ends while idle.
     pub async fn step(&mut self) {
-        tokio::select! {
-            Some(done) = self.running.join_next() => {
-                if let Ok((name, outcome)) = done {
-                    self.done(name, outcome);
-                }
+        let step = {
+            let active = &self.active;
+            let mut due = self
+                .due
+                .as_mut()
+                .hold_unless(|name: &String| !active.contains(name));
+            tokio::select! {
+                Some(ended) = self.running.join_next() => match ended {
+                    Ok((name, outcome)) => Step::Ended(name, outcome),
+                    // Only an aborted run ends so, and aborting clears every name.
+                    Err(_) => Step::Aborted,
+                },
+                Some(name) = due.next() => Step::Due(name),
             }
-            Some(fired) = self.timers.join_next() => {
-                if let Ok(name) = fired {
-                    self.timer_fired(name);
-                }
-            }
-            else => std::future::pending().await,
+        };
+        match step {
+            Step::Ended(name, outcome) => self.done(name, outcome),
+            Step::Due(name) => self.start(name),
+            Step::Aborted => {}
         }
     }
 
     /// Starts nothing more and waits for the runs under way to end (a stopping controller).
     pub async fn drain(&mut self) {
-        self.timers.abort_all();
-        self.due.clear();
-        self.again.clear();
+        (self.requests, self.due) = schedule();
         while self.running.join_next().await.is_some() {}
         self.active.clear();
     }
@@ -101,24 +120,28 @@ impl WorkQueue {
         self.active.clear();
     }
 
-    fn timer_fired(&mut self, name: String) {
-        if self.due.get(&name).is_some_and(|d| *d <= Instant::now()) {
-            self.due.remove(&name);
-            self.request(name);
-        }
+    fn start(&mut self, name: String) {
+        self.active.insert(name.clone());
+        let run = std::panic::AssertUnwindSafe((self.job)(name.clone()));
+        self.running.spawn(async move {
+            // A run that panics counts as failed: its name must not stay active for ever.
+            let outcome = run
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err("the reconcile panicked".into()));
+            (name, outcome)
+        });
     }
 
     fn done(&mut self, name: String, outcome: Outcome) {
         self.active.remove(&name);
-        if outcome.is_ok() {
-            self.failing.remove(&name);
-        }
         match outcome {
-            Ok(Some(delay)) if delay.is_zero() => {
-                self.again.insert(name.clone());
+            Ok(again) => {
+                self.failing.remove(&name);
+                if let Some(delay) = again {
+                    self.request_at(name, Instant::now() + delay);
+                }
             }
-            Ok(Some(delay)) => self.request_at(name.clone(), Instant::now() + delay),
-            Ok(None) => {}
             Err(error) => {
                 let base = self.error_backoff;
                 let delay = self
@@ -128,11 +151,8 @@ impl WorkQueue {
                     .next()
                     .unwrap_or(base);
                 tracing::warn!(kind = self.what, name = %name, %error, retry_in = ?delay, "reconcile failed; trying again");
-                self.request_at(name.clone(), Instant::now() + delay);
+                self.request_at(name, Instant::now() + delay);
             }
-        }
-        if self.again.remove(&name) {
-            self.request(name);
         }
     }
 }
@@ -186,20 +206,73 @@ mod tests {
         let (mut queue, started) = recording(Vec::new());
         queue.request("a".into());
         queue.request("a".into());
+        queue.step().await;
+        assert_eq!(
+            *started.lock().unwrap(),
+            ["a"],
+            "two requests before it ran: one run"
+        );
+        // Its run is under way until the queue hears it ended.
         queue.request("a".into());
+        queue.request("a".into());
+        queue.request("b".into());
         settle(&mut queue).await;
-        assert_eq!(*started.lock().unwrap(), ["a", "a"]);
+        let mut started = started.lock().unwrap().clone();
+        started.sort();
+        assert_eq!(started, ["a", "a", "b"]);
     }
 
     #[tokio::test]
     async fn draining_waits_for_the_runs_and_starts_no_more() {
         let (mut queue, started) = recording(vec![Ok(Some(Duration::ZERO))]);
         queue.request("a".into());
+        queue.step().await;
+        assert_eq!(*started.lock().unwrap(), ["a"], "a runs");
         queue.request("a".into());
         queue.request_at("b".into(), Instant::now() + Duration::from_millis(10));
         queue.drain().await;
         settle(&mut queue).await;
-        assert_eq!(*started.lock().unwrap(), ["a"]);
+        assert_eq!(
+            *started.lock().unwrap(),
+            ["a"],
+            "neither its own request to run again, nor the one asked meanwhile, nor b ran"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_name_asked_for_later_and_sooner_runs_once_at_the_sooner_time() {
+        let (mut queue, started) = timed(Vec::new());
+        let asked = Instant::now();
+        queue.request_at("a".into(), asked + Duration::from_millis(300));
+        queue.request_at("a".into(), asked + Duration::from_millis(50));
+        queue.request_at("a".into(), asked + Duration::from_millis(100));
+        settle(&mut queue).await;
+        let starts = started.lock().unwrap().clone();
+        assert_eq!(starts.len(), 1, "{starts:?}");
+        let waited = starts[0] - asked;
+        assert!(
+            waited >= Duration::from_millis(50) && waited < Duration::from_millis(300),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_run_that_panics_is_tried_again() {
+        let runs = Arc::new(Mutex::new(0));
+        let counted = runs.clone();
+        let job: Job = Arc::new(move |_| {
+            let mut runs = counted.lock().unwrap();
+            *runs += 1;
+            let first = *runs == 1;
+            Box::pin(async move {
+                assert!(!first, "the first run panics");
+                Ok(None)
+            })
+        });
+        let mut queue = WorkQueue::new("test", Duration::from_millis(20), job);
+        queue.request("a".into());
+        settle(&mut queue).await;
+        assert_eq!(*runs.lock().unwrap(), 2);
     }
 
     #[tokio::test]
@@ -217,7 +290,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn failures_in_a_row_wait_longer_each_time_and_a_success_starts_over() {
-        let failure = || Err::<Option<Duration>, String>("api server away".into());
+        let failure = || Err::<Option<Duration>, RunError>("api server away".into());
         let (mut queue, started) = timed(vec![failure(), failure(), failure(), Ok(None)]);
         queue.request("a".into());
         settle(&mut queue).await;
