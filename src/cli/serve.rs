@@ -70,12 +70,17 @@ pub struct ServeArgs {
     /// and giving the leases back before exiting anyway; below Kubernetes' 30 s grace period.
     #[arg(long, default_value = "20s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
-    /// Serve the API (login, Applications, the live stream) and the git webhook on this
-    /// address, e.g. 0.0.0.0:8080 (HTTPS unless --insecure).
     /// Serve `/healthz` and `/readyz` over plain HTTP here, for the kubelet's probes (ready once
     /// the controller's watches have listed, whether or not it leads).
     #[arg(long, value_name = "ADDRESS")]
     pub health_listen: Option<std::net::SocketAddr>,
+    /// Serve the controller's `/metrics` over plain HTTP here, e.g. 0.0.0.0:8082, to callers
+    /// whose bearer token the cluster accepts and whose RBAC allows `get` on the non-resource
+    /// URL `/metrics` (a ClusterRole with `nonResourceURLs: ["/metrics"]`).
+    #[arg(long, value_name = "ADDRESS")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Serve the API (login, Applications, the live stream) and the git webhook on this
+    /// address, e.g. 0.0.0.0:8080 (HTTPS unless --insecure).
     #[arg(long, value_name = "ADDRESS")]
     pub api_listen: Option<std::net::SocketAddr>,
     /// Serve the API over plain HTTP (behind a proxy that terminates TLS).
@@ -216,7 +221,8 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
     let kube_config = kube::Config::infer()
         .await
         .map_err(|e| connect_failed(&e))?;
-    let client = kube::Client::try_from(kube_config.clone()).map_err(|e| connect_failed(&e))?;
+    let client = driftless_controller::runtime::kube_requests::counted_client(kube_config.clone())
+        .map_err(|e| connect_failed(&e))?;
     // Impersonating clients (destinationServiceAccounts) are made from the same connection.
     config.kube_config = Some(kube_config);
     let controller = Controller::new(client.clone(), config.clone())
@@ -254,6 +260,26 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
         None => None,
     };
     let health = run_if_given(health.map(|listener| listener.run()));
+    let metrics = match args.metrics_listen {
+        Some(address) => {
+            let handle = controller.handle();
+            let text: driftless_server::metrics_listener::MetricsText =
+                Arc::new(move || handle.metrics_text());
+            let listener = driftless_server::metrics_listener::MetricsListener::bind(
+                address,
+                client.clone(),
+                text,
+            )
+            .await
+            .map_err(|e| CommandError::Failed(e.to_string()))?;
+            if let Some(bound) = listener.local_addr() {
+                tracing::info!(address = %format!("http://{bound}/metrics"), "serving the metrics");
+            }
+            Some(listener)
+        }
+        None => None,
+    };
+    let metrics = run_if_given(metrics.map(|listener| listener.run()));
     let api = match args.api_listen {
         Some(address) => {
             let mut server_config =
@@ -281,6 +307,7 @@ pub async fn run(args: ServeArgs) -> Result<bool, CommandError> {
         outcome = &mut controller => return outcome.map(|()| true).map_err(|e| CommandError::Failed(e.to_string())),
         outcome = api => return outcome.map(|()| true),
         outcome = health => return outcome.map(|()| true),
+        outcome = metrics => return outcome.map(|()| true),
         outcome = notifier.run() => return outcome.map(|()| true).map_err(|e| CommandError::Failed(e.to_string())),
         signal = stop_signal() => signal,
     };

@@ -64,7 +64,10 @@ impl Gitops {
         &mut self,
         adjust: impl FnOnce(&mut ControllerConfig),
     ) -> anyhow::Result<Spawned> {
-        self.spawn_on(self.ns.client.clone(), adjust).await
+        // As `driftless serve` makes it: its requests are counted in the metrics.
+        let config = kube::Config::infer().await?;
+        let client = driftless_controller::runtime::kube_requests::counted_client(config)?;
+        self.spawn_on(client, adjust).await
     }
 
     /// [`Gitops::spawn`] with the controller talking to the API server through `client`.

@@ -14,6 +14,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod metrics_listener;
 pub mod policy;
 pub mod settings;
 pub mod state;

@@ -156,7 +156,8 @@ impl Destinations {
         };
         config.auth_info.impersonate = Some(user.clone());
         config.auth_info.impersonate_groups = None;
-        let client = Client::try_from(config).map_err(|e| failed(e.to_string()))?;
+        let client = crate::runtime::kube_requests::counted_client(config)
+            .map_err(|e| failed(e.to_string()))?;
         let writer = Arc::new(target.cluster.writing_through(client));
         // A rotated cluster Secret makes a new target: its old clients go.
         writers.retain(|(server, fingerprint, _), _| {
@@ -227,7 +228,8 @@ impl Destinations {
         let config = tokio::time::timeout(CONNECT_TIMEOUT, client_config(&entry))
             .await
             .map_err(|_| connect_error(format!("no answer within {CONNECT_TIMEOUT:?}")))??;
-        let client = Client::try_from(config.clone()).map_err(|e| connect_error(e.to_string()))?;
+        let client = crate::runtime::kube_requests::counted_client(config.clone())
+            .map_err(|e| connect_error(e.to_string()))?;
         let cluster = tokio::time::timeout(CONNECT_TIMEOUT, ClusterClient::connect(client.clone()))
             .await
             .map_err(|_| connect_error(format!("no answer within {CONNECT_TIMEOUT:?}")))?

@@ -236,6 +236,7 @@ impl Metrics {
             Box::new(audit_unwritten.clone()),
             Box::new(shards_held.clone()),
             Box::new(shard_moves.clone()),
+            Box::new(crate::runtime::kube_requests::KUBERNETES_REQUESTS.clone()),
         ] {
             // Distinct names: registering cannot collide.
             let _ = registry.register(collector);

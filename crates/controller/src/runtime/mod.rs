@@ -6,6 +6,7 @@ pub mod backoff;
 pub mod clock;
 pub mod config;
 pub mod context;
+pub mod kube_requests;
 pub mod lease;
 pub mod metrics;
 pub mod mutex;
