@@ -77,6 +77,9 @@ fn start_replica(
         .map(|arg| match arg.split_once('=') {
             Some(("--api-listen", _)) => Ok(format!("--api-listen=127.0.0.1:{}", free_port()?)),
             Some(("--health-listen", _)) => Ok(format!("--health-listen={health}")),
+            Some(("--metrics-listen", _)) => {
+                Ok(format!("--metrics-listen=127.0.0.1:{}", free_port()?))
+            }
             Some(("--cache-dir", _)) => Ok(format!("--cache-dir={}", cache.path().display())),
             _ => Ok(arg.clone()),
         })
