@@ -1,4 +1,4 @@
-//! The running part: watches the served Applications (their metadata) and evaluates an app each time it
+//! The running part: watches the served Applications and evaluates an app each time it
 //! changes, and every app on a periodic pass (for time-based conditions); sends what the plan
 //! says and writes the notified state back into the app's annotation.
 //!
@@ -13,14 +13,11 @@ use crate::send::{self, NetTransport, Retry, Transport};
 use crate::state::ANNOTATION;
 use crate::template::{self, Vars};
 use crate::triggers::Triggers;
-use driftless_model::Application;
 use futures::StreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{
-    ApiResource, DynamicObject, GroupVersionKind, PartialObjectMeta, Patch, PatchParams,
-};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
@@ -273,19 +270,20 @@ impl Drop for Finished {
     }
 }
 
-fn key_of(app: &PartialObjectMeta<Application>) -> Option<AppKey> {
+fn key_of(app: &DynamicObject) -> Option<AppKey> {
     Some((app.metadata.namespace.clone()?, app.metadata.name.clone()?))
 }
 
 impl Shared {
-    /// The served Applications' metadata: what a change asks for is an evaluation, which reads
-    /// the app itself, so the watch carries metadata only (a fraction of each app's bytes, for
-    /// the API server to send and for us to parse).
-    fn apps_api(&self) -> Api<PartialObjectMeta<Application>> {
+    fn apps_api(&self) -> Api<DynamicObject> {
         if self.config.app_namespaces.is_empty() {
-            Api::namespaced(self.client.clone(), &self.config.namespace)
+            Api::namespaced_with(
+                self.client.clone(),
+                &self.config.namespace,
+                &resource("Application"),
+            )
         } else {
-            Api::all(self.client.clone())
+            Api::all_with(self.client.clone(), &resource("Application"))
         }
     }
 

@@ -517,11 +517,6 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
         .backoff(crate::runtime::backoff::watch_backoff());
     futures::pin_mut!(stream);
     let mut fingerprints: HashMap<String, Option<u64>> = HashMap::new();
-    // The ApplicationSets own apps of the control namespace only.
-    let mut owned = crate::appsets::watch::OwnedApps::default();
-    let control = ctx.config.app_namespace.clone();
-    let in_control =
-        |object: &DynamicObject| object.metadata.namespace.as_deref() == Some(&control);
     // The first listing is over: what it lists is remembered, not recorded as edits.
     let mut listed = false;
     // The apps a (re)listing delivered so far, while one runs.
@@ -563,11 +558,6 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                     continue;
                 };
                 ctx.edits.application(&object, listed, false);
-                if in_control(&object) {
-                    for set in owned.applied(&object) {
-                        ctx.wake(Key::AppSet(set));
-                    }
-                }
                 let print = fingerprint(&object);
                 let typed = crate::runtime::app_store::kept(&object);
                 let seen = typed.as_ref().map(|app| {
@@ -614,11 +604,6 @@ async fn watch_apps(ctx: Arc<Context>) -> &'static str {
                     continue;
                 };
                 ctx.edits.application(&object, true, true);
-                if in_control(&object)
-                    && let Some(set) = owned.deleted(&object)
-                {
-                    ctx.wake(Key::AppSet(set));
-                }
                 ctx.apps.deleted(&name);
                 fingerprints.remove(&name);
                 lock(&ctx.seen).remove(&name);

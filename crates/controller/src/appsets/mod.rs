@@ -93,6 +93,7 @@ pub(crate) fn start(ctx: &Arc<Context>, background: &mut JoinSet<&'static str>) 
         written: Mutex::new(HashMap::new()),
     });
     background.spawn(watch::watch_appsets(sets.clone()));
+    background.spawn(watch::watch_owned_apps(sets.clone()));
     background.spawn(queue::run(sets, rx));
     Requests { triggers: tx }
 }

@@ -1,6 +1,6 @@
 //! What wakes an ApplicationSet: a change to it (not to its status, which is ours), a change
-//! to an Application it owns (spec drift, deletion, or a new sync or health to report; seen by
-//! the Application watch through [`OwnedApps`]), and the periodic resync. Git moves arrive through the shared ref polling.
+//! to an Application it owns (spec drift, deletion, or a new sync or health to report), and
+//! the periodic resync. Git moves arrive through the shared ref polling.
 
 use super::AppSets;
 use super::owned::owner_appset;
@@ -107,41 +107,49 @@ pub async fn watch_appsets(sets: Arc<AppSets>) -> &'static str {
     }
 }
 
-/// The ApplicationSet that owns each Application and what of the app it reacts to, as last
-/// seen. Fed by the controller's one Application watch (`app_loop/run.rs`): a second watch of
-/// every Application for the ApplicationSets cost as much again to receive and parse.
-#[derive(Default)]
-pub struct OwnedApps {
-    /// Per Application: its owning ApplicationSet and fingerprint as last seen.
-    seen: HashMap<String, (Option<String>, String)>,
-}
-
-impl OwnedApps {
-    /// The watch delivered `object`: the ApplicationSets to reconcile (its owner when what
-    /// the owner reacts to changed, and its former owner when it changed hands).
-    pub fn applied(&mut self, object: &DynamicObject) -> Vec<String> {
-        let Some(name) = object.metadata.name.clone() else {
-            return Vec::new();
-        };
-        let app = as_value(object);
-        let now = (owner_appset(&app), app_fingerprint(&app));
-        let before = self.seen.insert(name, now.clone());
-        if before.as_ref() == Some(&now) {
-            return Vec::new();
+pub async fn watch_owned_apps(sets: Arc<AppSets>) -> &'static str {
+    let stream = watcher::watcher(sets.ctx.apps(), watcher::Config::default())
+        .backoff(crate::runtime::backoff::watch_backoff());
+    futures::pin_mut!(stream);
+    // Per Application: its owning ApplicationSet and fingerprint as last seen.
+    let mut seen: HashMap<String, (Option<String>, String)> = HashMap::new();
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(Event::Apply(object)) | Ok(Event::InitApply(object)) => {
+                let Some(name) = object.metadata.name.clone() else {
+                    continue;
+                };
+                let app = as_value(&object);
+                let now = (owner_appset(&app), app_fingerprint(&app));
+                let before = seen.insert(name, now.clone());
+                if before.as_ref() == Some(&now) {
+                    continue;
+                }
+                if let Some((Some(old_owner), _)) = &before
+                    && now.0.as_ref() != Some(old_owner)
+                {
+                    sets.request(old_owner);
+                }
+                if let Some(owner) = &now.0 {
+                    sets.request(owner);
+                }
+            }
+            Ok(Event::Delete(object)) => {
+                let Some(name) = object.metadata.name.clone() else {
+                    continue;
+                };
+                seen.remove(&name);
+                if let Some(owner) = owner_appset(&as_value(&object)) {
+                    sets.request(&owner);
+                }
+            }
+            Ok(Event::Init) | Ok(Event::InitDone) => {}
+            Err(error) => {
+                tracing::debug!(%error, "application watch (for applicationsets) interrupted; retrying")
+            }
         }
-        let former = before
-            .and_then(|(owner, _)| owner)
-            .filter(|old| now.0.as_ref() != Some(old));
-        former.into_iter().chain(now.0).collect()
     }
-
-    /// The watch saw `object` go: its owner, to reconcile.
-    pub fn deleted(&mut self, object: &DynamicObject) -> Option<String> {
-        if let Some(name) = &object.metadata.name {
-            self.seen.remove(name);
-        }
-        owner_appset(&as_value(object))
-    }
+    "application watch for applicationsets"
 }
 
 #[cfg(test)]
@@ -179,51 +187,5 @@ mod tests {
         assert_eq!(app_fingerprint(&app), app_fingerprint(&touched));
         assert_ne!(app_fingerprint(&app), app_fingerprint(&synced));
         assert_ne!(app_fingerprint(&app), app_fingerprint(&edited));
-    }
-
-    fn owned_by(owner: Option<&str>, sync: &str) -> DynamicObject {
-        let owners: Vec<Value> = owner
-            .into_iter()
-            .map(|name| {
-                json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet",
-                       "name": name, "uid": format!("uid-{name}"), "controller": true})
-            })
-            .collect();
-        serde_json::from_value(json!({
-            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-            "metadata": {"name": "web", "generation": 1, "ownerReferences": owners},
-            "status": {"sync": {"status": sync}},
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn owned_apps_name_the_appsets_to_wake() {
-        let mut owned = OwnedApps::default();
-        assert_eq!(
-            owned.applied(&owned_by(Some("shop"), "OutOfSync")),
-            ["shop"]
-        );
-        assert!(
-            owned
-                .applied(&owned_by(Some("shop"), "OutOfSync"))
-                .is_empty(),
-            "nothing it reacts to changed"
-        );
-        assert_eq!(owned.applied(&owned_by(Some("shop"), "Synced")), ["shop"]);
-        assert_eq!(
-            owned.applied(&owned_by(Some("store"), "Synced")),
-            ["shop", "store"],
-            "the former owner and the new one"
-        );
-        assert!(
-            owned.applied(&owned_by(None, "Synced")).len() == 1,
-            "the former owner only"
-        );
-        assert_eq!(
-            owned.deleted(&owned_by(Some("store"), "Synced")),
-            Some("store".into())
-        );
-        assert_eq!(owned.deleted(&owned_by(None, "Synced")), None);
     }
 }
