@@ -134,13 +134,13 @@ impl AppStore {
     /// The watch saw the app go.
     pub fn deleted(&self, key: &str) {
         let mut maps = self.maps();
-        Self::forget(&mut maps, key, self.named(key));
+        self.forget(&mut maps, key);
         maps.unseen_writes.remove(key);
     }
 
-    fn forget(maps: &mut Maps, key: &str, named: Application) {
+    fn forget(&self, maps: &mut Maps, key: &str) {
         maps.writer
-            .apply_watcher_event(&watcher::Event::Delete(named));
+            .apply_watcher_event(&watcher::Event::Delete(self.named(key)));
         maps.unreadable.remove(key);
         maps.recent.remove(key);
     }
@@ -159,7 +159,7 @@ impl AppStore {
         let known: Vec<String> = stored.chain(maps.unreadable.iter().cloned()).collect();
         let gone: Vec<String> = known.into_iter().filter(|k| !listed.contains(k)).collect();
         for key in &gone {
-            Self::forget(&mut maps, key, self.named(key));
+            self.forget(&mut maps, key);
         }
         // What a relist delivered is at least as new as every write of ours before it; a write
         // whose event fell in the gap is read from the API server once more.
