@@ -58,6 +58,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod config;
+mod config_watch;
 pub mod engine;
 pub mod expression;
 pub mod notifier;
@@ -68,6 +69,7 @@ pub mod state;
 pub mod subscriptions;
 pub mod template;
 pub mod triggers;
+mod watched;
 
 #[cfg(test)]
 mod catalog_tests;

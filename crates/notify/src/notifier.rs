@@ -3,23 +3,26 @@
 //! says and writes the notified state back into the app's annotation.
 //!
 //! Each app is evaluated by one task at a time (a change during an evaluation runs it again
-//! after), from a fresh read of the app, its AppProject, and the ConfigMap and Secret (read
-//! again when older than two seconds, parsed again when changed). With a leader Lease given,
-//! only the replica holding it evaluates and sends.
+//! after), first from the watch's copies of the app and its AppProject (`watched`, kept
+//! only while some trigger is configured), then, when there is something to send or record,
+//! from a fresh read of both; the ConfigMap and Secret as their watches last told them
+//! (`config_watch`; parsed again only when changed).
+//! With a leader Lease given, only the replica holding it evaluates and sends.
 
-use crate::config::{self, CONFIG_MAP, NotifyConfig, SECRET};
+use crate::config::{self, CONFIG_MAP, NotifyConfig};
+use crate::config_watch;
 use crate::engine::{self, Delivery, Finding};
 use crate::send::{self, NetTransport, Retry, Transport};
 use crate::state::ANNOTATION;
 use crate::template::{self, Vars};
 use crate::triggers::Triggers;
+use crate::watched::{Seen, Watched};
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use jiff::Timestamp;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
-use kube::runtime::WatchStreamExt;
-use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashSet};
@@ -27,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// How long a read of the ConfigMap, the Secret and the Lease is used before reading again.
+/// How long a read of the Lease is used before reading again.
 const FRESH_FOR: Duration = Duration::from_secs(2);
 const FIELD_MANAGER: &str = "driftless-notifications";
 
@@ -97,7 +100,7 @@ pub struct Notifier {
     shared: Arc<Shared>,
 }
 
-/// The configuration as last read.
+/// The configuration as its watches last told it.
 struct Loaded {
     config: NotifyConfig,
     triggers: Triggers,
@@ -108,10 +111,11 @@ struct Shared {
     client: Client,
     config: NotifierConfig,
     transport: Arc<dyn Transport>,
-    loaded: Mutex<Option<(Instant, Arc<Loaded>)>>,
-    /// Held while reading the configuration, so it is parsed (and its problems logged) once.
-    loading: tokio::sync::Mutex<()>,
+    /// None until the ConfigMap and the Secret have both been listed.
+    loaded: tokio::sync::watch::Sender<Option<Arc<Loaded>>>,
     leading: Mutex<Option<(Instant, bool)>>,
+    /// The apps and projects as watched while some trigger is configured.
+    watched: Mutex<Option<Arc<Watched>>>,
     /// Findings already logged, so each is logged once per configuration.
     reported: Mutex<HashSet<String>>,
 }
@@ -143,9 +147,9 @@ impl Notifier {
                 client,
                 config,
                 transport,
-                loaded: Mutex::new(None),
-                loading: tokio::sync::Mutex::new(()),
+                loaded: tokio::sync::watch::Sender::new(None),
                 leading: Mutex::new(None),
+                watched: Mutex::new(None),
                 reported: Mutex::new(HashSet::new()),
             }),
         }
@@ -154,10 +158,6 @@ impl Notifier {
     /// Runs until the Application watch ends (it retries on its own, so: never).
     pub async fn run(self) -> Result<(), NotifyError> {
         let shared = self.shared;
-        let apps = shared.apps_api();
-        let mut watch = watcher::watcher(apps.clone(), watcher::Config::default())
-            .default_backoff()
-            .boxed();
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<AppKey>();
         let mut scheduler = Scheduler {
             shared: shared.clone(),
@@ -165,10 +165,6 @@ impl Notifier {
             running: HashSet::new(),
             again: HashSet::new(),
         };
-        // The apps the watch has delivered, for the periodic pass (no listing of every
-        // Application each minute), and those of a relist under way.
-        let mut known: HashSet<AppKey> = HashSet::new();
-        let mut listing: Option<HashSet<AppKey>> = None;
         let resync = shared.config.resync.max(Duration::from_secs(1));
         let mut pass = tokio::time::interval_at(tokio::time::Instant::now() + resync, resync);
         pass.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -176,44 +172,57 @@ impl Notifier {
         // evaluated at once instead of at the next pass.
         let mut leadership = tokio::time::interval(FRESH_FOR);
         let mut was_leading = shared.config.leader.is_none();
+        let following = config_watch::follow(
+            shared.client.clone(),
+            &shared.config.namespace,
+            |map, secret| shared.publish(map, secret),
+        );
+        tokio::pin!(following);
+        let mut configured = shared.loaded.subscribe();
+        // The apps' and projects' watches, while some trigger is configured.
+        let mut seen: Option<BoxStream<'static, Seen>> = None;
         tracing::info!(namespace = %shared.config.namespace, "notifications started");
         loop {
             tokio::select! {
-                event = watch.next() => match event {
-                    Some(Ok(Event::Apply(app) | Event::InitApply(app))) => {
-                        if let Some(key) = key_of(&app) {
-                            if let Some(listing) = &mut listing {
-                                listing.insert(key.clone());
-                            }
-                            known.insert(key.clone());
-                            scheduler.schedule(key);
-                        }
+                () = &mut following => return Err(NotifyError::WatchEnded),
+                Ok(()) = configured.changed() => {
+                    let wanted = configured
+                        .borrow_and_update()
+                        .as_ref()
+                        .is_some_and(|loaded| !loaded.config.triggers.is_empty());
+                    if wanted && seen.is_none() {
+                        seen = Some(shared.watch());
+                    } else if !wanted && seen.is_some() {
+                        seen = None;
+                        *lock(&shared.watched) = None;
+                        tracing::info!("no notification trigger is configured: the Applications are no longer watched for them");
                     }
-                    Some(Ok(Event::Delete(app))) => {
-                        if let Some(key) = key_of(&app) {
-                            known.remove(&key);
-                        }
-                    }
-                    Some(Ok(Event::Init)) => listing = Some(HashSet::new()),
-                    Some(Ok(Event::InitDone)) => {
-                        if let Some(listed) = listing.take() {
-                            known = listed;
-                        }
-                    }
-                    Some(Err(error)) => tracing::debug!(%error, "the Application watch failed; retrying"),
-                    None => return Err(NotifyError::WatchEnded),
+                }
+                Some(delivered) = next_seen(&mut seen) => match delivered {
+                    Seen::AppChanged(key) => scheduler.schedule(key),
+                    Seen::AppsListed => scheduler.schedule_all(shared.watched_keys()),
+                    Seen::Other => {}
+                    Seen::Failed(error) => tracing::debug!(%error, "a watch of the notifier failed; retrying"),
                 },
-                _ = pass.tick() => scheduler.schedule_all(&known),
+                _ = pass.tick() => scheduler.schedule_all(shared.watched_keys()),
                 _ = leadership.tick(), if !was_leading => {
                     if shared.leading().await {
                         was_leading = true;
                         tracing::info!("this replica leads: notifications are sent from here");
-                        scheduler.schedule_all(&known);
+                        scheduler.schedule_all(shared.watched_keys());
                     }
                 }
                 Some(key) = done_rx.recv() => scheduler.done(key),
             }
         }
+    }
+}
+
+/// The next delivery of the watches, if they run (else never).
+async fn next_seen(seen: &mut Option<BoxStream<'static, Seen>>) -> Option<Seen> {
+    match seen {
+        Some(stream) => stream.next().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -246,9 +255,9 @@ impl Scheduler {
         });
     }
 
-    fn schedule_all(&mut self, known: &HashSet<AppKey>) {
-        for key in known {
-            self.schedule(key.clone());
+    fn schedule_all(&mut self, keys: Vec<AppKey>) {
+        for key in keys {
+            self.schedule(key);
         }
     }
 
@@ -270,10 +279,6 @@ impl Drop for Finished {
     }
 }
 
-fn key_of(app: &DynamicObject) -> Option<AppKey> {
-    Some((app.metadata.namespace.clone()?, app.metadata.name.clone()?))
-}
-
 impl Shared {
     fn apps_api(&self) -> Api<DynamicObject> {
         if self.config.app_namespaces.is_empty() {
@@ -285,6 +290,32 @@ impl Shared {
         } else {
             Api::all_with(self.client.clone(), &resource("Application"))
         }
+    }
+
+    /// Starts the apps' and projects' watches; their stores are used once the stream is polled.
+    fn watch(&self) -> BoxStream<'static, Seen> {
+        let projects = Api::namespaced_with(
+            self.client.clone(),
+            &self.config.namespace,
+            &resource("AppProject"),
+        );
+        let (watched, seen) = Watched::start(
+            self.apps_api(),
+            resource("Application"),
+            projects,
+            resource("AppProject"),
+            &self.config.namespace,
+        );
+        *lock(&self.watched) = Some(Arc::new(watched));
+        tracing::info!("a notification trigger is configured: watching the Applications for it");
+        seen
+    }
+
+    fn watched_keys(&self) -> Vec<AppKey> {
+        lock(&self.watched)
+            .as_ref()
+            .map(|watched| watched.keys())
+            .unwrap_or_default()
     }
 
     fn serves(&self, namespace: &str, name: &str) -> bool {
@@ -303,11 +334,37 @@ impl Shared {
         if !self.leading().await {
             return;
         }
-        let loaded = self.load().await;
+        let loaded = self.configuration().await;
         if loaded.config.triggers.is_empty() {
             // Nothing configured (the usual case without argocd-notifications-cm): no reads.
             return;
         }
+        let Some(watched) = lock(&self.watched).clone() else {
+            return;
+        };
+        if !watched.ready().await {
+            return;
+        }
+        let Some(seen) = watched.app(namespace, name) else {
+            return;
+        };
+        let seen = serde_json::to_value(&*seen).unwrap_or(Value::Null);
+        let seen_project = watched.project_of(&seen);
+        let plan = engine::plan(
+            &loaded.config,
+            &loaded.triggers,
+            &seen,
+            seen_project.as_ref(),
+            Timestamp::now(),
+        );
+        if plan.deliveries.is_empty() && plan.state == plan.previous {
+            for finding in &plan.findings {
+                self.report(namespace, name, finding);
+            }
+            return;
+        }
+        // Something to send or to record. The watch's copy may not hold the state recorded
+        // last yet, so that is decided again from a fresh read: no notification twice.
         let apps: Api<DynamicObject> =
             Api::namespaced_with(self.client.clone(), namespace, &resource("Application"));
         let app = match apps.get_opt(name).await {
@@ -491,47 +548,36 @@ impl Shared {
         leading
     }
 
-    /// The configuration, read again when older than [`FRESH_FOR`].
-    async fn load(&self) -> Arc<Loaded> {
-        let _one_at_a_time = self.loading.lock().await;
-        let cached = lock(&self.loaded).clone();
-        if let Some((at, loaded)) = &cached
-            && at.elapsed() < FRESH_FOR
-        {
-            return loaded.clone();
+    /// The configuration, once its watches have listed it.
+    async fn configuration(&self) -> Arc<Loaded> {
+        let mut published = self.loaded.subscribe();
+        match published.wait_for(Option::is_some).await {
+            Ok(loaded) => loaded.clone().unwrap_or_else(|| Arc::new(empty())),
+            // Not reached: the sender lives in `self`.
+            Err(_) => Arc::new(empty()),
         }
-        let maps: Api<ConfigMap> = Api::namespaced(self.client.clone(), &self.config.namespace);
-        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.config.namespace);
-        let (map, secret) = match (
-            maps.get_opt(CONFIG_MAP).await,
-            secrets.get_opt(SECRET).await,
-        ) {
-            (Ok(map), Ok(secret)) => (map, secret),
-            (Err(error), _) | (_, Err(error)) => {
-                tracing::warn!(%error, "failed to read the notifications configuration; using the last one read");
-                return cached.map(|(_, l)| l).unwrap_or_else(|| Arc::new(empty()));
-            }
-        };
+    }
+
+    /// Takes the ConfigMap and the Secret as their watches tell them; parses them again only
+    /// when either is another version than the one in use.
+    fn publish(&self, map: Option<&ConfigMap>, secret: Option<&Secret>) {
         let versions = (
-            map.as_ref()
-                .and_then(|m| m.metadata.resource_version.clone()),
-            secret
-                .as_ref()
-                .and_then(|s| s.metadata.resource_version.clone()),
+            map.and_then(|m| m.metadata.resource_version.clone()),
+            secret.and_then(|s| s.metadata.resource_version.clone()),
         );
-        if let Some((_, loaded)) = &cached
-            && loaded.versions == versions
+        if self
+            .loaded
+            .borrow()
+            .as_ref()
+            .is_some_and(|loaded| loaded.versions == versions)
         {
-            *lock(&self.loaded) = Some((Instant::now(), loaded.clone()));
-            return loaded.clone();
+            return;
         }
-        let data = map.and_then(|m| m.data).unwrap_or_default();
+        let data = map.and_then(|m| m.data.clone()).unwrap_or_default();
         let secret_data: BTreeMap<String, Vec<u8>> = secret
-            .and_then(|s| s.data)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, v.0))
-            .collect();
+            .and_then(|s| s.data.as_ref())
+            .map(|data| data.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect())
+            .unwrap_or_default();
         let parsed = config::parse(&data, &secret_data);
         for problem in &parsed.problems {
             tracing::warn!(error = %problem, "a notifications setting is left out");
@@ -541,13 +587,11 @@ impl Shared {
             tracing::error!(%trigger, %error, "a trigger condition is outside the supported expression subset or does not parse; it never fires");
         }
         lock(&self.reported).clear();
-        let loaded = Arc::new(Loaded {
+        self.loaded.send_replace(Some(Arc::new(Loaded {
             config: parsed.config,
             triggers,
             versions,
-        });
-        *lock(&self.loaded) = Some((Instant::now(), loaded.clone()));
-        loaded
+        })));
     }
 }
 
