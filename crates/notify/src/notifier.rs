@@ -91,7 +91,7 @@ impl NotifierConfig {
 pub enum NotifyError {
     #[error("failed to set up the HTTP client for notifications: {0}")]
     Client(#[source] reqwest::Error),
-    #[error("the Application watch of the notifications ended")]
+    #[error("the configuration watches of the notifications ended")]
     WatchEnded,
 }
 
@@ -155,7 +155,7 @@ impl Notifier {
         }
     }
 
-    /// Runs until the Application watch ends (it retries on its own, so: never).
+    /// Runs until the configuration's watches end (they retry on their own, so: never).
     pub async fn run(self) -> Result<(), NotifyError> {
         let shared = self.shared;
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<AppKey>();
