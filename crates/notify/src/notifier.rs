@@ -508,7 +508,7 @@ impl Shared {
     }
 
     async fn project(&self, app: &Value) -> Option<Value> {
-        let name = app["spec"]["project"].as_str().filter(|p| !p.is_empty())?;
+        let name = project_name(app)?;
         let projects: Api<DynamicObject> = Api::namespaced_with(
             self.client.clone(),
             &self.config.namespace,
@@ -593,6 +593,11 @@ impl Shared {
             versions,
         })));
     }
+}
+
+/// The AppProject an app names, if any.
+pub(crate) fn project_name(app: &Value) -> Option<&str> {
+    app["spec"]["project"].as_str().filter(|p| !p.is_empty())
 }
 
 fn empty() -> Loaded {

@@ -87,7 +87,7 @@ impl Watched {
 
     /// The AppProject the app names, as JSON.
     pub(crate) fn project_of(&self, app: &Value) -> Option<Value> {
-        let name = app["spec"]["project"].as_str().filter(|p| !p.is_empty())?;
+        let name = crate::notifier::project_name(app)?;
         let reference = ObjectRef::new_with(name, self.project_resource.clone())
             .within(&self.project_namespace);
         serde_json::to_value(&*self.projects.get(&reference)?).ok()

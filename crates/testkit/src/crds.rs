@@ -18,18 +18,25 @@ pub async fn install_argo_crds(client: &Client, driftless_bin: &str) -> Result<(
         String::from_utf8_lossy(&output.stderr)
     );
     let text = String::from_utf8(output.stdout)?;
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for doc in text
+    let printed = text
         .split("\n---")
         .filter(|d| !d.trim().trim_start_matches("---").trim().is_empty())
-    {
-        let crd: CustomResourceDefinition = serde_norway::from_str(doc.trim_start_matches("---"))
-            .context("failed to parse a printed CRD")?;
-        let name = crd
-            .metadata
-            .name
-            .clone()
-            .context("a printed CRD has no name")?;
+        .map(|doc| {
+            serde_norway::from_str(doc.trim_start_matches("---"))
+                .context("failed to parse a printed CRD")
+        })
+        .collect::<Result<Vec<CustomResourceDefinition>>>()?;
+    install_crds(client, printed).await
+}
+
+/// Applies `definitions` (server-side, idempotent) and waits until each is Established.
+pub async fn install_crds(
+    client: &Client,
+    definitions: impl IntoIterator<Item = CustomResourceDefinition>,
+) -> Result<()> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in definitions {
+        let name = crd.metadata.name.clone().context("a CRD has no name")?;
         crds.patch(
             &name,
             &PatchParams::apply("driftless-test").force(),

@@ -21,7 +21,7 @@ pub use charts::{
 };
 pub use cleanup::{run_detached, run_detached_on, strip_application_finalizers};
 pub use cluster::{TestCluster, TestNamespace, client, client_of};
-pub use crds::{install_argo_crds, wait_established};
+pub use crds::{install_argo_crds, install_crds, wait_established};
 pub use dex::{
     Dex, DexClient, DexConfig, DexTokens, DexUser, LOCAL_CONNECTOR, MOCK_CONNECTOR, Pkce,
     jwt_claims,

@@ -10,7 +10,6 @@
 use driftless_server::{Server, ServerConfig};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Api;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -41,22 +40,6 @@ pub fn applications(client: &kube::Client, namespace: &str) -> Api<DynamicObject
     Api::namespaced_with(client.clone(), namespace, &resource)
 }
 
-/// Applies the Argo CD CRDs (a fresh cluster has none) and waits until each is served.
-async fn install_crds(client: &kube::Client) -> anyhow::Result<()> {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in driftless_model::crds() {
-        let name = crd.metadata.name.clone().unwrap_or_default();
-        crds.patch(
-            &name,
-            &PatchParams::apply("driftless-bench").force(),
-            &Patch::Apply(&crd),
-        )
-        .await?;
-        driftless_testkit::wait_established(&crds, &name).await?;
-    }
-    Ok(())
-}
-
 /// Runs `bench` against a fresh namespace named `prefix-<random>` holding `apps` Applications,
 /// then deletes the namespace (its Applications go in the background), whatever the outcome.
 pub async fn with_apps<T>(
@@ -65,7 +48,8 @@ pub async fn with_apps<T>(
     apps: usize,
     bench: impl AsyncFnOnce(&str) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    install_crds(client).await?;
+    // A fresh cluster has no Argo CD CRDs.
+    driftless_testkit::install_crds(client, driftless_model::crds()).await?;
     let namespace = format!("{prefix}-{}", rand::random::<u16>());
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
