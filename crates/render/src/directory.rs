@@ -34,49 +34,115 @@ pub fn read_directory(
     options: &DirectoryOptions,
     read: &mut ReadFile<'_>,
 ) -> Result<Vec<Manifest>, DirectoryError> {
-    let include = compile(options.include.as_deref())?;
-    let exclude = compile(options.exclude.as_deref())?;
+    let select = Selection::of(options)?;
     let root = repo_root.canonicalize().map_err(|e| io(repo_root, &e))?;
     let mut files = Vec::new();
     list_files(dir, "", options.recurse, &mut files)?;
     files.sort();
     let mut out = Vec::new();
     for relative in files {
-        // Argo CD matches `.jsonnet` by exact (lower-case) suffix.
-        let is_jsonnet = relative.ends_with(".jsonnet");
-        let format = Format::of_path(&relative);
-        if !is_jsonnet && format.is_none() {
+        let Some(kind) = select.kind(&relative) else {
             continue;
-        }
-        if exclude.as_ref().is_some_and(|g| g.is_match(&relative)) {
-            continue;
-        }
-        if include.as_ref().is_some_and(|g| !g.is_match(&relative)) {
-            continue;
-        }
-        let path = dir.join(&relative);
-        let label = if label_prefix.is_empty() {
-            relative.clone()
-        } else {
-            format!("{label_prefix}/{relative}")
         };
+        let path = dir.join(&relative);
+        let label = label_of(label_prefix, &relative);
         let real = path.canonicalize().map_err(|e| io(&path, &e))?;
         if !real.starts_with(&root) {
             return Err(DirectoryError::SymlinkOutside { path: label });
         }
-        if is_jsonnet {
-            // In the sandbox's worker when one is installed: bounded in time and memory.
-            let value = jsonnet::evaluate_bounded(&label, label_prefix, &options.jsonnet, read)?;
-            out.extend(jsonnet::to_manifests(&label, value)?);
-            continue;
-        }
-        let Some(format) = format else { continue };
+        let format = match kind {
+            FileKind::Jsonnet => {
+                // In the sandbox's worker when one is installed: bounded in time and memory.
+                let value =
+                    jsonnet::evaluate_bounded(&label, label_prefix, &options.jsonnet, read)?;
+                out.extend(jsonnet::to_manifests(&label, value)?);
+                continue;
+            }
+            FileKind::Manifest(format) => format,
+        };
         let size = std::fs::metadata(&path).map_err(|e| io(&path, &e))?.len();
         manifest::check_size(&label, size)?;
         let bytes = std::fs::read(&path).map_err(|e| io(&path, &e))?;
         out.extend(manifest::parse_bytes(&label, &bytes, format)?);
     }
     Ok(out)
+}
+
+/// The manifests of a directory whose files are in memory (relative path → contents, sorted,
+/// as [`crate::workspace::Workspace::files`] gives them), chosen and named as
+/// [`read_directory`] does. `None` when one of the chosen files is Jsonnet: its imports are
+/// read through the workspace, from disk.
+pub fn read_files(
+    files: &[(String, Vec<u8>)],
+    label_prefix: &str,
+    options: &DirectoryOptions,
+) -> Result<Option<Vec<Manifest>>, DirectoryError> {
+    let select = Selection::of(options)?;
+    let chosen: Vec<(&str, &[u8], FileKind)> = files
+        .iter()
+        .filter_map(|(relative, bytes)| {
+            Some((relative.as_str(), bytes.as_slice(), select.kind(relative)?))
+        })
+        .collect();
+    if chosen.iter().any(|(_, _, kind)| *kind == FileKind::Jsonnet) {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for (relative, bytes, kind) in chosen {
+        let FileKind::Manifest(format) = kind else {
+            continue;
+        };
+        let label = label_of(label_prefix, relative);
+        manifest::check_size(&label, bytes.len() as u64)?;
+        out.extend(manifest::parse_bytes(&label, bytes, format)?);
+    }
+    Ok(Some(out))
+}
+
+/// What a file of the directory is read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Jsonnet,
+    Manifest(Format),
+}
+
+/// Which files of the directory are read: by extension, then the `exclude` and `include` globs.
+struct Selection {
+    include: Option<GlobMatcher>,
+    exclude: Option<GlobMatcher>,
+}
+
+impl Selection {
+    fn of(options: &DirectoryOptions) -> Result<Self, DirectoryError> {
+        Ok(Self {
+            include: compile(options.include.as_deref())?,
+            exclude: compile(options.exclude.as_deref())?,
+        })
+    }
+
+    fn kind(&self, relative: &str) -> Option<FileKind> {
+        // Argo CD matches `.jsonnet` by exact (lower-case) suffix.
+        let kind = if relative.ends_with(".jsonnet") {
+            FileKind::Jsonnet
+        } else {
+            FileKind::Manifest(Format::of_path(relative)?)
+        };
+        if self.exclude.as_ref().is_some_and(|g| g.is_match(relative))
+            || self.include.as_ref().is_some_and(|g| !g.is_match(relative))
+        {
+            return None;
+        }
+        Some(kind)
+    }
+}
+
+/// How a file is named in messages and origins: its path in the repository.
+fn label_of(label_prefix: &str, relative: &str) -> String {
+    if label_prefix.is_empty() {
+        relative.to_string()
+    } else {
+        format!("{label_prefix}/{relative}")
+    }
 }
 
 /// A file of the main source by repository path, through the workspace (so a git-backed

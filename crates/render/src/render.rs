@@ -71,6 +71,15 @@ pub fn render_raw(
         .ok_or_else(|| StepError::MissingPath(params.path.clone()))?;
     match &params.method {
         Method::Directory(options) => {
+            // Plain manifests straight from the tree when it can give them: no temp files.
+            if let Some(files) = ws.files(&SourceId::Main, &path, options.recurse)?
+                && let Some(manifests) = directory::read_files(&files, &path, options)?
+            {
+                return Ok(Rendered {
+                    manifests,
+                    remote: Vec::new(),
+                });
+            }
             let dir = ws
                 .ensure(&SourceId::Main, &path)?
                 .ok_or_else(|| StepError::MissingPath(params.path.clone()))?;

@@ -4,6 +4,7 @@
 
 use crate::paths;
 use crate::workspace::{SourceId, Workspace, WorkspaceError, on_disk, unknown};
+use driftless_source::DirectoryFiles;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,12 @@ pub trait TreeSource: Send + Sync {
     fn tree_id(&self, path: &str) -> Result<Option<String>, TreeError>;
     /// Writes the file or directory at `path` to `dest` (`dest` stands for `path` itself).
     fn export(&self, path: &str, dest: &Path) -> Result<(), TreeError>;
+    /// The files of the directory at `path` by path relative to it, sorted (those below it
+    /// too with `recurse`), when they can be read without an export; `None` otherwise (say,
+    /// a symlink whose bounds an export checks).
+    fn files(&self, _path: &str, _recurse: bool) -> Result<Option<DirectoryFiles>, TreeError> {
+        Ok(None)
+    }
     /// Names the source in messages (URL and commit).
     fn describe(&self) -> String;
     /// The commit these files are at, when they come from one (plugins see it as
@@ -35,10 +42,11 @@ pub struct TreeRead {
     pub id: Option<String>,
 }
 
-/// A private temp directory filled on demand from tree sources.
+/// A private temp directory filled on demand from tree sources; made only once a render
+/// needs files on disk (plain manifests are read from the tree itself).
 pub struct TreeWorkspace<'a> {
     sources: BTreeMap<SourceId, &'a dyn TreeSource>,
-    dir: tempfile::TempDir,
+    dir: std::sync::OnceLock<tempfile::TempDir>,
     exported: BTreeMap<SourceId, Vec<String>>,
     reads: BTreeMap<(SourceId, String), Option<String>>,
 }
@@ -53,7 +61,20 @@ impl<'a> TreeWorkspace<'a> {
         for (name, tree) in refs {
             sources.insert(SourceId::Ref(name.clone()), *tree);
         }
-        let dir = tempfile::Builder::new()
+        Ok(Self {
+            sources,
+            dir: std::sync::OnceLock::new(),
+            exported: BTreeMap::new(),
+            reads: BTreeMap::new(),
+        })
+    }
+
+    /// The temp directory, made on first use.
+    fn dir(&self) -> Result<&Path, WorkspaceError> {
+        if let Some(dir) = self.dir.get() {
+            return Ok(dir.path());
+        }
+        let made = tempfile::Builder::new()
             .prefix("driftless-render-")
             .tempdir()
             .map_err(|e| WorkspaceError::Tree {
@@ -61,12 +82,7 @@ impl<'a> TreeWorkspace<'a> {
                 path: String::new(),
                 message: format!("failed to make a temp dir: {e}"),
             })?;
-        Ok(Self {
-            sources,
-            dir,
-            exported: BTreeMap::new(),
-            reads: BTreeMap::new(),
-        })
+        Ok(self.dir.get_or_init(|| made).path())
     }
 
     /// Every path read so far, with its id.
@@ -128,18 +144,45 @@ impl Workspace for TreeWorkspace<'_> {
 
     fn root(&self, source: &SourceId) -> Result<PathBuf, WorkspaceError> {
         match source {
-            SourceId::Main => Ok(self.dir.path().join("main")),
-            SourceId::Ref(name) if self.sources.contains_key(source) => Ok(self
-                .dir
-                .path()
-                .join("refs")
-                .join(hex::encode(name.as_bytes()))),
+            SourceId::Main => Ok(self.dir()?.join("main")),
+            SourceId::Ref(name) if self.sources.contains_key(source) => {
+                Ok(self.dir()?.join("refs").join(hex::encode(name.as_bytes())))
+            }
             SourceId::Ref(_) => Err(unknown(source)),
         }
     }
 
     fn writable(&self) -> bool {
         true
+    }
+
+    fn files(
+        &mut self,
+        source: &SourceId,
+        path: &str,
+        recurse: bool,
+    ) -> Result<Option<DirectoryFiles>, WorkspaceError> {
+        let normalized =
+            paths::normalize(path).ok_or_else(|| WorkspaceError::OutsideRepo(path.to_string()))?;
+        let tree = *self.sources.get(source).ok_or_else(|| unknown(source))?;
+        let exported = self.exported.get(source);
+        if exported.is_some_and(|dirs| dirs.iter().any(|dir| paths::is_within(&normalized, dir))) {
+            // Already on disk (and perhaps edited there): read from there.
+            return Ok(None);
+        }
+        let tree_error = |e: TreeError| WorkspaceError::Tree {
+            source_id: source.clone(),
+            path: normalized.clone(),
+            message: e.0,
+        };
+        let Some(id) = tree.tree_id(&normalized).map_err(tree_error)? else {
+            return Ok(None);
+        };
+        let Some(files) = tree.files(&normalized, recurse).map_err(tree_error)? else {
+            return Ok(None);
+        };
+        self.reads.insert((source.clone(), normalized), Some(id));
+        Ok(Some(files))
     }
 }
 

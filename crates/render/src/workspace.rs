@@ -3,6 +3,7 @@
 //! workspace can export just those paths and record their tree ids for the cache.
 
 use crate::paths;
+use driftless_source::DirectoryFiles;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,18 @@ pub trait Workspace {
     fn root(&self, source: &SourceId) -> Result<PathBuf, WorkspaceError>;
     /// True when files on disk are a private copy that the render may edit.
     fn writable(&self) -> bool;
+    /// The files of the directory `path` of `source` by path relative to it, sorted (those
+    /// below it too with `recurse`), read as a render of plain manifests needs them, without
+    /// putting them on disk; the read is recorded as [`Self::ensure`] records it. `None`: this
+    /// workspace cannot (or may not) give them so, and the render reads them from disk.
+    fn files(
+        &mut self,
+        _source: &SourceId,
+        _path: &str,
+        _recurse: bool,
+    ) -> Result<Option<DirectoryFiles>, WorkspaceError> {
+        Ok(None)
+    }
 }
 
 /// Directories already on disk (a checkout, `--repo-root`); read in place, never edited.

@@ -204,3 +204,113 @@ fn unknown_revision_and_chart_repositories_are_errors() {
         .to_string();
     assert!(err.contains("helm v2") && err.contains("Helm v3"), "{err}");
 }
+
+/// A directory app read straight from git objects gives what the same files on disk give:
+/// the globs and `recurse` choose the same files, in the same order, with the same origins;
+/// and where git holds what only an export checks (a symlink) or a file needs the disk
+/// (Jsonnet's imports), the render still reads it all, from an export.
+#[test]
+fn a_directory_app_from_git_renders_as_the_same_files_on_disk() {
+    let repos = repos();
+    let linked = repos.apps.path().join("linked");
+    std::fs::create_dir_all(linked.join("sub")).expect("mkdir");
+    std::fs::write(
+        linked.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: linked}\n",
+    )
+    .expect("write");
+    std::os::unix::fs::symlink("../cm.yaml", linked.join("sub/again.yaml")).expect("symlink");
+    let with_jsonnet = repos.apps.path().join("with-jsonnet");
+    std::fs::create_dir_all(&with_jsonnet).expect("mkdir");
+    std::fs::write(
+        with_jsonnet.join("cm.jsonnet"),
+        "{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'from-jsonnet'}}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        with_jsonnet.join("plain.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: beside-jsonnet}\n",
+    )
+    .expect("write");
+    repos.apps.commit("linked and jsonnet");
+    let git = git_cache(&repos);
+    let tools = tools();
+    // Directories run no tool: the plain runner is enough.
+    let toolbox = Toolbox {
+        tools: &tools,
+        runner: &ProcessRunner::default(),
+        charts: None,
+    };
+    let engine = Engine {
+        toolbox,
+        cache: None,
+        discovery: None,
+        kube_version: None,
+        api_versions: &[],
+    };
+    let render = |path: &str, directory: &str| {
+        let text = format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: dir}}\n\
+             spec:\n  project: default\n  destination: {{namespace: team}}\n  source:\n    \
+             repoURL: {}\n    path: {path}\n    directory: {directory}\n",
+            url(&repos.apps)
+        );
+        let app: Application = serde_norway::from_str(&text).expect("Application parses");
+        let from_git = render_application(&app, &CachedRepos::git(&git), engine).expect("renders");
+        let params = driftless_render::RenderParams {
+            path: path.to_string(),
+            method: driftless_render::Method::Directory(
+                serde_norway::from_str(directory).expect("options"),
+            ),
+        };
+        let from_disk = driftless_render::render_dir(
+            toolbox,
+            "dir",
+            repos.apps.path(),
+            &[],
+            &params,
+            "team",
+            None,
+        )
+        .expect("renders from disk");
+        assert_eq!(from_git.objects, from_disk, "{path} {directory}");
+        from_git
+            .objects
+            .iter()
+            .map(|o| format!("{} {}", o.key, o.origin.file))
+            .collect::<Vec<_>>()
+    };
+
+    assert_eq!(
+        render("plain", "{recurse: true, exclude: '*skip-me*'}"),
+        [
+            "/ConfigMap/other/from-json plain/nested/extra.json",
+            "/ConfigMap/team/plain-settings plain/app.yaml",
+            "/Namespace//shop plain/namespace.yaml",
+            "/Service/team/plain plain/app.yaml",
+        ]
+    );
+    assert_eq!(
+        render("plain", "{}").len(),
+        3,
+        "without recurse, the top level only"
+    );
+    assert_eq!(
+        render("plain", "{recurse: true, include: 'nested/*'}"),
+        [
+            "/ConfigMap/other/from-json plain/nested/extra.json",
+            "/ConfigMap/team/skipped plain/nested/skip-me.yaml",
+        ]
+    );
+    assert_eq!(
+        render("linked", "{}"),
+        ["/ConfigMap/team/linked linked/cm.yaml"]
+    );
+    assert_eq!(
+        render("with-jsonnet", "{}"),
+        [
+            "/ConfigMap/team/beside-jsonnet with-jsonnet/plain.yaml",
+            "/ConfigMap/team/from-jsonnet with-jsonnet/cm.jsonnet",
+        ]
+    );
+}

@@ -64,25 +64,7 @@ impl LocalRepo {
         dest: &Path,
     ) -> Result<ExportSummary, ExportError> {
         let repo = self.thread_local();
-        let start = match self.lookup(&repo, commit, subpath)? {
-            Some((EntryKind::Tree, id)) => id,
-            Some(_) => {
-                return Err(ReadError::NotADirectory {
-                    path: subpath.into(),
-                    commit,
-                    url: self.url().into(),
-                }
-                .into());
-            }
-            None => {
-                return Err(ReadError::PathNotFound {
-                    path: subpath.into(),
-                    commit,
-                    url: self.url().into(),
-                }
-                .into());
-            }
-        };
+        let start = self.directory(&repo, commit, subpath)?;
         std::fs::create_dir_all(dest).map_err(|e| write_err(dest, e))?;
         let mut listing = std::fs::read_dir(dest).map_err(|e| write_err(dest, e))?;
         if listing.next().is_some() {
@@ -158,7 +140,7 @@ impl LocalRepo {
 }
 
 /// A tree entry name that is one plain path segment.
-fn is_safe_name(name: &[u8]) -> bool {
+pub(crate) fn is_safe_name(name: &[u8]) -> bool {
     !name.is_empty() && name != b"." && name != b".." && !name.contains(&b'/') && !name.contains(&0)
 }
 

@@ -43,5 +43,5 @@ pub use refs::{RemoteHead, RemoteRefs};
 pub use remote::{FetchReport, RemoteError};
 pub use secrets::{KubeSecrets, SecretSource, SecretsError, StaticSecrets, credentials_for};
 pub use ssh::SshOptions;
-pub use tree::PathKind;
+pub use tree::{DirectoryFiles, PathKind};
 pub use url::{cache_key, is_ssh_url, normalize_git_url, redact_url};

@@ -5,6 +5,9 @@ use gix::objs::tree::EntryKind;
 use crate::ids::{CommitId, TreeId};
 use crate::local::{LocalRepo, ReadError, path_components};
 
+/// The files of a directory with their contents, by path relative to it, sorted.
+pub type DirectoryFiles = Vec<(String, Vec<u8>)>;
+
 /// What kind of thing a path is at a commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathKind {
@@ -80,23 +83,7 @@ impl LocalRepo {
     /// paths from the repository root, sorted. Symlinks and submodules are not listed.
     pub fn list_files(&self, commit: CommitId, dir: &str) -> Result<Vec<String>, ReadError> {
         let repo = self.thread_local();
-        let start = match self.lookup(&repo, commit, dir)? {
-            Some((EntryKind::Tree, id)) => id,
-            Some(_) => {
-                return Err(ReadError::NotADirectory {
-                    path: dir.into(),
-                    commit,
-                    url: self.url().to_string(),
-                });
-            }
-            None => {
-                return Err(ReadError::PathNotFound {
-                    path: dir.into(),
-                    commit,
-                    url: self.url().to_string(),
-                });
-            }
-        };
+        let start = self.directory(&repo, commit, dir)?;
         let prefix = path_components(dir)?.join("/");
         let mut files = Vec::new();
         self.walk(&repo, start, &prefix, &mut |path, kind| {
@@ -106,6 +93,54 @@ impl LocalRepo {
         })?;
         files.sort();
         Ok(files)
+    }
+
+    /// The files of the directory `dir` of `commit` with their contents, by path relative to
+    /// `dir`, sorted; those below it too with `recurse`. What an export of `dir` would put on
+    /// disk, read without writing anything: renders of plain manifests need no files.
+    /// `Ok(None)` when anywhere below `dir` (as far as an export goes, whatever `recurse`)
+    /// there is a symlink or a name that is not a safe UTF-8 file name: those need an export's
+    /// checks. Submodules are left out, as an export leaves them.
+    pub fn read_files(
+        &self,
+        commit: CommitId,
+        dir: &str,
+        recurse: bool,
+    ) -> Result<Option<DirectoryFiles>, ReadError> {
+        let repo = self.thread_local();
+        let start = self.directory(&repo, commit, dir)?;
+        let mut files = Vec::new();
+        let mut pending = vec![(start, String::new())];
+        while let Some((tree, below)) = pending.pop() {
+            for entry in self.entries(&repo, tree)? {
+                let Some(name) = std::str::from_utf8(&entry.name)
+                    .ok()
+                    .filter(|_| crate::export::is_safe_name(&entry.name))
+                else {
+                    return Ok(None);
+                };
+                let path = if below.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{below}/{name}")
+                };
+                match entry.kind {
+                    EntryKind::Tree => pending.push((entry.id, path)),
+                    EntryKind::Commit => {}
+                    EntryKind::Link => return Ok(None),
+                    EntryKind::Blob | EntryKind::BlobExecutable
+                        if !recurse && !below.is_empty() => {}
+                    EntryKind::Blob | EntryKind::BlobExecutable => {
+                        let blob = repo
+                            .find_blob(entry.id)
+                            .map_err(|e| self.objects_error(&e))?;
+                        files.push((path, blob.data.clone()));
+                    }
+                }
+            }
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Some(files))
     }
 
     /// Every directory of `commit` (not the root) whose path matches the glob `pattern`, sorted.
@@ -150,6 +185,29 @@ impl LocalRepo {
     }
 
     /// Visits every entry below `tree` (depth first, without recursion) with its path.
+    /// The tree of the directory `dir` of `commit`: an error when it is missing or not a
+    /// directory.
+    pub(crate) fn directory(
+        &self,
+        repo: &gix::Repository,
+        commit: CommitId,
+        dir: &str,
+    ) -> Result<gix::ObjectId, ReadError> {
+        match self.lookup(repo, commit, dir)? {
+            Some((EntryKind::Tree, id)) => Ok(id),
+            Some(_) => Err(ReadError::NotADirectory {
+                path: dir.into(),
+                commit,
+                url: self.url().to_string(),
+            }),
+            None => Err(ReadError::PathNotFound {
+                path: dir.into(),
+                commit,
+                url: self.url().to_string(),
+            }),
+        }
+    }
+
     fn walk(
         &self,
         repo: &gix::Repository,

@@ -362,6 +362,63 @@ fn exports_a_commit_or_a_directory_to_disk() {
 }
 
 #[test]
+fn reads_the_files_of_a_directory_without_writing_them() {
+    let fx = fixture();
+    let (_dir, cache) = fetched(&fx);
+    let repo = cache.repo(&fx.source.file_url()).expect("repo");
+    let first = id(&fx.first);
+    let read = |dir: &str, recurse: bool| {
+        repo.read_files(first, dir, recurse)
+            .expect("read")
+            .map(|files| {
+                files
+                    .into_iter()
+                    .map(|(path, bytes)| (path, String::from_utf8(bytes).expect("utf-8")))
+                    .collect::<Vec<_>>()
+            })
+    };
+    let text = |pairs: &[(&str, &str)]| {
+        Some(
+            pairs
+                .iter()
+                .map(|(p, b)| (p.to_string(), b.to_string()))
+                .collect::<Vec<_>>(),
+        )
+    };
+
+    assert_eq!(
+        read("apps/guestbook", false),
+        text(&[
+            ("deployment.yaml", "kind: Deployment\n"),
+            ("service.yaml", "kind: Service\n")
+        ])
+    );
+    // Only the top level unless recursing; paths relative to the directory, sorted.
+    assert_eq!(read("apps", false), text(&[]));
+    assert_eq!(
+        read("apps", true),
+        text(&[
+            ("guestbook/deployment.yaml", "kind: Deployment\n"),
+            ("guestbook/service.yaml", "kind: Service\n"),
+            ("redis/values.yaml", "replicas: 1\n"),
+        ])
+    );
+    // A symlink anywhere below, even where the listing does not go, is left to an export's
+    // checks.
+    assert_eq!(read("charts/demo", true), None);
+    assert_eq!(read("charts", false), None);
+    assert!(matches!(
+        repo.read_files(first, "README.md", false)
+            .expect_err("a file"),
+        ReadError::NotADirectory { .. }
+    ));
+    assert!(matches!(
+        repo.read_files(first, "nope", false).expect_err("missing"),
+        ReadError::PathNotFound { .. }
+    ));
+}
+
+#[test]
 fn symlinks_leaving_the_export_are_refused() {
     let source = ScratchRepo::new();
     source
