@@ -107,15 +107,17 @@ bench: tools build-release
 	# has just created and deleted thousands of objects answers more slowly. The last is
 	# issue-size: 10,000 apps (the cluster-alone run left out, at 10,000 namespaces it takes
 	# minutes).
+	# A cluster thrown away after a run need not delete what the run made (BENCH_CLEANUP=0).
 	for shape in flux argo; do \
 	  hack/cluster down && hack/cluster up && \
-	  ( $(LOCAL_ENV) && BENCH_BASELINE=only hack/bench-scale target/release/driftless $$shape ) && \
+	  ( $(LOCAL_ENV) && BENCH_CLEANUP=0 BENCH_BASELINE=only hack/bench-scale target/release/driftless $$shape ) && \
 	  hack/cluster down && hack/cluster up && \
-	  ( $(LOCAL_ENV) && BENCH_BASELINE=0 hack/bench-scale target/release/driftless $$shape ) || exit 1; \
+	  ( $(LOCAL_ENV) && BENCH_CLEANUP=0 BENCH_BASELINE=0 hack/bench-scale target/release/driftless $$shape ) || exit 1; \
 	done
 	hack/cluster down && hack/cluster up
-	$(LOCAL_ENV) && BENCH_APPS=10000 BENCH_BASELINE=0 BENCH_COMMITS=3 BENCH_REST=30 \
+	$(LOCAL_ENV) && BENCH_CLEANUP=0 BENCH_APPS=10000 BENCH_BASELINE=0 BENCH_COMMITS=3 BENCH_REST=30 \
 	  hack/bench-scale target/release/driftless argo
+	hack/cluster down && hack/cluster up
 
 # Argo CD's bundled health scripts and their test cases, from its Go module (not vendored:
 # fetched through the Go module proxy into a cache of our own). Its go.mod may ask for a newer
