@@ -78,23 +78,17 @@ pub fn read_files(
     options: &DirectoryOptions,
 ) -> Result<Option<Vec<Manifest>>, DirectoryError> {
     let select = Selection::of(options)?;
-    let chosen: Vec<(&str, &[u8], FileKind)> = files
-        .iter()
-        .filter_map(|(relative, bytes)| {
-            Some((relative.as_str(), bytes.as_slice(), select.kind(relative)?))
-        })
-        .collect();
-    if chosen.iter().any(|(_, _, kind)| *kind == FileKind::Jsonnet) {
-        return Ok(None);
-    }
     let mut out = Vec::new();
-    for (relative, bytes, kind) in chosen {
-        let FileKind::Manifest(format) = kind else {
-            continue;
-        };
-        let label = label_of(label_prefix, relative);
-        manifest::check_size(&label, bytes.len() as u64)?;
-        out.extend(manifest::parse_bytes(&label, bytes, format)?);
+    for (relative, bytes) in files {
+        match select.kind(relative) {
+            None => {}
+            Some(FileKind::Jsonnet) => return Ok(None),
+            Some(FileKind::Manifest(format)) => {
+                let label = label_of(label_prefix, relative);
+                manifest::check_size(&label, bytes.len() as u64)?;
+                out.extend(manifest::parse_bytes(&label, bytes, format)?);
+            }
+        }
     }
     Ok(Some(out))
 }

@@ -6,7 +6,7 @@ use crate::app::{RepoResolver, no_chart_cache};
 use crate::charts::{ChartFetcher, ChartSources};
 use crate::origin::is_oci_artifact;
 use crate::tree::{TreeError, TreeSource};
-use driftless_source::{CommitId, DirectoryFiles, LocalRepo, PathKind, RepoCache};
+use driftless_source::{CommitId, DirectoryFiles, LocalRepo, PathKind, ReadError, RepoCache};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -87,19 +87,12 @@ impl TreeSource for GitTree {
     }
 
     fn files(&self, path: &str, recurse: bool) -> Result<Option<DirectoryFiles>, TreeError> {
-        let error = |e: &dyn std::fmt::Display| TreeError(e.to_string());
-        // Anything but a directory is left to the export, which says what is wrong with it.
-        if self
-            .repo
-            .path_kind(self.commit, path)
-            .map_err(|e| error(&e))?
-            != Some(PathKind::Directory)
-        {
-            return Ok(None);
+        match self.repo.read_files(self.commit, path, recurse) {
+            Ok(files) => Ok(files),
+            // Anything but a directory is left to the export, which says what is wrong with it.
+            Err(ReadError::NotADirectory { .. } | ReadError::PathNotFound { .. }) => Ok(None),
+            Err(e) => Err(TreeError(e.to_string())),
         }
-        self.repo
-            .read_files(self.commit, path, recurse)
-            .map_err(|e| error(&e))
     }
 
     fn describe(&self) -> String {
